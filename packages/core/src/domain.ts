@@ -1,0 +1,93 @@
+/**
+ * Sampled domains Ω with a probability measure μ (SPEC §1).
+ */
+import { EmptyDomainError, InvalidValueError, OptionError, ShapeError } from './errors.js';
+import type { Domain } from './types.js';
+
+/** Options of {@link createGridDomain}. */
+export interface GridDomainOptions {
+  /**
+   * Positive weight of each point, row-major, `height·width` values; normalised to sum 1.
+   * Default: uniform, `1 / (height·width)` each (the counting measure normalised to 1, or Lebesgue
+   * measure on a rectangle sampled at cell centres).
+   */
+  readonly weights?: ArrayLike<number>;
+  /**
+   * `[width, height]` of the sampled rectangle in domain units. Lengths (e.g. a Gaussian metric's
+   * σ) are measured in these units, so two grids of one extent describe the same continuous domain
+   * at two resolutions. Default `[width, height]`: one unit per pixel.
+   */
+  readonly extent?: readonly [number, number];
+}
+
+/**
+ * A `height × width` grid domain.
+ *
+ * μ({r_i}) = w_i / Σ_j w_j; with no weights, w_i = 1 / (height·width).
+ *
+ * @throws EmptyDomainError when height or width is 0.
+ * @throws OptionError for non-integer or negative sizes, or a non-positive / non-finite extent.
+ * @throws ShapeError when `weights` has the wrong length.
+ * @throws InvalidValueError when a weight is not finite or not > 0.
+ * @example createGridDomain(2, 2).weights // Float64Array [0.25, 0.25, 0.25, 0.25]
+ * @example createGridDomain(0, 5)          // throws EmptyDomainError
+ */
+export function createGridDomain(height: number, width: number, options: GridDomainOptions = {}): Domain {
+  if (!Number.isInteger(height) || !Number.isInteger(width) || height < 0 || width < 0) {
+    throw new OptionError(`domain size must be non-negative integers, got ${String(height)}×${String(width)}`);
+  }
+  const size = height * width;
+  if (size === 0) throw new EmptyDomainError(`domain ${height}×${width} has no points`);
+  const extent = options.extent ?? [width, height];
+  if (
+    extent.length !== 2 ||
+    !Number.isFinite(extent[0]) ||
+    !Number.isFinite(extent[1]) ||
+    extent[0] <= 0 ||
+    extent[1] <= 0
+  ) {
+    throw new OptionError(`extent must be [width, height] with two positive finite numbers, got [${String(extent)}]`);
+  }
+  const weights = new Float64Array(size);
+  let uniform = true;
+  if (options.weights === undefined) {
+    weights.fill(1 / size);
+  } else {
+    if (options.weights.length !== size) {
+      throw new ShapeError(`weights has ${options.weights.length} values, expected ${size} (${height}×${width})`);
+    }
+    let total = 0;
+    for (let i = 0; i < size; i++) {
+      const w = options.weights[i] as number;
+      if (!Number.isFinite(w) || w <= 0) {
+        throw new InvalidValueError(`weights[${i}] must be a positive finite number, got ${String(w)}`);
+      }
+      total += w;
+    }
+    const first = (options.weights[0] as number) / total;
+    for (let i = 0; i < size; i++) {
+      const w = (options.weights[i] as number) / total;
+      weights[i] = w;
+      if (w !== first) uniform = false;
+    }
+  }
+  return Object.freeze({ height, width, size, weights, extent: [extent[0], extent[1]] as const, uniform });
+}
+
+/**
+ * ∫_Ω f dμ = Σ_i w_i f_i for a field `f` of `domain.size` values starting at `offset`.
+ * @example integrate(createGridDomain(1, 2), Float32Array.of(0, 1)) // 0.5
+ */
+export function integrate(domain: Domain, field: ArrayLike<number>, offset = 0): number {
+  const { size, weights } = domain;
+  let s = 0;
+  for (let i = 0; i < size; i++) s += (weights[i] as number) * (field[offset + i] as number);
+  return s;
+}
+
+/** Throws {@link ShapeError} unless the two domains have the same grid and weights. */
+export function assertSameDomain(a: Domain, b: Domain, what = 'domains'): void {
+  if (a.height !== b.height || a.width !== b.width) {
+    throw new ShapeError(`${what} differ: ${a.height}×${a.width} vs ${b.height}×${b.width}`);
+  }
+}

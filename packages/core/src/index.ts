@@ -1,0 +1,22 @@
+/**
+ * @ablation-path/core: ablation path saliency (Ablation Path Saliency, ICLR 2021 submission) as
+ * framework-free, functional TypeScript. See docs/guide.md for the map from the paper to this API.
+ */
+export type { Image, ImageBatch, Domain, AblationPath, Classifier, DifferentiableClassifier, GradientResult, Progress } from './types.js';
+export {
+  AblationPathError,
+  ShapeError,
+  InvalidValueError,
+  OptionError,
+  TargetError,
+  EmptyDomainError,
+  CapabilityError,
+  AbortError,
+} from './errors.js';
+export type { AblationPathErrorCode } from './errors.js';
+export { createRng } from './random.js';
+export type { Rng } from './random.js';
+export { assertImage, assertTarget, assertTargets, assertFinite, assertSameShape } from './validate.js';
+export { createGridDomain, integrate } from './domain.js';
+export type { GridDomainOptions } from './domain.js';
+export { createImage, constantImage, blend, blendBatch, batchItem, stackImages } from './image.js';

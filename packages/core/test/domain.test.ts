@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { createGridDomain, integrate, EmptyDomainError, ShapeError, InvalidValueError } from '@ablation-path/core';
+
+describe('createGridDomain', () => {
+  it('has uniform weights summing to 1 by default', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 20 }), (h, w) => {
+        const d = createGridDomain(h, w);
+        expect(d.size).toBe(h * w);
+        expect(d.uniform).toBe(true);
+        let s = 0;
+        for (const x of d.weights) s += x;
+        expect(s).toBeCloseTo(1, 12);
+        expect(d.extent).toEqual([w, h]);
+      }),
+    );
+  });
+  it('normalises given weights and integrates fields with them', () => {
+    const d = createGridDomain(1, 3, { weights: [1, 2, 1] });
+    expect(Array.from(d.weights)).toEqual([0.25, 0.5, 0.25]);
+    expect(d.uniform).toBe(false);
+    expect(integrate(d, Float32Array.of(4, 0, 8))).toBeCloseTo(3, 12);
+  });
+  it('rejects an empty grid, wrong weight counts and non-positive weights', () => {
+    expect(() => createGridDomain(0, 4)).toThrow(EmptyDomainError);
+    expect(() => createGridDomain(2, 2, { weights: [1, 1, 1] })).toThrow(ShapeError);
+    expect(() => createGridDomain(1, 2, { weights: [1, Number.NaN] })).toThrow(InvalidValueError);
+    expect(() => createGridDomain(1, 2, { weights: [1, 0] })).toThrow(/weights\[1\]/);
+  });
+});
