@@ -1,0 +1,71 @@
+/**
+ * The command line's view of the outside world: where text goes, whether stderr is a terminal, and
+ * the environment. Commands receive a {@link CliIO} instead of touching `process`, so tests can run
+ * them in-process and capture what they print.
+ */
+
+/** Somewhere to write text (a stream, or a test's buffer). */
+export interface TextSink {
+  write(text: string): void;
+}
+
+/** What a command may use besides its arguments. */
+export interface CliIO {
+  /** Results: report paths, `--json` lines, tables. */
+  readonly stdout: TextSink;
+  /** Progress, warnings and the one-line error message. */
+  readonly stderr: TextSink;
+  /** True when stderr is a terminal: enables the live single-line progress display. */
+  readonly isTTY: boolean;
+  /** Terminal width in columns when `isTTY` (default 80). */
+  readonly columns: number;
+  /** Environment variables (read-only view). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Working directory against which relative paths are resolved. */
+  readonly cwd: string;
+}
+
+/**
+ * The {@link CliIO} of the running process: `process.stdout`, `process.stderr`, `process.env`,
+ * `process.cwd()`; `isTTY` from `process.stderr.isTTY`.
+ *
+ * @example
+ * const io = processIO();
+ * io.stdout.write('hello\n');
+ */
+export function processIO(): CliIO {
+  return {
+    stdout: { write: (text) => void process.stdout.write(text) },
+    stderr: { write: (text) => void process.stderr.write(text) },
+    isTTY: process.stderr.isTTY === true,
+    columns: process.stderr.columns ?? 80,
+    env: process.env,
+    cwd: process.cwd(),
+  };
+}
+
+/**
+ * A {@link CliIO} that records everything written, for tests.
+ *
+ * @example
+ * const io = memoryIO();
+ * io.stdout.write('x');
+ * io.out(); // 'x'
+ */
+export function memoryIO(options: { isTTY?: boolean; env?: Record<string, string>; cwd?: string } = {}): CliIO & {
+  out(): string;
+  err(): string;
+} {
+  let out = '';
+  let err = '';
+  return {
+    stdout: { write: (t) => void (out += t) },
+    stderr: { write: (t) => void (err += t) },
+    isTTY: options.isTTY ?? false,
+    columns: 80,
+    env: options.env ?? {},
+    cwd: options.cwd ?? process.cwd(),
+    out: () => out,
+    err: () => err,
+  };
+}
