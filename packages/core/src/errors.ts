@@ -82,3 +82,11 @@ export class AbortError extends AblationPathError {
     this.name = 'AbortError';
   }
 }
+
+/** A file (saved path, model, image) that is truncated, corrupt or not of the expected format. */
+export class FileFormatError extends AblationPathError {
+  constructor(message: string) {
+    super('INVALID_FILE', message);
+    this.name = 'FileFormatError';
+  }
+}

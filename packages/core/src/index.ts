@@ -20,3 +20,6 @@ export { assertImage, assertTarget, assertTargets, assertFinite, assertSameShape
 export { createGridDomain, integrate } from './domain.js';
 export type { GridDomainOptions } from './domain.js';
 export { createImage, constantImage, blend, blendBatch, batchItem, stackImages } from './image.js';
+export { FileFormatError } from './errors.js';
+export { encodePath, decodePath, PATH_FILE_MAGIC, PATH_FILE_VERSION } from './pathFile.js';
+export type { DecodedPath, PathMetadata, JsonValue } from './pathFile.js';
