@@ -90,3 +90,32 @@ export class FileFormatError extends AblationPathError {
     this.name = 'FileFormatError';
   }
 }
+
+/**
+ * A model uses operators an adapter cannot handle (e.g. no gradient rule). `ops` lists every
+ * offending node, so one error reports all of them.
+ */
+export class UnsupportedOpError extends AblationPathError {
+  readonly ops: readonly { readonly opType: string; readonly node: string; readonly reason: string }[];
+  constructor(message: string, ops: readonly { readonly opType: string; readonly node: string; readonly reason: string }[] = []) {
+    super('UNSUPPORTED_OP', message);
+    this.name = 'UnsupportedOpError';
+    this.ops = ops;
+  }
+}
+
+/** Model bytes that do not decode as a model of the expected format, or an inconsistent model. */
+export class InvalidModelError extends AblationPathError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_MODEL', message, options);
+    this.name = 'InvalidModelError';
+  }
+}
+
+/** A file that should exist (model, image) does not. */
+export class MissingFileError extends AblationPathError {
+  constructor(message: string) {
+    super('MISSING_FILE', message);
+    this.name = 'MissingFileError';
+  }
+}

@@ -23,3 +23,4 @@ export { createImage, constantImage, blend, blendBatch, batchItem, stackImages }
 export { FileFormatError } from './errors.js';
 export { encodePath, decodePath, PATH_FILE_MAGIC, PATH_FILE_VERSION } from './pathFile.js';
 export type { DecodedPath, PathMetadata, JsonValue } from './pathFile.js';
+export { UnsupportedOpError, InvalidModelError, MissingFileError } from './errors.js';
