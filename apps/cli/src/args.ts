@@ -1,0 +1,106 @@
+/**
+ * Flag parsing on top of `node:util`'s `parseArgs`, turning its errors into {@link CliError}s
+ * (`usage`) and giving typed readers for numbers, sizes and colour triples.
+ */
+import { parseArgs } from 'node:util';
+import { CliError } from './cliError.js';
+
+/** A flag definition as `parseArgs` wants it. */
+export interface FlagSpec {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+  readonly multiple?: boolean;
+}
+
+/** Parsed flags by name, and the positional arguments. */
+export interface ParsedArgs {
+  readonly values: Readonly<Record<string, string | boolean | string[] | boolean[] | undefined>>;
+  readonly positionals: readonly string[];
+}
+
+/**
+ * Parses `argv` strictly: unknown flags, missing values and values given to boolean flags are
+ * usage errors naming the flag.
+ * @example parseFlags(['a.png', '--steps', '8'], { steps: { type: 'string' } }).values.steps // '8'
+ */
+export function parseFlags(argv: readonly string[], flags: Readonly<Record<string, FlagSpec>>): ParsedArgs {
+  try {
+    const { values, positionals } = parseArgs({ args: [...argv], options: flags as Record<string, FlagSpec>, allowPositionals: true, strict: true });
+    return { values: values as ParsedArgs['values'], positionals };
+  } catch (e) {
+    const message = e instanceof Error ? e.message.replace(/\. To specify a positional argument.*$/s, '') : String(e);
+    throw new CliError('usage', `${message.replace(/\.$/, '')} (see --help)`);
+  }
+}
+
+/** The string value of flag `name`, or undefined. */
+export function stringFlag(args: ParsedArgs, name: string): string | undefined {
+  const v = args.values[name];
+  if (Array.isArray(v)) return v.length === 0 ? undefined : String(v[v.length - 1]);
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** True when boolean flag `name` was given. */
+export function booleanFlag(args: ParsedArgs, name: string): boolean {
+  return args.values[name] === true;
+}
+
+/**
+ * A finite number from flag `name` (undefined when absent), checked against `[min, max]`.
+ * @throws CliError (usage) naming the flag and the accepted range.
+ */
+export function numberFlag(args: ParsedArgs, name: string, range: { min?: number; max?: number; integer?: boolean } = {}): number | undefined {
+  const raw = stringFlag(args, name);
+  if (raw === undefined) return undefined;
+  return parseNumber(`--${name}`, raw, range);
+}
+
+/** Parses one number for option `what` with range checks; see {@link numberFlag}. */
+export function parseNumber(what: string, raw: string, range: { min?: number; max?: number; integer?: boolean } = {}): number {
+  const v = raw.trim() === '' ? NaN : Number(raw);
+  const { min = -Infinity, max = Infinity, integer = false } = range;
+  if (!Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
+    const kind = integer ? 'an integer' : 'a number';
+    const bounds =
+      min > -Infinity && max < Infinity ? ` in [${min}, ${max}]` : min > -Infinity ? ` ≥ ${min}` : max < Infinity ? ` ≤ ${max}` : '';
+    throw new CliError('usage', `${what} must be ${kind}${bounds}, got '${raw}'`);
+  }
+  return v;
+}
+
+/**
+ * Three numbers separated by commas (e.g. `0.485,0.456,0.406`); one number is repeated three times.
+ * @throws CliError (usage) for anything else.
+ */
+export function parseTriple(what: string, raw: string, range: { min?: number; max?: number } = {}): [number, number, number] {
+  const parts = raw.split(',');
+  if (parts.length === 1) {
+    const v = parseNumber(what, parts[0] as string, range);
+    return [v, v, v];
+  }
+  if (parts.length !== 3) throw new CliError('usage', `${what} must be one number or three comma-separated numbers, got '${raw}'`);
+  return [parseNumber(what, parts[0] as string, range), parseNumber(what, parts[1] as string, range), parseNumber(what, parts[2] as string, range)];
+}
+
+/**
+ * `HxW` (or `H×W`, or a single number for a square) as positive integers `[height, width]`.
+ * @example parseSize('--size', '224x224') // [224, 224]
+ */
+export function parseSize(what: string, raw: string): [number, number] {
+  const m = /^\s*(\d+)\s*(?:[x×X,]\s*(\d+))?\s*$/.exec(raw);
+  if (m === null) throw new CliError('usage', `${what} must be HxW (e.g. 224x224), got '${raw}'`);
+  const h = Number(m[1]);
+  const w = m[2] === undefined ? h : Number(m[2]);
+  if (h < 1 || w < 1 || h > 8192 || w > 8192) throw new CliError('usage', `${what} must be between 1 and 8192 pixels a side, got '${raw}'`);
+  return [h, w];
+}
+
+/** Value of flag `name` that must be one of `choices`; undefined when absent. */
+export function choiceFlag<T extends string>(args: ParsedArgs, name: string, choices: readonly T[]): T | undefined {
+  const raw = stringFlag(args, name);
+  if (raw === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(raw)) {
+    throw new CliError('usage', `--${name} must be one of ${choices.join(', ')}, got '${raw}'`);
+  }
+  return raw as T;
+}

@@ -1,0 +1,226 @@
+/**
+ * Model loading for every command: a bundled model by name, an `.onnx` file, or a TensorFlow.js
+ * `model.json`, with its labels and the preprocessing that turns raw RGB in [0, 1] into the model's
+ * input. The returned classifier takes raw RGB batches (the adapter applies the preprocessing), so
+ * masks act on colours.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { extname } from 'node:path';
+import { bundledModel, bundledModelNames, isBundledModelName, readLabels } from '@ablation-path/assets';
+import type { Classifier } from '@ablation-path/core';
+import { createOnnxClassifier } from '@ablation-path/onnx';
+import { createTfjsClassifier } from '@ablation-path/tfjs';
+import { choiceFlag, numberFlag, parseSize, parseTriple, stringFlag } from './args.js';
+import type { FlagSpec, ParsedArgs } from './args.js';
+import { CliError } from './cliError.js';
+
+/** The default model of every command. */
+export const DEFAULT_MODEL = 'mobilenet-v2';
+
+/** `x' = (x·scale − mean) / std` per channel, x raw RGB in [0, 1]. */
+export interface PreprocessingSpec {
+  readonly scale: number;
+  readonly mean: readonly [number, number, number];
+  readonly std: readonly [number, number, number];
+}
+
+/** What the model flags say (everything optional: bundled models know their own values). */
+export interface ModelFlags {
+  /** `--labels FILE`: one class name per line. */
+  readonly labels?: string;
+  readonly mean?: readonly [number, number, number];
+  readonly std?: readonly [number, number, number];
+  readonly scale?: number;
+  readonly layout?: 'NCHW' | 'NHWC';
+  readonly output?: 'logits' | 'probabilities';
+  /** `--size HxW`: the input size, for models whose graph leaves it open. */
+  readonly size?: readonly [number, number];
+  /** `--threads N`: onnxruntime intra-op threads (default: onnxruntime's choice). */
+  readonly threads?: number;
+  /** `--batch-size N`: the largest batch per model run. */
+  readonly batchSize?: number;
+}
+
+/** A loaded model, ready to explain. */
+export interface LoadedModel {
+  readonly classifier: Classifier;
+  /** The bundled name or the file path given. */
+  readonly name: string;
+  /** The file read. */
+  readonly path: string;
+  readonly format: 'onnx' | 'tfjs';
+  readonly bundled: boolean;
+  readonly description: string;
+  /** Class names, `labels[i]` for class i; undefined when none were given. */
+  readonly labels: readonly string[] | undefined;
+  /** `[height, width]` of the model input. */
+  readonly inputSize: readonly [number, number];
+  readonly preprocessing: PreprocessingSpec;
+  readonly layout: 'NCHW' | 'NHWC' | 'auto';
+  readonly output: 'logits' | 'probabilities' | 'auto';
+}
+
+/** Flags understood by {@link readModelFlags} (merge them into a command's own flags). */
+export const modelFlagSpecs: Readonly<Record<string, FlagSpec>> = {
+  model: { type: 'string', short: 'm' },
+  labels: { type: 'string' },
+  mean: { type: 'string' },
+  std: { type: 'string' },
+  scale: { type: 'string' },
+  layout: { type: 'string' },
+  output: { type: 'string' },
+  size: { type: 'string' },
+  threads: { type: 'string' },
+  'batch-size': { type: 'string' },
+};
+
+/** Help text lines for the model flags (shared by `explain` and `evaluate`). */
+export const modelFlagsHelp = `Model:
+  -m, --model MODEL      bundled name (${bundledModelNames.join(', ')}), an .onnx file, or a
+                         TensorFlow.js model.json (default ${DEFAULT_MODEL})
+  --labels FILE          class names, one per line (bundled models bring their own)
+  --mean R,G,B           preprocessing mean (default 0 for your own model)
+  --std R,G,B            preprocessing std (default 1)
+  --scale S              preprocessing scale: x' = (x·S − mean)/std, x in [0,1] (default 1)
+  --layout NCHW|NHWC     input layout of an .onnx model (default: from its input shape)
+  --output logits|probabilities
+                         what the model outputs (default: a final Softmax means probabilities)
+  --size HxW             input size, when the model does not fix it
+  --threads N            onnxruntime intra-op threads (default: onnxruntime's choice)
+  --batch-size N         largest batch per model run (default 16)`;
+
+/**
+ * Reads the model flags of {@link modelFlagSpecs} from parsed arguments.
+ * @throws CliError (usage) for malformed values.
+ */
+export function readModelFlags(args: ParsedArgs): ModelFlags {
+  const flags: { -readonly [K in keyof ModelFlags]: ModelFlags[K] } = {};
+  const labels = stringFlag(args, 'labels');
+  if (labels !== undefined) flags.labels = labels;
+  const mean = stringFlag(args, 'mean');
+  if (mean !== undefined) flags.mean = parseTriple('--mean', mean);
+  const std = stringFlag(args, 'std');
+  if (std !== undefined) {
+    flags.std = parseTriple('--std', std, { min: 0 });
+    if (flags.std.some((v) => v === 0)) throw new CliError('usage', `--std must be positive, got '${std}'`);
+  }
+  const scale = numberFlag(args, 'scale');
+  if (scale !== undefined) flags.scale = scale;
+  const layout = choiceFlag(args, 'layout', ['NCHW', 'NHWC'] as const);
+  if (layout !== undefined) flags.layout = layout;
+  const output = choiceFlag(args, 'output', ['logits', 'probabilities'] as const);
+  if (output !== undefined) flags.output = output;
+  const size = stringFlag(args, 'size');
+  if (size !== undefined) flags.size = parseSize('--size', size);
+  const threads = numberFlag(args, 'threads', { min: 1, max: 256, integer: true });
+  if (threads !== undefined) flags.threads = threads;
+  const batchSize = numberFlag(args, 'batch-size', { min: 1, max: 4096, integer: true });
+  if (batchSize !== undefined) flags.batchSize = batchSize;
+  return flags;
+}
+
+/**
+ * Loads `spec` (a bundled model name, an `.onnx` file or a tfjs `model.json`; default
+ * {@link DEFAULT_MODEL}) with the given flags.
+ *
+ * Bundled models use their own labels, layout, output kind and preprocessing; flags given
+ * explicitly override them. Your own model gets preprocessing `scale 1, mean 0, std 1` unless told.
+ * Labels, when given, must have one line per class.
+ *
+ * @throws CliError (input) for an unknown name, a missing file, an unreadable model, or labels
+ * that do not match the model's classes.
+ * @example
+ * const model = await loadModel('mobilenet-v1-025', {});
+ * model.classifier.classes; // 1000
+ */
+export async function loadModel(spec: string | undefined, flags: ModelFlags): Promise<LoadedModel> {
+  const name = spec ?? DEFAULT_MODEL;
+  let path: string;
+  let format: 'onnx' | 'tfjs';
+  let description: string;
+  let bundled = false;
+  let labelsPath = flags.labels;
+  let preprocessing: PreprocessingSpec = { scale: 1, mean: [0, 0, 0], std: [1, 1, 1] };
+  let layout: 'NCHW' | 'NHWC' | 'auto' = flags.layout ?? 'auto';
+  let output: 'logits' | 'probabilities' | 'auto' = flags.output ?? 'auto';
+  if (isBundledModelName(name)) {
+    const b = bundledModel(name);
+    bundled = true;
+    path = b.path;
+    format = b.format;
+    description = b.description;
+    labelsPath ??= b.labelsPath;
+    preprocessing = b.preprocessing;
+    layout = flags.layout ?? b.layout;
+    output = flags.output ?? b.output;
+  } else {
+    const ext = extname(name).toLowerCase();
+    if (ext === '.onnx') format = 'onnx';
+    else if (ext === '.json') format = 'tfjs';
+    else {
+      throw new CliError(
+        'input',
+        `unknown model '${name}': give a bundled model (${bundledModelNames.join(', ')}), an .onnx file or a tfjs model.json`,
+      );
+    }
+    if (!existsSync(name)) throw new CliError('input', `model ${name}: no such file`);
+    if (statSync(name).isDirectory()) throw new CliError('input', `model ${name}: is a directory`);
+    path = name;
+    description = `${format === 'onnx' ? 'ONNX' : 'TensorFlow.js'} model ${name}`;
+  }
+  preprocessing = {
+    scale: flags.scale ?? preprocessing.scale,
+    mean: flags.mean ?? preprocessing.mean,
+    std: flags.std ?? preprocessing.std,
+  };
+  const labels = labelsPath === undefined ? undefined : readLabelsFile(labelsPath);
+  const classifier = await createClassifier(format, path, preprocessing, layout, output, flags);
+  if (labels !== undefined && labels.length !== classifier.classes) {
+    await classifier.dispose?.();
+    throw new CliError('input', `labels ${labelsPath ?? ''} has ${labels.length} lines but the model has ${classifier.classes} classes`);
+  }
+  const inputSize: [number, number] = [classifier.inputShape.height, classifier.inputShape.width];
+  if (flags.size !== undefined && (flags.size[0] !== inputSize[0] || flags.size[1] !== inputSize[1])) {
+    await classifier.dispose?.();
+    throw new CliError('input', `--size ${flags.size[0]}x${flags.size[1]} does not match the model's input ${inputSize[0]}x${inputSize[1]}`);
+  }
+  return { classifier, name, path, format, bundled, description, labels, inputSize, preprocessing, layout, output };
+}
+
+function readLabelsFile(path: string): string[] {
+  if (!existsSync(path)) throw new CliError('input', `labels ${path}: no such file`);
+  const labels = readLabels(path);
+  if (labels.length === 0) throw new CliError('input', `labels ${path} is empty`);
+  return labels;
+}
+
+async function createClassifier(
+  format: 'onnx' | 'tfjs',
+  path: string,
+  preprocessing: PreprocessingSpec,
+  layout: 'NCHW' | 'NHWC' | 'auto',
+  output: 'logits' | 'probabilities' | 'auto',
+  flags: ModelFlags,
+): Promise<Classifier> {
+  const pre = { scale: preprocessing.scale, mean: [...preprocessing.mean], std: [...preprocessing.std] };
+  if (format === 'onnx') {
+    return createOnnxClassifier(path, {
+      preprocessing: pre,
+      ...(layout === 'auto' ? {} : { layout }),
+      ...(output === 'auto' ? {} : { output }),
+      ...(flags.threads === undefined ? {} : { intraOpNumThreads: flags.threads }),
+      ...(flags.batchSize === undefined ? {} : { batchSize: flags.batchSize }),
+      ...(flags.size === undefined ? {} : { inputSize: flags.size }),
+    });
+  }
+  return createTfjsClassifier(path, {
+    preprocessing: pre,
+    ...(output === 'auto' ? {} : { output }),
+    ...(flags.batchSize === undefined ? {} : { batchSize: flags.batchSize }),
+  });
+}
+
+/** The label of class `index`, or `class <index>` when there are no labels. */
+export function labelOf(model: Pick<LoadedModel, 'labels'>, index: number): string {
+  return model.labels?.[index] ?? `class ${index}`;
+}
