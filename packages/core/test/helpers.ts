@@ -1,0 +1,56 @@
+/** Small helpers shared by H2's core tests (not part of the public API). */
+import { createGridDomain, createRng } from '@ablation-path/core';
+import type { AblationPath, Classifier, Domain, Image, ImageBatch } from '@ablation-path/core';
+
+/** A random image with values uniform in [lo, hi). */
+export function randomImage(height: number, width: number, channels: number, seed: number, lo = 0, hi = 1): Image {
+  const rng = createRng(seed);
+  const data = new Float32Array(height * width * channels);
+  for (let i = 0; i < data.length; i++) data[i] = lo + (hi - lo) * rng.next();
+  return { data, height, width, channels };
+}
+
+/** A random sampled path with M_0 = 0, M_T = 1 and interior masks uniform in [0, 1) (not monotone). */
+export function randomMasksPath(domain: Domain, steps: number, seed: number): AblationPath {
+  const rng = createRng(seed);
+  const masks = new Float32Array((steps + 1) * domain.size);
+  for (let k = 1; k < steps; k++) for (let r = 0; r < domain.size; r++) masks[k * domain.size + r] = rng.next();
+  masks.fill(1, steps * domain.size);
+  return { domain, steps, masks };
+}
+
+/** The linear path ℓ(t) = t, built here independently of the core's linearPath. */
+export function straightPath(height: number, width: number, steps: number): AblationPath {
+  const domain = createGridDomain(height, width);
+  const masks = new Float32Array((steps + 1) * domain.size);
+  for (let k = 0; k <= steps; k++) masks.fill(k / steps, k * domain.size, (k + 1) * domain.size);
+  return { domain, steps, masks };
+}
+
+/** Wraps a classifier, recording the size of every batch it receives. */
+export function recordingClassifier(inner: Classifier): Classifier & { calls: number[] } {
+  const calls: number[] = [];
+  const wrapped: Classifier & { calls: number[] } = {
+    inputShape: inner.inputShape,
+    classes: inner.classes,
+    calls,
+    predict: (batch: ImageBatch) => {
+      calls.push(batch.count);
+      return inner.predict(batch);
+    },
+  };
+  const g = inner.gradient;
+  if (g !== undefined) {
+    wrapped.gradient = (batch, targets) => {
+      calls.push(batch.count);
+      return g.call(inner, batch, targets);
+    };
+  }
+  return wrapped;
+}
+
+/** Numbers rounded to `digits` decimals (for snapshots). */
+export function rounded(values: ArrayLike<number>, digits = 4): number[] {
+  const f = 10 ** digits;
+  return Array.from(values, (v) => Math.round(v * f) / f);
+}
