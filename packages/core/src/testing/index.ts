@@ -5,3 +5,5 @@
  */
 export { createAnalyticClassifier } from './analyticClassifier.js';
 export type { AnalyticClassifier, AnalyticClassifierOptions, PlantedEvidence, PixelRegion } from './analyticClassifier.js';
+export { classifierContractChecks } from './classifierContract.js';
+export type { ClassifierContractOptions, ContractCheck } from './classifierContract.js';
