@@ -1,0 +1,125 @@
+/**
+ * One verb for every saliency method: `attribute(classifier, { image, baseline, target, method })`.
+ */
+import { throwIfAborted } from '../abort.js';
+import { OptionError } from '../errors.js';
+import type { Classifier, Image, Progress } from '../types.js';
+import type { AblationPathMethod } from './ablationPathSaliency.js';
+import { ablationPathSaliency } from './ablationPathSaliency.js';
+import type { GradientMethod, SmoothGradMethod } from './gradientSaliency.js';
+import { gradientSaliency, smoothGradSaliency } from './gradientSaliency.js';
+import type { IntegratedGradientsMethod } from './integratedGradientsSaliency.js';
+import { integratedGradientsSaliency } from './integratedGradientsSaliency.js';
+import { batchSizeOf, checkInputs } from './internal.js';
+import type { MethodContext } from './internal.js';
+import type { MeaningfulPerturbationMethod } from './meaningfulPerturbation.js';
+import { meaningfulPerturbationSaliency } from './meaningfulPerturbation.js';
+import type { RandomPathMethod } from './randomPathSaliency.js';
+import { randomPathSaliency } from './randomPathSaliency.js';
+import type { RiseMethod } from './rise.js';
+import { riseSaliency } from './rise.js';
+import type { SaliencyMap } from './saliencyMap.js';
+
+/** A saliency method and its options, tagged by `name` (see each member for the defaults). */
+export type SaliencyMethod =
+  | AblationPathMethod
+  | IntegratedGradientsMethod
+  | GradientMethod
+  | SmoothGradMethod
+  | MeaningfulPerturbationMethod
+  | RiseMethod
+  | RandomPathMethod;
+
+/** Arguments of {@link attribute}. */
+export interface AttributeOptions {
+  /** The image x0 to explain; must have the classifier's input shape. */
+  readonly image: Image;
+  /**
+   * The baseline x1 (same shape): the path's end for ablation paths and random paths, the
+   * integration start of IG, what masked pixels show for RISE, the blurred image of meaningful
+   * perturbations. Unused by `gradient` and `smoothgrad`.
+   */
+  readonly baseline: Image;
+  /** Class index whose probability F is explained. */
+  readonly target: number;
+  /** The method and its options. */
+  readonly method: SaliencyMethod;
+  /** Largest number of images per classifier call, integer ≥ 1. Default 16. */
+  readonly batchSize?: number;
+  /** Aborts between classifier calls with an `AbortError`. */
+  readonly signal?: AbortSignal;
+  /** Called after each unit of work (batch, iteration) with `{ done, total }`. */
+  readonly onProgress?: (progress: Progress) => void;
+}
+
+/**
+ * Computes a saliency map of `image` for class `target` with the chosen method: one value per pixel,
+ * higher = more important (see {@link SaliencyMap}).
+ *
+ * | method | needs gradient | model evaluations (defaults) | map |
+ * |---|---|---|---|
+ * | `ablation-path` | yes | ≈ 14 × iterations | switch time ∫(1 − φ) dt, or 1 − threshold mask |
+ * | `integrated-gradients` | yes | steps + 2 (52) | Σ_c IG attribution, optionally Gaussian-filtered |
+ * | `gradient` | yes | 1 | max_c \|∂F/∂x_c\| |
+ * | `smoothgrad` | yes | samples (50) | max_c \|mean of noisy gradients\| |
+ * | `meaningful-perturbation` | yes | iterations + 1 (501) | 1 − upsampled keep-mask |
+ * | `rise` | no | masks (4000) | E[F·M]/p |
+ * | `random-path` | no | 0 | switch time of a random path |
+ *
+ * @throws CapabilityError up front when the method needs gradients and the classifier has none.
+ * @throws ShapeError when image/baseline do not have the classifier's input shape.
+ * @throws TargetError for a class index outside [0, classes); OptionError for a bad option;
+ *   AbortError when `signal` fires.
+ * @example
+ * const map = await attribute(classifier, {
+ *   image, baseline, target: 3, method: { name: 'integrated-gradients', steps: 32 },
+ * });
+ * map.delta; // Σ attributions − (F(image) − F(baseline)), small when steps suffice
+ */
+export async function attribute(classifier: Classifier, options: AttributeOptions): Promise<SaliencyMap> {
+  const { image, baseline, target, method } = options;
+  checkInputs(classifier, image, baseline, target);
+  const ctx: MethodContext = {
+    classifier,
+    image,
+    baseline,
+    target,
+    batchSize: batchSizeOf(options.batchSize),
+    signal: options.signal,
+    onProgress: options.onProgress,
+  };
+  throwIfAborted(options.signal);
+  switch (method.name) {
+    case 'ablation-path':
+      return ablationPathSaliency(ctx, method);
+    case 'integrated-gradients':
+      return integratedGradientsSaliency(ctx, method);
+    case 'gradient':
+      return gradientSaliency(ctx);
+    case 'smoothgrad':
+      return smoothGradSaliency(ctx, method);
+    case 'meaningful-perturbation':
+      return meaningfulPerturbationSaliency(ctx, method);
+    case 'rise':
+      return riseSaliency(ctx, method);
+    case 'random-path':
+      return randomPathSaliency(ctx, method);
+    default: {
+      const unknown: { name?: unknown } = method;
+      throw new OptionError(
+        `unknown saliency method ${JSON.stringify(unknown.name)}; expected one of ${saliencyMethodNames.join(', ')}`,
+      );
+    }
+  }
+}
+
+/** The names accepted by {@link attribute}, in the order of the documentation. */
+export const saliencyMethodNames = [
+  'ablation-path',
+  'integrated-gradients',
+  'gradient',
+  'smoothgrad',
+  'meaningful-perturbation',
+  'rise',
+  'random-path',
+] as const;

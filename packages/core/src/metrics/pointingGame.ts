@@ -1,0 +1,107 @@
+/**
+ * The pointing game (Zhang et al. 2017): does the most salient point of a map fall on the object?
+ */
+import { OptionError, ShapeError } from '../errors.js';
+import { assertFinite, assertNumberInRange } from '../validate.js';
+import type { PixelPoint, SaliencyMap } from '../methods/saliencyMap.js';
+
+/** An axis-aligned box `[x0, y0, x1, y1]` (inclusive), x to the right, y down, in pixels. */
+export type PointingBox = readonly [x0: number, y0: number, x1: number, y1: number];
+
+/** Options of {@link pointingGameHit}. */
+export interface PointingGameHitOptions {
+  /**
+   * Distance in pixels within which a point near a box still counts, ≥ 0. Default 0 (the paper's
+   * rule: the point must lie in a box). TorchRay's benchmark uses 15.
+   */
+  readonly tolerance?: number;
+}
+
+/**
+ * Whether `point` hits one of `boxes`: the Euclidean distance from the point to the nearest box is
+ * at most `tolerance` (0: the point lies inside or on the border of a box). With no boxes the
+ * answer is false.
+ *
+ * @throws OptionError for a negative tolerance; InvalidValueError for non-finite coordinates.
+ * @example pointingGameHit({ x: 5, y: 5 }, [[0, 0, 10, 10]]) // true
+ * @example pointingGameHit({ x: 20, y: 5 }, [[0, 0, 10, 10]], { tolerance: 15 }) // true (10 px away)
+ * @example pointingGameHit({ x: 20, y: 5 }, []) // false
+ */
+export function pointingGameHit(point: PixelPoint, boxes: readonly PointingBox[], options: PointingGameHitOptions = {}): boolean {
+  const tolerance = options.tolerance ?? 0;
+  assertNumberInRange('tolerance', tolerance, 0);
+  assertFinite('point', [point.x, point.y]);
+  for (const box of boxes) {
+    assertFinite('box', box);
+    const [x0, y0, x1, y1] = box;
+    const dx = Math.max(Math.min(x0, x1) - point.x, 0, point.x - Math.max(x0, x1));
+    const dy = Math.max(Math.min(y0, y1) - point.y, 0, point.y - Math.max(y0, y1));
+    if (dx * dx + dy * dy <= tolerance * tolerance) return true;
+  }
+  return false;
+}
+
+/** One image's outcome in the pointing game. */
+export interface PointingGameResult {
+  readonly hit: boolean;
+  /** The image's class (any key), used by `perClassMean`. */
+  readonly class?: number | string;
+}
+
+/** Options of {@link pointingGameAccuracy}. */
+export interface PointingGameAccuracyOptions {
+  /**
+   * false (default): hits / images, the paper's accuracy. true: the mean over classes of each
+   * class's accuracy (TorchRay's benchmark); results without a class form one group.
+   */
+  readonly perClassMean?: boolean;
+}
+
+/**
+ * Accuracy of a pointing game, in [0, 1].
+ *
+ * @throws OptionError when `results` is empty (an accuracy of nothing is undefined).
+ * @example pointingGameAccuracy([{ hit: true }, { hit: false }]) // 0.5
+ * @example
+ * pointingGameAccuracy([{ hit: true, class: 'a' }, { hit: true, class: 'a' }, { hit: false, class: 'b' }],
+ *   { perClassMean: true }) // (1 + 0) / 2 = 0.5
+ */
+export function pointingGameAccuracy(results: readonly PointingGameResult[], options: PointingGameAccuracyOptions = {}): number {
+  if (results.length === 0) throw new OptionError('pointingGameAccuracy needs at least one result');
+  if (options.perClassMean !== true) {
+    let hits = 0;
+    for (const r of results) if (r.hit) hits++;
+    return hits / results.length;
+  }
+  const groups = new Map<string, { hits: number; total: number }>();
+  for (const r of results) {
+    const key = r.class === undefined ? '' : `${typeof r.class}:${String(r.class)}`;
+    const g = groups.get(key) ?? { hits: 0, total: 0 };
+    g.total++;
+    if (r.hit) g.hits++;
+    groups.set(key, g);
+  }
+  let sum = 0;
+  for (const g of groups.values()) sum += g.hits / g.total;
+  return sum / groups.size;
+}
+
+/**
+ * The point a saliency map points at: the ablation path's own point of Appendix D when the map has
+ * one (`map.point`: the least ablated point of the first mask where F has dropped by 20 %),
+ * otherwise the argmax of the map (the first maximum in row-major order).
+ *
+ * @throws ShapeError when `data.length ≠ height·width`; InvalidValueError for NaN in the map.
+ * @example saliencyPoint({ data: Float32Array.of(0, 3, 1, 2), height: 2, width: 2 }) // { x: 1, y: 0 }
+ */
+export function saliencyPoint(map: Pick<SaliencyMap, 'data' | 'height' | 'width'> & { readonly point?: PixelPoint }): PixelPoint {
+  if (map.point !== undefined) return map.point;
+  const { data, height, width } = map;
+  if (data.length !== height * width || data.length === 0) {
+    throw new ShapeError(`saliency map has ${data.length} values, expected ${height}×${width} > 0`);
+  }
+  assertFinite('saliency', data);
+  let best = 0;
+  for (let i = 1; i < data.length; i++) if ((data[i] as number) > (data[best] as number)) best = i;
+  return { x: best % width, y: Math.floor(best / width) };
+}
