@@ -1,0 +1,16 @@
+/**
+ * In-place saturation kernel for the optimiser's hot loop (see `saturate`).
+ */
+
+/**
+ * Replaces every value θ of `masks` by tanh(2ζ(θ − ½)) / (2 tanh ζ) + ½ (= θ + ε(θ), SPEC §6 step 4).
+ * No validation: `zeta` must be > 0 (the caller checks options once). Allocation-free.
+ * @example const m = Float32Array.of(0, 0.25, 1); saturateInPlace(m, 0.8); // m ≈ [0, 0.2125, 1]
+ */
+export function saturateInPlace(masks: Float32Array, zeta: number): void {
+  const a = 2 * zeta;
+  const b = 1 / (2 * Math.tanh(zeta));
+  for (let i = 0; i < masks.length; i++) {
+    masks[i] = Math.tanh(a * ((masks[i] as number) - 0.5)) * b + 0.5;
+  }
+}
