@@ -30,3 +30,17 @@ export { scorePath, trapezoid, trapezoidWeights, assertPathInputs, assertPathFit
 export type { ScorePathOptions, PathScore } from './scorePath.js';
 export { pathDifferential, differentialFromGradients, pairDifferential } from './pathDifferential.js';
 export type { PathDifferentialOptions, PathDifferential } from './pathDifferential.js';
+export { createPath, pathMasses, maskAt, assertPath, assertDomain } from './path.js';
+export { linearPath } from './linearPath.js';
+export { projectMonotone, projectMonotoneSequence } from './projectMonotone.js';
+export { reparametrize } from './reparametrize.js';
+export { checkAblationPath } from './checkAblationPath.js';
+export type { CheckAblationPathOptions, AblationPathCheck } from './checkAblationPath.js';
+export { createGaussianMetric } from './gaussianMetric.js';
+export type { GaussianMetric, GaussianMetricOptions } from './gaussianMetric.js';
+export { saturate } from './saturate.js';
+export { pathFromSaliency } from './pathFromSaliency.js';
+export { randomAblationPath } from './randomAblationPath.js';
+export type { RandomAblationPathOptions } from './randomAblationPath.js';
+export { integratedGradients, quadratureRule, gaussLegendre } from './integratedGradients.js';
+export type { IntegrationRule, QuadratureRule, IntegratedGradientsOptions, IntegratedGradientsResult } from './integratedGradients.js';
