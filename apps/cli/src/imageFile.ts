@@ -12,6 +12,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import sharp from 'sharp';
+import type { OutputInfo } from 'sharp';
 import { createImage } from '@ablation-path/core';
 import type { Image } from '@ablation-path/core';
 import { CliError } from './cliError.js';
@@ -43,7 +44,7 @@ export async function readImage(path: string, size: readonly [number, number]): 
   if (!existsSync(path)) throw new CliError('input', `image ${path}: no such file`);
   if (statSync(path).isDirectory()) throw new CliError('input', `image ${path}: is a directory, not an image file`);
   const [height, width] = size;
-  let decoded: { data: Buffer; info: sharp.OutputInfo };
+  let decoded: { data: Buffer; info: OutputInfo };
   let original: { width: number; height: number };
   try {
     const meta = await sharp(path).metadata();

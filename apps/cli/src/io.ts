@@ -23,18 +23,29 @@ export interface CliIO {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Working directory against which relative paths are resolved. */
   readonly cwd: string;
+  /** Aborted when the user interrupts (Ctrl-C, SIGTERM); long computations should pass it on. */
+  readonly signal?: AbortSignal;
 }
 
 /**
  * The {@link CliIO} of the running process: `process.stdout`, `process.stderr`, `process.env`,
- * `process.cwd()`; `isTTY` from `process.stderr.isTTY`.
+ * `process.cwd()`; `isTTY` from `process.stderr.isTTY`; `signal` aborts on the first SIGINT or SIGTERM
+ * (a second one exits at once with code 130).
  *
  * @example
  * const io = processIO();
  * io.stdout.write('hello\n');
  */
 export function processIO(): CliIO {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals): void => {
+    if (controller.signal.aborted) process.exit(130); // second Ctrl-C: leave at once
+    controller.abort(new Error(`interrupted (${name})`));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   return {
+    signal: controller.signal,
     stdout: { write: (text) => void process.stdout.write(text) },
     stderr: { write: (text) => void process.stderr.write(text) },
     isTTY: process.stderr.isTTY === true,

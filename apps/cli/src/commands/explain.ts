@@ -1,0 +1,389 @@
+/**
+ * `ablation-path explain IMAGE... [flags]`: optimise the ablation path of each photo for one
+ * model and write its report (see docs/cli.md for every flag and output).
+ */
+import { resolve } from 'node:path';
+import { encodePath, integrate, optimizeAblationPath, pointingGamePoint, stackImages } from '@ablation-path/core';
+import type { AblationPath, Image } from '@ablation-path/core';
+import sharp from 'sharp';
+import { booleanFlag, numberFlag, parseFlags, stringFlag } from '../args.js';
+import type { FlagSpec } from '../args.js';
+import { parseBaselineSpec, makeBaseline } from '../baseline.js';
+import type { BaselineSpec } from '../baseline.js';
+import { CliError } from '../cliError.js';
+import { encodePng, readImage } from '../imageFile.js';
+import type { LoadedImage } from '../imageFile.js';
+import type { CliIO } from '../io.js';
+import { loadMethodsPanel } from '../methodsPanelHook.js';
+import { labelOf, loadModel, modelFlagSpecs, modelFlagsHelp, readModelFlags } from '../model.js';
+import type { LoadedModel } from '../model.js';
+import { ensureWritableDir, writeFileAtomic, writeResultDir } from '../outputDir.js';
+import { createProgress, progressMode } from '../progress.js';
+import { compositeAt, maskImage, pathStrip, thresholdFigure } from '../render/composite.js';
+import { indexHtml } from '../render/indexHtml.js';
+import { reportHtml } from '../render/reportHtml.js';
+import type { InlineImage } from '../render/reportHtml.js';
+import { scoresSvg } from '../render/scoresSvg.js';
+import { parseTargetSpec, resolveTarget } from '../target.js';
+import type { TargetSpec } from '../target.js';
+import { versions } from '../versions.js';
+
+/** Default output directory of `explain` and `demo`. */
+export const DEFAULT_OUT_DIR = 'ablation-path-out';
+/** Defaults of SPEC §6. */
+export const EXPLAIN_DEFAULTS = { steps: 16, sigmaFraction: 6 / 224, maxIterations: 100, seed: 0, frames: 8, baseline: 'blur' } as const;
+
+/** Flags of `explain`. */
+export const explainFlagSpecs: Readonly<Record<string, FlagSpec>> = {
+  ...modelFlagSpecs,
+  baseline: { type: 'string', short: 'b' },
+  target: { type: 'string', short: 't' },
+  steps: { type: 'string' },
+  sigma: { type: 'string' },
+  iterations: { type: 'string' },
+  seed: { type: 'string' },
+  out: { type: 'string', short: 'o' },
+  frames: { type: 'string' },
+  methods: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+/** `explain --help`. */
+export const explainHelp = `Usage: ablation-path explain IMAGE... [options]
+
+Optimises the ablation path of each IMAGE for one classifier (Algorithm 2 of the paper: projected
+gradient ascent on paths of masks from the photo to a baseline) and writes, per image, a folder
+OUT/<image name>/ with summary.json, threshold.png, path.png, scores.svg, path.apath and a
+self-contained report.html. Several images also give OUT/index.html and OUT/results.jsonl.
+
+${modelFlagsHelp}
+
+Explanation:
+  -b, --baseline B       blur (Gaussian blur of the photo, σ = 10/224 of its width), blur:SIGMA
+                         (σ in pixels), color:R,G,B (values in [0,1]), noise (uniform, seeded),
+                         or the path of another photo (default blur)
+  -t, --target T         top1 (the model's top class on the photo), a class index, or a label
+                         (default top1)
+  --steps T              number of path steps; T + 1 masks (default 16)
+  --sigma S              smoothing of the path (Gaussian metric), in input pixels
+                         (default 6/224 of the input width: 6 at 224)
+  --iterations N         at most N optimiser iterations (default 100; it stops earlier once the
+                         path's saturation reaches 0.8, after at least 6)
+  --seed N               seed for noise baselines and anything random (default 0)
+  --methods              add a side-by-side panel of comparison methods to the report (when
+                         available in this build; costs extra model evaluations)
+
+Output:
+  -o, --out DIR          output directory (default ./${DEFAULT_OUT_DIR})
+  --frames N             pictures in path.png (default 8)
+  -q, --quiet            no progress display
+  --json                 one JSON summary line per image on stdout instead of report paths
+  -h, --help             this help
+
+Photos are resized to the model's input size with bilinear interpolation, no crop. Exit codes:
+0 success, 2 bad input (file, image, model, label, flag, output directory), 1 internal error,
+130 interrupted.`;
+
+/** Every option of one explanation, as recorded in summary.json. */
+export interface ExplainOptions {
+  readonly model: string | undefined;
+  readonly baseline: BaselineSpec;
+  readonly baselineRaw: string;
+  readonly target: TargetSpec;
+  readonly targetRaw: string;
+  readonly steps: number;
+  readonly sigma: number | undefined;
+  readonly maxIterations: number;
+  readonly seed: number;
+  readonly outDir: string;
+  readonly frames: number;
+  readonly methods: boolean;
+  readonly quiet: boolean;
+  readonly json: boolean;
+  readonly batchSize: number | undefined;
+}
+
+/** Parses `explain`'s flags; returns the images, the options and the model flags. */
+export function readExplainArgs(argv: readonly string[]): { images: string[]; options: ExplainOptions; help: boolean; modelFlags: ReturnType<typeof readModelFlags> } {
+  const args = parseFlags(argv, explainFlagSpecs);
+  const baselineRaw = stringFlag(args, 'baseline') ?? EXPLAIN_DEFAULTS.baseline;
+  const targetRaw = stringFlag(args, 'target') ?? 'top1';
+  const options: ExplainOptions = {
+    model: stringFlag(args, 'model'),
+    baseline: parseBaselineSpec(baselineRaw),
+    baselineRaw,
+    target: parseTargetSpec(targetRaw),
+    targetRaw,
+    steps: numberFlag(args, 'steps', { min: 2, max: 1024, integer: true }) ?? EXPLAIN_DEFAULTS.steps,
+    sigma: numberFlag(args, 'sigma', { min: 0, max: 1e4 }),
+    maxIterations: numberFlag(args, 'iterations', { min: 1, max: 100000, integer: true }) ?? EXPLAIN_DEFAULTS.maxIterations,
+    seed: numberFlag(args, 'seed', { min: 0, max: 2 ** 32 - 1, integer: true }) ?? EXPLAIN_DEFAULTS.seed,
+    outDir: stringFlag(args, 'out') ?? DEFAULT_OUT_DIR,
+    frames: numberFlag(args, 'frames', { min: 2, max: 64, integer: true }) ?? EXPLAIN_DEFAULTS.frames,
+    methods: booleanFlag(args, 'methods'),
+    quiet: booleanFlag(args, 'quiet'),
+    json: booleanFlag(args, 'json'),
+    batchSize: numberFlag(args, 'batch-size', { min: 1, max: 4096, integer: true }),
+  };
+  return { images: [...args.positionals], options, help: booleanFlag(args, 'help'), modelFlags: readModelFlags(args) };
+}
+
+/** `explain`'s entry point: returns the exit code. */
+export async function runExplain(argv: readonly string[], io: CliIO): Promise<number> {
+  const { images, options, help, modelFlags } = readExplainArgs(argv);
+  if (help) {
+    io.stdout.write(`${explainHelp}\n`);
+    return 0;
+  }
+  if (images.length === 0) throw new CliError('usage', 'explain needs at least one IMAGE (try `ablation-path demo`, or see --help)');
+  return explainImages(images, options, modelFlags, io);
+}
+
+/** The result of one image, as one line of results.jsonl. */
+export interface ImageResult {
+  readonly summary: Record<string, unknown>;
+  readonly dir: string;
+  readonly report: string;
+}
+
+/** Runs the explanation of every image with one model and writes the outputs; returns 0. */
+export async function explainImages(images: readonly string[], options: ExplainOptions, modelFlags: ReturnType<typeof readModelFlags>, io: CliIO): Promise<number> {
+  const outDir = resolve(io.cwd, options.outDir);
+  ensureWritableDir(outDir);
+  // Read every photo before the expensive part, so a bad file fails at once.
+  const model = await loadModel(options.model === undefined ? undefined : options.model, modelFlags);
+  try {
+    if (model.classifier.gradient === undefined) {
+      throw new CliError('input', `model ${model.name} has no gradients, which ablation paths need`);
+    }
+    const loaded: LoadedImage[] = [];
+    for (const p of images) loaded.push(await readImage(resolve(io.cwd, p), model.inputSize));
+    const stems = uniqueStems(loaded.map((l) => l.stem));
+    const renderPanel = options.methods ? await loadMethodsPanel() : undefined;
+    if (options.methods && renderPanel === undefined && !options.quiet) {
+      io.stderr.write('ablation-path: note: --methods: this build has no comparison-methods panel; the report is written without it\n');
+    }
+    const results: ImageResult[] = [];
+    for (let i = 0; i < loaded.length; i++) {
+      const result = await explainOne(loaded[i] as LoadedImage, images[i] as string, stems[i] as string, model, options, outDir, io, renderPanel);
+      results.push(result);
+      if (options.json) io.stdout.write(`${JSON.stringify({ ...result.summary, report: result.report })}\n`);
+      else io.stdout.write(`${loaded.length > 1 ? `${images[i]}: ` : ''}report: ${result.report}\n`);
+    }
+    if (results.length > 1) {
+      const jsonl = results.map((r) => JSON.stringify({ ...r.summary, report: r.report })).join('\n') + '\n';
+      writeFileAtomic(resolve(outDir, 'results.jsonl'), outDir, 'results.jsonl', jsonl);
+      const index = writeFileAtomic(resolve(outDir, 'index.html'), outDir, 'index.html', indexHtml(results.map((r, i) => ({ summary: r.summary, dir: stems[i] as string }))));
+      if (!options.json) io.stdout.write(`index: ${index}\n`);
+    }
+    return 0;
+  } finally {
+    await model.classifier.dispose?.();
+  }
+}
+
+function uniqueStems(stems: readonly string[]): string[] {
+  const seen = new Map<string, number>();
+  return stems.map((s) => {
+    const clean = s.replace(/[^A-Za-z0-9._-]/g, '_') || 'image';
+    const n = (seen.get(clean) ?? 0) + 1;
+    seen.set(clean, n);
+    return n === 1 ? clean : `${clean}-${n}`;
+  });
+}
+
+async function png(image: Image): Promise<InlineImage> {
+  return { bytes: await encodePng(image), mime: 'image/png' };
+}
+
+async function jpeg(image: Image): Promise<InlineImage> {
+  const bytes = Buffer.alloc(image.data.length);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Math.max(0, Math.min(255, Math.round((image.data[i] as number) * 255)));
+  const out = await sharp(bytes, { raw: { width: image.width, height: image.height, channels: image.channels as 3 } }).jpeg({ quality: 90 }).toBuffer();
+  return { bytes: out, mime: 'image/jpeg' };
+}
+
+const round = (v: number, digits = 6): number => Math.round(v * 10 ** digits) / 10 ** digits;
+
+async function explainOne(
+  loaded: LoadedImage,
+  given: string,
+  stem: string,
+  model: LoadedModel,
+  options: ExplainOptions,
+  outDir: string,
+  io: CliIO,
+  renderPanel: Awaited<ReturnType<typeof loadMethodsPanel>>,
+): Promise<ImageResult> {
+  const started = performance.now();
+  const { image } = loaded;
+  const baseline = await makeBaseline(options.baseline, image, { seed: options.seed });
+  const probabilities = await model.classifier.predict(stackImages([image]));
+  const target = resolveTarget(options.target, probabilities, model.labels);
+  let top = 0;
+  for (let i = 1; i < probabilities.length; i++) if ((probabilities[i] as number) > (probabilities[top] as number)) top = i;
+  const sigma = options.sigma ?? EXPLAIN_DEFAULTS.sigmaFraction * image.width;
+  const progress = createProgress(io, progressMode(io, options.quiet || options.json), stem);
+  let result;
+  try {
+    result = await optimizeAblationPath(model.classifier, {
+      image,
+      baseline: baseline.image,
+      target,
+      steps: options.steps,
+      sigma,
+      iterations: options.maxIterations,
+      seed: options.seed,
+      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+      ...(io.signal === undefined ? {} : { signal: io.signal }),
+      onProgress: (p) => progress.update(p),
+    });
+  } finally {
+    progress.finish();
+  }
+  const path: AblationPath = result.path;
+  const scores = Array.from(result.scores);
+  const T = path.steps;
+  const point = pointingGamePoint(path, result.scores);
+  const thresholdStep = result.threshold.index;
+  const thresholdArea = integrate(path.domain, path.masks, thresholdStep * path.domain.size);
+  const { width: W0, height: H0 } = loaded.original;
+  const originalPoint = {
+    x: round(((point.x + 0.5) * W0) / image.width - 0.5, 2),
+    y: round(((point.y + 0.5) * H0) / image.height - 0.5, 2),
+  };
+  const label = labelOf(model, target);
+  const shortLabel = label.split(',')[0]?.trim() ?? label;
+  const wallSeconds = (performance.now() - started) / 1000;
+  const summary: Record<string, unknown> = {
+    format: 'ablation-path/summary',
+    formatVersion: 1,
+    image: { path: given, stem, originalSize: { width: W0, height: H0 }, inputSize: { width: image.width, height: image.height }, resize: 'bilinear, whole image, no crop' },
+    model: {
+      name: model.name,
+      path: model.path,
+      format: model.format,
+      bundled: model.bundled,
+      description: model.description,
+      classes: model.classifier.classes,
+      inputSize: { height: model.inputSize[0], width: model.inputSize[1] },
+      preprocessing: model.preprocessing,
+      layout: model.layout,
+      output: model.output,
+    },
+    target: { index: target, label, rule: options.targetRaw, topClass: { index: top, label: labelOf(model, top), probability: round(probabilities[top] as number) } },
+    baseline: { spec: options.baselineRaw, description: baseline.description },
+    fx0: round(scores[0] as number),
+    fx1: round(scores[T] as number),
+    score: round(result.score),
+    threshold: { step: thresholdStep, time: round(result.threshold.time), maskArea: round(thresholdArea) },
+    pointingGame: {
+      step: point.index,
+      time: round(point.index / T),
+      x: point.x,
+      y: point.y,
+      original: originalPoint,
+      note: 'x, y in model-input pixels (0-based); original: the same point in the photo’s pixels (pixel centres mapped through the resize)',
+    },
+    iterations: result.iterations,
+    evaluations: result.evaluations,
+    wallTimeSeconds: round(wallSeconds, 3),
+    scores: scores.map((v) => round(v)),
+    options: {
+      model: options.model ?? model.name,
+      baseline: options.baselineRaw,
+      target: options.targetRaw,
+      steps: options.steps,
+      sigma: round(sigma),
+      sigmaUnits: 'model-input pixels',
+      maxIterations: options.maxIterations,
+      minIterations: 6,
+      saturationStop: 0.8,
+      seed: options.seed,
+      batchSize: options.batchSize ?? null,
+      frames: options.frames,
+      preprocessing: model.preprocessing,
+    },
+    versions: versions(),
+    files: ['summary.json', 'threshold.png', 'path.png', 'scores.svg', 'path.apath', 'report.html'],
+  };
+
+  // Pictures.
+  const thresholdPng = await png(thresholdFigure(image, baseline.image, path, thresholdStep));
+  const strip = pathStrip(image, baseline.image, path, options.frames);
+  const stripPng = await png(strip.image);
+  const frames: InlineImage[] = [];
+  const masks: InlineImage[] = [];
+  for (let k = 0; k <= T; k++) {
+    frames.push(await jpeg(compositeAt(image, baseline.image, path, k)));
+    masks.push(await png(maskImage(path, k)));
+  }
+  const plot = { scores, threshold: result.threshold.time, score: result.score, label: shortLabel };
+  const svg = scoresSvg(plot);
+  let methodsPanel: string | undefined;
+  if (renderPanel !== undefined) {
+    methodsPanel = await renderPanel({
+      model,
+      image,
+      baseline: baseline.image,
+      target,
+      label,
+      path,
+      scores,
+      seed: options.seed,
+      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+      ...(io.signal === undefined ? {} : { signal: io.signal }),
+    });
+  }
+  const summaryJson = JSON.stringify(summary, null, 2) + '\n';
+  const apath = encodePath(path, {
+    image: given,
+    model: model.name,
+    target,
+    label,
+    baseline: options.baselineRaw,
+    scores: summary['scores'] as number[],
+    threshold: thresholdStep,
+  });
+  const html = reportHtml({
+    title: `${loaded.stem}: why “${shortLabel}”?`,
+    facts: [
+      ['image', `${given} (${W0}×${H0}, resized to ${image.width}×${image.height}, no crop)`],
+      ['model', `${model.name}: ${model.description}`],
+      ['target', `${target}: ${label}${target === top ? ' (top class)' : ` (top class: ${top} ${labelOf(model, top)})`}`],
+      ['baseline', baseline.description],
+      ['F(x0) → F(x1)', `${(scores[0] as number).toFixed(4)} → ${(scores[T] as number).toFixed(4)}`],
+      ['score P', result.score.toFixed(4)],
+      ['threshold', `step ${thresholdStep} of ${T}: t = ${result.threshold.time.toFixed(4)}, mask area ${thresholdArea.toFixed(4)}`],
+      ['pointing game', `(${point.x}, ${point.y}) in input pixels, (${originalPoint.x}, ${originalPoint.y}) in the photo, at t = ${(point.index / T).toFixed(4)}`],
+      ['optimiser', `${result.iterations} iterations, ${result.evaluations} model evaluations, σ = ${round(sigma, 3)} px, T = ${T}, seed ${options.seed}`],
+      ['wall time', `${wallSeconds.toFixed(1)} s`],
+    ],
+    input: await png(image),
+    baseline: await png(baseline.image),
+    threshold: thresholdPng,
+    strip: stripPng,
+    stripSteps: strip.steps,
+    frames,
+    masks,
+    scores,
+    thresholdStep,
+    scoresSvg: scoresSvg({ ...plot, markerId: 'marker' }),
+    point: { x: point.x, y: point.y },
+    size: { width: image.width, height: image.height },
+    summaryJson,
+    ...(methodsPanel === undefined ? {} : { methodsPanel }),
+  });
+  // summary.json goes last: within the partial directory it marks that everything else was written.
+  const dir = writeResultDir(outDir, stem, [
+    ['threshold.png', thresholdPng.bytes],
+    ['path.png', stripPng.bytes],
+    ['scores.svg', svg],
+    ['path.apath', apath],
+    ['report.html', html],
+    ['summary.json', summaryJson],
+  ]);
+  return { summary, dir, report: resolve(dir, 'report.html') };
+}
