@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { pointingGameAccuracy, pointingGameHit, saliencyPoint } from '../../src/metrics/pointingGame.js';
+import { OptionError, ShapeError } from '../../src/errors.js';
+
+describe('pointingGameHit', () => {
+  const box = [10, 20, 30, 40] as const;
+  it('counts points inside and on the border of a box (tolerance 0)', () => {
+    expect(pointingGameHit({ x: 15, y: 25 }, [box])).toBe(true);
+    expect(pointingGameHit({ x: 10, y: 40 }, [box])).toBe(true);
+    expect(pointingGameHit({ x: 9.5, y: 25 }, [box])).toBe(false);
+    expect(pointingGameHit({ x: 15, y: 41 }, [box])).toBe(false);
+  });
+
+  it('tolerance is the Euclidean distance to the box (corner case 3-4-5)', () => {
+    // 3 px left and 4 px above the top-left corner: distance 5
+    expect(pointingGameHit({ x: 7, y: 16 }, [box], { tolerance: 5 })).toBe(true);
+    expect(pointingGameHit({ x: 7, y: 16 }, [box], { tolerance: 4.99 })).toBe(false);
+    // TorchRay's 15 px: 15 px right of the box hits, 16 misses
+    expect(pointingGameHit({ x: 45, y: 30 }, [box], { tolerance: 15 })).toBe(true);
+    expect(pointingGameHit({ x: 46, y: 30 }, [box], { tolerance: 15 })).toBe(false);
+  });
+
+  it('any of several boxes counts; no boxes never hits', () => {
+    expect(pointingGameHit({ x: 100, y: 100 }, [box, [90, 90, 110, 110]])).toBe(true);
+    expect(pointingGameHit({ x: 100, y: 100 }, [])).toBe(false);
+  });
+
+  it('rejects a negative tolerance', () => {
+    expect(() => pointingGameHit({ x: 0, y: 0 }, [box], { tolerance: -1 })).toThrow(OptionError);
+  });
+});
+
+describe('pointingGameAccuracy', () => {
+  it('overall accuracy is hits / images', () => {
+    expect(pointingGameAccuracy([{ hit: true }, { hit: false }, { hit: true }, { hit: true }])).toBe(0.75);
+  });
+
+  it('per-class mean averages the classes equally (TorchRay)', () => {
+    const results = [
+      { hit: true, class: 1 },
+      { hit: true, class: 1 },
+      { hit: true, class: 1 },
+      { hit: false, class: 2 },
+    ];
+    expect(pointingGameAccuracy(results)).toBe(0.75);
+    expect(pointingGameAccuracy(results, { perClassMean: true })).toBe(0.5);
+    // the class key distinguishes 1 and '1'
+    expect(pointingGameAccuracy([{ hit: true, class: 1 }, { hit: false, class: '1' }], { perClassMean: true })).toBe(0.5);
+  });
+
+  it('rejects an empty list', () => {
+    expect(() => pointingGameAccuracy([])).toThrow(OptionError);
+  });
+});
+
+describe('saliencyPoint', () => {
+  it('is the argmax of the map, first in row-major order on ties', () => {
+    expect(saliencyPoint({ data: Float32Array.of(0, 3, 1, 2, 9, 9), height: 2, width: 3 })).toEqual({ x: 1, y: 1 });
+  });
+  it("prefers the map's own point (the ablation path's Appendix D point)", () => {
+    expect(saliencyPoint({ data: Float32Array.of(0, 3, 1, 2), height: 2, width: 2, point: { x: 0, y: 1 } })).toEqual({ x: 0, y: 1 });
+  });
+  it('rejects a map of the wrong size', () => {
+    expect(() => saliencyPoint({ data: new Float32Array(3), height: 2, width: 2 })).toThrow(ShapeError);
+  });
+});
