@@ -1,0 +1,444 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { GraphModel } from '@tensorflow/tfjs-converter';
+import {
+  CapabilityError,
+  InvalidModelError,
+  InvalidValueError,
+  OptionError,
+  ShapeError,
+  assertImage,
+  assertTargets,
+} from '@ablation-path/core';
+import type { DifferentiableClassifier, GradientResult, ImageBatch } from '@ablation-path/core';
+import { enableWasmGradients } from './enableWasmGradients.js';
+import { loadTfjsModel } from './loadTfjsModel.js';
+import { resolveTfjsBackend, withTfjsBackend } from './resolveTfjsBackend.js';
+import { translateTfjsError } from './translateTfjsError.js';
+
+/** A classifier as a tfjs function: a `[n, height, width, channels]` batch to `[n, classes]` scores. */
+export type TfjsModelFunction = (x: tf.Tensor4D) => tf.Tensor2D;
+
+/**
+ * What {@link createTfjsClassifier} accepts: a layers model, a graph model, a function of tensors,
+ * or the path of a `model.json` on disk (loaded with {@link loadTfjsModel}).
+ */
+export type TfjsModel = LayersModel | GraphModel | TfjsModelFunction | string;
+
+/**
+ * How the classifier turns the core's raw RGB values (in [0, 1]) into model input, per channel c:
+ * `x'_c = (x_c · scale − mean_c) / std_c`. Applied inside the differentiated graph, so gradients
+ * are with respect to the raw image. Defaults: `scale` 1, `mean` 0, `std` 1 (no change).
+ * `mean` and `std` are one number for all channels or one per channel.
+ * Example: MobileNet's `x/127.5 − 1` on 0..255 values is `{ mean: 0.5, std: 0.5 }` on [0, 1].
+ */
+export interface TfjsPreprocessing {
+  readonly scale?: number;
+  readonly mean?: number | readonly number[];
+  readonly std?: number | readonly number[];
+}
+
+/** Options of {@link createTfjsClassifier}. */
+export interface TfjsClassifierOptions {
+  /**
+   * What the model outputs: `'logits'` (softmax is applied) or `'probabilities'` (used as they are,
+   * and checked to be distributions). Default: for a layers model, `'probabilities'` when its last
+   * layer with an activation (past Reshape, Flatten, Dropout) is a softmax and `'logits'` when it is
+   * linear; for graph models, functions, and other layers models it is required.
+   */
+  readonly output?: 'logits' | 'probabilities';
+  /** Input normalisation from raw RGB in [0, 1]; default none. */
+  readonly preprocessing?: TfjsPreprocessing;
+  /** Largest number of images per tfjs call (integer ≥ 1); default 16. */
+  readonly batchSize?: number;
+  /**
+   * The tfjs backend to run on: a registered backend's name (`'cpu'`, `'wasm'`, `'webgl'`,
+   * `'tensorflow'` …), or `'auto'` (tfjs-node's `'tensorflow'` if installed, else the fastest
+   * registered, see `resolveTfjsBackend`). Each call switches tfjs's global backend to it and back.
+   * Default: none, every call runs on the backend that is current at that moment.
+   */
+  readonly backend?: string;
+  /**
+   * Input size `{height, width, channels}`; required for functions and for models whose input
+   * size is not fixed, otherwise it must agree with the model.
+   */
+  readonly inputShape?: { readonly height: number; readonly width: number; readonly channels: number };
+}
+
+/** The classifier {@link createTfjsClassifier} returns: the core's contract plus what it resolved. */
+export interface TfjsClassifier extends DifferentiableClassifier {
+  /** How the model's outputs are read. */
+  readonly output: 'logits' | 'probabilities';
+  /** The fixed backend, or undefined when calls follow tfjs's current backend. */
+  readonly backend: string | undefined;
+  /** Largest number of images per tfjs call. */
+  readonly batchSize: number;
+  /** Disposes the model when this classifier loaded it from a path (never a model you passed). */
+  dispose(): void;
+}
+
+type Forward = (x: tf.Tensor4D) => tf.Tensor;
+
+interface ResolvedModel {
+  readonly forward: Forward;
+  readonly inputShape: readonly (number | null)[] | undefined;
+  readonly inferredOutput: 'logits' | 'probabilities' | undefined;
+  readonly dispose: (() => void) | undefined;
+  readonly kind: string;
+}
+
+const passThroughLayers = new Set(['Reshape', 'Flatten', 'Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'GaussianDropout', 'AlphaDropout', 'GaussianNoise']);
+
+function isLayersModel(m: object): m is LayersModel {
+  return 'layers' in m && Array.isArray(m.layers) && 'apply' in m && typeof m.apply === 'function';
+}
+
+function isGraphModel(m: object): m is GraphModel {
+  return !('layers' in m) && 'execute' in m && typeof m.execute === 'function' && 'inputs' in m;
+}
+
+/** Output kind read off a layers model's last layers (see {@link TfjsClassifierOptions.output}). */
+function inferLayersOutput(model: LayersModel): 'logits' | 'probabilities' | undefined {
+  for (let i = model.layers.length - 1; i >= 0; i--) {
+    const layer = model.layers[i];
+    if (layer === undefined) break;
+    const activation = (layer.getConfig() as { activation?: unknown }).activation;
+    if (activation === 'softmax') return 'probabilities';
+    if (activation === 'linear') {
+      if (layer.getClassName() === 'Activation') continue;
+      return 'logits';
+    }
+    if (activation !== undefined) return undefined;
+    if (!passThroughLayers.has(layer.getClassName())) return undefined;
+  }
+  return undefined;
+}
+
+function single(out: tf.Tensor | tf.Tensor[] | unknown, what: string): tf.Tensor {
+  if (Array.isArray(out)) {
+    if (out.length === 1 && out[0] instanceof tf.Tensor) return out[0];
+    throw new InvalidModelError(`${what} returned ${out.length} outputs; a classifier needs exactly one ([n, classes])`);
+  }
+  if (!(out instanceof tf.Tensor)) throw new InvalidModelError(`${what} did not return a tf.Tensor`);
+  return out;
+}
+
+function resolveModel(model: LayersModel | GraphModel | TfjsModelFunction, dispose: (() => void) | undefined): ResolvedModel {
+  if (typeof model === 'function') {
+    return { forward: (x) => single(model(x), 'the model function'), inputShape: undefined, inferredOutput: undefined, dispose, kind: 'function' };
+  }
+  if (isLayersModel(model)) {
+    if (model.inputs.length !== 1) throw new InvalidModelError(`the layers model has ${model.inputs.length} inputs; a classifier needs exactly one image input`);
+    if (model.outputs.length !== 1) throw new InvalidModelError(`the layers model has ${model.outputs.length} outputs; a classifier needs exactly one`);
+    return {
+      forward: (x) => single(model.apply(x, { training: false }), 'the layers model'),
+      inputShape: model.inputs[0]?.shape,
+      inferredOutput: inferLayersOutput(model),
+      dispose,
+      kind: 'layers model',
+    };
+  }
+  if (isGraphModel(model)) {
+    const inputs = model.inputs;
+    if (inputs.length !== 1) throw new InvalidModelError(`the graph model has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); a classifier needs exactly one image input`);
+    if (model.outputs.length !== 1) throw new InvalidModelError(`the graph model has ${model.outputs.length} outputs; a classifier needs exactly one`);
+    const shape = inputs[0]?.shape;
+    return {
+      forward: (x) => single(model.execute(x), 'the graph model'),
+      inputShape: shape?.map((d) => (d < 0 ? null : d)),
+      inferredOutput: undefined,
+      dispose,
+      kind: 'graph model',
+    };
+  }
+  throw new OptionError('model must be a tf.LayersModel, a tf.GraphModel, a function (x: Tensor4D) => Tensor2D, or the path of a model.json');
+}
+
+function perChannel(name: string, v: number | readonly number[] | undefined, fallback: number, channels: number): number[] {
+  if (v === undefined) return new Array<number>(channels).fill(fallback);
+  const arr = typeof v === 'number' ? new Array<number>(channels).fill(v) : [...v];
+  if (arr.length !== channels) throw new OptionError(`preprocessing.${name} has ${arr.length} values but the model has ${channels} channels`);
+  for (const x of arr) if (typeof x !== 'number' || !Number.isFinite(x)) throw new OptionError(`preprocessing.${name} must hold finite numbers, got ${String(x)}`);
+  return arr;
+}
+
+function resolveShape(
+  fromModel: readonly (number | null)[] | undefined,
+  given: TfjsClassifierOptions['inputShape'],
+  kind: string,
+): { height: number; width: number; channels: number } {
+  if (fromModel !== undefined && fromModel.length !== 4) {
+    throw new InvalidModelError(`the ${kind}'s input has shape [${fromModel.join(', ')}]; a classifier needs an NHWC image input [n, height, width, channels]`);
+  }
+  const dims = ['height', 'width', 'channels'] as const;
+  const out = { height: 0, width: 0, channels: 0 };
+  for (const [i, key] of dims.entries()) {
+    const m = fromModel?.[i + 1] ?? null;
+    const g = given?.[key];
+    if (g !== undefined && (!Number.isInteger(g) || g < 1)) throw new OptionError(`inputShape.${key} must be a positive integer, got ${String(g)}`);
+    if (m !== null && g !== undefined && m !== g) throw new ShapeError(`inputShape.${key} is ${g} but the ${kind} expects ${m}`);
+    const v = g ?? m;
+    if (v === null) throw new OptionError(`the ${kind}'s input ${key} is not fixed: pass options.inputShape`);
+    out[key] = v;
+  }
+  return out;
+}
+
+let gradientsChecked = false;
+
+/** Makes sure tfjs-core's gradient functions are registered (tfjs-layers registers them on import). */
+async function ensureGradients(): Promise<void> {
+  if (gradientsChecked || tf.getGradient(tf.Sum) !== undefined) {
+    gradientsChecked = true;
+    return;
+  }
+  try {
+    await import(/* @vite-ignore */ '@tensorflow/tfjs-layers');
+  } catch {
+    // reported below
+  }
+  if (tf.getGradient(tf.Sum) === undefined) {
+    throw new CapabilityError(
+      "tfjs-core's gradient functions are not registered: import '@tensorflow/tfjs' or '@tensorflow/tfjs-layers' (either registers them), " +
+        "or '@tensorflow/tfjs-core/dist/register_all_gradients' in a bundler",
+    );
+  }
+  gradientsChecked = true;
+}
+
+/**
+ * Wraps a TensorFlow.js model as the core's {@link DifferentiableClassifier}.
+ *
+ * - `predict(batch)`: `count × classes` probabilities (softmax of the output for `output: 'logits'`).
+ * - `gradient(batch, targets)`: probabilities and, in one batched `tf.grad` per chunk,
+ *   ∂p_{i,t_i}/∂x_i for every image i, as the gradient of Σ_i onehot(t_i) · p_i (each image only
+ *   influences its own row); `targets` is one class for all images or an `Int32Array` with one per image.
+ *   Gradients are with respect to the raw [0, 1] image: preprocessing is part of the graph.
+ *
+ * Batches run in chunks of `batchSize`. On the wasm backend the missing convolution backward kernels
+ * are registered first (see `enableWasmGradients`). No call leaks tensors (`tf.memory().numTensors`
+ * is unchanged after every call, including calls that throw).
+ *
+ * Errors: {@link OptionError} for bad options (or a missing `output`/`inputShape` when they cannot be
+ * inferred); {@link InvalidModelError} for a model with several inputs or outputs, or an output that
+ * is not `[n, classes]`; {@link ShapeError} for a batch of the wrong size; {@link TargetError} for a
+ * target outside `[0, classes)`; {@link InvalidValueError} when declared probabilities are not
+ * distributions or outputs are not finite; {@link CapabilityError} when the backend cannot run or
+ * differentiate an op (naming it); `MissingFileError`/`FileFormatError` for a bad model path.
+ *
+ * @example
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import '@tensorflow/tfjs-backend-wasm';
+ * const classifier = await createTfjsClassifier('mobilenet/model.json', {
+ *   preprocessing: { mean: 0.5, std: 0.5 },
+ *   backend: 'wasm',
+ * });
+ * const { probabilities, gradient } = await classifier.gradient(batch, 967);
+ */
+export async function createTfjsClassifier(model: TfjsModel, options: TfjsClassifierOptions = {}): Promise<TfjsClassifier> {
+  if (options === null || typeof options !== 'object') throw new OptionError('options must be an object');
+  const batchSize = options.batchSize ?? 16;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new OptionError(`batchSize must be an integer ≥ 1, got ${String(batchSize)}`);
+  if (options.output !== undefined && options.output !== 'logits' && options.output !== 'probabilities') {
+    throw new OptionError(`output must be 'logits' or 'probabilities', got ${String(options.output)}`);
+  }
+  const backend = await resolveTfjsBackend(options.backend);
+
+  let resolved: ResolvedModel;
+  if (typeof model === 'string') {
+    const loaded = await withTfjsBackend(backend, () => loadTfjsModel(model));
+    try {
+      resolved = resolveModel(loaded.model, () => loaded.model.dispose());
+    } catch (e) {
+      loaded.model.dispose();
+      throw e;
+    }
+  } else {
+    if (model === null || (typeof model !== 'object' && typeof model !== 'function')) {
+      throw new OptionError('model must be a tf.LayersModel, a tf.GraphModel, a function (x: Tensor4D) => Tensor2D, or the path of a model.json');
+    }
+    resolved = resolveModel(model, undefined);
+  }
+
+  try {
+    return await buildClassifier(resolved, options, backend, batchSize);
+  } catch (e) {
+    resolved.dispose?.();
+    throw e;
+  }
+}
+
+async function buildClassifier(
+  resolved: ResolvedModel,
+  options: TfjsClassifierOptions,
+  backend: string | undefined,
+  batchSize: number,
+): Promise<TfjsClassifier> {
+  if (options.output !== undefined && resolved.inferredOutput !== undefined && options.output !== resolved.inferredOutput) {
+    throw new OptionError(
+      `output: '${options.output}' contradicts the layers model, whose last activation makes its outputs ${resolved.inferredOutput}`,
+    );
+  }
+  const output = options.output ?? resolved.inferredOutput;
+  if (output === undefined) {
+    throw new OptionError(`cannot tell whether this ${resolved.kind} outputs logits or probabilities: pass options.output ('logits' or 'probabilities')`);
+  }
+  const shape = resolveShape(resolved.inputShape, options.inputShape, resolved.kind);
+  const { height, width, channels } = shape;
+  const pre = options.preprocessing ?? {};
+  const scale = pre.scale ?? 1;
+  if (typeof scale !== 'number' || !Number.isFinite(scale)) throw new OptionError(`preprocessing.scale must be a finite number, got ${String(scale)}`);
+  const mean = perChannel('mean', pre.mean, 0, channels);
+  const std = perChannel('std', pre.std, 1, channels);
+  if (std.some((s) => s === 0)) throw new OptionError('preprocessing.std must not contain 0');
+  const mul = std.map((s) => scale / s);
+  const add = mean.map((m, c) => -m / (std[c] as number));
+  const identity = mul.every((v) => v === 1) && add.every((v) => v === 0);
+
+  const imageSize = height * width * channels;
+  let classes = 0;
+  let disposed = false;
+
+  /** Probabilities `[n, classes]` of a raw `[n, h, w, c]` batch; call inside a tidy. */
+  const probabilities = (x: tf.Tensor4D): tf.Tensor2D => {
+    const input = identity ? x : tf.add(tf.mul(x, tf.tensor1d(mul)), tf.tensor1d(add));
+    const y = resolved.forward(input as tf.Tensor4D);
+    const n = x.shape[0];
+    if (y.rank !== 2 || y.shape[0] !== n || (classes > 0 && y.shape[1] !== classes)) {
+      throw new InvalidModelError(
+        `the ${resolved.kind} returned shape [${y.shape.join(', ')}] for ${n} images; expected [${n}, ${classes > 0 ? classes : 'classes'}]`,
+      );
+    }
+    return (output === 'logits' ? tf.softmax(y as tf.Tensor2D) : y) as tf.Tensor2D;
+  };
+
+  const checkProbabilities = (p: Float32Array, first: number): void => {
+    for (let i = 0; i * classes < p.length; i++) {
+      let sum = 0;
+      for (let k = 0; k < classes; k++) {
+        const v = p[i * classes + k] as number;
+        if (!Number.isFinite(v)) throw new InvalidValueError(`the ${resolved.kind} gave a non-finite output (${String(v)}) for image ${first + i}`);
+        if (v < -1e-6) throw new InvalidValueError(`output: 'probabilities' but image ${first + i} has a negative value ${v}; pass output: 'logits'`);
+        sum += v;
+      }
+      if (Math.abs(sum - 1) > 1e-3) {
+        throw new InvalidValueError(`output: 'probabilities' but the outputs of image ${first + i} sum to ${sum}; pass output: 'logits'`);
+      }
+    }
+  };
+
+  const assertUsable = (): void => {
+    if (disposed) throw new CapabilityError('this tfjs classifier was disposed');
+  };
+
+  const checkBatch = (batch: ImageBatch): void => {
+    assertImage('batch', batch);
+    if (batch.height !== height || batch.width !== width || batch.channels !== channels) {
+      throw new ShapeError(`batch is ${batch.height}×${batch.width}×${batch.channels} but the classifier expects ${height}×${width}×${channels}`);
+    }
+  };
+
+  // Probe once with a black image: finds the number of classes and checks the output kind.
+  await withTfjsBackend(backend, async (name) => {
+    let probe: tf.Tensor2D | undefined;
+    try {
+      probe = tf.tidy(() => probabilities(tf.zeros([1, height, width, channels])));
+      const p = (await probe.data()) as Float32Array;
+      classes = probe.shape[1];
+      if (classes < 1) throw new InvalidModelError(`the ${resolved.kind} returned no classes`);
+      checkProbabilities(p, 0);
+    } catch (e) {
+      throw translateTfjsError(e, name, 'forward pass');
+    } finally {
+      probe?.dispose();
+    }
+  });
+
+  const predict = async (batch: ImageBatch): Promise<Float32Array> => {
+    assertUsable();
+    checkBatch(batch);
+    const count = batch.count;
+    const result = new Float32Array(count * classes);
+    if (count === 0) return result;
+    await withTfjsBackend(backend, async (name) => {
+      for (let first = 0; first < count; first += batchSize) {
+        const n = Math.min(batchSize, count - first);
+        let p: tf.Tensor2D | undefined;
+        try {
+          p = tf.tidy(() => probabilities(tf.tensor4d(batch.data.slice(first * imageSize, (first + n) * imageSize), [n, height, width, channels])));
+          const values = (await p.data()) as Float32Array;
+          checkProbabilities(values, first);
+          result.set(values, first * classes);
+        } catch (e) {
+          throw translateTfjsError(e, name, 'forward pass');
+        } finally {
+          p?.dispose();
+        }
+      }
+    });
+    return result;
+  };
+
+  const gradient = async (batch: ImageBatch, targets: number | Int32Array): Promise<GradientResult> => {
+    assertUsable();
+    checkBatch(batch);
+    const count = batch.count;
+    assertTargets(targets, count, classes);
+    const perImage = typeof targets === 'number' ? new Int32Array(count).fill(targets) : targets;
+    const probs = new Float32Array(count * classes);
+    const grad = new Float32Array(count * imageSize);
+    if (count === 0) return { probabilities: probs, gradient: grad };
+    await withTfjsBackend(backend, async (name) => {
+      if (name === 'wasm') enableWasmGradients();
+      await ensureGradients();
+      for (let first = 0; first < count; first += batchSize) {
+        const n = Math.min(batchSize, count - first);
+        let kept: tf.Tensor2D | undefined;
+        let g: tf.Tensor | undefined;
+        try {
+          g = tf.tidy(() => {
+            const x = tf.tensor4d(batch.data.slice(first * imageSize, (first + n) * imageSize), [n, height, width, channels]);
+            const onehot = tf.oneHot(tf.tensor1d(perImage.subarray(first, first + n), 'int32'), classes, 1, 0, 'float32');
+            const objective = (a: tf.Tensor): tf.Scalar => {
+              const p = probabilities(a as tf.Tensor4D);
+              kept = tf.keep(p);
+              return tf.sum(tf.mul(p, onehot));
+            };
+            return tf.grad(objective)(x);
+          });
+          if (kept === undefined || g === undefined) throw new InvalidModelError('the objective did not run');
+          const values = (await kept.data()) as Float32Array;
+          checkProbabilities(values, first);
+          probs.set(values, first * classes);
+          const gv = (await g.data()) as Float32Array;
+          for (let i = 0; i < gv.length; i++) {
+            if (!Number.isFinite(gv[i] as number)) throw new InvalidValueError(`the gradient of image ${first + Math.floor(i / imageSize)} is not finite`);
+          }
+          grad.set(gv, first * imageSize);
+        } catch (e) {
+          throw translateTfjsError(e, name, 'gradient');
+        } finally {
+          // `kept` is assigned inside the tidy callback; TypeScript cannot see that.
+          (kept as tf.Tensor2D | undefined)?.dispose();
+          g?.dispose();
+        }
+      }
+    });
+    return { probabilities: probs, gradient: grad };
+  };
+
+  return {
+    inputShape: { height, width, channels },
+    classes,
+    output,
+    backend,
+    batchSize,
+    predict,
+    gradient,
+    dispose: () => {
+      if (disposed) return;
+      disposed = true;
+      resolved.dispose?.();
+    },
+  };
+}

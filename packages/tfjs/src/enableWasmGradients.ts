@@ -1,0 +1,172 @@
+import {
+  backend_util,
+  Conv2DBackpropFilter,
+  DepthwiseConv2dNativeBackpropFilter,
+  DepthwiseConv2dNativeBackpropInput,
+  getKernel,
+  registerKernel,
+} from '@tensorflow/tfjs-core';
+import type { DataId, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  conv2dBackpropFilterNHWC,
+  depthwiseBackpropFilterNHWC,
+  depthwiseBackpropInputNHWC,
+} from './convBackprop.js';
+
+/** The kernels {@link enableWasmGradients} provides for the wasm backend when it lacks them. */
+export const wasmGradientKernelNames: readonly string[] = [
+  Conv2DBackpropFilter,
+  DepthwiseConv2dNativeBackpropInput,
+  DepthwiseConv2dNativeBackpropFilter,
+];
+
+/** What the kernels need from the wasm backend object (`BackendWasm` of `@tensorflow/tfjs-backend-wasm`). */
+interface WasmBackendLike {
+  readSync(dataId: DataId): unknown;
+  makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): TensorInfo;
+}
+
+function asWasmBackend(backend: unknown, kernel: string): WasmBackendLike {
+  const b = backend as Partial<WasmBackendLike> | null;
+  if (b === null || typeof b !== 'object' || typeof b.readSync !== 'function' || typeof b.makeOutput !== 'function') {
+    throw new Error(`${kernel}: ablation-path's wasm kernel was called with a backend that is not the wasm backend`);
+  }
+  return b as WasmBackendLike;
+}
+
+function readFloat(backend: WasmBackendLike, t: TensorInfo | undefined, kernel: string, name: string): Float32Array {
+  if (t === undefined) throw new Error(`${kernel}: missing input ${name}`);
+  if (t.dtype !== 'float32') throw new Error(`${kernel}: input ${name} must be float32, got ${t.dtype}`);
+  const values = backend.readSync(t.dataId);
+  if (!(values instanceof Float32Array)) throw new Error(`${kernel}: could not read input ${name} as float32`);
+  return values;
+}
+
+type Pad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
+type Rounding = 'floor' | 'round' | 'ceil' | undefined;
+
+function shape4(s: readonly number[], kernel: string, name: string): [number, number, number, number] {
+  if (s.length !== 4) throw new Error(`${kernel}: ${name} must have rank 4, got shape [${s.join(', ')}]`);
+  return [s[0] as number, s[1] as number, s[2] as number, s[3] as number];
+}
+
+function attrShape(attrs: NamedAttrMap | undefined, key: string, kernel: string): [number, number, number, number] {
+  const v = attrs?.[key];
+  if (!Array.isArray(v) || !v.every((d) => typeof d === 'number')) throw new Error(`${kernel}: attribute ${key} missing`);
+  return shape4(v as number[], kernel, key);
+}
+
+function convAttrs(attrs: NamedAttrMap | undefined): {
+  strides: number | [number, number];
+  dilations: number | [number, number];
+  pad: Pad;
+  dimRoundingMode: Rounding;
+  dataFormat: string;
+} {
+  const a = (attrs ?? {}) as {
+    strides?: number | [number, number];
+    dilations?: number | [number, number];
+    pad?: Pad;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    dataFormat?: string;
+  };
+  return {
+    strides: a.strides ?? 1,
+    dilations: a.dilations ?? 1,
+    pad: a.pad ?? 'valid',
+    dimRoundingMode: a.dimRoundingMode,
+    dataFormat: a.dataFormat ?? 'NHWC',
+  };
+}
+
+const conv2dBackpropFilterWasm: KernelFunc = ({ inputs, backend, attrs }) => {
+  const k = Conv2DBackpropFilter;
+  const wasm = asWasmBackend(backend, k);
+  const a = convAttrs(attrs);
+  if (a.dataFormat !== 'NHWC') throw new Error(`${k}: ablation-path's wasm kernel supports NHWC only, got ${a.dataFormat}`);
+  const { x, dy } = inputs;
+  if (x === undefined || dy === undefined) throw new Error(`${k}: inputs x and dy are required`);
+  const filterShape = attrShape(attrs, 'filterShape', k);
+  const info = backend_util.computeConv2DInfo(shape4(x.shape, k, 'x'), filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false);
+  const out = conv2dBackpropFilterNHWC(readFloat(wasm, x, k, 'x'), readFloat(wasm, dy, k, 'dy'), info);
+  return wasm.makeOutput([...filterShape], 'float32', undefined, out);
+};
+
+const depthwiseBackpropInputWasm: KernelFunc = ({ inputs, backend, attrs }) => {
+  const k = DepthwiseConv2dNativeBackpropInput;
+  const wasm = asWasmBackend(backend, k);
+  const a = convAttrs(attrs);
+  const { dy, filter } = inputs;
+  if (dy === undefined || filter === undefined) throw new Error(`${k}: inputs dy and filter are required`);
+  const inputShape = attrShape(attrs, 'inputShape', k);
+  const info = backend_util.computeConv2DInfo(
+    inputShape,
+    shape4(filter.shape, k, 'filter'),
+    a.strides,
+    a.dilations,
+    a.pad,
+    a.dimRoundingMode,
+    true,
+  );
+  const out = depthwiseBackpropInputNHWC(readFloat(wasm, dy, k, 'dy'), readFloat(wasm, filter, k, 'filter'), info);
+  return wasm.makeOutput([...inputShape], 'float32', undefined, out);
+};
+
+const depthwiseBackpropFilterWasm: KernelFunc = ({ inputs, backend, attrs }) => {
+  const k = DepthwiseConv2dNativeBackpropFilter;
+  const wasm = asWasmBackend(backend, k);
+  const a = convAttrs(attrs);
+  const { x, dy } = inputs;
+  if (x === undefined || dy === undefined) throw new Error(`${k}: inputs x and dy are required`);
+  const filterShape = attrShape(attrs, 'filterShape', k);
+  const info = backend_util.computeConv2DInfo(
+    shape4(x.shape, k, 'x'),
+    filterShape,
+    a.strides,
+    a.dilations,
+    a.pad,
+    a.dimRoundingMode,
+    true,
+  );
+  const out = depthwiseBackpropFilterNHWC(readFloat(wasm, x, k, 'x'), readFloat(wasm, dy, k, 'dy'), info);
+  return wasm.makeOutput([...filterShape], 'float32', undefined, out);
+};
+
+const kernels: ReadonlyArray<readonly [string, KernelFunc]> = [
+  [Conv2DBackpropFilter, conv2dBackpropFilterWasm],
+  [DepthwiseConv2dNativeBackpropInput, depthwiseBackpropInputWasm],
+  [DepthwiseConv2dNativeBackpropFilter, depthwiseBackpropFilterWasm],
+];
+
+/**
+ * Registers, for the tfjs backend named `'wasm'`, the convolution backward kernels that
+ * `@tensorflow/tfjs-backend-wasm` 4.22 lacks and that its gradient tape asks for:
+ * `Conv2DBackpropFilter` (requested even for input gradients, because fused convolutions compute
+ * the filter gradient eagerly), `DepthwiseConv2dNativeBackpropInput` and
+ * `DepthwiseConv2dNativeBackpropFilter`. Each kernel reads its inputs from the wasm heap, computes
+ * the exact backward convolution in plain typed-array code (float64 accumulation, NHWC, any
+ * strides, padding and dilations), and writes a new wasm tensor.
+ *
+ * Nothing happens on import: call this explicitly (`createTfjsClassifier` calls it when it runs on
+ * wasm). Idempotent, and it never replaces a kernel that is already registered (a later tfjs
+ * version that ships its own kernel keeps it). Registration is global to the tfjs instance, like
+ * every tfjs kernel; it does not need the wasm backend to be imported or initialised yet.
+ *
+ * @returns the names of the kernels this call registered (empty when all were already there).
+ * @example
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import '@tensorflow/tfjs-backend-wasm';
+ * import { enableWasmGradients } from '@ablation-path/tfjs';
+ * enableWasmGradients();
+ * await tf.setBackend('wasm');
+ * const g = tf.grad((x: tf.Tensor4D) => tf.sum(tf.depthwiseConv2d(x, tf.ones([3, 3, 1, 1]), 1, 'same')));
+ */
+export function enableWasmGradients(): string[] {
+  const registered: string[] = [];
+  for (const [kernelName, kernelFunc] of kernels) {
+    if (getKernel(kernelName, 'wasm') !== undefined) continue;
+    registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+    registered.push(kernelName);
+  }
+  return registered;
+}
