@@ -1,0 +1,41 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const cliDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const bin = join(cliDir, 'bin', 'ablation-path.js');
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real executable with `node`, as a user would, without a terminal. */
+export function runCli(
+  args: readonly string[],
+  options: { cwd?: string; env?: Record<string, string>; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void } = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string | undefined> = { ...process.env, ...options.env };
+    delete env['ABLATION_PATH_DEBUG'];
+    const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd ?? cliDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      options.onStderr?.(stderr, child);
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** A fresh temporary directory. */
+export function tempDir(prefix = 'ablation-path-cli-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
