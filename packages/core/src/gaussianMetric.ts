@@ -68,7 +68,7 @@ export function gaussianWeights(sigmaPixels: number): Float64Array {
   }
   let total = 0;
   for (let d = -R; d <= R; d++) {
-    const v = Math.exp(-(d * d) / (2 * sigmaPixels * sigmaPixels));
+    const v = d === 0 ? 1 : Math.exp(-(d * d) / (2 * sigmaPixels * sigmaPixels)); // 0 when σ² underflows
     g[d + R] = v;
     total += v;
   }
