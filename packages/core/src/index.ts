@@ -44,3 +44,46 @@ export { randomAblationPath } from './randomAblationPath.js';
 export type { RandomAblationPathOptions } from './randomAblationPath.js';
 export { integratedGradients, quadratureRule, gaussLegendre } from './integratedGradients.js';
 export type { IntegrationRule, QuadratureRule, IntegratedGradientsOptions, IntegratedGradientsResult } from './integratedGradients.js';
+export { thresholdMask } from './thresholdMask.js';
+export type { ThresholdMask, ThresholdMaskOptions, PredictedClasses, PathProbabilities } from './thresholdMask.js';
+export { pointingGamePoint } from './pointingGamePoint.js';
+export type { PointingGamePoint, PointingGameOptions } from './pointingGamePoint.js';
+export {
+  optimizeAblationPath,
+  ablationPathStep,
+  createAblationPathWorkspace,
+  pathSaturation,
+  DEFAULT_SIGMA_FRACTION,
+} from './optimizeAblationPath.js';
+export type {
+  OptimizeAblationPathOptions,
+  OptimizationResult,
+  OptimizationProgress,
+  AblationPathStepOptions,
+  AblationPathWorkspace,
+  AblationPathWorkspaceOptions,
+  AblationPathPhase,
+  AblationPathStepHooks,
+  AblationPathStepResult,
+} from './optimizeAblationPath.js';
+// comparison methods and evaluation metrics (issue 6)
+export { attribute, saliencyMethodNames } from './methods/attribute.js';
+export type { AttributeOptions, SaliencyMethod } from './methods/attribute.js';
+export type { SaliencyMap, SaliencyMethodName, PixelPoint } from './methods/saliencyMap.js';
+export type { AblationPathMethod } from './methods/ablationPathSaliency.js';
+export type { IntegratedGradientsMethod } from './methods/integratedGradientsSaliency.js';
+export type { GradientMethod, SmoothGradMethod } from './methods/gradientSaliency.js';
+export type { MeaningfulPerturbationMethod } from './methods/meaningfulPerturbation.js';
+export type { RiseMethod } from './methods/rise.js';
+export type { RandomPathMethod } from './methods/randomPathSaliency.js';
+export { switchTimes } from './methods/switchTimes.js';
+export { gaussianBlurImage } from './methods/gaussianBlurImage.js';
+export type { GaussianBlurOptions } from './methods/gaussianBlurImage.js';
+export { bilinearUpsample, bilinearUpsampleAdjoint } from './methods/bilinearUpsample.js';
+export type { GridSize } from './methods/bilinearUpsample.js';
+export { pathScoreOfSaliency } from './metrics/pathScoreOfSaliency.js';
+export type { PathScoreOfSaliencyOptions, PathScoreOfSaliencyResult } from './metrics/pathScoreOfSaliency.js';
+export { insertionDeletion, insertionDeletionMany, saliencyOrder } from './metrics/insertionDeletion.js';
+export type { InsertionDeletionOptions, InsertionDeletionManyOptions, InsertionDeletionResult, InsertionDeletionCurves } from './metrics/insertionDeletion.js';
+export { pointingGameHit, pointingGameAccuracy, saliencyPoint } from './metrics/pointingGame.js';
+export type { PointingBox, PointingGameHitOptions, PointingGameResult, PointingGameAccuracyOptions } from './metrics/pointingGame.js';

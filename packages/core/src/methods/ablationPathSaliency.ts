@@ -29,7 +29,7 @@ export interface AblationPathMethod {
   readonly sigma?: number;
   /** Maximum iterations. Default: the optimiser's (100, stopping at saturation 0.8). */
   readonly iterations?: number;
-  /** Seed passed to the optimiser. Default: the optimiser's. */
+  /** Seed passed to the optimiser (only matters for a random initial path). Default: the optimiser's. */
   readonly seed?: number;
   /** Which map to read from the path. Default `'switch-time'`. */
   readonly map?: 'switch-time' | 'threshold';
@@ -45,7 +45,7 @@ export async function ablationPathSaliency(ctx: MethodContext, method: AblationP
     batchSize: ctx.batchSize,
     ...(method.steps === undefined ? {} : { steps: method.steps }),
     ...(method.sigma === undefined ? {} : { sigma: method.sigma }),
-    ...(method.iterations === undefined ? {} : { iterations: method.iterations }),
+    ...(method.iterations === undefined ? {} : { maxIterations: method.iterations }),
     ...(method.seed === undefined ? {} : { seed: method.seed }),
     ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
     ...(ctx.onProgress === undefined ? {} : { onProgress: ctx.onProgress }),

@@ -2,7 +2,7 @@
  * Integrated gradients (Sundararajan et al. 2017) and its Gaussian-filtered variant, as a map.
  */
 import { integratedGradients } from '../integratedGradients.js';
-import type { IntegratedGradientsRule } from '../integratedGradients.js';
+import type { IntegrationRule } from '../integratedGradients.js';
 import { requireGradient } from '../batching.js';
 import { assertInteger, assertNumberInRange } from '../validate.js';
 import { gaussianBlurField } from './gaussianBlurImage.js';
@@ -25,17 +25,9 @@ export interface IntegratedGradientsMethod {
   /** Quadrature nodes, integer ≥ 1. Default 50 (Captum's default). */
   readonly steps?: number;
   /** Quadrature rule. Default `'midpoint'` (the PyTorch reference fixtures' rule). */
-  readonly rule?: IntegratedGradientsRule;
+  readonly rule?: IntegrationRule;
   /** σ in pixels of the Gaussian filter applied to the map, ≥ 0. Default 0 (no filter). */
   readonly smoothSigma?: number;
-}
-
-/**
- * Images evaluated by {@link integratedGradients}: one gradient per quadrature node (`steps + 1`
- * for the trapezoid rule, `steps` otherwise) and two forward passes, F(x0) and F(x1), for the delta.
- */
-export function integratedGradientsEvaluations(steps: number, rule: IntegratedGradientsRule): number {
-  return (rule === 'trapezoid' ? steps + 1 : steps) + 2;
 }
 
 /** Integrated-gradients saliency (see {@link IntegratedGradientsMethod}). */
@@ -64,7 +56,7 @@ export async function integratedGradientsSaliency(ctx: MethodContext, method: In
     height,
     width,
     method: 'integrated-gradients',
-    evaluations: integratedGradientsEvaluations(steps, rule),
+    evaluations: result.evaluations,
     delta: result.delta,
   };
 }

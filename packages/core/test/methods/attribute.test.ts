@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { attribute, saliencyMethodNames } from '../../src/index.js';
+import type { SaliencyMethod } from '../../src/index.js';
+import { CapabilityError, OptionError, ShapeError, TargetError } from '../../src/errors.js';
+import { blackImage, context, counting, inRegion, plantedClassifier, plantedImage, regionAuc } from './helpers.js';
+import { ablationPathSaliency } from '../../src/methods/ablationPathSaliency.js';
+import { optimizeAblationPath } from '../../src/optimizeAblationPath.js';
+import { switchTimes } from '../../src/methods/switchTimes.js';
+import { checkAblationPath } from '../../src/checkAblationPath.js';
+
+const cheap: Record<(typeof saliencyMethodNames)[number], SaliencyMethod> = {
+  'ablation-path': { name: 'ablation-path', steps: 8, sigma: 1, iterations: 20 },
+  'integrated-gradients': { name: 'integrated-gradients', steps: 16 },
+  gradient: { name: 'gradient' },
+  smoothgrad: { name: 'smoothgrad', samples: 10, noise: 0.1 },
+  'meaningful-perturbation': { name: 'meaningful-perturbation', iterations: 60, maskSize: 4 },
+  rise: { name: 'rise', masks: 600, cells: 4 },
+  'random-path': { name: 'random-path' },
+};
+
+describe('attribute', () => {
+  const f = plantedClassifier();
+  const image = plantedImage();
+  const baseline = blackImage();
+
+  for (const name of saliencyMethodNames) {
+    it(`${name}: one value per pixel, the method's name, evaluations counted`, async () => {
+      const { classifier, count } = counting(f);
+      const map = await attribute(classifier, { image, baseline, target: 0, method: cheap[name] });
+      expect(map.method).toBe(name);
+      expect(map.data).toBeInstanceOf(Float32Array);
+      expect(map.data.length).toBe(64);
+      expect([map.height, map.width]).toEqual([8, 8]);
+      for (const v of map.data) expect(Number.isFinite(v)).toBe(true);
+      expect(map.evaluations).toBe(count());
+      if (name !== 'random-path') expect(regionAuc(map.data)).toBeGreaterThan(0.9);
+    });
+  }
+
+  it('gradient methods throw CapabilityError up front; forward-only methods work', async () => {
+    const { classifier, count } = counting(plantedClassifier({ gradient: false }));
+    for (const name of ['ablation-path', 'integrated-gradients', 'gradient', 'smoothgrad', 'meaningful-perturbation'] as const) {
+      await expect(attribute(classifier, { image, baseline, target: 0, method: cheap[name] })).rejects.toThrow(CapabilityError);
+    }
+    expect(count()).toBe(0);
+    const map = await attribute(classifier, { image, baseline, target: 0, method: { name: 'rise', masks: 10 } });
+    expect(map.evaluations).toBe(10);
+  });
+
+  it('rejects bad inputs with typed errors', async () => {
+    const m: SaliencyMethod = { name: 'gradient' };
+    await expect(attribute(f, { image, baseline, target: 3, method: m })).rejects.toThrow(TargetError);
+    await expect(attribute(f, { image, baseline: { ...baseline, width: 4, data: new Float32Array(96) }, target: 0, method: m })).rejects.toThrow(ShapeError);
+    await expect(attribute(f, { image, baseline, target: 0, method: { name: 'rise', masks: 0 } })).rejects.toThrow(OptionError);
+    await expect(attribute(f, { image, baseline, target: 0, method: m, batchSize: 0 })).rejects.toThrow(OptionError);
+    const bogus = JSON.parse('{"name":"occlusion"}') as SaliencyMethod;
+    await expect(attribute(f, { image, baseline, target: 0, method: bogus })).rejects.toThrow(/unknown saliency method "occlusion"/);
+  });
+
+  it('aborts through its signal', async () => {
+    const c = new AbortController();
+    c.abort();
+    await expect(attribute(f, { image, baseline, target: 0, method: { name: 'rise' }, signal: c.signal })).rejects.toThrow(/abort/);
+  });
+});
+
+describe('ablation-path method', () => {
+  it('switch-time map of the optimised path, threshold map, and the Appendix D point', async () => {
+    const f = plantedClassifier();
+    const ctx = context(f, plantedImage(), blackImage());
+    const opts = { name: 'ablation-path', steps: 8, sigma: 1, iterations: 10 } as const;
+    const map = await ablationPathSaliency(ctx, opts);
+    const ref = await optimizeAblationPath(f, { image: ctx.image, baseline: ctx.baseline, target: 0, steps: 8, sigma: 1, maxIterations: 10 });
+    expect(map.path).toBeDefined();
+    if (map.path === undefined || map.point === undefined || map.mask === undefined) return;
+    expect(checkAblationPath(map.path).ok).toBe(true);
+    expect(Array.from(map.data)).toEqual(Array.from(switchTimes(ref.path)));
+    expect(map.score).toBe(ref.score);
+    // the point is the least ablated point of a mask, so it lies where that mask is smallest
+    const th = await ablationPathSaliency(ctx, { ...opts, map: 'threshold' });
+    for (let i = 0; i < 64; i++) expect(th.data[i]).toBeCloseTo(1 - (ref.threshold.mask[i] as number), 7);
+    // on planted evidence the ablation path points into the region
+    expect(inRegion(map.point.y * 8 + map.point.x)).toBe(true);
+    expect(regionAuc(map.data)).toBeGreaterThan(0.9);
+  });
+});
