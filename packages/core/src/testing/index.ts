@@ -7,3 +7,13 @@ export { createAnalyticClassifier } from './analyticClassifier.js';
 export type { AnalyticClassifier, AnalyticClassifierOptions, PlantedEvidence, PixelRegion } from './analyticClassifier.js';
 export { classifierContractChecks } from './classifierContract.js';
 export type { ClassifierContractOptions, ContractCheck } from './classifierContract.js';
+export { domainArb, maskArb, sequenceArb, monotonePathArb, ablationPathArb, imageArb } from './arbitraries.js';
+export type { DomainArbOptions, SequenceArbOptions } from './arbitraries.js';
+export {
+  assertIsAblationPath,
+  assertLemma34,
+  assertDoublyStochastic,
+  assertMonotoneProjection,
+  assertReparametrization,
+} from './pathLaws.js';
+export type { LawOptions } from './pathLaws.js';
