@@ -138,3 +138,44 @@ export function depthwiseBackpropFilterNHWC(x: Float32Array, dy: Float32Array, g
   }
   return Float32Array.from(acc);
 }
+
+/**
+ * ∂L/∂x of max pooling: each output pixel's `dy` goes to the first maximum (row-major scan of its
+ * window, padding excluded, strict `>` as tfjs's cpu backend) of its window, per channel; windows
+ * that share a maximum add up. `x` is `[B, H, W, C]`, `dy` `[B, OH, OW, C]`; returns `[B, H, W, C]`.
+ * A window with no finite maximum (all −∞ or NaN) passes no gradient.
+ */
+export function maxPoolBackpropNHWC(x: Float32Array, dy: Float32Array, g: ConvGeometry): Float32Array {
+  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = g;
+  const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = g;
+  const acc = new Float64Array(batchSize * inHeight * inWidth * c);
+  for (let b = 0; b < batchSize; b++) {
+    for (let oh = 0; oh < outHeight; oh++) {
+      const ih0 = oh * strideHeight - g.padInfo.top;
+      for (let ow = 0; ow < outWidth; ow++) {
+        const iw0 = ow * strideWidth - g.padInfo.left;
+        const dyBase = ((b * outHeight + oh) * outWidth + ow) * c;
+        for (let ch = 0; ch < c; ch++) {
+          let best = -Infinity;
+          let at = -1;
+          for (let fh = 0; fh < filterHeight; fh++) {
+            const ih = ih0 + fh * dilationHeight;
+            if (ih < 0 || ih >= inHeight) continue;
+            for (let fw = 0; fw < filterWidth; fw++) {
+              const iw = iw0 + fw * dilationWidth;
+              if (iw < 0 || iw >= inWidth) continue;
+              const idx = ((b * inHeight + ih) * inWidth + iw) * c + ch;
+              const v = x[idx] as number;
+              if (v > best) {
+                best = v;
+                at = idx;
+              }
+            }
+          }
+          if (at >= 0) acc[at]! += dy[dyBase + ch] as number;
+        }
+      }
+    }
+  }
+  return Float32Array.from(acc);
+}

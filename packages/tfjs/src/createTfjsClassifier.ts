@@ -398,7 +398,10 @@ async function buildClassifier(
         try {
           g = tf.tidy(() => {
             const x = tf.tensor4d(batch.data.slice(first * imageSize, (first + n) * imageSize), [n, height, width, channels]);
-            const onehot = tf.oneHot(tf.tensor1d(perImage.subarray(first, first + n), 'int32'), classes, 1, 0, 'float32');
+            // built in JS: the wasm OneHot kernel of tfjs 4.22 writes int32 bits into float32 tensors
+            const selector = new Float32Array(n * classes);
+            for (let i = 0; i < n; i++) selector[i * classes + (perImage[first + i] as number)] = 1;
+            const onehot = tf.tensor2d(selector, [n, classes]);
             const objective = (a: tf.Tensor): tf.Scalar => {
               const p = probabilities(a as tf.Tensor4D);
               kept = tf.keep(p);

@@ -4,13 +4,16 @@ import {
   DepthwiseConv2dNativeBackpropFilter,
   DepthwiseConv2dNativeBackpropInput,
   getKernel,
+  MaxPoolGrad,
   registerKernel,
+  unregisterKernel,
 } from '@tensorflow/tfjs-core';
 import type { DataId, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import {
   conv2dBackpropFilterNHWC,
   depthwiseBackpropFilterNHWC,
   depthwiseBackpropInputNHWC,
+  maxPoolBackpropNHWC,
 } from './convBackprop.js';
 
 /** The kernels {@link enableWasmGradients} provides for the wasm backend when it lacks them. */
@@ -19,6 +22,12 @@ export const wasmGradientKernelNames: readonly string[] = [
   DepthwiseConv2dNativeBackpropInput,
   DepthwiseConv2dNativeBackpropFilter,
 ];
+
+/**
+ * The wasm kernels {@link enableWasmGradients} replaces because tfjs 4.22's are wrong:
+ * `MaxPoolGrad` drops the gradient of every window whose values are all negative.
+ */
+export const wasmReplacedKernelNames: readonly string[] = [MaxPoolGrad];
 
 /** What the kernels need from the wasm backend object (`BackendWasm` of `@tensorflow/tfjs-backend-wasm`). */
 interface WasmBackendLike {
@@ -132,11 +141,26 @@ const depthwiseBackpropFilterWasm: KernelFunc = ({ inputs, backend, attrs }) => 
   return wasm.makeOutput([...filterShape], 'float32', undefined, out);
 };
 
+const maxPoolGradWasm: KernelFunc = ({ inputs, backend, attrs }) => {
+  const k = MaxPoolGrad;
+  const wasm = asWasmBackend(backend, k);
+  const { dy, input } = inputs;
+  if (dy === undefined || input === undefined) throw new Error(`${k}: inputs dy and input are required`);
+  const a = (attrs ?? {}) as { filterSize?: number | [number, number]; strides?: number | [number, number]; pad?: Pad; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
+  if (a.filterSize === undefined || a.strides === undefined || a.pad === undefined) throw new Error(`${k}: attributes filterSize, strides and pad are required`);
+  const inShape = shape4(input.shape, k, 'input');
+  const info = backend_util.computePool2DInfo(inShape, a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+  const out = maxPoolBackpropNHWC(readFloat(wasm, input, k, 'input'), readFloat(wasm, dy, k, 'dy'), info);
+  return wasm.makeOutput([...inShape], 'float32', undefined, out);
+};
+
 const kernels: ReadonlyArray<readonly [string, KernelFunc]> = [
   [Conv2DBackpropFilter, conv2dBackpropFilterWasm],
   [DepthwiseConv2dNativeBackpropInput, depthwiseBackpropInputWasm],
   [DepthwiseConv2dNativeBackpropFilter, depthwiseBackpropFilterWasm],
 ];
+
+const replacements: ReadonlyArray<readonly [string, KernelFunc]> = [[MaxPoolGrad, maxPoolGradWasm]];
 
 /**
  * Registers, for the tfjs backend named `'wasm'`, the convolution backward kernels that
@@ -147,10 +171,13 @@ const kernels: ReadonlyArray<readonly [string, KernelFunc]> = [
  * the exact backward convolution in plain typed-array code (float64 accumulation, NHWC, any
  * strides, padding and dilations), and writes a new wasm tensor.
  *
+ * It also replaces the wasm `MaxPoolGrad` (see {@link wasmReplacedKernelNames}): tfjs 4.22's
+ * returns zero for every pooling window whose values are all negative.
+ *
  * Nothing happens on import: call this explicitly (`createTfjsClassifier` calls it when it runs on
- * wasm). Idempotent, and it never replaces a kernel that is already registered (a later tfjs
- * version that ships its own kernel keeps it). Registration is global to the tfjs instance, like
- * every tfjs kernel; it does not need the wasm backend to be imported or initialised yet.
+ * wasm). Idempotent; a missing kernel that is already registered is kept (a later tfjs version that
+ * ships its own keeps it). Registration is global to the tfjs instance, like every tfjs kernel; it
+ * does not need the wasm backend to be imported or initialised yet.
  *
  * @returns the names of the kernels this call registered (empty when all were already there).
  * @example
@@ -165,6 +192,12 @@ export function enableWasmGradients(): string[] {
   const registered: string[] = [];
   for (const [kernelName, kernelFunc] of kernels) {
     if (getKernel(kernelName, 'wasm') !== undefined) continue;
+    registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+    registered.push(kernelName);
+  }
+  for (const [kernelName, kernelFunc] of replacements) {
+    if (getKernel(kernelName, 'wasm')?.kernelFunc === kernelFunc) continue;
+    if (getKernel(kernelName, 'wasm') !== undefined) unregisterKernel(kernelName, 'wasm');
     registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
     registered.push(kernelName);
   }

@@ -4,7 +4,7 @@
  */
 export { createTfjsClassifier } from './createTfjsClassifier.js';
 export type { TfjsClassifier, TfjsClassifierOptions, TfjsModel, TfjsModelFunction, TfjsPreprocessing } from './createTfjsClassifier.js';
-export { enableWasmGradients, wasmGradientKernelNames } from './enableWasmGradients.js';
+export { enableWasmGradients, wasmGradientKernelNames, wasmReplacedKernelNames } from './enableWasmGradients.js';
 export { fileIOHandler, readTfjsModelJson } from './fileIOHandler.js';
 export type { TfjsModelJson } from './fileIOHandler.js';
 export { loadTfjsModel, tfjsModelFormat } from './loadTfjsModel.js';

@@ -5,7 +5,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
 import { createRng } from '@ablation-path/core';
-import { enableWasmGradients, wasmGradientKernelNames } from '../src/index.js';
+import { enableWasmGradients, wasmGradientKernelNames, wasmReplacedKernelNames } from '../src/index.js';
 
 function randomArray(n: number, seed: number): Float32Array {
   const rng = createRng(seed);
@@ -65,14 +65,65 @@ function convGrads(c: Case, seed: number): { dx: Float32Array; dw: Float32Array 
 }
 
 describe('enableWasmGradients', () => {
-  it('registers nothing on import, then exactly the missing kernels, idempotently', async () => {
+  it('registers nothing on import, then exactly the missing and replaced kernels, idempotently', async () => {
     await tf.setBackend('wasm');
     for (const name of wasmGradientKernelNames) expect(tf.getKernel(name, 'wasm')).toBeUndefined();
+    const nativeMaxPoolGrad = tf.getKernel(tf.MaxPoolGrad, 'wasm');
+    expect(nativeMaxPoolGrad).toBeDefined();
     expect(() => convGrads(cases[0]!, 1)).toThrow(/Conv2DBackpropFilter/);
-    expect(enableWasmGradients().sort()).toEqual([...wasmGradientKernelNames].sort());
+    expect(enableWasmGradients().sort()).toEqual([...wasmGradientKernelNames, ...wasmReplacedKernelNames].sort());
     for (const name of wasmGradientKernelNames) expect(tf.getKernel(name, 'wasm')).toBeDefined();
+    expect(tf.getKernel(tf.MaxPoolGrad, 'wasm')?.kernelFunc).not.toBe(nativeMaxPoolGrad?.kernelFunc);
     expect(enableWasmGradients()).toEqual([]);
   });
+
+  it('replaces a wasm MaxPoolGrad that drops all-negative windows (tfjs 4.22) by one that agrees with the cpu backend', async () => {
+    // window (1, 0) of this 4×4 image is all negative: the native wasm kernel gives it no gradient
+    const data = new Float32Array([3, 8, 8, 6, -24, -1, 0, 0, -7, -7, -5, -14, -26, -5, 1, -17]);
+    const run = (): Float32Array =>
+      tf.tidy(() => {
+        const x = tf.tensor4d(data, [1, 4, 4, 1]);
+        const w = tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]);
+        return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'), w)))(x).dataSync() as Float32Array;
+      });
+    // by hand: window maxima at indices 1 (8), 2 (8, first of the tie), 13 (−5), 14 (1)
+    const expected = new Float32Array(16);
+    expected[1] = 1;
+    expected[2] = 2;
+    expected[13] = 3;
+    expected[14] = 4;
+    await tf.setBackend('cpu');
+    expect(Array.from(run())).toEqual(Array.from(expected));
+    enableWasmGradients();
+    await tf.setBackend('wasm');
+    expect(Array.from(run())).toEqual(Array.from(expected));
+  });
+
+  for (const [shape, filter, strides, pad] of [
+    [[2, 7, 6, 3], 2, 2, 'valid'],
+    [[1, 7, 7, 4], 3, 2, 'same'],
+    [[2, 5, 6, 2], 3, 1, 'same'],
+    [[1, 6, 5, 3], [2, 3], [1, 2], 'valid'],
+  ] as const) {
+    it(`max pooling ${filter} stride ${String(strides)} ${pad} on ${shape.join('×')}: wasm input gradient equals the cpu backend's`, async () => {
+      enableWasmGradients();
+      const n = shape.reduce((a: number, b: number) => a * b, 1);
+      // shift half the values negative so that all-negative windows occur
+      const xs = randomArray(n, 21).map((v) => v - 0.8);
+      const run = (): Float32Array =>
+        tf.tidy(() => {
+          const x = tf.tensor4d(xs, [...shape]);
+          return tf.grad((a: tf.Tensor) => {
+            const y = tf.maxPool(a as tf.Tensor4D, filter as number | [number, number], strides as number | [number, number], pad);
+            return tf.sum(tf.mul(y, tf.tensor4d(randomArray(y.size, 22), y.shape)));
+          })(x).dataSync() as Float32Array;
+        });
+      await tf.setBackend('cpu');
+      const ref = run();
+      await tf.setBackend('wasm');
+      expect(maxRelDiff(run(), ref)).toBeLessThan(1e-6);
+    });
+  }
 
   for (const c of cases) {
     it(`${c.name}: wasm input and filter gradients equal the cpu backend's`, async () => {

@@ -1,0 +1,5 @@
+import '@tensorflow/tfjs-backend-wasm';
+import '@tensorflow/tfjs-layers';
+import { smallModelContract } from './helpers/smallContract.js';
+
+smallModelContract('wasm');
