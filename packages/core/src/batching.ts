@@ -25,6 +25,17 @@ export interface BatchingOptions {
   readonly batchSize?: number;
   /** Checked before every classifier call; aborting rejects with an `AbortError`. */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * A scratch buffer for the images of one chunk, reused when it has at least
+   * `min(batchSize, count)·height·width·channels` floats (lets a loop avoid re-allocating it);
+   * otherwise a buffer is allocated. Its content is overwritten.
+   */
+  readonly buffer?: Float32Array | undefined;
+}
+
+function chunkBuffer(options: BatchingOptions, length: number): Float32Array {
+  const b = options.buffer;
+  return b !== undefined && b.length >= length ? b : new Float32Array(length);
 }
 
 /**
@@ -124,7 +135,7 @@ export async function predictBatched(
   const classes = classifier.classes;
   const n = shape.height * shape.width * shape.channels;
   const result = new Float32Array(count * classes);
-  const buffer = new Float32Array(Math.min(batchSize, count) * n);
+  const buffer = chunkBuffer(options, Math.min(batchSize, count) * n);
   for (let first = 0; first < count; first += batchSize) {
     throwIfAborted(options.signal);
     const m = Math.min(batchSize, count - first);
@@ -184,7 +195,7 @@ export async function gradientBatched(
   const batchSize = batchSizeOf(options);
   const classes = classifier.classes;
   const n = shape.height * shape.width * shape.channels;
-  const buffer = new Float32Array(Math.min(batchSize, count) * n);
+  const buffer = chunkBuffer(options, Math.min(batchSize, count) * n);
   for (let first = 0; first < count; first += batchSize) {
     throwIfAborted(options.signal);
     const m = Math.min(batchSize, count - first);

@@ -5,7 +5,7 @@
  */
 import { ShapeError } from '../errors.js';
 import { createRng } from '../random.js';
-import type { Classifier, GradientResult, ImageBatch } from '../types.js';
+import type { Classifier, DifferentiableClassifier, GradientResult, ImageBatch } from '../types.js';
 import { assertImage, assertInteger, assertNumberInRange, assertTarget, assertTargets } from '../validate.js';
 
 /** A rectangle of pixels: columns `x … x + width − 1`, rows `y … y + height − 1`. */
@@ -82,6 +82,8 @@ export interface AnalyticClassifier extends Classifier {
  * const p = await f.predict({ data: new Float32Array(192).fill(1), height: 8, width: 8, channels: 3, count: 1 });
  * // p[2] is the largest probability: the region is bright
  */
+export function createAnalyticClassifier(options: AnalyticClassifierOptions & { readonly gradient?: true }): AnalyticClassifier & DifferentiableClassifier;
+export function createAnalyticClassifier(options: AnalyticClassifierOptions): AnalyticClassifier;
 export function createAnalyticClassifier(options: AnalyticClassifierOptions): AnalyticClassifier {
   const { height, width, channels, classes } = options;
   assertInteger('height', height, 1);

@@ -1,0 +1,449 @@
+/**
+ * Projected gradient ascent on ablation paths (SPEC §6, paper §5, Algorithm 2, Appendix C).
+ */
+import { throwIfAborted } from './abort.js';
+import { gradientBatched, predictBatched, predictImages, requireGradient, DEFAULT_BATCH_SIZE } from './batching.js';
+import { createGridDomain } from './domain.js';
+import { OptionError, ShapeError } from './errors.js';
+import { createGaussianMetric } from './gaussianMetric.js';
+import type { GaussianMetric } from './gaussianMetric.js';
+import { blendBatch } from './image.js';
+import { projectMonotoneInPlace } from './kernels/monotone.js';
+import { reparametrizeInto } from './kernels/reparametrize.js';
+import { saturateInPlace } from './kernels/saturate.js';
+import { linearPath } from './linearPath.js';
+import { createPath } from './path.js';
+import { differentialFromGradients } from './pathDifferential.js';
+import { randomAblationPath } from './randomAblationPath.js';
+import { argmaxRow, assertPathFits, assertPathInputs, trapezoid } from './scorePath.js';
+import { thresholdMask } from './thresholdMask.js';
+import type { ThresholdMask } from './thresholdMask.js';
+import type { AblationPath, Classifier, Domain, Image, Progress } from './types.js';
+import { assertInteger, assertNumberInRange } from './validate.js';
+
+/** The paper's default σ: 6 pixels at 224 × 224, as a fraction of the image width. */
+export const DEFAULT_SIGMA_FRACTION = 6 / 224;
+
+/** Options of one update step (shared by the optimiser and {@link createAblationPathWorkspace}). */
+export interface AblationPathStepOptions {
+  /**
+   * σ of the Gaussian metric in domain units (`domain.extent`; pixels by default), ≥ 0 (0 = no
+   * smoothing). Default `6/224 · extent[0]`: 6 pixels at 224 × 224, the authors' choice.
+   */
+  readonly sigma?: number;
+  /** ζ > 0 of the saturation ε(x) = tanh(2ζ(x − ½))/(2 tanh ζ) + ½ − x. Default 0.8. */
+  readonly zeta?: number;
+  /** Largest entry |γ·ĝ| of each gradient step (the L∞-normalised step), > 0. Default 0.5. */
+  readonly stepSize?: number;
+}
+
+/**
+ * Buffers and operators of the optimiser, allocated once and reused by every
+ * {@link ablationPathStep}. All arrays are owned by the workspace.
+ */
+export interface AblationPathWorkspace {
+  readonly domain: Domain;
+  readonly steps: number;
+  /** The current path: `(steps + 1)·size` floats, mask k at `k·size`. Replaced by each step. */
+  masks: Float32Array;
+  /**
+   * Interior differentials g_k, k = 1..steps − 1, at `(k − 1)·size` (see `differentialFromGradients`);
+   * the caller fills it before each step; the step overwrites it with the ascent direction.
+   */
+  readonly differential: Float32Array;
+  readonly metric: GaussianMetric;
+  readonly zeta: number;
+  readonly stepSize: number;
+  /** Second mask buffer (the reparametrisation's output; swapped with `masks`). */
+  spare: Float32Array;
+}
+
+/** Options of {@link createAblationPathWorkspace}. */
+export interface AblationPathWorkspaceOptions extends AblationPathStepOptions {
+  /** T ≥ 2, the number of time steps (T + 1 masks, T − 1 of them optimised). Default 16. */
+  readonly steps?: number;
+  /** The starting path (copied). Default: the linear path ℓ(t) = t. */
+  readonly init?: AblationPath;
+}
+
+/**
+ * Allocates the optimiser's buffers and Gaussian metric for `domain`.
+ * @throws OptionError for steps < 2, σ < 0, ζ ≤ 0 or stepSize ≤ 0; ShapeError when `init` does not
+ *   fit the domain and steps.
+ * @example const ws = createAblationPathWorkspace(createGridDomain(224, 224), { steps: 16 });
+ */
+export function createAblationPathWorkspace(domain: Domain, options: AblationPathWorkspaceOptions = {}): AblationPathWorkspace {
+  const steps = options.steps ?? 16;
+  assertInteger('steps', steps, 2);
+  const sigma = options.sigma ?? DEFAULT_SIGMA_FRACTION * domain.extent[0];
+  assertNumberInRange('sigma', sigma, 0);
+  const zeta = options.zeta ?? 0.8;
+  assertNumberInRange('zeta', zeta, Number.MIN_VALUE);
+  const stepSize = options.stepSize ?? 0.5;
+  assertNumberInRange('stepSize', stepSize, Number.MIN_VALUE);
+  const size = domain.size;
+  let masks: Float32Array;
+  if (options.init === undefined) {
+    masks = linearPath(domain, steps).masks.slice();
+  } else {
+    const init = options.init;
+    assertPathFits(init, domain);
+    if (init.steps !== steps) throw new ShapeError(`init has ${init.steps} steps, expected ${steps}`);
+    masks = init.masks.slice();
+  }
+  return {
+    domain,
+    steps,
+    masks,
+    differential: new Float32Array((steps - 1) * size),
+    metric: createGaussianMetric(domain, { sigma }),
+    zeta,
+    stepSize,
+    spare: new Float32Array((steps + 1) * size),
+  };
+}
+
+/**
+ * The path's saturation: the μ-weighted mean of 2·|φ − ½| over all `steps + 1` masks, in [0, 1]
+ * (1 when every value is 0 or 1). The optimiser stops when it reaches 0.8.
+ * @example pathSaturation(linearPath(createGridDomain(1, 1), 2)) // (1 + 0 + 1) / 3
+ */
+export function pathSaturation(path: AblationPath): number {
+  return saturationOf(path.masks, path.domain, path.steps);
+}
+
+function saturationOf(masks: Float32Array, domain: Domain, steps: number): number {
+  const { size, weights, uniform } = domain;
+  let total = 0;
+  for (let k = 0; k <= steps; k++) {
+    const off = k * size;
+    let s = 0;
+    if (uniform) {
+      for (let r = 0; r < size; r++) s += Math.abs((masks[off + r] as number) - 0.5);
+      s /= size;
+    } else {
+      for (let r = 0; r < size; r++) s += (weights[r] as number) * Math.abs((masks[off + r] as number) - 0.5);
+    }
+    total += 2 * s;
+  }
+  return total / (steps + 1);
+}
+
+/** Names of the parts of one step, as reported to {@link AblationPathStepHooks.onPhase}. */
+export type AblationPathPhase = 'direction' | 'saturate' | 'smooth' | 'project' | 'clamp' | 'reparametrize';
+
+/** Optional instrumentation of {@link ablationPathStep} (used by the benchmark). */
+export interface AblationPathStepHooks {
+  /** Called after each part with its duration in milliseconds (performance.now()). */
+  readonly onPhase?: (phase: AblationPathPhase, milliseconds: number) => void;
+}
+
+/** What one {@link ablationPathStep} reports. */
+export interface AblationPathStepResult {
+  /** γ: the step's scale (0 when the differential vanished and the path was only re-projected). */
+  readonly gamma: number;
+  /** {@link pathSaturation} of the updated path. */
+  readonly saturation: number;
+}
+
+/**
+ * One update of Algorithm 2 after the gradients (steps 2–8 of SPEC §6), given the interior
+ * differentials g_k in `workspace.differential` (k = 1..T−1):
+ *
+ * 2. ascent direction in L²(μ): h_k(r) = g_k(r)/w_r − Σ_s g_k(s) (the μ-density of g, minus its
+ *    μ-mean), so that ∫ h_k dμ = 0 and the step does not change ∫ M_k dμ (for the uniform measure
+ *    on N points, h_k = N·(g_k − mean(g_k)));
+ * 3. M_k ← M_k + γ·h_k with γ = stepSize / max_{k,r} |h_k(r)| (an L∞-normalised step, default 0.5);
+ * 4. saturation θ ← tanh(2ζ(θ − ½))/(2 tanh ζ) + ½ (= θ + ε(θ)) on the interior masks;
+ * 5. Gaussian smoothing K of every interior mask;
+ * 6. the L∞-optimal monotone projection of every point's time series (Algorithm 1);
+ * 7. clamp to [0, 1], M_0 = 0, M_T = 1;
+ * 8. constant-speed reparametrisation (Appendix A).
+ *
+ * Mutates only the workspace (`masks`, `spare`, `differential`); allocation-free apart from the
+ * kernels' first-call scratch. Exported so that the benchmark can time the core's own work.
+ * @example
+ * differentialFromGradients(image, baseline, gradients, steps - 1, ws.differential);
+ * const { saturation } = ablationPathStep(ws);
+ */
+export function ablationPathStep(workspace: AblationPathWorkspace, hooks: AblationPathStepHooks = {}): AblationPathStepResult {
+  const { domain, steps, differential, metric, zeta, stepSize } = workspace;
+  const { size, weights, uniform } = domain;
+  const onPhase = hooks.onPhase;
+  let clock = onPhase === undefined ? 0 : performance.now();
+  const lap = (phase: AblationPathPhase): void => {
+    if (onPhase === undefined) return;
+    const now = performance.now();
+    onPhase(phase, now - clock);
+    clock = now;
+  };
+  const masks = workspace.masks;
+  const interior = steps - 1;
+  // 2. direction: μ-density minus μ-mean
+  let maxAbs = 0;
+  for (let k = 0; k < interior; k++) {
+    const off = k * size;
+    if (uniform) {
+      let mean = 0;
+      for (let r = 0; r < size; r++) mean += differential[off + r] as number;
+      mean /= size;
+      for (let r = 0; r < size; r++) {
+        const v = ((differential[off + r] as number) - mean) * size; // = g/w − Σg with w = 1/size
+        differential[off + r] = v;
+        const a = Math.abs(v);
+        if (a > maxAbs) maxAbs = a;
+      }
+    } else {
+      let total = 0;
+      for (let r = 0; r < size; r++) total += differential[off + r] as number;
+      for (let r = 0; r < size; r++) {
+        const v = (differential[off + r] as number) / (weights[r] as number) - total;
+        differential[off + r] = v;
+        const a = Math.abs(v);
+        if (a > maxAbs) maxAbs = a;
+      }
+    }
+  }
+  // 3. L∞-normalised ascent step on the interior masks
+  const gamma = maxAbs > 0 && Number.isFinite(maxAbs) ? stepSize / maxAbs : 0;
+  if (gamma > 0) {
+    for (let i = 0; i < interior * size; i++) {
+      masks[size + i] = (masks[size + i] as number) + gamma * (differential[i] as number);
+    }
+  }
+  lap('direction');
+  const inner = masks.subarray(size, steps * size);
+  // 4. saturation
+  saturateInPlace(inner, zeta);
+  lap('saturate');
+  // 5. metric
+  metric.applyInPlace(inner, interior);
+  lap('smooth');
+  // 6. monotone projection of every point's series (endpoints included)
+  projectMonotoneInPlace(masks, size, steps);
+  lap('project');
+  // 7. clamp, fix endpoints
+  for (let i = size; i < steps * size; i++) {
+    const v = masks[i] as number;
+    masks[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+  }
+  masks.fill(0, 0, size);
+  masks.fill(1, steps * size, (steps + 1) * size);
+  lap('clamp');
+  // 8. constant speed
+  const out = workspace.spare;
+  reparametrizeInto(masks, domain, steps, out);
+  // swap: the reparametrised path becomes current
+  workspace.spare = masks;
+  workspace.masks = out;
+  lap('reparametrize');
+  return { gamma, saturation: saturationOf(workspace.masks, domain, steps) };
+}
+
+/** Progress of {@link optimizeAblationPath}, reported after every iteration. */
+export interface OptimizationProgress extends Progress {
+  /** 1-based iteration just completed. */
+  readonly iteration: number;
+  /** P of the path whose gradient this iteration used. */
+  readonly score: number;
+  /** Saturation of the updated path. */
+  readonly saturation: number;
+}
+
+/** Options of {@link optimizeAblationPath}. */
+export interface OptimizeAblationPathOptions extends AblationPathStepOptions {
+  /** x0, the image explained (HWC, the classifier's input shape). */
+  readonly image: Image;
+  /** x1, the baseline (same shape). */
+  readonly baseline: Image;
+  /** The explained class. */
+  readonly target: number;
+  /** T ≥ 2: the path has T + 1 masks, T − 1 of them optimised. Default 16. */
+  readonly steps?: number;
+  /** The domain (weights, extent) on the image grid. Default `createGridDomain(height, width)`. */
+  readonly domain?: Domain;
+  /** Never stop before this many iterations (≤ maxIterations). Default 6 (or maxIterations if smaller). */
+  readonly minIterations?: number;
+  /** Stop after this many iterations. Default 100. */
+  readonly maxIterations?: number;
+  /** Stop (after minIterations) once the path's saturation reaches this. Default 0.8. */
+  readonly saturationTarget?: number;
+  /**
+   * The starting path: `'linear'` (default, ℓ(t) = t, as in the paper) or `'random'` (a smoothed
+   * random ablation path from `seed`, Appendix E), or a given path.
+   */
+  readonly init?: 'linear' | 'random' | AblationPath;
+  /**
+   * Seed of the random initial path. The algorithm is otherwise deterministic: with
+   * `init: 'linear'` the seed has no effect and equal inputs give bit-identical results. Default 0.
+   */
+  readonly seed?: number;
+  /** Largest number of images per classifier call (interior masks are split into chunks). Default 16. */
+  readonly batchSize?: number;
+  /** Called after every iteration. */
+  readonly onProgress?: (progress: OptimizationProgress) => void;
+  /** Aborts between classifier calls and iterations (AbortError). */
+  readonly signal?: AbortSignal;
+  /** Threshold-mask search: ignore masks with t < ignoreFraction. Default 0.25. */
+  readonly ignoreFraction?: number;
+}
+
+/** What {@link optimizeAblationPath} returns. */
+export interface OptimizationResult {
+  /** The optimised ablation path (monotone, constant speed, M_0 = 0, M_T = 1). */
+  readonly path: AblationPath;
+  /** F(t_k) at every mask of the final path. */
+  readonly scores: Float64Array;
+  /** P of the final path (trapezoid rule). */
+  readonly score: number;
+  /** The highest-probability class at every mask of the final path (ties to the target). */
+  readonly predicted: Int32Array;
+  /** The threshold mask of the final path (SPEC §7). */
+  readonly threshold: ThresholdMask;
+  /** Iterations performed. */
+  readonly iterations: number;
+  /** Images the classifier evaluated (gradient and predict calls together). */
+  readonly evaluations: number;
+  /** history[i] = P of the path at the start of iteration i + 1 (history[0]: the initial path). */
+  readonly history: Float64Array;
+  /** Saturation after each iteration. */
+  readonly saturations: Float64Array;
+}
+
+/**
+ * Optimises an ablation path for the target class by projected gradient ascent on
+ * P(φ) = ∫_0^1 F([x0, x1]_φ(t)) dt (SPEC §6, Algorithm 2). Each iteration:
+ *
+ * 1. one batched gradient evaluation of F at the T − 1 interior images [x0, x1]_{M_k} (chunks of at
+ *    most `batchSize`), contracted to g_k(r) = Σ_c (x1 − x0)_c(r)·∂F/∂x_c;
+ * 2–8. {@link ablationPathStep}: μ-mean-free direction, L∞-normalised step 0.5, saturation ζ = 0.8,
+ *    Gaussian smoothing (σ = 6/224 of the width), monotone projection, clamping with M_0 = 0 and
+ *    M_T = 1, constant-speed reparametrisation.
+ *
+ * It stops after at least `minIterations` (6) once the saturation mean(2|φ − ½|) ≥ 0.8, or after
+ * `maxIterations` (100). The final path is scored once more (predict on its interior masks) for
+ * `scores`, `score` and the threshold mask. Deterministic: equal inputs and seed give identical
+ * results. Never mutates its inputs.
+ *
+ * Cost: 2 + (T − 1)·(iterations + 1) classifier evaluations.
+ *
+ * @throws CapabilityError when `classifier.gradient` is missing; OptionError for steps < 2, σ < 0,
+ *   bad iteration counts; ShapeError, InvalidValueError, TargetError for bad images and targets;
+ *   AbortError when `signal` is aborted.
+ * @example
+ * const result = await optimizeAblationPath(classifier, { image, baseline, target: 3, onProgress: (p) => console.log(p.iteration, p.score) });
+ * result.threshold.mask // the most ablated mask that keeps class 3 on top
+ */
+export async function optimizeAblationPath(classifier: Classifier, options: OptimizeAblationPathOptions): Promise<OptimizationResult> {
+  requireGradient(classifier, 'optimizeAblationPath');
+  assertPathInputs(classifier, options);
+  const { image, baseline, target } = options;
+  const steps = options.steps ?? 16;
+  assertInteger('steps', steps, 2);
+  const maxIterations = options.maxIterations ?? 100;
+  assertInteger('maxIterations', maxIterations, 1);
+  const minIterations = options.minIterations ?? Math.min(6, maxIterations);
+  assertInteger('minIterations', minIterations, 0, maxIterations);
+  const saturationTarget = options.saturationTarget ?? 0.8;
+  assertNumberInRange('saturationTarget', saturationTarget, 0, 1);
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  assertInteger('batchSize', batchSize, 1);
+  const seed = options.seed ?? 0;
+  assertNumberInRange('seed', seed, -Infinity);
+  const domain = options.domain ?? createGridDomain(image.height, image.width);
+  if (domain.height !== image.height || domain.width !== image.width) {
+    throw new ShapeError(`domain is ${domain.height}×${domain.width} but the image is ${image.height}×${image.width}`);
+  }
+  const sigma = options.sigma ?? DEFAULT_SIGMA_FRACTION * domain.extent[0];
+  assertNumberInRange('sigma', sigma, 0);
+  let init: AblationPath | undefined;
+  const initOption = options.init ?? 'linear';
+  if (initOption === 'random') init = randomAblationPath(domain, steps, { seed, sigma });
+  else if (initOption !== 'linear') {
+    if (typeof initOption !== 'object') throw new OptionError(`init must be 'linear', 'random' or an AblationPath, got ${String(initOption)}`);
+    init = initOption;
+  }
+  const stepOptions: AblationPathWorkspaceOptions = {
+    steps,
+    sigma,
+    ...(options.zeta === undefined ? {} : { zeta: options.zeta }),
+    ...(options.stepSize === undefined ? {} : { stepSize: options.stepSize }),
+    ...(init === undefined ? {} : { init }),
+  };
+  const ws = createAblationPathWorkspace(domain, stepOptions);
+  const signal = options.signal;
+  const size = domain.size;
+  const classes = classifier.classes;
+  const interior = steps - 1;
+  const imageBuffer = new Float32Array(Math.min(batchSize, interior) * image.data.length);
+  const batching = { batchSize, signal, buffer: imageBuffer };
+
+  throwIfAborted(signal);
+  const ends = await predictImages(classifier, [image, baseline], { signal });
+  let evaluations = 2;
+  const scores = new Float64Array(steps + 1);
+  const predicted = new Int32Array(steps + 1);
+  scores[0] = ends[target] as number;
+  scores[steps] = ends[classes + target] as number;
+  predicted[0] = argmaxRow(ends, 0, classes, target);
+  predicted[steps] = argmaxRow(ends, 1, classes, target);
+
+  const fill = (first: number, m: number, out: Float32Array): void => {
+    blendBatch(image, baseline, domain, ws.masks, 1 + first, m, out);
+  };
+  const history: number[] = [];
+  const saturations: number[] = [];
+  let iterations = 0;
+  while (iterations < maxIterations) {
+    throwIfAborted(signal);
+    await gradientBatched(
+      classifier,
+      image,
+      interior,
+      fill,
+      target,
+      (chunk) => {
+        differentialFromGradients(image, baseline, chunk.gradient, chunk.count, ws.differential, chunk.first * size);
+        for (let i = 0; i < chunk.count; i++) {
+          scores[1 + chunk.first + i] = chunk.probabilities[i * classes + target] as number;
+        }
+      },
+      batching,
+    );
+    evaluations += interior;
+    const score = trapezoid(scores);
+    history.push(score);
+    const { saturation } = ablationPathStep(ws);
+    saturations.push(saturation);
+    iterations++;
+    options.onProgress?.({
+      iteration: iterations,
+      score,
+      saturation,
+      done: iterations,
+      total: maxIterations,
+      metrics: { score, saturation },
+    });
+    if (iterations >= minIterations && saturation >= saturationTarget) break;
+  }
+  // score the final path
+  const final = await predictBatched(classifier, image, interior, fill, batching);
+  evaluations += interior;
+  for (let i = 0; i < interior; i++) {
+    scores[1 + i] = final[i * classes + target] as number;
+    predicted[1 + i] = argmaxRow(final, i, classes, target);
+  }
+  const path = createPath(domain, steps, ws.masks.slice());
+  const threshold = thresholdMask(path, { target, scores, predicted }, options.ignoreFraction === undefined ? {} : { ignoreFraction: options.ignoreFraction });
+  return {
+    path,
+    scores,
+    score: trapezoid(scores),
+    predicted,
+    threshold,
+    iterations,
+    evaluations,
+    history: Float64Array.from(history),
+    saturations: Float64Array.from(saturations),
+  };
+}

@@ -1,0 +1,313 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import {
+  AbortError,
+  CapabilityError,
+  InvalidValueError,
+  OptionError,
+  ShapeError,
+  TargetError,
+  ablationPathStep,
+  checkAblationPath,
+  createAblationPathWorkspace,
+  createGridDomain,
+  createRng,
+  linearPath,
+  optimizeAblationPath,
+  pathSaturation,
+  pointingGamePoint,
+  randomAblationPath,
+  scorePath,
+} from '@ablation-path/core';
+import type { Image } from '@ablation-path/core';
+import { createAnalyticClassifier } from '@ablation-path/core/testing';
+import { randomImage, recordingClassifier, rounded } from './helpers.js';
+
+// ---------------------------------------------------------------------------------------------
+// A 32×32 scene whose evidence for class 2 lies in a known 8×8 region
+const S = 32;
+const region = { x: 8, y: 18, width: 8, height: 8 };
+const target = 2;
+const classifier = createAnalyticClassifier({ height: S, width: S, channels: 3, classes: 5, seed: 3, evidence: { class: target, region } });
+const image: Image = (() => {
+  const im = randomImage(S, S, 3, 1, 0, 0.5);
+  for (let y = region.y; y < region.y + region.height; y++) {
+    for (let x = region.x; x < region.x + region.width; x++) for (let c = 0; c < 3; c++) im.data[(y * S + x) * 3 + c] = 1;
+  }
+  return im;
+})();
+const baseline: Image = { ...image, data: new Float32Array(image.data.length) };
+const inRegion = (r: number): boolean => {
+  const x = r % S;
+  const y = Math.floor(r / S);
+  return x >= region.x && x < region.x + region.width && y >= region.y && y < region.y + region.height;
+};
+
+/** FNV-1a of the masks rounded to 1e-4 (a compact, exact fingerprint for the snapshot). */
+function maskHash(masks: Float32Array): string {
+  let h = 0x811c9dc5;
+  for (const v of masks) {
+    const q = Math.round(v * 1e4);
+    for (let s = 0; s < 32; s += 8) {
+      h ^= (q >>> s) & 0xff;
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+describe('optimizeAblationPath end to end (analytic classifier, evidence in a known region)', async () => {
+  const progress: Array<{ iteration: number; score: number; saturation: number }> = [];
+  const result = await optimizeAblationPath(classifier, {
+    image,
+    baseline,
+    target,
+    seed: 42,
+    onProgress: (p) => progress.push({ iteration: p.iteration, score: p.score, saturation: p.saturation }),
+  });
+  const domain = createGridDomain(S, S);
+
+  it('returns an ablation path (endpoints, monotone, constant speed)', () => {
+    const check = checkAblationPath(result.path, { tolerance: 1e-4 });
+    expect(check.violations).toEqual([]);
+    expect(check.ok).toBe(true);
+    expect(result.path.steps).toBe(16);
+  });
+
+  it('beats the linear path and the 95th percentile of 100 smoothed random paths', async () => {
+    const linear = await scorePath(classifier, { image, baseline, target, path: linearPath(domain, 16) });
+    expect(result.score).toBeGreaterThan(linear.score);
+    const random: number[] = [];
+    for (let seed = 0; seed < 100; seed++) {
+      const path = randomAblationPath(domain, 16, { seed, sigma: (6 / 224) * S });
+      random.push((await scorePath(classifier, { image, baseline, target, path })).score);
+    }
+    random.sort((a, b) => a - b);
+    expect(result.score).toBeGreaterThan(random[94] as number);
+    expect(result.score).toBeGreaterThan(0.85);
+  });
+
+  it('reports F at every mask of the final path, equal to scorePath of it', async () => {
+    const s = await scorePath(classifier, { image, baseline, target, path: result.path });
+    expect(Array.from(result.scores)).toEqual(Array.from(s.scores));
+    expect(result.score).toBeCloseTo(s.score, 12);
+    expect(Array.from(result.predicted)).toEqual(Array.from(s.predicted));
+  });
+
+  it('has a threshold mask that keeps the evidence region and ablates the rest', () => {
+    const { mask, index, time, found } = result.threshold;
+    expect(found).toBe(true);
+    expect(time).toBe(index / 16);
+    expect(result.predicted[index]).toBe(target);
+    for (let k = index + 1; k <= 16; k++) expect(result.predicted[k]).not.toBe(target);
+    let inside = 0;
+    let outside = 0;
+    for (let r = 0; r < domain.size; r++) {
+      if (inRegion(r)) inside += mask[r] as number;
+      else outside += mask[r] as number;
+    }
+    inside /= region.width * region.height;
+    outside /= domain.size - region.width * region.height;
+    expect(inside).toBeLessThan(0.3);
+    expect(outside).toBeGreaterThan(0.9);
+  });
+
+  it('puts the pointing-game point inside the evidence region', () => {
+    const p = pointingGamePoint(result.path, result.scores);
+    expect(inRegion(p.y * S + p.x)).toBe(true);
+  });
+
+  it('reports progress, history and evaluations consistently', () => {
+    expect(progress.map((p) => p.iteration)).toEqual(Array.from({ length: result.iterations }, (_, i) => i + 1));
+    expect(Array.from(result.history)).toEqual(progress.map((p) => p.score));
+    expect(Array.from(result.saturations)).toEqual(progress.map((p) => p.saturation));
+    expect(result.iterations).toBeGreaterThanOrEqual(6);
+    expect(result.iterations).toBeLessThanOrEqual(100);
+    const last = result.saturations[result.iterations - 1] as number;
+    expect(last >= 0.8 || result.iterations === 100).toBe(true);
+    for (let i = 0; i < result.iterations - 1; i++) expect(result.saturations[i] as number < 0.8 || i + 1 < 6).toBe(true);
+    expect(last).toBeCloseTo(pathSaturation(result.path), 6);
+    expect(result.evaluations).toBe(2 + 15 * (result.iterations + 1));
+    // P of the initial (linear) path comes first
+    expect(result.history[0]).toBeLessThan(result.score);
+  });
+
+  it('is locked by a snapshot for a fixed seed', () => {
+    expect({
+      iterations: result.iterations,
+      score: rounded([result.score], 6)[0],
+      scores: rounded(result.scores, 4),
+      threshold: result.threshold.index,
+      masks: maskHash(result.path.masks),
+    }).toMatchSnapshot();
+  });
+
+  it('is deterministic and independent of batchSize; chunks never exceed batchSize', async () => {
+    const rec = recordingClassifier(classifier);
+    const again = await optimizeAblationPath(rec, { image, baseline, target, seed: 42, batchSize: 4 });
+    expect(Math.max(...rec.calls)).toBeLessThanOrEqual(4);
+    expect(again.iterations).toBe(result.iterations);
+    expect(Array.from(again.path.masks)).toEqual(Array.from(result.path.masks));
+  });
+});
+
+describe('optimizeAblationPath options and errors', () => {
+  const small = 12;
+  const f = createAnalyticClassifier({ height: small, width: small, channels: 3, classes: 3, seed: 2, evidence: { class: 0, region: { x: 2, y: 3, width: 4, height: 4 } } });
+  const x0 = randomImage(small, small, 3, 5);
+  const x1 = randomImage(small, small, 3, 6, 0, 0.1);
+  const base = { image: x0, baseline: x1, target: 0 };
+
+  it('respects minIterations, maxIterations and steps', async () => {
+    const a = await optimizeAblationPath(f, { ...base, saturationTarget: 0, minIterations: 3 });
+    expect(a.iterations).toBe(3);
+    const b = await optimizeAblationPath(f, { ...base, saturationTarget: 1, maxIterations: 4, steps: 6 });
+    expect(b.iterations).toBe(4);
+    expect(b.path.steps).toBe(6);
+    expect(b.scores.length).toBe(7);
+    expect(b.evaluations).toBe(2 + 5 * 5);
+  });
+
+  it('does not mutate its inputs', async () => {
+    const copies = [x0.data.slice(), x1.data.slice()];
+    const init = randomAblationPath(createGridDomain(small, small), 8, { seed: 1 });
+    const initCopy = init.masks.slice();
+    await optimizeAblationPath(f, { ...base, steps: 8, maxIterations: 2, init });
+    expect([x0.data, x1.data, init.masks]).toEqual([...copies, initCopy]);
+  });
+
+  it('uses the seed only for a random initial path', async () => {
+    const run = (seed: number, init: 'linear' | 'random') => optimizeAblationPath(f, { ...base, steps: 8, maxIterations: 2, minIterations: 2, seed, init });
+    expect(Array.from((await run(1, 'linear')).path.masks)).toEqual(Array.from((await run(2, 'linear')).path.masks));
+    expect(Array.from((await run(1, 'random')).path.masks)).toEqual(Array.from((await run(1, 'random')).path.masks));
+    expect(Array.from((await run(1, 'random')).path.masks)).not.toEqual(Array.from((await run(2, 'random')).path.masks));
+  });
+
+  it('accepts a weighted domain and still returns an ablation path for it', async () => {
+    const rng = createRng(3);
+    const domain = createGridDomain(small, small, { weights: Array.from({ length: small * small }, () => 0.5 + rng.next()), extent: [1, 1] });
+    const r = await optimizeAblationPath(f, { ...base, domain, steps: 8, maxIterations: 5 });
+    expect(r.path.domain).toBe(domain);
+    expect(checkAblationPath(r.path, { tolerance: 1e-4 }).violations).toEqual([]);
+    expect(r.score).toBeGreaterThan(r.history[0] as number);
+  });
+
+  it('throws CapabilityError with advice when the classifier has no gradient', async () => {
+    const noGrad = createAnalyticClassifier({ height: small, width: small, channels: 3, classes: 3, gradient: false });
+    await expect(optimizeAblationPath(noGrad, base)).rejects.toThrow(CapabilityError);
+    await expect(optimizeAblationPath(noGrad, base)).rejects.toThrow(/optimizeAblationPath needs input gradients/);
+  });
+
+  it('aborts with AbortError, before starting or between iterations', async () => {
+    const pre = new AbortController();
+    pre.abort();
+    await expect(optimizeAblationPath(f, { ...base, signal: pre.signal })).rejects.toThrow(AbortError);
+    const mid = new AbortController();
+    let seen = 0;
+    await expect(
+      optimizeAblationPath(f, {
+        ...base,
+        signal: mid.signal,
+        onProgress: (p) => {
+          seen = p.iteration;
+          if (p.iteration === 2) mid.abort();
+        },
+      }),
+    ).rejects.toThrow(AbortError);
+    expect(seen).toBe(2);
+  });
+
+  it('rejects bad input with typed errors naming the problem', async () => {
+    await expect(optimizeAblationPath(f, { ...base, steps: 1 })).rejects.toThrow(/steps must be an integer ≥ 2/);
+    await expect(optimizeAblationPath(f, { ...base, steps: 0 })).rejects.toThrow(OptionError);
+    await expect(optimizeAblationPath(f, { ...base, sigma: -1 })).rejects.toThrow(/sigma/);
+    await expect(optimizeAblationPath(f, { ...base, sigma: Number.NaN })).rejects.toThrow(OptionError);
+    await expect(optimizeAblationPath(f, { ...base, maxIterations: 0 })).rejects.toThrow(/maxIterations/);
+    await expect(optimizeAblationPath(f, { ...base, minIterations: 7, maxIterations: 5 })).rejects.toThrow(/minIterations/);
+    await expect(optimizeAblationPath(f, { ...base, batchSize: 0 })).rejects.toThrow(/batchSize/);
+    await expect(optimizeAblationPath(f, { ...base, stepSize: 0 })).rejects.toThrow(/stepSize/);
+    await expect(optimizeAblationPath(f, { ...base, zeta: -1 })).rejects.toThrow(/zeta/);
+    await expect(optimizeAblationPath(f, { ...base, saturationTarget: 2 })).rejects.toThrow(/saturationTarget/);
+    await expect(optimizeAblationPath(f, { ...base, target: 3 })).rejects.toThrow(TargetError);
+    await expect(optimizeAblationPath(f, { ...base, target: -1 })).rejects.toThrow(TargetError);
+    const nan = { ...x0, data: x0.data.slice() };
+    nan.data[10] = Number.NaN;
+    await expect(optimizeAblationPath(f, { ...base, image: nan })).rejects.toThrow(/image\.data contains NaN/);
+    const inf = { ...x1, data: x1.data.slice() };
+    inf.data[0] = -Infinity;
+    await expect(optimizeAblationPath(f, { ...base, baseline: inf })).rejects.toThrow(InvalidValueError);
+    const wrong = randomImage(small, small + 1, 3, 1);
+    await expect(optimizeAblationPath(f, { ...base, baseline: wrong })).rejects.toThrow(ShapeError);
+    await expect(optimizeAblationPath(f, { ...base, image: wrong, baseline: wrong })).rejects.toThrow(/classifier expects/);
+    await expect(optimizeAblationPath(f, { ...base, domain: createGridDomain(small + 1, small) })).rejects.toThrow(ShapeError);
+    await expect(optimizeAblationPath(f, { ...base, init: linearPath(createGridDomain(small, small), 4) })).rejects.toThrow(/init has 4 steps/);
+  });
+});
+
+describe('ablationPathStep', () => {
+  it('keeps the linear path fixed when the differential vanishes', () => {
+    const domain = createGridDomain(9, 7);
+    const ws = createAblationPathWorkspace(domain, { steps: 8, sigma: 1.5 });
+    const step = ablationPathStep(ws);
+    expect(step.gamma).toBe(0);
+    const lin = linearPath(domain, 8).masks;
+    for (let i = 0; i < lin.length; i++) expect(ws.masks[i]).toBeCloseTo(lin[i] as number, 6);
+  });
+
+  it('takes an L∞-normalised, μ-mean-free step (σ = 0, ζ → 0, small steps: projection and reparametrisation are inactive)', () => {
+    fc.assert(
+      fc.property(fc.boolean(), fc.nat(), (weighted, seed) => {
+        const rng = createRng(seed);
+        const domain = createGridDomain(4, 5, weighted ? { weights: Array.from({ length: 20 }, () => 0.5 + rng.next()) } : {});
+        const steps = 6;
+        const ws = createAblationPathWorkspace(domain, { steps, sigma: 0, zeta: 1e-6, stepSize: 0.01 });
+        const g = Float32Array.from({ length: (steps - 1) * 20 }, () => rng.normal());
+        ws.differential.set(g);
+        const before = ws.masks.slice();
+        const { gamma } = ablationPathStep(ws);
+        // expected direction: h = g/w − Σ g, scaled so that max |γ h| = 0.01
+        const h = new Float64Array(g.length);
+        let maxAbs = 0;
+        for (let k = 0; k < steps - 1; k++) {
+          let total = 0;
+          for (let r = 0; r < 20; r++) total += g[k * 20 + r] as number;
+          for (let r = 0; r < 20; r++) {
+            const v = (g[k * 20 + r] as number) / (domain.weights[r] as number) - total;
+            h[k * 20 + r] = v;
+            maxAbs = Math.max(maxAbs, Math.abs(v));
+          }
+        }
+        expect(gamma).toBeCloseTo(0.01 / maxAbs, 8);
+        for (let k = 1; k < steps; k++) {
+          for (let r = 0; r < 20; r++) {
+            const expected = (before[k * 20 + r] as number) + (0.01 * (h[(k - 1) * 20 + r] as number)) / maxAbs;
+            expect(Math.abs((ws.masks[k * 20 + r] as number) - expected)).toBeLessThan(2e-5);
+          }
+        }
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('always yields an ablation path, whatever the differential', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 10 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.double({ min: 0, max: 3, noNaN: true }), fc.nat(), (steps, h, w, sigma, seed) => {
+        const rng = createRng(seed);
+        const domain = createGridDomain(h, w);
+        const ws = createAblationPathWorkspace(domain, { steps, sigma });
+        for (let it = 0; it < 3; it++) {
+          for (let i = 0; i < ws.differential.length; i++) ws.differential[i] = rng.normal() * 10;
+          ablationPathStep(ws);
+        }
+        const check = checkAblationPath({ domain, steps, masks: ws.masks }, { tolerance: 1e-4 });
+        expect(check.violations).toEqual([]);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('pathSaturation is the mean of 2|φ − ½|', () => {
+    expect(pathSaturation(linearPath(createGridDomain(1, 1), 2))).toBeCloseTo(2 / 3, 12);
+    expect(pathSaturation(linearPath(createGridDomain(3, 2), 1))).toBe(1);
+  });
+});
