@@ -1,0 +1,94 @@
+/**
+ * End to end: `ablation-path evaluate` on the bundled demo photos with cheap settings and the small
+ * bundled model (MobileNet v1 0.25), in-process through `runEvaluate` and once through the real
+ * executable's dispatcher.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { demoImages } from '@ablation-path/assets';
+import { pointingGameAccuracy } from '@ablation-path/core';
+import { runEvaluate, EVALUATE_METHODS } from '../src/commands/evaluate.js';
+import type { MethodSummary } from '../src/commands/evaluate.js';
+import { memoryIO } from '../src/io.js';
+import { CliError } from '../src/cliError.js';
+import { runCli, tempDir } from './helpers.js';
+
+const cheap = ['--model', 'mobilenet-v1-025', '--steps', '4', '--iterations', '2', '--ig-steps', '4', '--rise-masks', '16', '--mp-iterations', '3', '--smoothgrad-samples', '2', '--metric-steps', '4'];
+
+interface Report {
+  model: string;
+  methods: MethodSummary[];
+  images: { file: string; target: number; results: { method: string; evaluations: number; point: { x: number; y: number }; hit?: boolean; hitTolerant?: boolean; score: number; insertion: number; deletion: number }[] }[];
+}
+
+describe('ablation-path evaluate', () => {
+  it('compares every method on the demo photos and writes the table as markdown and JSON', async () => {
+    const out = tempDir();
+    const io = memoryIO({ cwd: out });
+    const code = await runEvaluate([...cheap, '--out', out], io);
+    expect(code).toBe(0);
+    const md = readFileSync(join(out, 'results.md'), 'utf8');
+    const report = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Report;
+    expect(io.out()).toContain('| method | pointing (paper) | pointing (TorchRay, 15 px) | mean P |');
+    expect(md).toContain('| rise |');
+    // progress goes to stderr, results to stdout
+    expect(io.err()).toMatch(/coffee .*integrated-gradients/);
+    expect(io.out()).not.toMatch(/iteration/);
+    expect(report.methods.map((m) => m.method)).toEqual([...EVALUATE_METHODS]);
+    const demo = demoImages();
+    expect(report.images.map((i) => i.file)).toEqual(demo.map((d) => d.file));
+    // the labelled photo's target is its label
+    const coffee = report.images.find((i) => i.file === 'coffee.png');
+    expect(coffee?.target).toBe(967);
+    const expectedEvaluations: Record<string, number> = {
+      'integrated-gradients': 6,
+      'integrated-gradients-filtered': 6,
+      gradient: 1,
+      smoothgrad: 2,
+      'meaningful-perturbation': 4,
+      rise: 16,
+      'random-path': 0,
+      'random-path-smooth': 0,
+    };
+    for (const row of report.methods) {
+      expect(row.images).toBe(5);
+      if (expectedEvaluations[row.method] !== undefined) expect(row.meanEvaluations).toBe(expectedEvaluations[row.method]);
+      for (const v of [row.meanScore, row.insertion, row.deletion]) {
+        expect(v).toBeGreaterThanOrEqual(0);
+        expect(v).toBeLessThanOrEqual(1);
+      }
+      // recompute both pointing-game accuracies from the per-image points and the boxes file
+      const hits = demo.map((d) => {
+        const r = report.images.find((i) => i.file === d.file)?.results.find((x) => x.method === row.method);
+        if (r === undefined) throw new Error('missing result');
+        const dist = Math.min(
+          ...d.boxes.map(([x0, y0, x1, y1]) => Math.hypot(Math.max(x0 - r.point.x, 0, r.point.x - x1), Math.max(y0 - r.point.y, 0, r.point.y - y1))),
+        );
+        expect(r.hit).toBe(dist === 0);
+        return { hit: dist <= 15.05, class: report.images.find((i) => i.file === d.file)?.target };
+      });
+      expect(row.pointingPaper).toBeCloseTo(report.images.filter((i) => i.results.find((x) => x.method === row.method)?.hit === true).length / 5, 12);
+      expect(row.pointingTorchRay).toBeCloseTo(pointingGameAccuracy(hits, { perClassMean: true }), 12);
+    }
+  });
+
+  it('rejects an unknown method and a missing boxes file before loading a model', async () => {
+    const io = memoryIO();
+    await expect(runEvaluate(['--methods', 'rise,occlusion'], io)).rejects.toThrow(CliError);
+    await expect(runEvaluate(['--methods', 'rise,occlusion'], io)).rejects.toThrow(/unknown method 'occlusion'/);
+    await expect(runEvaluate([tempDir()], io)).rejects.toThrow(/boxes file .*no such file/);
+  });
+
+  it('runs through the executable: evaluate --help and a forward-only evaluation', async () => {
+    const help = await runCli(['evaluate', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: ablation-path evaluate');
+    const out = tempDir();
+    const r = await runCli(['evaluate', ...cheap, '--methods', 'rise,random-path', '--out', out, '--quiet']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(existsSync(join(out, 'results.json'))).toBe(true);
+    expect(r.stdout).toContain('| random-path |');
+  });
+});
