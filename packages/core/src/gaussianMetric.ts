@@ -32,14 +32,31 @@ export interface GaussianMetric {
 /** Kernel truncation radius in units of σ: exp(−7²/2) ≈ 2.3·10⁻¹¹, far below float32 resolution. */
 const TRUNCATION = 7;
 
-/** Precomputed plan for one axis: signal length n, FFT length N, gather map, transfer function. */
+/**
+ * Precomputed plan for one axis: `count` rows of length `n`, convolved by overlap-save over the
+ * stream of mirror-extended rows (see {@link convolveRows}).
+ */
 interface AxisPlan {
   readonly n: number;
+  readonly count: number;
   readonly identity: boolean;
+  /** FFT length N (power of two) and valid outputs per block V = N − 2R. */
   readonly N: number;
+  readonly blocks: number;
   readonly fft: FFT | undefined;
-  /** source index in [0, n) of every circular buffer position (mirror extension). */
-  readonly source: Int32Array;
+  /**
+   * per block and buffer position: source index `row · n + column` in the staged input, or
+   * `count · n` (a slot that always holds 0) outside the stream.
+   */
+  readonly gather: Int32Array;
+  /** the kept outputs of every block: buffer position and destination `column · count + row`. */
+  readonly scatterFrom: Int32Array;
+  readonly scatterTo: Int32Array;
+  /** block b's kept outputs are `scatterFrom/To[scatterStart[b] .. scatterStart[b + 1])`. */
+  readonly scatterStart: Int32Array;
+  /** first valid buffer position (R) and count of valid positions per block (V). */
+  readonly R: number;
+  readonly V: number;
   /** real transfer function H(f) / N of the folded, normalised kernel. */
   readonly transfer: Float64Array;
   readonly buffer: Float64Array;
@@ -60,12 +77,8 @@ export function reflectIndex(s: number, n: number): number {
  */
 export function gaussianWeights(sigmaPixels: number): Float64Array {
   const R = Math.ceil(TRUNCATION * sigmaPixels);
+  if (R === 0 || sigmaPixels === 0) return Float64Array.of(1);
   const g = new Float64Array(2 * R + 1);
-  if (R === 0 || sigmaPixels === 0) {
-    const one = new Float64Array(1);
-    one[0] = 1;
-    return one;
-  }
   let total = 0;
   for (let d = -R; d <= R; d++) {
     const v = d === 0 ? 1 : Math.exp(-(d * d) / (2 * sigmaPixels * sigmaPixels)); // 0 when σ² underflows
@@ -76,90 +89,155 @@ export function gaussianWeights(sigmaPixels: number): Float64Array {
   return g;
 }
 
-function nextPow2(x: number): number {
-  let p = 2;
-  while (p < x) p *= 2;
-  return p;
-}
+const IDENTITY_PLAN = (n: number, count: number): AxisPlan => ({
+  n,
+  count,
+  identity: true,
+  N: 0,
+  blocks: 0,
+  fft: undefined,
+  gather: new Int32Array(0),
+  scatterFrom: new Int32Array(0),
+  scatterTo: new Int32Array(0),
+  scatterStart: new Int32Array(0),
+  R: 0,
+  V: 0,
+  transfer: new Float64Array(0),
+  buffer: new Float64Array(0),
+  spectrum: new Float64Array(0),
+});
 
-function planAxis(n: number, sigmaPixels: number): AxisPlan {
+function planAxis(n: number, count: number, sigmaPixels: number): AxisPlan {
   const g = gaussianWeights(sigmaPixels);
-  const R = (g.length - 1) / 2;
+  const R0 = (g.length - 1) / 2;
   // negligible off-centre weights: exact identity (σ ≪ one pixel)
-  if (R === 0 || (g[R] as number) === 1) {
-    return { n, identity: true, N: 0, fft: undefined, source: new Int32Array(0), transfer: new Float64Array(0), buffer: new Float64Array(0), spectrum: new Float64Array(0) };
-  }
+  if (R0 === 0 || (g[R0] as number) === 1) return IDENTITY_PLAN(n, count);
   // x_ext is 2n-periodic, so the kernel can be folded onto offsets −n..n without changing K
-  const Rb = Math.min(R, n);
-  const folded = new Float64Array(2 * Rb + 1); // index d + Rb
-  for (let d = -R; d <= R; d++) {
-    const w = g[d + R] as number;
-    if (R <= n) {
-      folded[d + Rb] = (folded[d + Rb] as number) + w;
+  const R = Math.min(R0, n);
+  const folded = new Float64Array(2 * R + 1); // index d + R
+  for (let d = -R0; d <= R0; d++) {
+    const w = g[d + R0] as number;
+    if (R0 <= n) {
+      folded[d + R] = (folded[d + R] as number) + w;
       continue;
     }
-    let e = (((d + n) % (2 * n)) + 2 * n) % (2 * n) - n; // in [−n, n)
+    const e = ((((d + n) % (2 * n)) + 2 * n) % (2 * n)) - n; // in [−n, n)
     if (e === -n) {
       folded[0] = (folded[0] as number) + w / 2;
       folded[2 * n] = (folded[2 * n] as number) + w / 2;
     } else {
-      folded[e + Rb] = (folded[e + Rb] as number) + w;
+      folded[e + R] = (folded[e + R] as number) + w;
     }
   }
-  const N = nextPow2(n + 2 * Rb);
+  // the stream: every row extended by R mirrored values on each side, rows back to back
+  const E = n + 2 * R;
+  const streamLength = count * E;
+  // FFT length: the power of two minimising (blocks · N log N), blocks of V = N − 2R valid outputs
+  let N = 2;
+  while (N <= 2 * R) N *= 2;
+  let best = N;
+  let bestCost = Infinity;
+  for (let M = N; M <= Math.max(N, 1 << 14); M *= 2) {
+    const blocks = Math.ceil(streamLength / (M - 2 * R));
+    const cost = Math.ceil(blocks / 2) * M * (Math.log2(M) + 2);
+    if (cost < bestCost) {
+      bestCost = cost;
+      best = M;
+    }
+    if (M - 2 * R >= streamLength) break;
+  }
+  N = best;
+  const V = N - 2 * R;
+  const blocks = Math.ceil(streamLength / V);
   const fft = new FFT(N);
   const kernel = new Float64Array(2 * N);
-  for (let d = -Rb; d <= Rb; d++) {
+  for (let d = -R; d <= R; d++) {
     const p = ((d % N) + N) % N;
-    kernel[2 * p] = (kernel[2 * p] as number) + (folded[d + Rb] as number);
+    kernel[2 * p] = (kernel[2 * p] as number) + (folded[d + R] as number);
   }
   const spectrum = new Float64Array(2 * N);
   fft.transform(spectrum, kernel);
   const transfer = new Float64Array(N);
   for (let f = 0; f < N; f++) transfer[f] = (spectrum[2 * f] as number) / N; // imaginary part is 0 (even kernel)
-  // buffer position p holds signal index s = p for p < N − L, s = p − N for the last L positions
-  const L = Math.floor((N - n) / 2);
-  const source = new Int32Array(N);
-  for (let p = 0; p < N; p++) source[p] = reflectIndex(p < N - L ? p : p - N, n);
-  return { n, identity: false, N, fft, source, transfer, buffer: new Float64Array(2 * N), spectrum };
+  // block b reads stream positions b·V − R + q, q ∈ [0, N), and produces stream positions b·V + j, j ∈ [0, V)
+  const gather = new Int32Array(blocks * N);
+  const scatterStart = new Int32Array(blocks + 1);
+  const from: number[] = [];
+  const to: number[] = [];
+  const zeroSlot = count * n;
+  for (let b = 0; b < blocks; b++) {
+    for (let q = 0; q < N; q++) {
+      const pos = b * V - R + q;
+      let src = zeroSlot;
+      if (pos >= 0 && pos < streamLength) {
+        const row = Math.floor(pos / E);
+        src = row * n + reflectIndex(pos - row * E - R, n);
+      }
+      gather[b * N + q] = src;
+    }
+    scatterStart[b] = from.length;
+    for (let j = 0; j < V; j++) {
+      const pos = b * V + j;
+      if (pos >= streamLength) break;
+      const row = Math.floor(pos / E);
+      const col = pos - row * E - R;
+      if (col >= 0 && col < n) {
+        from.push(R + j);
+        to.push(col * count + row);
+      }
+    }
+  }
+  scatterStart[blocks] = from.length;
+  const scatterFrom = Int32Array.from(from);
+  const scatterTo = Int32Array.from(to);
+  return {
+    n,
+    count,
+    identity: false,
+    N,
+    blocks,
+    fft,
+    gather,
+    scatterFrom,
+    scatterTo,
+    scatterStart,
+    R,
+    V,
+    transfer,
+    buffer: new Float64Array(2 * N),
+    spectrum,
+  };
 }
 
 /**
- * Convolves `count` rows of length plan.n: row r starts at `inOff + r · inStride`; its output value
- * at position i is written to `out[outOff + i · outElem + r]` (so the output is transposed).
- * Two real rows share one complex FFT (x + iy): the transfer function is real and even, so
- * IFFT(H · FFT(x + iy)) = Kx + i·Ky. The inverse is a forward transform of the conjugate.
+ * Convolves the plan's `count` rows of length n (row r at `input[inOff + r · n]`) with the folded
+ * kernel under the mirror rule, writing output (row r, position i) to `output[outOff + i · count + r]`
+ * (transposed). Overlap-save over the stream of mirror-extended rows: each block of N stream samples
+ * yields V = N − 2R exact outputs; two real blocks share one complex FFT (x + iy): the transfer
+ * function is real and even, so IFFT(H · FFT(x + iy)) = Kx + i·Ky. The inverse is a forward
+ * transform of the conjugate.
  */
-function convolveRows(
-  plan: AxisPlan,
-  input: Float32Array | Float64Array,
-  inOff: number,
-  count: number,
-  output: Float32Array | Float64Array,
-  outOff: number,
-): void {
-  const { n, N, fft, source, transfer, buffer, spectrum } = plan;
-  const outElem = count; // output stride between positions of one row
+function convolveRows(plan: AxisPlan, input: Float64Array, output: Float32Array | Float64Array, outOff: number): void {
+  const { n, count, N, blocks, fft, gather, scatterFrom, scatterTo, scatterStart, transfer, buffer, spectrum } = plan;
   if (plan.identity || fft === undefined) {
     for (let r = 0; r < count; r++) {
-      const a = inOff + r * n;
-      for (let i = 0; i < n; i++) output[outOff + i * outElem + r] = input[a + i] as number;
+      const a = r * n;
+      for (let i = 0; i < n; i++) output[outOff + i * count + r] = input[a + i] as number;
     }
     return;
   }
-  for (let r = 0; r < count; r += 2) {
-    const a = inOff + r * n;
-    if (r + 1 < count) {
-      const b = a + n;
-      for (let p = 0; p < N; p++) {
-        const s = source[p] as number;
-        buffer[2 * p] = input[a + s] as number;
-        buffer[2 * p + 1] = input[b + s] as number;
+  for (let b = 0; b < blocks; b += 2) {
+    const ga = b * N;
+    if (b + 1 < blocks) {
+      const gb = ga + N;
+      for (let q = 0; q < N; q++) {
+        buffer[2 * q] = input[gather[ga + q] as number] as number;
+        buffer[2 * q + 1] = input[gather[gb + q] as number] as number;
       }
     } else {
-      for (let p = 0; p < N; p++) {
-        buffer[2 * p] = input[a + (source[p] as number)] as number;
-        buffer[2 * p + 1] = 0;
+      for (let q = 0; q < N; q++) {
+        buffer[2 * q] = input[gather[ga + q] as number] as number;
+        buffer[2 * q + 1] = 0;
       }
     }
     fft.transform(spectrum, buffer);
@@ -169,15 +247,14 @@ function convolveRows(
       spectrum[2 * f + 1] = -(spectrum[2 * f + 1] as number) * h; // conjugate for the inverse
     }
     fft.transform(buffer, spectrum);
-    // result = conj(buffer): real part = row r, −imag = row r + 1
-    const o = outOff + r;
-    if (r + 1 < count) {
-      for (let i = 0; i < n; i++) {
-        output[o + i * outElem] = buffer[2 * i] as number;
-        output[o + i * outElem + 1] = -(buffer[2 * i + 1] as number);
+    // result = conj(buffer): real part = block b, −imag = block b + 1
+    for (let i = scatterStart[b] as number, e = scatterStart[b + 1] as number; i < e; i++) {
+      output[outOff + (scatterTo[i] as number)] = buffer[2 * (scatterFrom[i] as number)] as number;
+    }
+    if (b + 1 < blocks) {
+      for (let i = scatterStart[b + 1] as number, e = scatterStart[b + 2] as number; i < e; i++) {
+        output[outOff + (scatterTo[i] as number)] = -(buffer[2 * (scatterFrom[i] as number) + 1] as number);
       }
-    } else {
-      for (let i = 0; i < n; i++) output[o + i * outElem] = buffer[2 * i] as number;
     }
   }
 }
@@ -198,12 +275,14 @@ function convolveRows(
  * constants, and its matrix K_ij = Σ_m g(i − j + 2nm) + g(i + j + 1 + 2nm) is symmetric, i.e.
  * ⟨Ka, b⟩ = ⟨a, Kb⟩ for the uniform measure (sums over pixels). Pixel weights of μ are not used.
  *
- * Computation: per axis, rows are mirror-extended into a power-of-two circular buffer of length
- * N ≥ n + 2R, two real rows share one complex fft.js transform, multiplied by the precomputed real
- * transfer function and transformed back; the row pass writes transposed so the column pass is again
- * a row pass. Plans and buffers are allocated once per metric; `apply`/`applyInPlace` allocate one
- * temporary of `size` doubles per call. σ so small that the off-centre weights underflow to 0 gives
- * the exact identity, as does σ = 0.
+ * Computation: per axis, the rows, each extended by R mirrored values on both sides, form one
+ * stream that is convolved by overlap-save with power-of-two fft.js transforms (the length N
+ * minimising the total cost; each block yields N − 2R exact outputs), two real blocks per complex
+ * transform, multiplied by the precomputed real transfer function and transformed back; the row
+ * pass writes transposed so the column pass is again a row pass. Plans, index maps and buffers
+ * are allocated once per metric (two work buffers of `size + 1` doubles on first use); `apply`
+ * allocates only its result. σ so small that the off-centre weights underflow to 0 gives the exact
+ * identity, as does σ = 0.
  *
  * @param domain the grid (height, width, extent).
  * @param options `{ sigma }`, σ ≥ 0 in domain units.
@@ -226,8 +305,8 @@ export function createGaussianMetric(domain: Domain, options: GaussianMetricOpti
   const { height, width, size } = domain;
   const sx = (sigma * width) / domain.extent[0];
   const sy = (sigma * height) / domain.extent[1];
-  const planX = planAxis(width, sx);
-  const planY = planAxis(height, sy);
+  const planX = planAxis(width, height, sx);
+  const planY = planAxis(height, width, sy);
   const identity = planX.identity && planY.identity;
 
   const check = (fields: Float32Array, count: number): void => {
@@ -250,16 +329,21 @@ export function createGaussianMetric(domain: Domain, options: GaussianMetricOpti
     }
   };
 
+  // staged input and the transposed intermediate, each with a trailing zero slot (the gather
+  // maps point there outside the stream)
+  let stage: Float64Array | undefined;
   let temp: Float64Array | undefined;
   const smoothInPlace = (fields: Float32Array, count: number): void => {
     if (identity) return;
-    temp ??= new Float64Array(size);
+    stage ??= new Float64Array(size + 1);
+    temp ??= new Float64Array(size + 1);
     for (let c = 0; c < count; c++) {
       const off = c * size;
+      for (let i = 0; i < size; i++) stage[i] = fields[off + i] as number;
       // rows (length width, height of them) → temp transposed (width rows of length height)
-      convolveRows(planX, fields, off, height, temp, 0);
+      convolveRows(planX, stage, temp, 0);
       // columns (length height, width of them) → fields, transposed back
-      convolveRows(planY, temp, 0, width, fields, off);
+      convolveRows(planY, temp, fields, off);
     }
   };
 
