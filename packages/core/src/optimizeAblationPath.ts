@@ -21,7 +21,10 @@ import type { ThresholdMask } from './thresholdMask.js';
 import type { AblationPath, Classifier, Domain, Image, Progress } from './types.js';
 import { assertInteger, assertNumberInRange } from './validate.js';
 
-/** The paper's default σ: 6 pixels at 224 × 224, as a fraction of the image width. */
+/**
+ * The paper's default σ: 6 pixels at 224 × 224, as a fraction of the image width (domain extent).
+ * @example DEFAULT_SIGMA_FRACTION * 32 // ≈ 0.857 pixels for a 32-pixel-wide image
+ */
 export const DEFAULT_SIGMA_FRACTION = 6 / 224;
 
 /** Options of one update step (shared by the optimiser and {@link createAblationPathWorkspace}). */

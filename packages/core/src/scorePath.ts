@@ -72,6 +72,7 @@ export function trapezoid(values: ArrayLike<number>): number {
  * classifier's input shape, the target is a class index, and the path's masks fit the image's grid
  * and are finite.
  * @throws ShapeError, InvalidValueError, TargetError, OptionError (steps < 1).
+ * @example assertPathInputs(classifier, { image, baseline, target: 3, path }) // throws TargetError for target ≥ classes
  */
 export function assertPathInputs(
   classifier: Classifier,
@@ -88,7 +89,12 @@ export function assertPathInputs(
   }
 }
 
-/** Throws unless `path` is a well-formed sampled path on `image`'s grid with finite masks. */
+/**
+ * Throws unless `path` is a well-formed sampled path on `image`'s grid with finite masks:
+ * ShapeError (domain ≠ grid, masks.length ≠ (steps + 1)·size), OptionError (steps not an integer
+ * ≥ 1), InvalidValueError (NaN/±Infinity in the masks). Monotonicity is not required.
+ * @example assertPathFits(linearPath(createGridDomain(4, 4), 2), { height: 4, width: 5 }) // throws ShapeError
+ */
 export function assertPathFits(path: AblationPath, image: { readonly height: number; readonly width: number }): void {
   if (path === null || typeof path !== 'object' || !(path.masks instanceof Float32Array) || path.domain === undefined) {
     throw new ShapeError('path must be an AblationPath { domain, steps, masks: Float32Array }');
