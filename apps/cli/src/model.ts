@@ -8,8 +8,6 @@ import { existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { bundledModel, bundledModelNames, isBundledModelName, readLabels } from '@ablation-path/assets';
 import type { Classifier } from '@ablation-path/core';
-import { createOnnxClassifier } from '@ablation-path/onnx';
-import { createTfjsClassifier } from '@ablation-path/tfjs';
 import { choiceFlag, numberFlag, parseSize, parseTriple, stringFlag } from './args.js';
 import type { FlagSpec, ParsedArgs } from './args.js';
 import { CliError } from './cliError.js';
@@ -39,6 +37,8 @@ export interface ModelFlags {
   readonly threads?: number;
   /** `--batch-size N`: the largest batch per model run. */
   readonly batchSize?: number;
+  /** `--backend NAME`: tfjs backend (`auto`, `wasm`, `cpu`, `tensorflow`); default `auto`. */
+  readonly backend?: string;
 }
 
 /** A loaded model, ready to explain. */
@@ -72,6 +72,7 @@ export const modelFlagSpecs: Readonly<Record<string, FlagSpec>> = {
   size: { type: 'string' },
   threads: { type: 'string' },
   'batch-size': { type: 'string' },
+  backend: { type: 'string' },
 };
 
 /** Help text lines for the model flags (shared by `explain` and `evaluate`). */
@@ -87,7 +88,9 @@ export const modelFlagsHelp = `Model:
                          what the model outputs (default: a final Softmax means probabilities)
   --size HxW             input size, when the model does not fix it
   --threads N            onnxruntime intra-op threads (default: onnxruntime's choice)
-  --batch-size N         largest batch per model run (default 16)`;
+  --batch-size N         largest batch per model run (default 16)
+  --backend NAME         tfjs models: auto (tfjs-node if installed, else wasm), wasm, cpu
+                         (default auto)`;
 
 /**
  * Reads the model flags of {@link modelFlagSpecs} from parsed arguments.
@@ -116,6 +119,8 @@ export function readModelFlags(args: ParsedArgs): ModelFlags {
   if (threads !== undefined) flags.threads = threads;
   const batchSize = numberFlag(args, 'batch-size', { min: 1, max: 4096, integer: true });
   if (batchSize !== undefined) flags.batchSize = batchSize;
+  const backend = choiceFlag(args, 'backend', ['auto', 'wasm', 'cpu', 'tensorflow'] as const);
+  if (backend !== undefined) flags.backend = backend;
   return flags;
 }
 
@@ -203,7 +208,14 @@ async function createClassifier(
   flags: ModelFlags,
 ): Promise<Classifier> {
   const pre = { scale: preprocessing.scale, mean: [...preprocessing.mean], std: [...preprocessing.std] };
+  // Runtimes are loaded only when a model needs them (onnxruntime's native library, or tfjs).
   if (format === 'onnx') {
+    // onnxruntime logs graph-optimisation warnings (hundreds of lines for a differentiated graph) to
+    // stderr; the command line keeps stderr for progress and errors. The level is process-wide and
+    // read when the first session is created.
+    const ort = await import('onnxruntime-node');
+    ort.env.logLevel = process.env['ABLATION_PATH_DEBUG'] === '1' ? 'warning' : 'error';
+    const { createOnnxClassifier } = await import('@ablation-path/onnx');
     return createOnnxClassifier(path, {
       preprocessing: pre,
       ...(layout === 'auto' ? {} : { layout }),
@@ -213,10 +225,19 @@ async function createClassifier(
       ...(flags.size === undefined ? {} : { inputSize: flags.size }),
     });
   }
+  // The pure-JavaScript and WebAssembly backends ship with the CLI; importing them registers them.
+  await import('@tensorflow/tfjs-backend-cpu');
+  await import('@tensorflow/tfjs-backend-wasm');
+  // Initialise tfjs's default backend, so that switching to the chosen one and back is well defined.
+  const tf = await import('@tensorflow/tfjs-core');
+  await tf.ready();
+  const { createTfjsClassifier } = await import('@ablation-path/tfjs');
   return createTfjsClassifier(path, {
+    backend: flags.backend ?? 'auto',
     preprocessing: pre,
     ...(output === 'auto' ? {} : { output }),
     ...(flags.batchSize === undefined ? {} : { batchSize: flags.batchSize }),
+    ...(flags.size === undefined ? {} : { inputShape: { height: flags.size[0], width: flags.size[1], channels: 3 } }),
   });
 }
 

@@ -11,8 +11,8 @@ export type ProgressMode = 'live' | 'lines' | 'quiet';
 
 /** A progress display for one task (e.g. one image). */
 export interface ProgressDisplay {
-  /** Shows an optimiser report. */
-  update(progress: Progress): void;
+  /** Shows an optimiser report (P and saturation from `metrics` or from top-level fields). */
+  update(progress: Progress & { readonly score?: number; readonly saturation?: number }): void;
   /** Ends the task: clears the live line. */
   finish(): void;
 }
@@ -39,11 +39,11 @@ export function createProgress(io: CliIO, mode: ProgressMode, label: string, now
   const start = now();
   let lastLine = -Infinity;
   let live = false;
-  const render = (p: Progress): string => {
+  const render = (p: Progress & { readonly score?: number; readonly saturation?: number }): string => {
     const elapsed = (now() - start) / 1000;
     const left = p.done > 0 ? (elapsed / p.done) * Math.max(0, p.total - p.done) : NaN;
     const parts = [`${label}: iteration ${p.done}/${p.total}`];
-    const m = p.metrics ?? {};
+    const m: Record<string, number> = { ...(p.score === undefined ? {} : { score: p.score }), ...(p.saturation === undefined ? {} : { saturation: p.saturation }), ...p.metrics };
     if (m['score'] !== undefined) parts.push(`P=${m['score'].toFixed(3)}`);
     if (m['saturation'] !== undefined) parts.push(`saturation=${m['saturation'].toFixed(3)}`);
     for (const [k, v] of Object.entries(m)) if (k !== 'score' && k !== 'saturation') parts.push(`${k}=${Number.isInteger(v) ? v : v.toFixed(3)}`);

@@ -136,6 +136,9 @@ describe('pictures of a path', () => {
     // column 1 touches the boundary between x = 1 and x = 2 → contour colour; column 3 does not
     expect(f.data[(0 * 4 + 1) * 3 + 1]).toBeCloseTo(0.78, 5);
     expect(Array.from(f.data.subarray((0 * 4 + 3) * 3, (0 * 4 + 3) * 3 + 3))).toEqual([1, 0, 0]);
+    // ablated pixels away from the contour show the baseline dimmed to 45 %
+    expect(f.data[(2 * 4 + 0) * 3 + 2]).toBeCloseTo(0.45, 6);
+    expect(f.data[(2 * 4 + 0) * 3 + 0]).toBe(0);
   });
   it('the strip has one frame per chosen step with gaps, first and last steps included', () => {
     expect(stripSteps(16, 8)).toEqual([0, 2, 5, 7, 9, 11, 14, 16]);

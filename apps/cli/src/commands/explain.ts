@@ -28,6 +28,8 @@ import { parseTargetSpec, resolveTarget } from '../target.js';
 import type { TargetSpec } from '../target.js';
 import { versions } from '../versions.js';
 
+/** The optimiser never stops earlier than this (SPEC §6), unless --iterations is smaller. */
+export const MIN_ITERATIONS = 6;
 /** Default output directory of `explain` and `demo`. */
 export const DEFAULT_OUT_DIR = 'ablation-path-out';
 /** Defaults of SPEC §6. */
@@ -234,7 +236,8 @@ async function explainOne(
       target,
       steps: options.steps,
       sigma,
-      iterations: options.maxIterations,
+      maxIterations: options.maxIterations,
+      minIterations: Math.min(MIN_ITERATIONS, options.maxIterations),
       seed: options.seed,
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
       ...(io.signal === undefined ? {} : { signal: io.signal }),
@@ -278,10 +281,16 @@ async function explainOne(
     fx0: round(scores[0] as number),
     fx1: round(scores[T] as number),
     score: round(result.score),
-    threshold: { step: thresholdStep, time: round(result.threshold.time), maskArea: round(thresholdArea) },
+    threshold: {
+      step: thresholdStep,
+      time: round(result.threshold.time),
+      maskArea: round(thresholdArea),
+      found: result.threshold.found,
+      rule: 'most ablated mask (t ≥ 0.25) whose top class is the target; if none, the mask with the highest F',
+    },
     pointingGame: {
       step: point.index,
-      time: round(point.index / T),
+      time: round(point.time),
       x: point.x,
       y: point.y,
       original: originalPoint,
@@ -299,7 +308,7 @@ async function explainOne(
       sigma: round(sigma),
       sigmaUnits: 'model-input pixels',
       maxIterations: options.maxIterations,
-      minIterations: 6,
+      minIterations: Math.min(MIN_ITERATIONS, options.maxIterations),
       saturationStop: 0.8,
       seed: options.seed,
       batchSize: options.batchSize ?? null,

@@ -25,13 +25,18 @@ export function maskImage(path: AblationPath, k: number): Image {
 /** Colour of the θ = ½ contour drawn on the threshold figure (amber). */
 export const CONTOUR_RGB: readonly [number, number, number] = [1, 0.78, 0];
 
+/** Brightness of the baseline in the threshold figure, so that the kept part stands out. */
+export const THRESHOLD_DIM = 0.45;
+
 /**
- * The threshold figure: the composite [x0, x1]_θ for the threshold mask θ, with the θ = ½ level
- * line drawn in {@link CONTOUR_RGB} (a pixel is on the line when it and its right or lower
- * neighbour lie on opposite sides of ½).
+ * The threshold figure: the photo where the threshold mask θ keeps it and the baseline, dimmed to
+ * {@link THRESHOLD_DIM}, where it ablates it — pixel (1 − θ)·x0 + θ·DIM·x1, i.e. the composite
+ * [x0, DIM·x1]_θ — with the θ = ½ level line drawn in {@link CONTOUR_RGB} (a pixel is on the line
+ * when it and its right or lower neighbour lie on opposite sides of ½).
  */
 export function thresholdFigure(image: Image, baseline: Image, path: AblationPath, k: number): Image {
-  const out = compositeAt(image, baseline, path, k);
+  const dimmed = createImage(baseline.data.map((v) => v * THRESHOLD_DIM), baseline.height, baseline.width, baseline.channels);
+  const out = compositeAt(image, dimmed, path, k);
   const { size, height, width } = path.domain;
   const m = path.masks.subarray(k * size, (k + 1) * size);
   const data = out.data;

@@ -112,7 +112,7 @@ ${facts}
 <h2>Threshold mask and score along the path</h2>
 <div class="row">
 <figure><div class="pos"><img id="threshold-figure" class="px" width="${w}" height="${h}" src="${dataUri(c.threshold)}" alt="threshold mask over the image">${cross}</div>
-<figcaption>The most ablated mask that keeps the target class on top, blended towards the baseline; amber line: mask = ½${c.point === undefined ? '' : '; cyan cross: pointing-game point'}.</figcaption></figure>
+<figcaption>The most ablated mask that keeps the target class on top, blended towards the baseline (shown dimmed); amber line: mask = ½${c.point === undefined ? '' : '; cyan cross: pointing-game point'}.</figcaption></figure>
 <figure>${c.scoresSvg}<figcaption>F(t), the target probability along the path; dashed: threshold time; shaded area: the score P.</figcaption></figure>
 </div>
 

@@ -1,0 +1,228 @@
+/**
+ * The real executable, end to end, on the bundled models and photos: outputs are read back and
+ * checked against each other and against independent recomputations (PNG sizes, the saved path's
+ * masks, the mask area at the threshold, the pointing-game point as the minimum of its mask).
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { demoImagePath } from '@ablation-path/assets';
+import { decodePath } from '@ablation-path/core';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli, tempDir } from './helpers.js';
+import type { RunResult } from './helpers.js';
+
+const coffee = demoImagePath('coffee.png');
+const rocket = demoImagePath('rocket.jpg');
+
+interface Summary {
+  image: { originalSize: { width: number; height: number }; inputSize: { width: number; height: number } };
+  target: { index: number; label: string; topClass: { index: number } };
+  fx0: number;
+  fx1: number;
+  score: number;
+  scores: number[];
+  threshold: { step: number; time: number; maskArea: number };
+  pointingGame: { step: number; time: number; x: number; y: number; original: { x: number; y: number } };
+  iterations: number;
+  evaluations: number;
+  wallTimeSeconds: number;
+  options: Record<string, unknown>;
+  versions: Record<string, string>;
+  report?: string;
+}
+
+function trapezoid(v: readonly number[]): number {
+  const T = v.length - 1;
+  let s = 0;
+  for (let k = 0; k < T; k++) s += ((v[k] as number) + (v[k + 1] as number)) / 2 / T;
+  return s;
+}
+
+/** Checks that a finished result folder is complete and self-consistent; returns its summary. */
+async function checkResult(dir: string, maxIterations: number): Promise<Summary> {
+  expect(readdirSync(dir).sort()).toEqual(['path.apath', 'path.png', 'report.html', 'scores.svg', 'summary.json', 'threshold.png']);
+  const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary;
+  const { width, height } = summary.image.inputSize;
+  // PNGs decode, at the model's input size
+  const th = await sharp(join(dir, 'threshold.png')).metadata();
+  expect([th.width, th.height, th.channels]).toEqual([width, height, 3]);
+  const strip = await sharp(join(dir, 'path.png')).metadata();
+  expect(strip.height).toBe(height);
+  expect(strip.width).toBe(8 * width + 7 * 4);
+  // the saved path reloads, and the summary agrees with it
+  const { path, metadata } = decodePath(new Uint8Array(readFileSync(join(dir, 'path.apath'))));
+  expect(path.steps).toBe(16);
+  expect([path.domain.height, path.domain.width]).toEqual([height, width]);
+  expect(metadata['target']).toBe(summary.target.index);
+  const size = path.domain.size;
+  const k = summary.threshold.step;
+  let area = 0;
+  for (let i = 0; i < size; i++) area += path.masks[k * size + i] as number;
+  expect(area / size).toBeCloseTo(summary.threshold.maskArea, 4);
+  expect(summary.threshold.time).toBeCloseTo(k / 16, 6);
+  // endpoints of an ablation path: nothing ablated at t = 0, everything at t = 1
+  expect(Math.max(...path.masks.subarray(0, size))).toBe(0);
+  expect(Math.min(...path.masks.subarray(16 * size))).toBe(1);
+  // the pointing-game point is where its mask is smallest
+  const p = summary.pointingGame;
+  const m = path.masks.subarray(p.step * size, (p.step + 1) * size);
+  expect(m[p.y * width + p.x]).toBe(Math.min(...m));
+  const { width: W0, height: H0 } = summary.image.originalSize;
+  expect(p.original.x).toBeCloseTo(((p.x + 0.5) * W0) / width - 0.5, 1);
+  expect(p.original.y).toBeCloseTo(((p.y + 0.5) * H0) / height - 0.5, 1);
+  // scores: F(x0), F(x1) are the ends of the curve, P its trapezoid integral
+  expect(summary.scores).toHaveLength(17);
+  expect(summary.fx0).toBe(summary.scores[0]);
+  expect(summary.fx1).toBe(summary.scores[16]);
+  expect(summary.score).toBeCloseTo(trapezoid(summary.scores), 4);
+  expect(summary.iterations).toBeGreaterThanOrEqual(1);
+  expect(summary.iterations).toBeLessThanOrEqual(maxIterations);
+  // every iteration evaluates the 15 interior masks; the final path is scored once more
+  expect(summary.evaluations).toBeGreaterThanOrEqual(15 * (summary.iterations + 1));
+  expect(summary.versions['ablation-path']).toMatch(/^\d+\.\d+\.\d+/);
+  // the SVG has the curve through 17 points and the threshold line
+  const svg = readFileSync(join(dir, 'scores.svg'), 'utf8');
+  expect(/<polyline points="([^"]+)"/.exec(svg)?.[1]?.split(' ')).toHaveLength(17);
+  expect(svg).toContain(`threshold t = ${summary.threshold.time.toFixed(3)}`);
+  // the report is self-contained: no URL other than the SVG namespace
+  const html = readFileSync(join(dir, 'report.html'), 'utf8');
+  expect(html.match(/(?:https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}/gi)?.filter((u) => !u.includes('www.w3.org')) ?? []).toEqual([]);
+  expect(html).not.toMatch(/<script[^>]+src=/);
+  return summary;
+}
+
+describe('explain (mobilenet-v1-025, 2 iterations)', () => {
+  let out: string;
+  let run: RunResult;
+  beforeAll(async () => {
+    out = tempDir();
+    run = await runCli(['explain', coffee, '--model', 'mobilenet-v1-025', '--iterations', '2', '--out', out]);
+  });
+
+  it('exits 0, prints the report path, and prints plain progress lines when stderr is not a terminal', () => {
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toBe(`report: ${join(out, 'coffee', 'report.html')}`);
+    expect(run.stderr).toMatch(/coffee: iteration 2\/2 {2}P=0\.\d{3} {2}saturation=0\.\d{3}/);
+    expect(run.stderr).not.toContain('\r');
+  });
+
+  it('writes a complete, self-consistent result folder and nothing else', async () => {
+    expect(readdirSync(out)).toEqual(['coffee']);
+    const s = await checkResult(join(out, 'coffee'), 2);
+    expect(s.target.index).toBe(s.target.topClass.index);
+    expect(s.target.label).toBe('espresso');
+    expect(s.options['maxIterations']).toBe(2);
+    expect(s.options['sigma']).toBe(6);
+  });
+});
+
+describe('explain, several images with --json and a label target', () => {
+  it('prints one JSON line per image, and writes index.html and results.jsonl', async () => {
+    const out = tempDir();
+    const run = await runCli(['explain', coffee, rocket, '--model', 'mobilenet-v1-025', '--iterations', '1', '--target', 'espresso', '--baseline', 'color:0,0,0', '--json', '--out', out]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Summary);
+    expect(lines).toHaveLength(2);
+    expect(lines.map((l) => l.target.index)).toEqual([967, 967]);
+    expect(lines[1]?.report).toBe(join(out, 'rocket', 'report.html'));
+    expect(readdirSync(out).sort()).toEqual(['coffee', 'index.html', 'results.jsonl', 'rocket']);
+    const jsonl = readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n');
+    expect(jsonl.map((l) => (JSON.parse(l) as Summary).report)).toEqual(lines.map((l) => l.report));
+    const index = readFileSync(join(out, 'index.html'), 'utf8');
+    expect(index).toContain('href="coffee/report.html"');
+    expect(index).toContain('href="rocket/report.html"');
+    for (const stem of ['coffee', 'rocket']) await checkResult(join(out, stem), 1);
+    expect(lines[0]?.options['baseline']).toBe('color:0,0,0');
+  });
+});
+
+describe('demo (the default model, MobileNetV2; 3 iterations to keep the test short)', () => {
+  it('explains the espresso photo and prints where the report is', async () => {
+    const out = tempDir();
+    const run = await runCli(['demo', '--quiet', '--iterations', '3', '--out', out]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toBe(`report: ${join(out, 'coffee', 'report.html')}`);
+    const s = await checkResult(join(out, 'coffee'), 3);
+    expect(s.target.label).toBe('espresso');
+    expect(s.fx0).toBeGreaterThan(0.5);
+    expect((s.options['model'] as string)).toBe('mobilenet-v2');
+    expect(s.options['baseline']).toBe('blur');
+  }, 600_000);
+});
+
+describe('bad input: one line on stderr, exit code 2, no stack trace, no result', () => {
+  const cases: [string, (dir: string) => string[], RegExp][] = [
+    ['a missing image', (d) => ['explain', join(d, 'nope.png'), '--model', 'mobilenet-v1-025', '--out', d], /image .*nope\.png: no such file/],
+    ['an undecodable image', (d) => { writeFileSync(join(d, 'bad.png'), 'not a picture'); return ['explain', join(d, 'bad.png'), '--model', 'mobilenet-v1-025', '--out', join(d, 'o')]; }, /cannot decode image .*bad\.png/],
+    ['an unknown label', (d) => ['explain', coffee, '--model', 'mobilenet-v1-025', '--target', 'flux capacitor', '--out', d], /unknown label 'flux capacitor'/],
+    ['a class index out of range', (d) => ['explain', coffee, '--model', 'mobilenet-v1-025', '--target', '1000', '--out', d], /out of range.*1000 classes/],
+    ['an unknown model', (d) => ['explain', coffee, '--model', 'resnet-9000', '--out', d], /unknown model 'resnet-9000'/],
+    ['a model file that is not ONNX', (d) => { writeFileSync(join(d, 'm.onnx'), 'garbage'); return ['explain', coffee, '--model', join(d, 'm.onnx'), '--out', join(d, 'o')]; }, /./],
+    ['an output directory that cannot be written', (d) => { writeFileSync(join(d, 'file'), ''); return ['explain', coffee, '--model', 'mobilenet-v1-025', '--out', join(d, 'file', 'sub')]; }, /cannot write to output directory/],
+    ['a bad number', (d) => ['explain', coffee, '--steps', 'many', '--out', d], /--steps must be an integer/],
+    ['an unknown flag', (d) => ['explain', coffee, '--frobnicate', '--out', d], /Unknown option '--frobnicate'/],
+    ['an unknown command', () => ['explian', coffee], /unknown command 'explian'/],
+    ['no image', (d) => ['explain', '--out', d], /at least one IMAGE/],
+  ];
+  for (const [name, args, message] of cases) {
+    it(name, async () => {
+      const dir = tempDir();
+      const argv = args(dir);
+      const run = await runCli(argv);
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe('');
+      const lines = run.stderr.split('\n').filter((l) => l !== '');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^ablation-path: error: /);
+      expect(lines[0]).toMatch(message);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+      // nothing that looks like a result
+      const listing = readdirSync(dir, { recursive: true }).map(String);
+      expect(listing.filter((f) => f.endsWith('summary.json') || f.endsWith('report.html'))).toEqual([]);
+    });
+  }
+});
+
+describe('interruption', () => {
+  it('Ctrl-C during the optimisation exits 130 and leaves no result folder', async () => {
+    const out = tempDir();
+    let sent = false;
+    const run = await runCli(['explain', coffee, '--model', 'mobilenet-v1-025', '--iterations', '50', '--out', out], {
+      onStderr: (text, child) => {
+        if (!sent && text.includes('iteration 1/')) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    expect(sent).toBe(true);
+    expect(run.code).toBe(130);
+    expect(run.stderr).toContain('interrupted');
+    expect(existsSync(join(out, 'coffee'))).toBe(false);
+    expect(readdirSync(out)).toEqual([]);
+  });
+});
+
+describe('help and version', () => {
+  it('--version prints the version', async () => {
+    const run = await runCli(['--version']);
+    expect(run.code).toBe(0);
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    expect(run.stdout.trim()).toBe(`ablation-path ${pkg.version}`);
+  });
+  it('--help lists the commands; explain --help lists every flag with its default', async () => {
+    const top = await runCli(['--help']);
+    expect(top.code).toBe(0);
+    for (const c of ['explain', 'demo', 'evaluate']) expect(top.stdout).toContain(c);
+    const ex = await runCli(['explain', '--help']);
+    expect(ex.code).toBe(0);
+    for (const f of ['--model', '--baseline', '--target', '--labels', '--steps', '--sigma', '--iterations', '--seed', '--out', '--quiet', '--json', '--batch-size', '--threads', '--mean', '--std', '--scale', '--layout', '--output', '--size']) {
+      expect(ex.stdout).toContain(f);
+    }
+    expect(ex.stdout).toContain('default 16');
+    expect(ex.stdout).toContain('default mobilenet-v2');
+  });
+});
