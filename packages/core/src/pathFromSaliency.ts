@@ -59,6 +59,7 @@ export function pathFromSaliency(saliency: ArrayLike<number>, domain: Domain, st
   }
   const groups = groupStart.length - 1;
   const total = cumulative[groups] as number;
+  const roundoff = 4 * size * Number.EPSILON * total;
 
   const masks = new Float32Array((steps + 1) * size);
   masks.fill(1, steps * size);
@@ -71,7 +72,11 @@ export function pathFromSaliency(saliency: ArrayLike<number>, domain: Domain, st
     for (let r = 0; r < full; r++) masks[off + (order[r] as number)] = 1;
     const c0 = cumulative[g] as number;
     const c1 = cumulative[g + 1] as number;
-    const lambda = Math.min(1, Math.max(0, (s - c0) / (c1 - c0)));
+    // snap within the rounding error of the cumulative sums, so that a target mass that equals a
+    // group boundary switches whole groups (no spurious 1e-16 fractions)
+    let lambda = Math.min(1, Math.max(0, (s - c0) / (c1 - c0)));
+    if (s - c0 <= roundoff) lambda = 0;
+    else if (c1 - s <= roundoff) lambda = 1;
     const end = groupStart[g + 1] as number;
     for (let r = full; r < end; r++) masks[off + (order[r] as number)] = lambda;
   }
