@@ -7,7 +7,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { demoImages } from '@ablation-path/assets';
-import { pointingGameAccuracy } from '@ablation-path/core';
+import { constantImage, createGridDomain, createImage, linearPath, pathScoreOfSaliency, pointingGameAccuracy, switchTimes } from '@ablation-path/core';
+import { createAnalyticClassifier } from '@ablation-path/core/testing';
+import { rankHeatMap, renderMethodsPanel } from '../src/methodsPanel.js';
 import { runEvaluate, EVALUATE_METHODS } from '../src/commands/evaluate.js';
 import type { MethodSummary } from '../src/commands/evaluate.js';
 import { memoryIO } from '../src/io.js';
@@ -66,7 +68,7 @@ describe('ablation-path evaluate', () => {
           ...d.boxes.map(([x0, y0, x1, y1]) => Math.hypot(Math.max(x0 - r.point.x, 0, r.point.x - x1), Math.max(y0 - r.point.y, 0, r.point.y - y1))),
         );
         expect(r.hit).toBe(dist === 0);
-        return { hit: dist <= 15.05, class: report.images.find((i) => i.file === d.file)?.target };
+        return { hit: dist <= 15.05, class: report.images.find((i) => i.file === d.file)?.target ?? -1 };
       });
       expect(row.pointingPaper).toBeCloseTo(report.images.filter((i) => i.results.find((x) => x.method === row.method)?.hit === true).length / 5, 12);
       expect(row.pointingTorchRay).toBeCloseTo(pointingGameAccuracy(hits, { perClassMean: true }), 12);
@@ -90,5 +92,33 @@ describe('ablation-path evaluate', () => {
     expect(r.code).toBe(0);
     expect(existsSync(join(out, 'results.json'))).toBe(true);
     expect(r.stdout).toContain('| random-path |');
+  });
+});
+
+describe('methods panel of explain --methods', () => {
+  it('renders one self-contained figure per method with its §4.2 score, brightest where the map is highest', async () => {
+    const classifier = createAnalyticClassifier({ height: 8, width: 8, channels: 3, classes: 3, evidence: { class: 0, region: { x: 2, y: 2, width: 3, height: 3 } } });
+    const image = createImage(Float32Array.from({ length: 192 }, (_, i) => ((i * 7) % 10) / 10), 8, 8, 3);
+    const baseline = constantImage(8, 8, [0, 0, 0]);
+    const path = linearPath(createGridDomain(8, 8), 4);
+    const html = await renderMethodsPanel({
+      model: {
+        classifier, name: 'analytic', path: '-', format: 'onnx', bundled: false, description: 'analytic', labels: undefined,
+        inputSize: [8, 8], preprocessing: { scale: 1, mean: [0, 0, 0], std: [1, 1, 1] }, layout: 'NHWC', output: 'probabilities',
+      },
+      image, baseline, target: 0, label: 'zero', path, scores: new Float64Array(5), seed: 0,
+    });
+    expect(html.match(/<figure/g)?.length).toBe(5);
+    expect(html.match(/src="data:image\/png;base64,/g)?.length).toBe(5);
+    expect(html).not.toMatch(/src="http|<script/);
+    // the ablation-path figure's P is the §4.2 score of the path's switch times
+    const { score } = await pathScoreOfSaliency(classifier, { image, baseline, target: 0, saliency: switchTimes(path), steps: 4 });
+    expect(html).toContain(`Ablation path (switch time)<br>P = ${score.toFixed(3)}`);
+    // heat map: the most salient pixel is the brightest, the least the darkest (on a flat grey photo)
+    const grey = constantImage(2, 2, [0.5, 0.5, 0.5]);
+    const heat = rankHeatMap(grey, Float32Array.of(0.1, 5, -2, 0.3));
+    const brightness = [0, 1, 2, 3].map((p) => (heat.data[p * 3] as number) + (heat.data[p * 3 + 1] as number) + (heat.data[p * 3 + 2] as number));
+    expect(brightness.indexOf(Math.max(...brightness))).toBe(1);
+    expect(brightness.indexOf(Math.min(...brightness))).toBe(2);
   });
 });
