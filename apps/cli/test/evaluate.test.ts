@@ -68,7 +68,7 @@ describe('ablation-path evaluate', () => {
           ...d.boxes.map(([x0, y0, x1, y1]) => Math.hypot(Math.max(x0 - r.point.x, 0, r.point.x - x1), Math.max(y0 - r.point.y, 0, r.point.y - y1))),
         );
         expect(r.hit).toBe(dist === 0);
-        return { hit: dist <= 15.05, class: report.images.find((i) => i.file === d.file)?.target ?? -1 };
+        return { hit: dist <= 15, class: report.images.find((i) => i.file === d.file)?.target ?? -1 };
       });
       expect(row.pointingPaper).toBeCloseTo(report.images.filter((i) => i.results.find((x) => x.method === row.method)?.hit === true).length / 5, 12);
       expect(row.pointingTorchRay).toBeCloseTo(pointingGameAccuracy(hits, { perClassMean: true }), 12);

@@ -373,7 +373,7 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
           score,
           insertion: c.insertion,
           deletion: c.deletion,
-          point: { x: Math.round(point.x * 10) / 10, y: Math.round(point.y * 10) / 10 },
+          point,
           ...(hasBoxes
             ? { hit: pointingGameHit(point, entry.boxes), hitTolerant: pointingGameHit(point, entry.boxes, { tolerance: EVALUATE_DEFAULTS.tolerance }) }
             : {}),
