@@ -7,7 +7,9 @@
  * Run (from packages/core):  pnpm bench   (or: tsc -p tsconfig.bench.json && node out/bench/iteration.js [--quick])
  *
  * Reports medians over RUNS iterations (after warm-up) in ms, for 224×224×3 and T = 16, then the
- * scaling with the image size (64…448, T = 16) and with T (8, 16, 32 at 224×224).
+ * scaling with the image size (64…448, T = 16) and with T (8, 16, 32 at 224×224). Parts are wall
+ * times (performance.now()); "total CPU" is the process's user + system CPU time of the whole
+ * iteration (process.cpuUsage()), which is less sensitive to other load on a shared machine.
  */
 import { blendBatch } from '../src/image.js';
 import { createGridDomain } from '../src/domain.js';
@@ -21,8 +23,8 @@ const quick = process.argv.includes('--quick');
 const RUNS = quick ? 7 : 25;
 const WARMUP = 3;
 
-type Part = 'interpolate' | 'differential' | AblationPathPhase | 'total';
-const PARTS: Part[] = ['interpolate', 'differential', 'direction', 'saturate', 'smooth', 'project', 'clamp', 'reparametrize', 'total'];
+type Part = 'interpolate' | 'differential' | AblationPathPhase | 'total' | 'total CPU';
+const PARTS: Part[] = ['interpolate', 'differential', 'direction', 'saturate', 'smooth', 'project', 'clamp', 'reparametrize', 'total', 'total CPU'];
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -54,6 +56,7 @@ function measure(size: number, steps: number): Record<Part, number> {
   const times: Record<Part, number[]> = Object.fromEntries(PARTS.map((p) => [p, [] as number[]])) as Record<Part, number[]>;
   for (let run = 0; run < WARMUP + RUNS; run++) {
     const record = run >= WARMUP;
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     blendBatch(image, baseline, domain, ws.masks, 1, interior, images);
     const t1 = performance.now();
@@ -65,7 +68,9 @@ function measure(size: number, steps: number): Record<Part, number> {
       },
     });
     const t3 = performance.now();
+    const cpu = process.cpuUsage(c0);
     if (record) {
+      times['total CPU'].push((cpu.user + cpu.system) / 1000);
       times.interpolate.push(t1 - t0);
       times.differential.push(t2 - t1);
       times.total.push(t3 - t0);

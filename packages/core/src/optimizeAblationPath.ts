@@ -51,7 +51,7 @@ export interface AblationPathWorkspace {
   masks: Float32Array;
   /**
    * Interior differentials g_k, k = 1..steps − 1, at `(k − 1)·size` (see `differentialFromGradients`);
-   * the caller fills it before each step; the step overwrites it with the ascent direction.
+   * the caller fills it before each step; the step only reads it.
    */
   readonly differential: Float32Array;
   readonly metric: GaussianMetric;
@@ -132,6 +132,12 @@ function saturationOf(masks: Float32Array, domain: Domain, steps: number): numbe
   return total / (steps + 1);
 }
 
+let shiftScratch = new Float64Array(0);
+function scratchFor(n: number): Float64Array {
+  if (shiftScratch.length < n) shiftScratch = new Float64Array(n);
+  return shiftScratch;
+}
+
 /** Names of the parts of one step, as reported to {@link AblationPathStepHooks.onPhase}. */
 export type AblationPathPhase = 'direction' | 'saturate' | 'smooth' | 'project' | 'clamp' | 'reparametrize';
 
@@ -163,8 +169,8 @@ export interface AblationPathStepResult {
  * 7. clamp to [0, 1], M_0 = 0, M_T = 1;
  * 8. constant-speed reparametrisation (Appendix A).
  *
- * Mutates only the workspace (`masks`, `spare`, `differential`); allocation-free apart from the
- * kernels' first-call scratch. Exported so that the benchmark can time the core's own work.
+ * Mutates only the workspace (`masks`, `spare`); allocation-free apart from first-call scratch
+ * buffers. Exported so that the benchmark can time the core's own work.
  * @example
  * differentialFromGradients(image, baseline, gradients, steps - 1, ws.differential);
  * const { saturation } = ablationPathStep(ws);
@@ -182,36 +188,53 @@ export function ablationPathStep(workspace: AblationPathWorkspace, hooks: Ablati
   };
   const masks = workspace.masks;
   const interior = steps - 1;
-  // 2. direction: μ-density minus μ-mean
+  // 2–3. direction h_k = g_k/w − Σ_r g_k(r) and the L∞-normalised step, in two passes: the first
+  // finds each mask's shift Σ_r g_k(r) and the extremes of g_k/w (so max |h| is known without
+  // storing h), the second adds γ·h to the masks.
+  const shifts = scratchFor(interior);
   let maxAbs = 0;
   for (let k = 0; k < interior; k++) {
     const off = k * size;
+    let total = 0;
+    let lo = Infinity;
+    let hi = -Infinity;
     if (uniform) {
-      let mean = 0;
-      for (let r = 0; r < size; r++) mean += differential[off + r] as number;
-      mean /= size;
       for (let r = 0; r < size; r++) {
-        const v = ((differential[off + r] as number) - mean) * size; // = g/w − Σg with w = 1/size
-        differential[off + r] = v;
-        const a = Math.abs(v);
-        if (a > maxAbs) maxAbs = a;
+        const v = differential[off + r] as number;
+        total += v;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
       }
+      lo *= size;
+      hi *= size;
     } else {
-      let total = 0;
-      for (let r = 0; r < size; r++) total += differential[off + r] as number;
       for (let r = 0; r < size; r++) {
-        const v = (differential[off + r] as number) / (weights[r] as number) - total;
-        differential[off + r] = v;
-        const a = Math.abs(v);
-        if (a > maxAbs) maxAbs = a;
+        const v = differential[off + r] as number;
+        total += v;
+        const d = v / (weights[r] as number);
+        if (d < lo) lo = d;
+        if (d > hi) hi = d;
       }
     }
+    shifts[k] = total;
+    maxAbs = Math.max(maxAbs, Math.abs(hi - total), Math.abs(lo - total));
   }
-  // 3. L∞-normalised ascent step on the interior masks
   const gamma = maxAbs > 0 && Number.isFinite(maxAbs) ? stepSize / maxAbs : 0;
   if (gamma > 0) {
-    for (let i = 0; i < interior * size; i++) {
-      masks[size + i] = (masks[size + i] as number) + gamma * (differential[i] as number);
+    for (let k = 0; k < interior; k++) {
+      const off = k * size;
+      const mOff = off + size;
+      const shift = shifts[k] as number;
+      if (uniform) {
+        const a = gamma * size;
+        const b = gamma * shift;
+        for (let r = 0; r < size; r++) masks[mOff + r] = (masks[mOff + r] as number) + a * (differential[off + r] as number) - b;
+      } else {
+        for (let r = 0; r < size; r++) {
+          const h = (differential[off + r] as number) / (weights[r] as number) - shift;
+          masks[mOff + r] = (masks[mOff + r] as number) + gamma * h;
+        }
+      }
     }
   }
   lap('direction');
