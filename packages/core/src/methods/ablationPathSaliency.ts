@@ -18,8 +18,8 @@ import { switchTimes } from './switchTimes.js';
  *   decision boundary.
  *
  * The map also carries the optimised `path`, its `score` P, the threshold `mask` and the pointing
- * game `point` of Appendix D. Model evaluations: those reported by the optimiser (≈ 14 per
- * iteration with T = 16).
+ * game `point` of Appendix D. Model evaluations: those reported by the optimiser (the T − 1
+ * interior masks per iteration, plus T + 1 to score the final path).
  */
 export interface AblationPathMethod {
   readonly name: 'ablation-path';

@@ -58,7 +58,7 @@ export interface AttributeOptions {
  *
  * | method | needs gradient | model evaluations (defaults) | map |
  * |---|---|---|---|
- * | `ablation-path` | yes | ≈ 14 × iterations | switch time ∫(1 − φ) dt, or 1 − threshold mask |
+ * | `ablation-path` | yes | (steps − 1) × iterations + steps + 1 | switch time ∫(1 − φ) dt, or 1 − threshold mask |
  * | `integrated-gradients` | yes | steps + 2 (52) | Σ_c IG attribution, optionally Gaussian-filtered |
  * | `gradient` | yes | 1 | max_c \|∂F/∂x_c\| |
  * | `smoothgrad` | yes | samples (50) | max_c \|mean of noisy gradients\| |
