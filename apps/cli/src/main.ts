@@ -3,11 +3,10 @@
  * version, and turns every error into one line on stderr with an exit code (0 success, 2 bad input
  * or usage, 1 internal error, 130 interrupted).
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { AbortError } from '@ablation-path/core';
 import { CliError, reportError } from './cliError.js';
 import { runDemo } from './commands/demo.js';
+import { runEvaluate } from './commands/evaluate.js';
 import { runExplain } from './commands/explain.js';
 import type { CliIO } from './io.js';
 import { cliVersion } from './versions.js';
@@ -32,16 +31,6 @@ Options:
 Exit codes: 0 success, 2 bad input or usage, 1 internal error, 130 interrupted.
 Docs: docs/cli.md`;
 
-type Command = (argv: string[], io: CliIO) => Promise<number>;
-
-/** `evaluate`, when its module is part of this build (it is loaded lazily). */
-async function loadEvaluate(): Promise<Command | undefined> {
-  const url = new URL('./commands/evaluate.js', import.meta.url);
-  if (!existsSync(fileURLToPath(url))) return undefined;
-  const mod = (await import(url.href)) as { runEvaluate?: unknown };
-  return typeof mod.runEvaluate === 'function' ? (mod.runEvaluate as Command) : undefined;
-}
-
 /**
  * Runs the command line with `argv` (without `node` and the script) and returns the exit code.
  * Never throws: errors are reported on `io.stderr` as `ablation-path: error: …`.
@@ -65,11 +54,8 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
         return await runExplain(rest, io);
       case 'demo':
         return await runDemo(rest, io);
-      case 'evaluate': {
-        const run = await loadEvaluate();
-        if (run === undefined) throw new CliError('usage', 'the evaluate command is not part of this build');
-        return await run(rest, io);
-      }
+      case 'evaluate':
+        return await runEvaluate(rest, io);
       default:
         throw new CliError('usage', `unknown command '${command}' (commands: explain, demo, evaluate; see --help)`);
     }
