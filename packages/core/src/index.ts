@@ -87,3 +87,5 @@ export { insertionDeletion, insertionDeletionMany, saliencyOrder } from './metri
 export type { InsertionDeletionOptions, InsertionDeletionManyOptions, InsertionDeletionResult, InsertionDeletionCurves } from './metrics/insertionDeletion.js';
 export { pointingGameHit, pointingGameAccuracy, saliencyPoint } from './metrics/pointingGame.js';
 export type { PointingBox, PointingGameHitOptions, PointingGameResult, PointingGameAccuracyOptions } from './metrics/pointingGame.js';
+export { pathScoreOfSaliencies } from './metrics/pathScoreOfSaliency.js';
+export type { PathScoreOfSaliencesOptions } from './metrics/pathScoreOfSaliency.js';

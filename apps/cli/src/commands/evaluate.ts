@@ -11,7 +11,7 @@ import {
   constantImage,
   gaussianBlurImage,
   insertionDeletionMany,
-  pathScoreOfSaliency,
+  pathScoreOfSaliencies,
   pointingGameAccuracy,
   pointingGameHit,
   saliencyPoint,
@@ -345,18 +345,21 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
         ...(io.signal === undefined ? {} : { signal: io.signal }),
         onProgress: (p) => metricsProgress.update(p),
       });
+      const scores = await pathScoreOfSaliencies(model.classifier, {
+        image,
+        baseline,
+        target,
+        saliencies: maps.map((m) => m.data),
+        steps: settings.steps,
+        ...(batchSize === undefined ? {} : { batchSize }),
+        ...(io.signal === undefined ? {} : { signal: io.signal }),
+      });
       const results: MethodImageResult[] = [];
       for (const [j, method] of methods.entries()) {
         const map = maps[j] as SaliencyMap;
-        const { score } = await pathScoreOfSaliency(model.classifier, {
-          image,
-          baseline,
-          target,
-          saliency: map.data,
-          steps: settings.steps,
-          ...(batchSize === undefined ? {} : { batchSize }),
-          ...(io.signal === undefined ? {} : { signal: io.signal }),
-        });
+        const scored = scores[j];
+        if (scored === undefined) throw new Error('missing path score');
+        const score = scored.score;
         const p = saliencyPoint(map);
         // photos are resized to the input without crop: scale pixel centres back to the original
         const point = {

@@ -4,10 +4,10 @@
 import { createGridDomain } from '../domain.js';
 import { ShapeError } from '../errors.js';
 import { pathFromSaliency } from '../pathFromSaliency.js';
-import { scorePath } from '../scorePath.js';
+import { scorePath, trapezoidWeights } from '../scorePath.js';
 import type { AblationPath, Classifier, Image } from '../types.js';
 import { assertFinite, assertInteger } from '../validate.js';
-import { batchSizeOf, checkInputs } from '../methods/internal.js';
+import { batchSizeOf, checkInputs, predictTarget } from '../methods/internal.js';
 
 /** Arguments of {@link pathScoreOfSaliency}. */
 export interface PathScoreOfSaliencyOptions {
@@ -69,4 +69,65 @@ export async function pathScoreOfSaliency(classifier: Classifier, options: PathS
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
   return { score: result.score, scores: result.scores, path, evaluations: result.evaluations };
+}
+
+/** Arguments of {@link pathScoreOfSaliencies}: several maps of one image. */
+export interface PathScoreOfSaliencesOptions extends Omit<PathScoreOfSaliencyOptions, 'saliency'> {
+  readonly saliencies: readonly Float32Array[];
+}
+
+/**
+ * {@link pathScoreOfSaliency} for several maps of one image, all (T + 1)·maps blended images
+ * evaluated in shared batches of `batchSize` (fewer, fuller classifier calls than one call per map).
+ * Result j is that of `saliencies[j]`.
+ *
+ * @throws as {@link pathScoreOfSaliency}, naming the offending map.
+ * @example
+ * const [ig, rise] = await pathScoreOfSaliencies(classifier, { image, baseline, target, saliencies: [igMap.data, riseMap.data] });
+ */
+export async function pathScoreOfSaliencies(classifier: Classifier, options: PathScoreOfSaliencesOptions): Promise<PathScoreOfSaliencyResult[]> {
+  const { image, baseline, target, saliencies } = options;
+  checkInputs(classifier, image, baseline, target);
+  const steps = options.steps ?? 16;
+  assertInteger('steps', steps, 1);
+  const batchSize = batchSizeOf(options.batchSize);
+  const size = image.height * image.width;
+  const domain = createGridDomain(image.height, image.width);
+  const paths = saliencies.map((s, j) => {
+    if (!(s instanceof Float32Array) || s.length !== size) {
+      throw new ShapeError(`saliencies[${j}] must be a Float32Array of ${size} values (${image.height}×${image.width})`);
+    }
+    assertFinite(`saliencies[${j}]`, s);
+    return pathFromSaliency(s, domain, steps);
+  });
+  const per = steps + 1;
+  const { channels } = image;
+  const x0 = image.data;
+  const x1 = baseline.data;
+  const probs = await predictTarget(
+    classifier,
+    image,
+    paths.length * per,
+    target,
+    (index, out) => {
+      const path = paths[Math.floor(index / per)] as AblationPath;
+      const off = (index % per) * size;
+      for (let r = 0; r < size; r++) {
+        const t = path.masks[off + r] as number;
+        for (let c = 0; c < channels; c++) {
+          const i = r * channels + c;
+          const a = x0[i] as number;
+          out[i] = a + t * ((x1[i] as number) - a);
+        }
+      }
+    },
+    { batchSize, signal: options.signal },
+  );
+  const w = trapezoidWeights(steps);
+  return paths.map((path, j) => {
+    const scores = probs.slice(j * per, (j + 1) * per);
+    let score = 0;
+    for (let k = 0; k <= steps; k++) score += (w[k] as number) * (scores[k] as number);
+    return { score, scores, path, evaluations: per };
+  });
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { pathScoreOfSaliency } from '../../src/metrics/pathScoreOfSaliency.js';
+import { pathScoreOfSaliencies, pathScoreOfSaliency } from '../../src/metrics/pathScoreOfSaliency.js';
+import { counting } from '../methods/helpers.js';
 import { checkAblationPath } from '../../src/checkAblationPath.js';
 import { ShapeError } from '../../src/errors.js';
 import { blackImage, H, inRegion, plantedClassifier, plantedImage, W } from '../methods/helpers.js';
@@ -48,6 +49,22 @@ describe('pathScoreOfSaliency', () => {
     const [g, r, b] = await Promise.all([good, random, bad].map((saliency) => pathScoreOfSaliency(f, { image, baseline, target: 0, saliency })));
     expect(g?.score).toBeGreaterThan(r?.score ?? NaN);
     expect(r?.score).toBeGreaterThan(b?.score ?? NaN);
+  });
+
+  it('several maps in shared batches give the same scores as one scorePath each', async () => {
+    const maps = [0, 1, 2].map((seed) => Float32Array.from({ length: H * W }, (_, p) => ((p + 1) * (seed * 31 + 7)) % 13));
+    const { classifier, count } = counting(f);
+    let calls = 0;
+    const wrapped = { ...classifier, predict: (b: Parameters<typeof classifier.predict>[0]) => (calls++, classifier.predict(b)) };
+    const many = await pathScoreOfSaliencies(wrapped, { image, baseline, target: 0, saliencies: maps, steps: 10, batchSize: 16 });
+    expect(count()).toBe(33);
+    expect(calls).toBe(3); // ⌈33 / 16⌉ calls for the three maps together
+    for (const [j, m] of maps.entries()) {
+      const one = await pathScoreOfSaliency(f, { image, baseline, target: 0, saliency: m, steps: 10 });
+      expect(many[j]?.score).toBeCloseTo(one.score, 6);
+      expect(Array.from(many[j]?.path.masks ?? [])).toEqual(Array.from(one.path.masks));
+    }
+    await expect(pathScoreOfSaliencies(f, { image, baseline, target: 0, saliencies: [maps[0] as Float32Array, new Float32Array(2)] })).rejects.toThrow(/saliencies\[1\]/);
   });
 
   it('rejects a map of the wrong size', async () => {
