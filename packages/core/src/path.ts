@@ -1,9 +1,9 @@
 /**
  * Sampled paths of masks (SPEC §1): construction with validation, and small helpers.
  */
-import { EmptyDomainError, ShapeError } from './errors.js';
+import { EmptyDomainError, InvalidValueError, ShapeError } from './errors.js';
 import type { AblationPath, Domain } from './types.js';
-import { assertFinite, assertInteger } from './validate.js';
+import { assertInteger } from './validate.js';
 
 /**
  * Checks that `domain` looks like a {@link Domain} (positive integer size, weights of that length).
@@ -64,7 +64,7 @@ export function createPath(domain: Domain, steps: number, masks: Float32Array): 
     if (v - v !== 0) {
       const k = Math.floor(i / domain.size);
       const p = i - k * domain.size;
-      assertFinite(`masks (mask ${k}, point ${p})`, [v]);
+      throw new InvalidValueError(`masks contains ${String(v)} at mask ${k}, point ${p} (index ${i})`);
     }
   }
   return Object.freeze({ domain, steps, masks });
