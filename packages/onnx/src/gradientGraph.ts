@@ -1,0 +1,426 @@
+/**
+ * Builds, from an ONNX image classifier, the two graphs the adapter runs:
+ *
+ * - the forward graph: raw NHWC image batch → (preprocessing, layout transpose) → model → (softmax)
+ *   → class probabilities [N, K];
+ * - the gradient graph: the same, plus a one-hot `targets` input [N, K] and the reverse-mode
+ *   nodes of F = Σ_k onehot_k · p_k, returning p and ∂F/∂image (NHWC) in one run.
+ *
+ * The reverse pass visits the nodes that lie between the model input and its output in reverse
+ * topological order, sums the gradient contributions of every tensor (`Sum`) and applies the
+ * per-op rules of `gradientRules.ts`. Shape-computing subgraphs are not differentiated; their
+ * constant values are folded into initializers.
+ */
+import { InvalidModelError, OptionError, ShapeError, UnsupportedOpError } from '@ablation-path/core';
+import { GraphBuilder } from './graphBuilder.js';
+import { gradientRules, nonDifferentiableOps, RuleError } from './gradientRules.js';
+import type { RuleContext } from './gradientRules.js';
+import { encodeOnnxModel } from './modelIO.js';
+import type { LoadedOnnxModel } from './modelIO.js';
+import { probeTensorInfos } from './probeShapes.js';
+import type { Dim, TensorInfo } from './probeShapes.js';
+import { attrInt, DataType, decodeTensor, makeTensor, onnx, toNumber } from './proto.js';
+import type { NodeProto, TensorProto, ValueInfoProto } from './proto.js';
+
+/** Preprocessing from raw RGB in [0, 1]: `x' = (x · scale − mean) / std`, per channel. */
+export interface OnnxPreprocessing {
+  /** Multiplies the raw values first (e.g. 255 for models trained on 0..255). Default 1. */
+  readonly scale?: number;
+  /** One value, or one per channel. Default 0. */
+  readonly mean?: number | readonly number[];
+  /** One value, or one per channel, all non-zero. Default 1. */
+  readonly std?: number | readonly number[];
+}
+
+/** How the graphs are built (see `createOnnxClassifier` for the documented defaults). */
+export interface ClassifierGraphOptions {
+  readonly inputName?: string;
+  readonly outputName?: string;
+  readonly output?: 'logits' | 'probabilities';
+  readonly layout?: 'NCHW' | 'NHWC';
+  readonly preprocessing?: OnnxPreprocessing;
+  readonly inputSize?: readonly [height: number, width: number];
+  readonly gradient?: boolean;
+}
+
+/** The rewritten models and what the classifier needs to feed them. */
+export interface ClassifierGraphs {
+  /** Forward model bytes: input `image` (NHWC raw), output `probabilities`. */
+  readonly forward: Uint8Array;
+  /** Gradient model bytes (when requested): inputs `image`, `targets`; outputs `probabilities`, `gradient`. */
+  readonly gradient?: Uint8Array;
+  readonly names: { readonly image: string; readonly targets: string; readonly probabilities: string; readonly gradient: string };
+  readonly height: number;
+  readonly width: number;
+  readonly channels: number;
+  readonly classes: number;
+  readonly layout: 'NCHW' | 'NHWC';
+  readonly output: 'logits' | 'probabilities';
+  readonly inputName: string;
+  readonly outputName: string;
+  /** Batch size fixed by the model, or undefined when its batch axis is dynamic. */
+  readonly fixedBatch: number | undefined;
+  readonly opset: number;
+  /** Number of nodes emitted for the reverse pass. */
+  readonly backwardNodes: number;
+}
+
+const NAMES = { image: 'image', targets: 'targets', probabilities: 'probabilities', gradient: 'gradient' } as const;
+
+function valueInfo(name: string, elemType: number, dims: readonly Dim[]): ValueInfoProto {
+  return onnx.ValueInfoProto.create({
+    name,
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  });
+}
+
+function dimsOf(v: ValueInfoProto): (number | undefined)[] | undefined {
+  const shape = v.type?.tensorType?.shape;
+  if (!shape) return undefined;
+  return (shape.dim ?? []).map((d) => {
+    const n = d.dimValue === null || d.dimValue === undefined ? 0 : toNumber(d.dimValue as number);
+    return n > 0 ? n : undefined;
+  });
+}
+
+function nodeLabel(node: NodeProto, index: number): string {
+  return node.name ? node.name : `#${index} (→ ${(node.output ?? []).join(', ')})`;
+}
+
+/** Whether output `j` of `node` can carry a gradient (float results of a differentiable op). */
+function differentiableOutput(node: NodeProto, j: number): boolean {
+  const op = node.opType ?? '';
+  if (nonDifferentiableOps.has(op)) return false;
+  if (op === 'Cast') return attrInt(node, 'to', 0) === DataType.FLOAT || attrInt(node, 'to', 0) === DataType.DOUBLE || attrInt(node, 'to', 0) === DataType.FLOAT16;
+  if ((op === 'MaxPool' || op === 'Dropout' || op === 'TopK' || op === 'BatchNormalization') && j >= 1) return false;
+  return true;
+}
+
+function perChannel(name: string, v: number | readonly number[] | undefined, fallback: number, channels: number): number[] {
+  if (v === undefined) return new Array<number>(channels).fill(fallback);
+  const arr = typeof v === 'number' ? [v] : Array.from(v);
+  if (arr.length !== 1 && arr.length !== channels) {
+    throw new OptionError(`preprocessing.${name} must have 1 or ${channels} values, got ${arr.length}`);
+  }
+  for (const x of arr) {
+    if (typeof x !== 'number' || !Number.isFinite(x)) throw new OptionError(`preprocessing.${name} must be finite numbers, got ${String(x)}`);
+  }
+  return arr.length === 1 ? new Array<number>(channels).fill(arr[0] as number) : arr;
+}
+
+const ORT_TO_ONNX: Record<string, number> = { float32: DataType.FLOAT, int64: DataType.INT64, bool: DataType.BOOL };
+
+/**
+ * Analyses `loaded` and builds the forward and (unless `options.gradient === false`) gradient
+ * models. Throws {@link UnsupportedOpError} listing every node on the input→output path that has no
+ * gradient rule, {@link ShapeError} for a non-image input, {@link OptionError} for bad options,
+ * {@link InvalidModelError} when onnxruntime cannot run the model.
+ *
+ * @example
+ * const graphs = await buildClassifierGraphs(loadOnnxModel('model.onnx'), { preprocessing: { mean: 0.5, std: 0.5 } });
+ */
+export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: ClassifierGraphOptions = {}): Promise<ClassifierGraphs> {
+  const { model, opset } = loaded;
+  const graph = model.graph;
+  if (!graph) throw new InvalidModelError('model has no graph');
+  const nodes = graph.node ?? [];
+  const initializers = graph.initializer ?? [];
+  const initByName = new Map<string, TensorProto>(initializers.map((t) => [t.name ?? '', t]));
+  const withGradient = options.gradient !== false;
+
+  // ---- input and output selection
+  const realInputs = (graph.input ?? []).filter((i) => !initByName.has(i.name ?? ''));
+  const inputNames = realInputs.map((i) => i.name ?? '');
+  const inputName = options.inputName ?? (inputNames.length === 1 ? (inputNames[0] as string) : undefined);
+  if (inputName === undefined) throw new OptionError(`the model has ${inputNames.length} inputs (${inputNames.join(', ')}): pass options.inputName`);
+  const input = realInputs.find((i) => i.name === inputName);
+  if (!input) throw new OptionError(`the model has no input "${inputName}" (inputs: ${inputNames.join(', ')})`);
+  const outputNames = (graph.output ?? []).map((o) => o.name ?? '');
+  const outputName = options.outputName ?? (outputNames.length === 1 ? (outputNames[0] as string) : undefined);
+  if (outputName === undefined) throw new OptionError(`the model has ${outputNames.length} outputs (${outputNames.join(', ')}): pass options.outputName`);
+  if (!outputNames.includes(outputName)) throw new OptionError(`the model has no output "${outputName}" (outputs: ${outputNames.join(', ')})`);
+  if (opset < 11) throw new UnsupportedOpError(`the model imports opset ${opset}; opset 11 or later is required`, []);
+
+  const elemType = input.type?.tensorType?.elemType ?? 0;
+  if (elemType !== DataType.FLOAT) throw new InvalidModelError(`model input "${inputName}" must be float32 (ONNX element type 1), got type ${elemType}`);
+  const dims = dimsOf(input);
+  if (!dims || dims.length !== 4) {
+    throw new ShapeError(`model input "${inputName}" has rank ${dims ? dims.length : 'unknown'}; expected a rank-4 image input (NCHW or NHWC)`);
+  }
+  const [d0, d1, , d3] = dims;
+  let layout = options.layout;
+  if (layout !== undefined && layout !== 'NCHW' && layout !== 'NHWC') throw new OptionError(`layout must be 'NCHW' or 'NHWC', got ${String(layout)}`);
+  if (layout === undefined) {
+    const c1 = d1 === 1 || d1 === 3;
+    const c3 = d3 === 1 || d3 === 3;
+    if (c1) layout = 'NCHW';
+    else if (c3) layout = 'NHWC';
+    else throw new OptionError(`cannot infer the layout of input "${inputName}" [${dims.map((d) => d ?? '?').join(', ')}]: pass options.layout`);
+  }
+  const channelsDim = layout === 'NCHW' ? d1 : d3;
+  let height = layout === 'NCHW' ? dims[2] : dims[1];
+  let width = layout === 'NCHW' ? dims[3] : dims[2];
+  if (options.inputSize !== undefined) {
+    const [h, w] = options.inputSize;
+    if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1) throw new OptionError(`inputSize must be two positive integers, got ${String(options.inputSize)}`);
+    if ((height !== undefined && height !== h) || (width !== undefined && width !== w)) {
+      throw new OptionError(`inputSize ${h}×${w} contradicts the model's fixed input size ${String(height)}×${String(width)}`);
+    }
+    height = h;
+    width = w;
+  }
+  if (channelsDim === undefined) throw new ShapeError(`model input "${inputName}" has no static channel count`);
+  if (height === undefined || width === undefined) throw new ShapeError(`model input "${inputName}" has a dynamic spatial size: pass options.inputSize`);
+  const channels = channelsDim;
+  const fixedBatch = d0;
+  const modelInputDims = layout === 'NCHW' ? [fixedBatch ?? 1, channels, height, width] : [fixedBatch ?? 1, height, width, channels];
+
+  let outputKind = options.output;
+  if (outputKind !== undefined && outputKind !== 'logits' && outputKind !== 'probabilities') {
+    throw new OptionError(`output must be 'logits' or 'probabilities', got ${String(outputKind)}`);
+  }
+  if (outputKind === undefined) {
+    const producer = new Map<string, NodeProto>();
+    for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
+    let t = outputName;
+    let p = producer.get(t);
+    while (p && ['Identity', 'Flatten', 'Reshape', 'Squeeze'].includes(p.opType ?? '')) {
+      t = (p.input ?? [])[0] ?? '';
+      p = producer.get(t);
+    }
+    outputKind = p?.opType === 'Softmax' ? 'probabilities' : 'logits';
+  }
+
+  const pre = options.preprocessing ?? {};
+  const scale = pre.scale ?? 1;
+  if (typeof scale !== 'number' || !Number.isFinite(scale) || scale === 0) throw new OptionError(`preprocessing.scale must be a finite non-zero number, got ${String(scale)}`);
+  const mean = perChannel('mean', pre.mean, 0, channels);
+  const std = perChannel('std', pre.std, 1, channels);
+  if (std.some((s) => s === 0)) throw new OptionError('preprocessing.std must be non-zero');
+  const mulA = std.map((s) => scale / s);
+  const addB = mean.map((m, c) => -m / (std[c] as number));
+  const affine = mulA.some((a) => a !== 1) || addB.some((v) => v !== 0);
+
+  // ---- which tensors depend on the input, and which nodes the reverse pass must visit
+  const active = new Set<string>([inputName]);
+  const dataDependent = new Set<string>([inputName]);
+  for (const n of nodes) {
+    const ins = n.input ?? [];
+    if (ins.some((i) => dataDependent.has(i)) && n.opType !== 'Shape' && n.opType !== 'Size') for (const o of n.output ?? []) if (o) dataDependent.add(o);
+    if (!ins.some((i) => active.has(i))) continue;
+    (n.output ?? []).forEach((o, j) => {
+      if (o && differentiableOutput(n, j)) active.add(o);
+    });
+  }
+  if (!active.has(outputName)) throw new InvalidModelError(`model output "${outputName}" does not depend on input "${inputName}"`);
+  const needed = new Set<string>([outputName]);
+  const participating: { node: NodeProto; index: number }[] = [];
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i] as NodeProto;
+    if (!(n.output ?? []).some((o) => needed.has(o))) continue;
+    const ins = (n.input ?? []).filter((x) => active.has(x));
+    if (ins.length === 0) continue;
+    participating.push({ node: n, index: i });
+    for (const x of ins) needed.add(x);
+  }
+  const unsupported: { opType: string; node: string; reason: string }[] = [];
+  const report = (n: NodeProto, index: number, reason: string): void => {
+    unsupported.push({ opType: n.opType ?? '?', node: nodeLabel(n, index), reason });
+  };
+  const raise = (): void => {
+    if (unsupported.length === 0) return;
+    const types = [...new Set(unsupported.map((u) => u.opType))];
+    const list = unsupported.map((u) => `${u.opType} "${u.node}" (${u.reason})`).join('; ');
+    throw new UnsupportedOpError(`cannot differentiate the model: ${unsupported.length} node(s) of type ${types.join(', ')} are not supported: ${list}`, unsupported);
+  };
+  if (withGradient) {
+    for (const { node, index } of participating) {
+      const op = node.opType ?? '';
+      if (node.domain && node.domain !== 'ai.onnx') {
+        report(node, index, `custom domain "${node.domain}"`);
+        continue;
+      }
+      const rule = gradientRules[op];
+      if (!rule) {
+        report(node, index, 'no gradient rule');
+        continue;
+      }
+      const reason = rule.check?.(node, opset, (x) => active.has(x));
+      if (reason) report(node, index, reason);
+    }
+    raise();
+  }
+
+  // ---- shapes and constant values of every tensor, measured by onnxruntime
+  const infos = await probeTensorInfos(model, inputName, modelInputDims, fixedBatch === undefined, dataDependent);
+  const batchDim: Dim = fixedBatch ?? 'N';
+  infos.set(inputName, { dtype: 'float32', shape: layout === 'NCHW' ? [batchDim, channels, height, width] : [batchDim, height, width, channels] });
+  const outInfo = infos.get(outputName);
+  if (!outInfo) throw new InvalidModelError(`onnxruntime did not produce output "${outputName}"`);
+  if (outInfo.shape.length < 2 || outInfo.shape.slice(2).some((d) => d !== 1)) {
+    throw new ShapeError(`model output "${outputName}" has shape [${outInfo.shape.join(', ')}]; expected [batch, classes]`);
+  }
+  const classes = outInfo.shape[1];
+  if (typeof classes !== 'number' || classes < 1) throw new ShapeError(`model output "${outputName}" has no static class count`);
+
+  // ---- constant folding of batch-independent shape computations
+  const folded: TensorProto[] = [];
+  const keptNodes: NodeProto[] = [];
+  for (const n of nodes) {
+    const outs = (n.output ?? []).filter((o) => o);
+    const foldable = outs.length > 0 && outs.every((o) => {
+      const info = infos.get(o);
+      return info?.value !== undefined && ORT_TO_ONNX[info.dtype] !== undefined && !dataDependent.has(o) && o !== outputName && !active.has(o);
+    });
+    if (!foldable) {
+      keptNodes.push(n);
+      continue;
+    }
+    for (const o of outs) {
+      const info = infos.get(o) as TensorInfo;
+      folded.push(makeTensor(o, ORT_TO_ONNX[info.dtype] as number, info.shape as number[], info.value as number[]));
+    }
+  }
+
+  // ---- prefix: raw NHWC image → preprocessing → model layout
+  const b = new GraphBuilder(opset);
+  let x: string = NAMES.image;
+  if (affine) {
+    x = b.op('Mul', [x, b.float(mulA, [channels])]);
+    x = b.op('Add', [x, b.float(addB, [channels])]);
+  }
+  if (layout === 'NCHW') x = b.op('Transpose', [x], { perm: { ints: [0, 3, 1, 2] } });
+  b.nodes.push(onnx.NodeProto.create({ opType: 'Identity', name: '__ap_input', input: [x], output: [inputName] }));
+  const prefixCount = b.nodes.length;
+
+  // ---- head: flatten, softmax
+  let z = outputName;
+  if (outInfo.shape.length > 2) z = b.op('Flatten', [z], { axis: { i: 1 } });
+  const p = outputKind === 'logits' ? b.op('Softmax', [z], { axis: { i: 1 } }) : z;
+  b.nodes.push(onnx.NodeProto.create({ opType: 'Identity', name: '__ap_probabilities', input: [p], output: [NAMES.probabilities] }));
+  const forwardExtra = b.nodes.length;
+
+  const imageDims: Dim[] = [batchDim, height, width, channels];
+  const baseNodes = [...b.nodes.slice(0, prefixCount), ...keptNodes, ...b.nodes.slice(prefixCount, forwardExtra)];
+  const forward = assemble(loaded, baseNodes, [...initializers, ...folded, ...b.initializers], [valueInfo(NAMES.image, DataType.FLOAT, imageDims)], [valueInfo(NAMES.probabilities, DataType.FLOAT, [batchDim, classes])]);
+
+  const common = {
+    names: NAMES, height, width, channels, classes, layout, output: outputKind, inputName, outputName, fixedBatch, opset,
+  };
+  if (!withGradient) return { forward, ...common, backwardNodes: 0 };
+
+  // ---- reverse pass
+  const contributions = new Map<string, string[]>();
+  const push = (name: string, g: string): void => {
+    const list = contributions.get(name);
+    if (list) list.push(g);
+    else contributions.set(name, [g]);
+  };
+  const finalize = (name: string): string | undefined => {
+    const list = contributions.get(name);
+    if (!list || list.length === 0) return undefined;
+    contributions.delete(name);
+    return list.length === 1 ? list[0] : b.op('Sum', list);
+  };
+  const backwardStart = b.nodes.length;
+  // dF/dp = onehot; through the softmax: dz = p ⊙ (onehot − Σ onehot ⊙ p).
+  let dz: string = NAMES.targets;
+  if (outputKind === 'logits') {
+    const s = b.reduceSum(b.op('Mul', [dz, p]), [1], true);
+    dz = b.op('Mul', [b.op('Sub', [dz, s]), p]);
+  }
+  if (z !== outputName) dz = b.op('Reshape', [dz, b.shapeOf(outputName)]);
+  push(outputName, dz);
+
+  const indicesFor = new Map<NodeProto, string>();
+  const ctx: RuleContext = {
+    b,
+    opset,
+    shape(name) {
+      const info = infos.get(name);
+      if (info) return info.shape;
+      const init = initByName.get(name);
+      if (init) return (init.dims ?? []).map((d) => toNumber(d as number));
+      throw new RuleError(`the shape of "${name}" is unknown`);
+    },
+    value(name) {
+      const info = infos.get(name);
+      if (info) return info.value;
+      const init = initByName.get(name);
+      if (init && (init.dims ?? []).reduce<number>((a, d) => a * toNumber(d as number), 1) <= 4096) return Array.from(decodeTensor(init).data);
+      return undefined;
+    },
+    active: (name) => active.has(name),
+    maxPoolIndices(node) {
+      const existing = (node.output ?? [])[1];
+      if (existing) return existing;
+      let name = indicesFor.get(node);
+      if (!name) {
+        name = b.fresh('maxpool_indices');
+        indicesFor.set(node, name);
+      }
+      return name;
+    },
+  };
+  for (const { node, index } of participating) {
+    const dY = (node.output ?? []).map((o) => (o ? finalize(o) : undefined));
+    if (dY.every((g) => g === undefined)) continue;
+    const rule = gradientRules[node.opType ?? ''];
+    if (!rule) {
+      report(node, index, 'no gradient rule');
+      continue;
+    }
+    let grads: (string | undefined)[];
+    try {
+      grads = rule.backward(ctx, node, dY);
+    } catch (e) {
+      if (e instanceof RuleError) {
+        report(node, index, e.message);
+        continue;
+      }
+      throw e;
+    }
+    (node.input ?? []).forEach((name, i) => {
+      const g = grads[i];
+      if (name && g && active.has(name)) push(name, g);
+    });
+  }
+  raise();
+  let gx = finalize(inputName);
+  if (gx === undefined) throw new InvalidModelError(`no gradient reaches input "${inputName}"`);
+  if (layout === 'NCHW') gx = b.op('Transpose', [gx], { perm: { ints: [0, 2, 3, 1] } });
+  if (affine) gx = b.op('Mul', [gx, b.float(mulA, [channels])]);
+  b.nodes.push(onnx.NodeProto.create({ opType: 'Identity', name: '__ap_gradient', input: [gx], output: [NAMES.gradient] }));
+  const backwardNodes = b.nodes.slice(backwardStart);
+  const gradNodes = [...b.nodes.slice(0, prefixCount), ...keptNodes.map((n) => {
+    const idx = indicesFor.get(n);
+    if (!idx) return n;
+    return onnx.NodeProto.create({ ...n, output: [(n.output ?? [])[0] ?? '', idx] });
+  }), ...b.nodes.slice(prefixCount, forwardExtra), ...backwardNodes];
+  const gradient = assemble(
+    loaded,
+    gradNodes,
+    [...initializers, ...folded, ...b.initializers],
+    [valueInfo(NAMES.image, DataType.FLOAT, imageDims), valueInfo(NAMES.targets, DataType.FLOAT, [batchDim, classes])],
+    [valueInfo(NAMES.probabilities, DataType.FLOAT, [batchDim, classes]), valueInfo(NAMES.gradient, DataType.FLOAT, imageDims)],
+  );
+  return { forward, gradient, ...common, backwardNodes: backwardNodes.length };
+}
+
+function assemble(loaded: LoadedOnnxModel, nodes: NodeProto[], initializers: TensorProto[], inputs: ValueInfoProto[], outputs: ValueInfoProto[]): Uint8Array {
+  const base = loaded.model;
+  const g = base.graph;
+  const model = onnx.ModelProto.create({
+    irVersion: Math.max(toNumber(base.irVersion as number), 4),
+    opsetImport: base.opsetImport,
+    producerName: 'ablation-path',
+    graph: onnx.GraphProto.create({ name: g?.name ?? 'graph', node: nodes, initializer: initializers, input: inputs, output: outputs }),
+    functions: base.functions,
+  });
+  return encodeOnnxModel(model);
+}
