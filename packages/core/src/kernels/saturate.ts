@@ -2,18 +2,51 @@
  * In-place saturation kernel for the optimiser's hot loop (see `saturate`).
  */
 
+/** The table covers x ∈ [TABLE_MIN, TABLE_MIN + TABLE_SPAN] with TABLE_SIZE intervals. */
+const TABLE_MIN = -0.5;
+const TABLE_SPAN = 2;
+const TABLE_SIZE = 8192;
+
+let tableZeta = Number.NaN;
+let table = new Float64Array(TABLE_SIZE + 2);
+
+function exact(x: number, a: number, b: number): number {
+  // tanh(z) = 1 − 2 / (exp(2z) + 1), cheaper than Math.tanh in V8
+  const e = Math.exp(2 * a * (x - 0.5));
+  return (1 - 2 / (e + 1)) * b + 0.5;
+}
+
 /**
  * Replaces every value θ of `masks` by tanh(2ζ(θ − ½)) / (2 tanh ζ) + ½ (= θ + ε(θ), SPEC §6 step 4).
- * Computed as (1 − 2/(exp(4ζ(θ − ½)) + 1)) / (2 tanh ζ) + ½ (same function, cheaper than Math.tanh).
- * No validation: `zeta` must be > 0 (the caller checks options once). Allocation-free.
+ *
+ * For θ ∈ [−0.5, 1.5] the function is read from a table of 8193 exact values (rebuilt when ζ
+ * changes) with linear interpolation: error ≤ h²/8 · max|f''| with h = 2/8192, i.e. ≤ 1.2·10⁻⁸ for
+ * ζ = 0.8 (below float32 resolution) and ≤ 2·10⁻⁷ for ζ ≤ 4; values outside use the formula. No
+ * validation: `zeta` must be > 0 (the caller checks options once). Allocation-free except when ζ
+ * changes.
+ *
  * @example const m = Float32Array.of(0, 0.25, 1); saturateInPlace(m, 0.8); // m ≈ [0, 0.2139, 1]
  */
 export function saturateInPlace(masks: Float32Array, zeta: number): void {
-  // tanh(z) = 1 − 2 / (exp(2z) + 1): one exp is cheaper than Math.tanh in V8
-  const a = 4 * zeta;
+  const a = 2 * zeta;
   const b = 1 / (2 * Math.tanh(zeta));
+  if (zeta !== tableZeta) {
+    if (table.length < TABLE_SIZE + 2) table = new Float64Array(TABLE_SIZE + 2);
+    for (let i = 0; i <= TABLE_SIZE + 1; i++) table[i] = exact(TABLE_MIN + (i * TABLE_SPAN) / TABLE_SIZE, a, b);
+    tableZeta = zeta;
+  }
+  const t = table;
+  const scale = TABLE_SIZE / TABLE_SPAN;
   for (let i = 0; i < masks.length; i++) {
-    const e = Math.exp(a * ((masks[i] as number) - 0.5));
-    masks[i] = (1 - 2 / (e + 1)) * b + 0.5;
+    const x = masks[i] as number;
+    const u = (x - TABLE_MIN) * scale;
+    if (u >= 0 && u < TABLE_SIZE) {
+      const j = u | 0;
+      const f = u - j;
+      const lo = t[j] as number;
+      masks[i] = lo + f * ((t[j + 1] as number) - lo);
+    } else {
+      masks[i] = exact(x, a, b);
+    }
   }
 }
