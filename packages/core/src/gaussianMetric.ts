@@ -107,28 +107,58 @@ const IDENTITY_PLAN = (n: number, count: number): AxisPlan => ({
   spectrum: new Float64Array(0),
 });
 
-function planAxis(n: number, count: number, sigmaPixels: number): AxisPlan {
-  const g = gaussianWeights(sigmaPixels);
-  const R0 = (g.length - 1) / 2;
-  // negligible off-centre weights: exact identity (σ ≪ one pixel)
-  if (R0 === 0 || (g[R0] as number) === 1) return IDENTITY_PLAN(n, count);
-  // x_ext is 2n-periodic, so the kernel can be folded onto offsets −n..n without changing K
-  const R = Math.min(R0, n);
-  const folded = new Float64Array(2 * R + 1); // index d + R
-  for (let d = -R0; d <= R0; d++) {
-    const w = g[d + R0] as number;
-    if (R0 <= n) {
-      folded[d + R] = (folded[d + R] as number) + w;
-      continue;
+/**
+ * The kernel folded onto offsets −n..n (index d + R, R = min(ceil(7σ), n)): the mirror extension is
+ * 2n-periodic, so K only depends on Σ_m g(d + 2nm). Offsets ±n (the same residue) share their
+ * weight equally. Normalised to sum 1. Returns undefined when the kernel is the identity.
+ */
+function foldedKernel(n: number, sigmaPixels: number): Float64Array | undefined {
+  const R0 = Math.ceil(TRUNCATION * sigmaPixels);
+  if (R0 === 0) return undefined;
+  if (R0 <= 8 * n) {
+    const g = gaussianWeights(sigmaPixels);
+    // negligible off-centre weights: exact identity (σ ≪ one pixel)
+    if ((g[R0] as number) === 1) return undefined;
+    const R = Math.min(R0, n);
+    const folded = new Float64Array(2 * R + 1);
+    for (let d = -R0; d <= R0; d++) {
+      const w = g[d + R0] as number;
+      if (R0 <= n) {
+        folded[d + R] = (folded[d + R] as number) + w;
+        continue;
+      }
+      const e = ((((d + n) % (2 * n)) + 2 * n) % (2 * n)) - n; // in [−n, n)
+      if (e === -n) {
+        folded[0] = (folded[0] as number) + w / 2;
+        folded[2 * n] = (folded[2 * n] as number) + w / 2;
+      } else {
+        folded[e + R] = (folded[e + R] as number) + w;
+      }
     }
-    const e = ((((d + n) % (2 * n)) + 2 * n) % (2 * n)) - n; // in [−n, n)
-    if (e === -n) {
-      folded[0] = (folded[0] as number) + w / 2;
-      folded[2 * n] = (folded[2 * n] as number) + w / 2;
-    } else {
-      folded[e + R] = (folded[e + R] as number) + w;
-    }
+    return folded;
   }
+  // σ ≫ the grid: by Poisson summation Σ_m g(e + 2nm) ∝ Σ_k exp(−2π²σ²(k/2n)²) cos(πke/n), whose
+  // terms vanish after a few k (exponent ≥ 6·k² here, as σ > 8n/7), so no array of length 14σ is built
+  const folded = new Float64Array(2 * n + 1);
+  let total = 0;
+  for (let e = -n; e <= n; e++) {
+    let v = 1;
+    for (let k = 1; ; k++) {
+      const a = Math.exp((-2 * Math.PI * Math.PI * sigmaPixels * sigmaPixels * k * k) / (4 * n * n));
+      if (a < 1e-18) break;
+      v += 2 * a * Math.cos((Math.PI * k * e) / n);
+    }
+    folded[e + n] = Math.abs(e) === n ? v / 2 : v;
+    total += folded[e + n] as number;
+  }
+  for (let i = 0; i < folded.length; i++) folded[i] = (folded[i] as number) / total;
+  return folded;
+}
+
+function planAxis(n: number, count: number, sigmaPixels: number): AxisPlan {
+  const folded = foldedKernel(n, sigmaPixels);
+  if (folded === undefined) return IDENTITY_PLAN(n, count);
+  const R = (folded.length - 1) / 2;
   // the stream: every row extended by R mirrored values on each side, rows back to back
   const E = n + 2 * R;
   const streamLength = count * E;

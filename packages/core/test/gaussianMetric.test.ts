@@ -75,6 +75,29 @@ describe('createGaussianMetric (SPEC §4, §5.1)', () => {
     const ref = directConvolution(field, domain, 3);
     for (let i = 0; i < ref.length; i++) expect(Math.abs((fast[i] as number) - (ref[i] as number))).toBeLessThan(2e-6);
   });
+  it('matches the direct convolution for kernels much wider than the grid (folded / Poisson-summed kernel)', () => {
+    for (const [h, w, sigma] of [
+      [3, 4, 5],
+      [2, 5, 3],
+      [4, 1, 9],
+      [5, 3, 2.5],
+    ] as const) {
+      const domain = createGridDomain(h, w);
+      const field = new Float32Array(domain.size).map((_, i) => Math.cos(3 * i) + (i === 1 ? 2 : 0));
+      const fast = createGaussianMetric(domain, { sigma }).apply(field);
+      const ref = directConvolution(field, domain, sigma);
+      for (let i = 0; i < ref.length; i++) expect(Math.abs((fast[i] as number) - (ref[i] as number))).toBeLessThan(2e-6);
+    }
+  });
+  it('tends to the mean as σ → ∞, without allocating a kernel of length 14σ', () => {
+    const domain = createGridDomain(6, 7);
+    const field = new Float32Array(domain.size).map((_, i) => (i * 37) % 11);
+    const mean = field.reduce((a, b) => a + b, 0) / field.length;
+    for (const sigma of [1e4, 1e9, 1e300]) {
+      const out = createGaussianMetric(domain, { sigma }).apply(field);
+      for (const v of out) expect(Math.abs(v - mean)).toBeLessThan(1e-5 * mean);
+    }
+  });
   it('is symmetric: ⟨Ka, b⟩ = ⟨a, Kb⟩', () => {
     fc.assert(
       fc.property(caseArb, fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 81, maxLength: 81 }), ({ domain, sigma, field }, bv) => {
