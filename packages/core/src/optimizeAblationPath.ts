@@ -138,6 +138,72 @@ function scratchFor(n: number): Float64Array {
   return shiftScratch;
 }
 
+/**
+ * Steps 2–3: h_k = g_k/w − Σ_r g_k(r) and M_k ← M_k + γ·h_k with γ = stepSize / max |h|, in two
+ * passes: the first finds each mask's shift Σ_r g_k(r) and the extremes of g_k/w (so max |h| is
+ * known without storing h), the second updates the interior masks. Returns γ (0 if h ≡ 0).
+ */
+function stepAlongDirection(differential: Float32Array, masks: Float32Array, domain: Domain, interior: number, stepSize: number): number {
+  const { size, weights, uniform } = domain;
+  const shifts = scratchFor(interior);
+  let maxAbs = 0;
+  for (let k = 0; k < interior; k++) {
+    const off = k * size;
+    let total = 0;
+    let lo = Infinity;
+    let hi = -Infinity;
+    if (uniform) {
+      for (let r = 0; r < size; r++) {
+        const v = differential[off + r] as number;
+        total += v;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      lo *= size;
+      hi *= size;
+    } else {
+      for (let r = 0; r < size; r++) {
+        const v = differential[off + r] as number;
+        total += v;
+        const d = v / (weights[r] as number);
+        if (d < lo) lo = d;
+        if (d > hi) hi = d;
+      }
+    }
+    shifts[k] = total;
+    maxAbs = Math.max(maxAbs, Math.abs(hi - total), Math.abs(lo - total));
+  }
+  const gamma = maxAbs > 0 && Number.isFinite(maxAbs) ? stepSize / maxAbs : 0;
+  if (gamma === 0) return 0;
+  for (let k = 0; k < interior; k++) {
+    const off = k * size;
+    const mOff = off + size;
+    const shift = shifts[k] as number;
+    if (uniform) {
+      const a = gamma * size;
+      const b = gamma * shift;
+      for (let r = 0; r < size; r++) masks[mOff + r] = (masks[mOff + r] as number) + a * (differential[off + r] as number) - b;
+    } else {
+      for (let r = 0; r < size; r++) {
+        const h = (differential[off + r] as number) / (weights[r] as number) - shift;
+        masks[mOff + r] = (masks[mOff + r] as number) + gamma * h;
+      }
+    }
+  }
+  return gamma;
+}
+
+/** Step 7: clamps the interior masks to [0, 1] and sets M_0 = 0, M_T = 1. */
+function clampPath(masks: Float32Array, size: number, steps: number): void {
+  const end = steps * size;
+  for (let i = size; i < end; i++) {
+    const v = masks[i] as number;
+    masks[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+  }
+  masks.fill(0, 0, size);
+  masks.fill(1, end, end + size);
+}
+
 /** Names of the parts of one step, as reported to {@link AblationPathStepHooks.onPhase}. */
 export type AblationPathPhase = 'direction' | 'saturate' | 'smooth' | 'project' | 'clamp' | 'reparametrize';
 
@@ -177,7 +243,7 @@ export interface AblationPathStepResult {
  */
 export function ablationPathStep(workspace: AblationPathWorkspace, hooks: AblationPathStepHooks = {}): AblationPathStepResult {
   const { domain, steps, differential, metric, zeta, stepSize } = workspace;
-  const { size, weights, uniform } = domain;
+  const { size } = domain;
   const onPhase = hooks.onPhase;
   let clock = onPhase === undefined ? 0 : performance.now();
   const lap = (phase: AblationPathPhase): void => {
@@ -188,55 +254,8 @@ export function ablationPathStep(workspace: AblationPathWorkspace, hooks: Ablati
   };
   const masks = workspace.masks;
   const interior = steps - 1;
-  // 2–3. direction h_k = g_k/w − Σ_r g_k(r) and the L∞-normalised step, in two passes: the first
-  // finds each mask's shift Σ_r g_k(r) and the extremes of g_k/w (so max |h| is known without
-  // storing h), the second adds γ·h to the masks.
-  const shifts = scratchFor(interior);
-  let maxAbs = 0;
-  for (let k = 0; k < interior; k++) {
-    const off = k * size;
-    let total = 0;
-    let lo = Infinity;
-    let hi = -Infinity;
-    if (uniform) {
-      for (let r = 0; r < size; r++) {
-        const v = differential[off + r] as number;
-        total += v;
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-      }
-      lo *= size;
-      hi *= size;
-    } else {
-      for (let r = 0; r < size; r++) {
-        const v = differential[off + r] as number;
-        total += v;
-        const d = v / (weights[r] as number);
-        if (d < lo) lo = d;
-        if (d > hi) hi = d;
-      }
-    }
-    shifts[k] = total;
-    maxAbs = Math.max(maxAbs, Math.abs(hi - total), Math.abs(lo - total));
-  }
-  const gamma = maxAbs > 0 && Number.isFinite(maxAbs) ? stepSize / maxAbs : 0;
-  if (gamma > 0) {
-    for (let k = 0; k < interior; k++) {
-      const off = k * size;
-      const mOff = off + size;
-      const shift = shifts[k] as number;
-      if (uniform) {
-        const a = gamma * size;
-        const b = gamma * shift;
-        for (let r = 0; r < size; r++) masks[mOff + r] = (masks[mOff + r] as number) + a * (differential[off + r] as number) - b;
-      } else {
-        for (let r = 0; r < size; r++) {
-          const h = (differential[off + r] as number) / (weights[r] as number) - shift;
-          masks[mOff + r] = (masks[mOff + r] as number) + gamma * h;
-        }
-      }
-    }
-  }
+  // 2–3. direction and L∞-normalised step
+  const gamma = stepAlongDirection(differential, masks, domain, interior, stepSize);
   lap('direction');
   const inner = masks.subarray(size, steps * size);
   // 4. saturation
@@ -249,12 +268,7 @@ export function ablationPathStep(workspace: AblationPathWorkspace, hooks: Ablati
   projectMonotoneInPlace(masks, size, steps);
   lap('project');
   // 7. clamp, fix endpoints
-  for (let i = size; i < steps * size; i++) {
-    const v = masks[i] as number;
-    masks[i] = v < 0 ? 0 : v > 1 ? 1 : v;
-  }
-  masks.fill(0, 0, size);
-  masks.fill(1, steps * size, (steps + 1) * size);
+  clampPath(masks, size, steps);
   lap('clamp');
   // 8. constant speed
   const out = workspace.spare;
