@@ -6,7 +6,6 @@
 import { AbortError } from '@ablation-path/core';
 import { CliError, reportError } from './cliError.js';
 import { runDemo } from './commands/demo.js';
-import { runEvaluate } from './commands/evaluate.js';
 import { runExplain } from './commands/explain.js';
 import type { CliIO } from './io.js';
 import { cliVersion } from './versions.js';
@@ -54,8 +53,11 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
         return await runExplain(rest, io);
       case 'demo':
         return await runDemo(rest, io);
-      case 'evaluate':
+      case 'evaluate': {
+        // Loaded on demand: explain and demo do not pay for the comparison methods.
+        const { runEvaluate } = await import('./commands/evaluate.js');
         return await runEvaluate(rest, io);
+      }
       default:
         throw new CliError('usage', `unknown command '${command}' (commands: explain, demo, evaluate; see --help)`);
     }
