@@ -77,14 +77,21 @@ let queue: Promise<unknown> = Promise.resolve();
  */
 export function withTfjsBackend<T>(name: string | undefined, fn: (backend: string) => T | Promise<T>): Promise<T> {
   const run = async (): Promise<T> => {
-    const previous = tf.getBackend();
-    if (name === undefined || name === previous) return await fn(previous);
+    // getBackend() is null/undefined until some backend has been initialised
+    const previous = tf.getBackend() as string | null | undefined;
+    if (name === undefined) {
+      if (typeof previous === 'string') return await fn(previous);
+      await tf.ready();
+      return await fn(tf.getBackend());
+    }
+    if (name === previous) return await fn(name);
     const ok = await tf.setBackend(name);
     if (!ok) throw new CapabilityError(`tfjs backend '${name}' failed to initialise`);
     try {
       return await fn(name);
     } finally {
-      await tf.setBackend(previous);
+      // nothing to restore when no backend was active before
+      if (typeof previous === 'string') await tf.setBackend(previous);
     }
   };
   const result = queue.then(run, run);
