@@ -184,6 +184,18 @@ function resolveShape(
   return out;
 }
 
+/**
+ * After tf.grad threw, frees what tfjs keeps for the backward pass of the failed call: the tape's
+ * saved tensors are `keep`-ed (so no tidy frees them) and tfjs only releases them when the
+ * backward pass completes. Only at gradient depth 0, i.e. when the tape is ours alone.
+ */
+function releaseFailedTape(): void {
+  const state = tf.engine().state;
+  if (state.gradientDepth !== 0 || state.activeTape == null) return;
+  for (const node of state.activeTape) for (const t of node.saved ?? []) t.dispose();
+  state.activeTape = [];
+}
+
 let gradientsChecked = false;
 
 /** Makes sure tfjs-core's gradient functions are registered (tfjs-layers registers them on import). */
@@ -419,6 +431,7 @@ async function buildClassifier(
           }
           grad.set(gv, first * imageSize);
         } catch (e) {
+          releaseFailedTape();
           throw translateTfjsError(e, name, 'gradient');
         } finally {
           // `kept` is assigned inside the tidy callback; TypeScript cannot see that.
