@@ -1,0 +1,149 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createOnnxClassifier } from '../src/index.js';
+import { loadFixture } from './fixtureData.js';
+import { buildModel, head } from './tinyModels.js';
+
+const tiny = loadFixture('tiny_cnn');
+
+async function rejection(p: Promise<unknown>): Promise<{ code?: string; name?: string; message: string; ops?: { opType: string; node: string }[] }> {
+  try {
+    await p;
+  } catch (e) {
+    return e as { code?: string; message: string };
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('errors', () => {
+  it('one UnsupportedOpError lists every offending node, before anything runs', async () => {
+    const hd = head('y', 3 * 4 * 4, 3, 1);
+    const bytes = buildModel({
+      input: ['N', 3, 4, 4],
+      nodes: [
+        { op: 'Sin', inputs: ['x'], outputs: ['a'], name: 'first_sin' },
+        { op: 'Relu', inputs: ['a'], outputs: ['b'] },
+        { op: 'Erf', inputs: ['b'], outputs: ['c'], name: 'the_erf' },
+        { op: 'Sin', inputs: ['c'], outputs: ['y'], name: 'second_sin' },
+        // not on the input→output path: must not be reported
+        { op: 'Cos', inputs: ['__W'], outputs: ['unused'], name: 'dead_cos' },
+        ...hd.nodes,
+      ],
+      initializers: hd.initializers,
+      output: 'logits',
+      outputDims: ['N', 3],
+    });
+    const e = await rejection(createOnnxClassifier(bytes));
+    expect(e.code).toBe('UNSUPPORTED_OP');
+    expect(e.name).toBe('UnsupportedOpError');
+    expect(e.ops?.map((o) => `${o.opType}:${o.node}`)).toEqual(['Sin:second_sin', 'Erf:the_erf', 'Sin:first_sin']);
+    expect(e.message).toContain('Sin, Erf');
+    expect(e.message).toContain('first_sin');
+    expect(e.message).toContain('the_erf');
+    expect(e.message).not.toContain('dead_cos');
+    // predict-only use of the same model is allowed
+    const c = await createOnnxClassifier(bytes, { gradient: false });
+    expect(c.gradient).toBeUndefined();
+    const p = await c.predict({ data: new Float32Array(2 * 48).fill(0.3), count: 2, height: 4, width: 4, channels: 3 });
+    expect(p.length).toBe(6);
+    await c.dispose();
+  });
+
+  it('a Pad in reflect mode on the path is reported with its reason', async () => {
+    const hd = head('y', 3 * 6 * 6, 2, 1);
+    const bytes = buildModel({
+      input: ['N', 3, 4, 4],
+      nodes: [{ op: 'Pad', inputs: ['x', 'pads'], outputs: ['y'], attrs: { mode: 'reflect' }, name: 'refl' }, ...hd.nodes],
+      initializers: [{ name: 'pads', dims: [8], values: [0, 0, 1, 1, 0, 0, 1, 1], type: 'int64' }, ...hd.initializers],
+      output: 'logits',
+      outputDims: ['N', 2],
+    });
+    const e = await rejection(createOnnxClassifier(bytes));
+    expect(e.code).toBe('UNSUPPORTED_OP');
+    expect(e.message).toMatch(/Pad "refl" \(mode "reflect"/);
+  });
+
+  it('a file that is not ONNX is an INVALID_MODEL error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ap-onnx-'));
+    const path = join(dir, 'model.onnx');
+    writeFileSync(path, '{"this": "is JSON, not a protobuf model"}\n');
+    const e = await rejection(createOnnxClassifier(path));
+    expect(e.code).toBe('INVALID_MODEL');
+    expect(e.message).toContain(path);
+    const e2 = await rejection(createOnnxClassifier(new Uint8Array([1, 2, 3, 4, 5])));
+    expect(e2.code).toBe('INVALID_MODEL');
+  });
+
+  it('a missing file is a MISSING_FILE error naming the path', async () => {
+    const e = await rejection(createOnnxClassifier('/nonexistent/dir/model.onnx'));
+    expect(e.code).toBe('MISSING_FILE');
+    expect(e.message).toContain('/nonexistent/dir/model.onnx');
+  });
+
+  it('a model whose input is not a rank-4 image is a SHAPE_MISMATCH error', async () => {
+    const bytes = buildModel({
+      input: ['N', 12],
+      nodes: [{ op: 'Gemm', inputs: ['x', 'W'], outputs: ['logits'], attrs: { transB: 1 } }],
+      initializers: [{ name: 'W', dims: [3, 12], values: new Array<number>(36).fill(0.1) }],
+      output: 'logits',
+      outputDims: ['N', 3],
+    });
+    const e = await rejection(createOnnxClassifier(bytes));
+    expect(e.code).toBe('SHAPE_MISMATCH');
+    expect(e.message).toMatch(/rank 2; expected a rank-4 image input/);
+  });
+
+  it('a batch of the wrong size is a SHAPE_MISMATCH error saying what was expected', async () => {
+    const c = await createOnnxClassifier(tiny.modelPath);
+    try {
+      const bad = { data: new Float32Array(2 * 16 * 32 * 3), count: 2, height: 16, width: 32, channels: 3 };
+      const e = await rejection(c.predict(bad));
+      expect(e.code).toBe('SHAPE_MISMATCH');
+      expect(e.message).toContain('expects 32×32×3');
+      const e2 = await rejection(c.gradient!(bad, 0));
+      expect(e2.code).toBe('SHAPE_MISMATCH');
+      const wrongLength = { data: new Float32Array(10), count: 2, height: 32, width: 32, channels: 3 };
+      expect((await rejection(c.predict(wrongLength))).code).toBe('SHAPE_MISMATCH');
+    } finally {
+      await c.dispose();
+    }
+  });
+
+  it('targets out of range, or of the wrong count, are rejected', async () => {
+    const c = await createOnnxClassifier(tiny.modelPath);
+    try {
+      const batch = { ...tiny.batch };
+      expect((await rejection(c.gradient!(batch, 10))).code).toBe('TARGET_OUT_OF_RANGE');
+      expect((await rejection(c.gradient!(batch, -1))).code).toBe('TARGET_OUT_OF_RANGE');
+      expect((await rejection(c.gradient!(batch, 1.5))).code).toBe('TARGET_OUT_OF_RANGE');
+      expect((await rejection(c.gradient!(batch, Int32Array.from([0, 1, 2, 10])))).code).toBe('TARGET_OUT_OF_RANGE');
+      expect((await rejection(c.gradient!(batch, Int32Array.from([0, 1])))).code).toBe('SHAPE_MISMATCH');
+    } finally {
+      await c.dispose();
+    }
+  });
+
+  it('bad options are INVALID_OPTION errors', async () => {
+    for (const options of [
+      { batchSize: 0 },
+      { intraOpNumThreads: 1.5 },
+      { inputName: 'nope' },
+      { outputName: 'nope' },
+      { layout: 'CHW' as 'NCHW' },
+      { preprocessing: { mean: [0.5, 0.5] } },
+      { preprocessing: { std: 0 } },
+      { output: 'scores' as 'logits' },
+    ]) {
+      const e = await rejection(createOnnxClassifier(tiny.modelPath, options));
+      expect(e.code, JSON.stringify(options)).toBe('INVALID_OPTION');
+    }
+  });
+
+  it('a disposed classifier refuses to run', async () => {
+    const c = await createOnnxClassifier(tiny.modelPath);
+    await c.dispose();
+    expect((await rejection(c.predict(tiny.batch))).code).toBe('INVALID_OPTION');
+  });
+});
