@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createRng } from '@ablation-path/core';
-import type { ImageBatch } from '@ablation-path/core';
+import type { Classifier, ImageBatch } from '@ablation-path/core';
 import { createOnnxClassifier } from '../src/index.js';
 import { buildModel, head, randomValues } from './tinyModels.js';
 import type { TinyNode, TinyTensor } from './tinyModels.js';
@@ -225,7 +225,60 @@ function randomBatch(c: number, h: number, wd: number, count: number, seed: numb
   return { data, count, height: h, width: wd, channels: c };
 }
 
+async function expectFiniteDifferences(classifier: Classifier, batch: ImageBatch): Promise<void> {
+  const targets = Int32Array.from([1, 3]);
+  const { gradient } = await classifier.gradient!(batch, targets);
+  const n = batch.height * batch.width * batch.channels;
+  const rng = createRng(11);
+  // F is smooth except at a few kinks; a step of 1e-3 keeps the truncation error ~1e-7 and
+  // float32 rounding of F (≈ 6e-8) contributes ≈ 6e-8 / 1e-3 = 6e-5 to the difference quotient.
+  const step = 1e-3;
+  for (let d = 0; d < 3; d++) {
+    const v = new Float32Array(2 * n);
+    for (let j = 0; j < v.length; j++) v[j] = rng.next() < 0.5 ? -1 : 1;
+    const plus = new Float32Array(batch.data.length);
+    const minus = new Float32Array(batch.data.length);
+    for (let j = 0; j < plus.length; j++) {
+      plus[j] = (batch.data[j] as number) + step * (v[j] as number);
+      minus[j] = (batch.data[j] as number) - step * (v[j] as number);
+    }
+    const pp = await classifier.predict({ ...batch, data: plus });
+    const pm = await classifier.predict({ ...batch, data: minus });
+    for (let i = 0; i < 2; i++) {
+      const t = targets[i] as number;
+      const fd = ((pp[i * K + t] as number) - (pm[i * K + t] as number)) / (2 * step);
+      let dot = 0;
+      for (let j = i * n; j < (i + 1) * n; j++) dot += (gradient[j] as number) * (v[j] as number);
+      expect(Math.abs(dot - fd), `direction ${d}, image ${i}: ⟨∇F, v⟩ = ${dot}, finite difference ${fd}`).toBeLessThan(2e-4 + 1e-2 * Math.abs(fd));
+    }
+  }
+}
+
 describe('gradient rules against central finite differences', () => {
+  it('NHWC model input (layout inferred) with per-channel preprocessing (chain rule to raw values)', async () => {
+    const hd = head('y', 4 * 5 * 5, K, 50);
+    const bytes = buildModel({
+      input: ['N', 5, 5, 3],
+      nodes: [
+        { op: 'Transpose', inputs: ['x'], outputs: ['t'], attrs: { perm: [0, 3, 1, 2] } },
+        { op: 'Conv', inputs: ['t', 'W'], outputs: ['c'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+        { op: 'Tanh', inputs: ['c'], outputs: ['y'] },
+        ...hd.nodes,
+      ],
+      initializers: [w('W', [4, 3, 3, 3], 21), ...hd.initializers],
+      output: 'logits',
+      outputDims: ['N', K],
+    });
+    const preprocessing = { scale: 255, mean: [120, 110, 100], std: [60, 50, 70] };
+    const classifier = await createOnnxClassifier(bytes, { preprocessing });
+    try {
+      expect(classifier.layout).toBe('NHWC');
+      await expectFiniteDifferences(classifier, randomBatch(3, 5, 5, 2, 3, false));
+    } finally {
+      await classifier.dispose();
+    }
+  });
+
   for (const cs of cases) {
     it(cs.name, async () => {
       const [c, h, wd] = cs.input;
@@ -240,33 +293,7 @@ describe('gradient rules against central finite differences', () => {
       });
       const classifier = await createOnnxClassifier(bytes, { layout: 'NCHW', intraOpNumThreads: 1 });
       try {
-        const batch = randomBatch(c, h, wd, 2, 7, cs.values === 'distinct');
-        const targets = Int32Array.from([1, 3]);
-        const { gradient } = await classifier.gradient!(batch, targets);
-        const n = c * h * wd;
-        const rng = createRng(11);
-        // F is smooth except at a few kinks; a step of 1e-3 keeps the truncation error ~1e-7 and
-        // float32 rounding of F (≈ 6e-8) contributes ≈ 6e-8 / 1e-3 = 6e-5 to the difference quotient.
-        const step = 1e-3;
-        for (let d = 0; d < 3; d++) {
-          const v = new Float32Array(2 * n);
-          for (let j = 0; j < v.length; j++) v[j] = rng.next() < 0.5 ? -1 : 1;
-          const plus = new Float32Array(batch.data.length);
-          const minus = new Float32Array(batch.data.length);
-          for (let j = 0; j < plus.length; j++) {
-            plus[j] = (batch.data[j] as number) + step * (v[j] as number);
-            minus[j] = (batch.data[j] as number) - step * (v[j] as number);
-          }
-          const pp = await classifier.predict({ ...batch, data: plus });
-          const pm = await classifier.predict({ ...batch, data: minus });
-          for (let i = 0; i < 2; i++) {
-            const t = targets[i] as number;
-            const fd = ((pp[i * K + t] as number) - (pm[i * K + t] as number)) / (2 * step);
-            let dot = 0;
-            for (let j = i * n; j < (i + 1) * n; j++) dot += (gradient[j] as number) * (v[j] as number);
-            expect(Math.abs(dot - fd), `direction ${d}, image ${i}: ⟨∇F, v⟩ = ${dot}, finite difference ${fd}`).toBeLessThan(2e-4 + 1e-2 * Math.abs(fd));
-          }
-        }
+        await expectFiniteDifferences(classifier, randomBatch(c, h, wd, 2, 7, cs.values === 'distinct'));
       } finally {
         await classifier.dispose();
       }
