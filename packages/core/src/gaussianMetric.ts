@@ -159,26 +159,37 @@ function planAxis(n: number, count: number, sigmaPixels: number): AxisPlan {
   const folded = foldedKernel(n, sigmaPixels);
   if (folded === undefined) return IDENTITY_PLAN(n, count);
   const R = (folded.length - 1) / 2;
-  // the stream: every row extended by R mirrored values on each side, rows back to back
+  // every row is extended by R mirrored values on each side (length E). Two layouts of these
+  // extended rows into FFT blocks of length N are considered, and the cheaper one is used:
+  // - "packed": k = ⌊N / E⌋ whole extended rows per block (k = 1 is one row per transform);
+  // - "stream": the extended rows back to back as one stream, cut into overlapping blocks
+  //   (overlap-save), each yielding V = N − 2R exact outputs.
   const E = n + 2 * R;
   const streamLength = count * E;
-  // FFT length: the power of two minimising (blocks · N log N), blocks of V = N − 2R valid outputs
+  const cost = (blocks: number, M: number): number => Math.ceil(blocks / 2) * M * (Math.log2(M) + 2);
   let N = 2;
   while (N <= 2 * R) N *= 2;
-  let best = N;
+  let best = { N, packed: false, k: 0, blocks: Math.ceil(streamLength / (N - 2 * R)) };
   let bestCost = Infinity;
-  for (let M = N; M <= Math.max(N, 1 << 14); M *= 2) {
-    const blocks = Math.ceil(streamLength / (M - 2 * R));
-    const cost = Math.ceil(blocks / 2) * M * (Math.log2(M) + 2);
-    if (cost < bestCost) {
-      bestCost = cost;
-      best = M;
+  for (let M = N; M <= 1 << 15; M *= 2) {
+    const streamBlocks = Math.ceil(streamLength / (M - 2 * R));
+    if (cost(streamBlocks, M) < bestCost) {
+      bestCost = cost(streamBlocks, M);
+      best = { N: M, packed: false, k: 0, blocks: streamBlocks };
+    }
+    const k = Math.min(count, Math.floor(M / E));
+    if (k >= 1) {
+      const packedBlocks = Math.ceil(count / k);
+      if (cost(packedBlocks, M) < bestCost) {
+        bestCost = cost(packedBlocks, M);
+        best = { N: M, packed: true, k, blocks: packedBlocks };
+      }
     }
     if (M - 2 * R >= streamLength) break;
   }
-  N = best;
+  N = best.N;
+  const blocks = best.blocks;
   const V = N - 2 * R;
-  const blocks = Math.ceil(streamLength / V);
   const fft = new FFT(N);
   const kernel = new Float64Array(2 * N);
   for (let d = -R; d <= R; d++) {
@@ -196,6 +207,25 @@ function planAxis(n: number, count: number, sigmaPixels: number): AxisPlan {
   const to: number[] = [];
   const zeroSlot = count * n;
   for (let b = 0; b < blocks; b++) {
+    scatterStart[b] = from.length;
+    if (best.packed) {
+      // rows b·k .. b·k + k − 1, extended row s at buffer positions [s·E, (s + 1)·E)
+      for (let q = 0; q < N; q++) {
+        const seg = Math.floor(q / E);
+        const row = b * best.k + seg;
+        gather[b * N + q] = seg < best.k && row < count ? row * n + reflectIndex(q - seg * E - R, n) : zeroSlot;
+      }
+      for (let seg = 0; seg < best.k; seg++) {
+        const row = b * best.k + seg;
+        if (row >= count) break;
+        for (let col = 0; col < n; col++) {
+          from.push(seg * E + R + col);
+          to.push(col * count + row);
+        }
+      }
+      continue;
+    }
+    // stream: block b reads stream positions b·V − R + q and keeps positions b·V + j, j ∈ [0, V)
     for (let q = 0; q < N; q++) {
       const pos = b * V - R + q;
       let src = zeroSlot;
@@ -205,7 +235,6 @@ function planAxis(n: number, count: number, sigmaPixels: number): AxisPlan {
       }
       gather[b * N + q] = src;
     }
-    scatterStart[b] = from.length;
     for (let j = 0; j < V; j++) {
       const pos = b * V + j;
       if (pos >= streamLength) break;
@@ -305,10 +334,10 @@ function convolveRows(plan: AxisPlan, input: Float64Array, output: Float32Array 
  * constants, and its matrix K_ij = Σ_m g(i − j + 2nm) + g(i + j + 1 + 2nm) is symmetric, i.e.
  * ⟨Ka, b⟩ = ⟨a, Kb⟩ for the uniform measure (sums over pixels). Pixel weights of μ are not used.
  *
- * Computation: per axis, the rows, each extended by R mirrored values on both sides, form one
- * stream that is convolved by overlap-save with power-of-two fft.js transforms (the length N
- * minimising the total cost; each block yields N − 2R exact outputs), two real blocks per complex
- * transform, multiplied by the precomputed real transfer function and transformed back; the row
+ * Computation: per axis, the rows, each extended by R mirrored values on both sides, are laid out
+ * in power-of-two fft.js blocks, either as whole rows packed ⌊N / (n + 2R)⌋ per block or as one
+ * stream convolved by overlap-save (each block yields N − 2R exact outputs), whichever layout and
+ * length N cost least; two real blocks share one complex transform, multiplied by the precomputed real transfer function and transformed back; the row
  * pass writes transposed so the column pass is again a row pass. Plans, index maps and buffers
  * are allocated once per metric (two work buffers of `size + 1` doubles on first use); `apply`
  * allocates only its result. σ so small that the off-centre weights underflow to 0 gives the exact
