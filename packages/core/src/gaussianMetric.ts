@@ -33,30 +33,33 @@ export interface GaussianMetric {
 const TRUNCATION = 7;
 
 /**
- * Precomputed plan for one axis: `count` rows of length `n`, convolved by overlap-save over the
- * stream of mirror-extended rows (see {@link convolveRows}).
+ * Precomputed plan for one axis: `count` rows of length `n`, each extended by R mirrored values on
+ * both sides (length E = n + 2R), laid out in FFT blocks of length N (see {@link convolveRows}).
  */
 interface AxisPlan {
   readonly n: number;
   readonly count: number;
   readonly identity: boolean;
-  /** FFT length N (power of two) and valid outputs per block V = N − 2R. */
   readonly N: number;
+  readonly R: number;
+  readonly E: number;
   readonly blocks: number;
+  /** "packed": k whole extended rows per block; "stream": overlap-save over the row stream. */
+  readonly layout: 'packed' | 'stream';
+  readonly k: number;
   readonly fft: FFT | undefined;
+  /** packed: source column of every position of an extended row (length E). */
+  readonly colMap: Int32Array;
   /**
-   * per block and buffer position: source index `row · n + column` in the staged input, or
-   * `count · n` (a slot that always holds 0) outside the stream.
+   * stream: per block and buffer position, the source index `row · n + column` in the staged input,
+   * or `count · n` (a slot that always holds 0) outside the stream.
    */
   readonly gather: Int32Array;
-  /** the kept outputs of every block: buffer position and destination `column · count + row`. */
+  /** stream: kept outputs of every block (buffer position, destination `column · count + row`). */
   readonly scatterFrom: Int32Array;
   readonly scatterTo: Int32Array;
-  /** block b's kept outputs are `scatterFrom/To[scatterStart[b] .. scatterStart[b + 1])`. */
+  /** stream: block b's kept outputs are `scatterFrom/To[scatterStart[b] .. scatterStart[b + 1])`. */
   readonly scatterStart: Int32Array;
-  /** first valid buffer position (R) and count of valid positions per block (V). */
-  readonly R: number;
-  readonly V: number;
   /** real transfer function H(f) / N of the folded, normalised kernel. */
   readonly transfer: Float64Array;
   readonly buffer: Float64Array;
@@ -94,14 +97,17 @@ const IDENTITY_PLAN = (n: number, count: number): AxisPlan => ({
   count,
   identity: true,
   N: 0,
+  R: 0,
+  E: n,
   blocks: 0,
+  layout: 'packed',
+  k: 0,
   fft: undefined,
+  colMap: new Int32Array(0),
   gather: new Int32Array(0),
   scatterFrom: new Int32Array(0),
   scatterTo: new Int32Array(0),
   scatterStart: new Int32Array(0),
-  R: 0,
-  V: 0,
   transfer: new Float64Array(0),
   buffer: new Float64Array(0),
   spectrum: new Float64Array(0),
@@ -166,15 +172,18 @@ function planAxis(n: number, count: number, sigmaPixels: number): AxisPlan {
   //   (overlap-save), each yielding V = N − 2R exact outputs.
   const E = n + 2 * R;
   const streamLength = count * E;
+  // estimated work: FFTs (two real blocks per complex transform) plus gathering; the stream layout
+  // reads through index maps, which costs about 10 % more
   const cost = (blocks: number, M: number): number => Math.ceil(blocks / 2) * M * (Math.log2(M) + 2);
+  const STREAM_OVERHEAD = 1.1;
   let N = 2;
   while (N <= 2 * R) N *= 2;
   let best = { N, packed: false, k: 0, blocks: Math.ceil(streamLength / (N - 2 * R)) };
   let bestCost = Infinity;
   for (let M = N; M <= 1 << 15; M *= 2) {
     const streamBlocks = Math.ceil(streamLength / (M - 2 * R));
-    if (cost(streamBlocks, M) < bestCost) {
-      bestCost = cost(streamBlocks, M);
+    if (STREAM_OVERHEAD * cost(streamBlocks, M) < bestCost) {
+      bestCost = STREAM_OVERHEAD * cost(streamBlocks, M);
       best = { N: M, packed: false, k: 0, blocks: streamBlocks };
     }
     const k = Math.min(count, Math.floor(M / E));
@@ -201,103 +210,153 @@ function planAxis(n: number, count: number, sigmaPixels: number): AxisPlan {
   const transfer = new Float64Array(N);
   for (let f = 0; f < N; f++) transfer[f] = (spectrum[2 * f] as number) / N; // imaginary part is 0 (even kernel)
   // block b reads stream positions b·V − R + q, q ∈ [0, N), and produces stream positions b·V + j, j ∈ [0, V)
-  const gather = new Int32Array(blocks * N);
-  const scatterStart = new Int32Array(blocks + 1);
-  const from: number[] = [];
-  const to: number[] = [];
-  const zeroSlot = count * n;
-  for (let b = 0; b < blocks; b++) {
-    scatterStart[b] = from.length;
-    if (best.packed) {
-      // rows b·k .. b·k + k − 1, extended row s at buffer positions [s·E, (s + 1)·E)
+  const colMap = new Int32Array(E);
+  for (let e = 0; e < E; e++) colMap[e] = reflectIndex(e - R, n);
+  let gather = new Int32Array(0);
+  let scatterFrom = new Int32Array(0);
+  let scatterTo = new Int32Array(0);
+  let scatterStart = new Int32Array(0);
+  if (!best.packed) {
+    // stream: block b reads stream positions b·V − R + q and keeps positions b·V + j, j ∈ [0, V)
+    gather = new Int32Array(blocks * N);
+    scatterStart = new Int32Array(blocks + 1);
+    const from: number[] = [];
+    const to: number[] = [];
+    const zeroSlot = count * n;
+    for (let b = 0; b < blocks; b++) {
+      scatterStart[b] = from.length;
       for (let q = 0; q < N; q++) {
-        const seg = Math.floor(q / E);
-        const row = b * best.k + seg;
-        gather[b * N + q] = seg < best.k && row < count ? row * n + reflectIndex(q - seg * E - R, n) : zeroSlot;
+        const pos = b * V - R + q;
+        let src = zeroSlot;
+        if (pos >= 0 && pos < streamLength) {
+          const row = Math.floor(pos / E);
+          src = row * n + (colMap[pos - row * E] as number);
+        }
+        gather[b * N + q] = src;
       }
-      for (let seg = 0; seg < best.k; seg++) {
-        const row = b * best.k + seg;
-        if (row >= count) break;
-        for (let col = 0; col < n; col++) {
-          from.push(seg * E + R + col);
+      for (let j = 0; j < V; j++) {
+        const pos = b * V + j;
+        if (pos >= streamLength) break;
+        const row = Math.floor(pos / E);
+        const col = pos - row * E - R;
+        if (col >= 0 && col < n) {
+          from.push(R + j);
           to.push(col * count + row);
         }
       }
-      continue;
     }
-    // stream: block b reads stream positions b·V − R + q and keeps positions b·V + j, j ∈ [0, V)
-    for (let q = 0; q < N; q++) {
-      const pos = b * V - R + q;
-      let src = zeroSlot;
-      if (pos >= 0 && pos < streamLength) {
-        const row = Math.floor(pos / E);
-        src = row * n + reflectIndex(pos - row * E - R, n);
-      }
-      gather[b * N + q] = src;
-    }
-    for (let j = 0; j < V; j++) {
-      const pos = b * V + j;
-      if (pos >= streamLength) break;
-      const row = Math.floor(pos / E);
-      const col = pos - row * E - R;
-      if (col >= 0 && col < n) {
-        from.push(R + j);
-        to.push(col * count + row);
-      }
-    }
+    scatterStart[blocks] = from.length;
+    scatterFrom = Int32Array.from(from);
+    scatterTo = Int32Array.from(to);
   }
-  scatterStart[blocks] = from.length;
-  const scatterFrom = Int32Array.from(from);
-  const scatterTo = Int32Array.from(to);
   return {
     n,
     count,
     identity: false,
     N,
+    R,
+    E,
     blocks,
+    layout: best.packed ? 'packed' : 'stream',
+    k: best.k,
     fft,
+    colMap,
     gather,
     scatterFrom,
     scatterTo,
     scatterStart,
-    R,
-    V,
     transfer,
     buffer: new Float64Array(2 * N),
     spectrum,
   };
 }
 
+/** Fills component `comp` (0 real, 1 imaginary) of the buffer with block b's input. */
+function gatherBlock(plan: AxisPlan, input: Float32Array | Float64Array, inOff: number, b: number, comp: number): void {
+  const { n, count, N, E, k, colMap, gather, buffer } = plan;
+  if (b >= plan.blocks) {
+    for (let q = 0; q < N; q++) buffer[2 * q + comp] = 0;
+    return;
+  }
+  if (plan.layout === 'stream') {
+    // staged input: index count·n holds 0
+    const g = b * N;
+    for (let q = 0; q < N; q++) buffer[2 * q + comp] = input[gather[g + q] as number] as number;
+    return;
+  }
+  let q = 0;
+  for (let seg = 0; seg < k; seg++) {
+    const row = b * k + seg;
+    if (row < count) {
+      const off = inOff + row * n;
+      for (let e = 0; e < E; e++) buffer[2 * (q + e) + comp] = input[off + (colMap[e] as number)] as number;
+    } else {
+      for (let e = 0; e < E; e++) buffer[2 * (q + e) + comp] = 0;
+    }
+    q += E;
+  }
+  for (; q < N; q++) buffer[2 * q + comp] = 0;
+}
+
+/** Writes block b's outputs from component `comp` of the buffer (times `sign`), transposed. */
+function scatterBlock(plan: AxisPlan, output: Float32Array | Float64Array, outOff: number, b: number, comp: number, sign: number): void {
+  const { n, count, E, R, k, scatterFrom, scatterTo, scatterStart, buffer } = plan;
+  if (plan.layout === 'stream') {
+    for (let i = scatterStart[b] as number, e = scatterStart[b + 1] as number; i < e; i++) {
+      output[outOff + (scatterTo[i] as number)] = sign * (buffer[2 * (scatterFrom[i] as number) + comp] as number);
+    }
+    return;
+  }
+  for (let seg = 0; seg < k; seg++) {
+    const row = b * k + seg;
+    if (row >= count) break;
+    const base = 2 * (seg * E + R) + comp;
+    for (let col = 0; col < n; col++) output[outOff + col * count + row] = sign * (buffer[base + 2 * col] as number);
+  }
+}
+
 /**
- * Convolves the plan's `count` rows of length n (row r at `input[inOff + r · n]`) with the folded
+ * Convolves the plan's `count` rows of length n (row r at `input[inOff + r · n]`; for the stream
+ * layout `input` must be staged with a 0 at index `count · n` and `inOff` = 0) with the folded
  * kernel under the mirror rule, writing output (row r, position i) to `output[outOff + i · count + r]`
- * (transposed). Overlap-save over the stream of mirror-extended rows: each block of N stream samples
- * yields V = N − 2R exact outputs; two real blocks share one complex FFT (x + iy): the transfer
- * function is real and even, so IFFT(H · FFT(x + iy)) = Kx + i·Ky. The inverse is a forward
- * transform of the conjugate.
+ * (transposed). Two real blocks share one complex FFT (x + iy): the transfer function is real and
+ * even, so IFFT(H · FFT(x + iy)) = Kx + i·Ky. The inverse is a forward transform of the conjugate.
  */
-function convolveRows(plan: AxisPlan, input: Float64Array, output: Float32Array | Float64Array, outOff: number): void {
-  const { n, count, N, blocks, fft, gather, scatterFrom, scatterTo, scatterStart, transfer, buffer, spectrum } = plan;
+function convolveRows(
+  plan: AxisPlan,
+  input: Float32Array | Float64Array,
+  inOff: number,
+  output: Float32Array | Float64Array,
+  outOff: number,
+): void {
+  const { n, count, N, blocks, fft, transfer, buffer, spectrum } = plan;
   if (plan.identity || fft === undefined) {
     for (let r = 0; r < count; r++) {
-      const a = r * n;
+      const a = inOff + r * n;
       for (let i = 0; i < n; i++) output[outOff + i * count + r] = input[a + i] as number;
     }
     return;
   }
+  const packed = plan.layout === 'packed';
+  const { k, E, R, colMap } = plan;
   for (let b = 0; b < blocks; b += 2) {
-    const ga = b * N;
-    if (b + 1 < blocks) {
-      const gb = ga + N;
-      for (let q = 0; q < N; q++) {
-        buffer[2 * q] = input[gather[ga + q] as number] as number;
-        buffer[2 * q + 1] = input[gather[gb + q] as number] as number;
+    if (packed && (b + 2) * k <= count) {
+      // both blocks full: gather the two row sets in one pass
+      let q = 0;
+      for (let seg = 0; seg < k; seg++) {
+        const offA = inOff + (b * k + seg) * n;
+        const offB = offA + k * n;
+        for (let e = 0; e < E; e++) {
+          const c = colMap[e] as number;
+          buffer[2 * (q + e)] = input[offA + c] as number;
+          buffer[2 * (q + e) + 1] = input[offB + c] as number;
+        }
+        q += E;
       }
+      for (let i = 2 * q; i < 2 * N; i++) buffer[i] = 0;
     } else {
-      for (let q = 0; q < N; q++) {
-        buffer[2 * q] = input[gather[ga + q] as number] as number;
-        buffer[2 * q + 1] = 0;
-      }
+      gatherBlock(plan, input, inOff, b, 0);
+      gatherBlock(plan, input, inOff, b + 1, 1);
     }
     fft.transform(spectrum, buffer);
     for (let f = 0; f < N; f++) {
@@ -307,13 +366,20 @@ function convolveRows(plan: AxisPlan, input: Float64Array, output: Float32Array 
     }
     fft.transform(buffer, spectrum);
     // result = conj(buffer): real part = block b, −imag = block b + 1
-    for (let i = scatterStart[b] as number, e = scatterStart[b + 1] as number; i < e; i++) {
-      output[outOff + (scatterTo[i] as number)] = buffer[2 * (scatterFrom[i] as number)] as number;
-    }
-    if (b + 1 < blocks) {
-      for (let i = scatterStart[b + 1] as number, e = scatterStart[b + 2] as number; i < e; i++) {
-        output[outOff + (scatterTo[i] as number)] = -(buffer[2 * (scatterFrom[i] as number) + 1] as number);
+    if (packed && (b + 2) * k <= count) {
+      for (let seg = 0; seg < k; seg++) {
+        const rowA = b * k + seg;
+        const rowB = rowA + k;
+        const base = 2 * (seg * E + R);
+        for (let col = 0; col < n; col++) {
+          const o = outOff + col * count;
+          output[o + rowA] = buffer[base + 2 * col] as number;
+          output[o + rowB] = -(buffer[base + 2 * col + 1] as number);
+        }
       }
+    } else {
+      scatterBlock(plan, output, outOff, b, 0, 1);
+      if (b + 1 < blocks) scatterBlock(plan, output, outOff, b + 1, 1, -1);
     }
   }
 }
@@ -390,19 +456,24 @@ export function createGaussianMetric(domain: Domain, options: GaussianMetricOpti
 
   // staged input and the transposed intermediate, each with a trailing zero slot (the gather
   // maps point there outside the stream)
+  // the stream layout reads a staged copy with a trailing 0; the transposed intermediate has one too
   let stage: Float64Array | undefined;
   let temp: Float64Array | undefined;
   const smoothInPlace = (fields: Float32Array, count: number): void => {
     if (identity) return;
-    stage ??= new Float64Array(size + 1);
     temp ??= new Float64Array(size + 1);
     for (let c = 0; c < count; c++) {
       const off = c * size;
-      for (let i = 0; i < size; i++) stage[i] = fields[off + i] as number;
       // rows (length width, height of them) → temp transposed (width rows of length height)
-      convolveRows(planX, stage, temp, 0);
+      if (planX.layout === 'stream' && !planX.identity) {
+        stage ??= new Float64Array(size + 1);
+        for (let i = 0; i < size; i++) stage[i] = fields[off + i] as number;
+        convolveRows(planX, stage, 0, temp, 0);
+      } else {
+        convolveRows(planX, fields, off, temp, 0);
+      }
       // columns (length height, width of them) → fields, transposed back
-      convolveRows(planY, temp, fields, off);
+      convolveRows(planY, temp, 0, fields, off);
     }
   };
 
