@@ -49,7 +49,7 @@ export function processIO(): CliIO {
     stdout: { write: (text) => void process.stdout.write(text) },
     stderr: { write: (text) => void process.stderr.write(text) },
     isTTY: process.stderr.isTTY === true,
-    columns: process.stderr.columns ?? 80,
+    columns: process.stderr.columns || 80, // 0 when the terminal does not say
     env: process.env,
     cwd: process.cwd(),
   };

@@ -138,6 +138,18 @@ describe('explain, several images with --json and a label target', () => {
   });
 });
 
+describe('explain with the TensorFlow.js model (mobilenet-v1-025-tfjs, 1 iteration)', () => {
+  it('runs through the tfjs adapter and writes the same kind of result', async () => {
+    const out = tempDir();
+    const run = await runCli(['explain', coffee, '--model', 'mobilenet-v1-025-tfjs', '--iterations', '1', '--quiet', '--out', out]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const s = await checkResult(join(out, 'coffee'), 1);
+    expect(s.target.label).toBe('espresso');
+    expect((s.options['model'] as string)).toBe('mobilenet-v1-025-tfjs');
+  });
+});
+
 describe('demo (the default model, MobileNetV2; 3 iterations to keep the test short)', () => {
   it('explains the espresso photo and prints where the report is', async () => {
     const out = tempDir();
@@ -160,7 +172,8 @@ describe('bad input: one line on stderr, exit code 2, no stack trace, no result'
     ['an unknown label', (d) => ['explain', coffee, '--model', 'mobilenet-v1-025', '--target', 'flux capacitor', '--out', d], /unknown label 'flux capacitor'/],
     ['a class index out of range', (d) => ['explain', coffee, '--model', 'mobilenet-v1-025', '--target', '1000', '--out', d], /out of range.*1000 classes/],
     ['an unknown model', (d) => ['explain', coffee, '--model', 'resnet-9000', '--out', d], /unknown model 'resnet-9000'/],
-    ['a model file that is not ONNX', (d) => { writeFileSync(join(d, 'm.onnx'), 'garbage'); return ['explain', coffee, '--model', join(d, 'm.onnx'), '--out', join(d, 'o')]; }, /./],
+    ['a model file that is not ONNX', (d) => { writeFileSync(join(d, 'm.onnx'), 'garbage'); return ['explain', coffee, '--model', join(d, 'm.onnx'), '--out', join(d, 'o')]; }, /not an ONNX model.*\[INVALID_MODEL\]/],
+    ['labels that do not fit the model', (d) => { writeFileSync(join(d, 'labels.txt'), 'cat\ndog\n'); return ['explain', coffee, '--model', 'mobilenet-v1-025', '--labels', join(d, 'labels.txt'), '--out', join(d, 'o')]; }, /2 lines but the model has 1000 classes/],
     ['an output directory that cannot be written', (d) => { writeFileSync(join(d, 'file'), ''); return ['explain', coffee, '--model', 'mobilenet-v1-025', '--out', join(d, 'file', 'sub')]; }, /cannot write to output directory/],
     ['a bad number', (d) => ['explain', coffee, '--steps', 'many', '--out', d], /--steps must be an integer/],
     ['an unknown flag', (d) => ['explain', coffee, '--frobnicate', '--out', d], /Unknown option '--frobnicate'/],
