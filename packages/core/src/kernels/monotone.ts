@@ -45,33 +45,40 @@ function projectStrided(data: Float32Array | Float64Array, offset: number, strid
   const bmax = scratchMax;
   const bmin = scratchMin;
   const bend = scratchEnd; // exclusive end index of each block
+  // the stack of blocks; the top block's max and min live in hi and lo
   let top = -1;
-  for (let i = 0; i < n; i++) {
-    const v = data[offset + i * stride] as number;
+  let hi = 0;
+  let lo = 0;
+  for (let i = 0, j = offset; i < n; i++, j += stride) {
+    const v = data[j] as number;
+    if (top >= 0) {
+      bmax[top] = hi;
+      bmin[top] = lo;
+    }
     top++;
-    bmax[top] = v;
-    bmin[top] = v;
+    hi = v;
+    lo = v;
     bend[top] = i + 1;
     while (top > 0) {
-      const hi = bmax[top] as number;
-      const lo = bmin[top] as number;
       const phi = bmax[top - 1] as number;
       const plo = bmin[top - 1] as number;
       if (phi + plo > hi + lo) {
-        // previous block's midrange is strictly larger: merge top into previous
-        if (hi > phi) bmax[top - 1] = hi;
-        if (lo < plo) bmin[top - 1] = lo;
+        // the block below has a strictly larger midrange: merge the top block into it
+        if (phi > hi) hi = phi;
+        if (plo < lo) lo = plo;
         bend[top - 1] = bend[top] as number;
         top--;
       } else break;
     }
   }
+  bmax[top] = hi;
+  bmin[top] = lo;
   let start = 0;
   for (let b = 0; b <= top; b++) {
     const end = bend[b] as number;
     if (end - start > 1) {
       const m = ((bmax[b] as number) + (bmin[b] as number)) / 2;
-      for (let i = start; i < end; i++) data[offset + i * stride] = m;
+      for (let i = start, j = offset + start * stride; i < end; i++, j += stride) data[j] = m;
     }
     start = end;
   }
