@@ -16,12 +16,17 @@ import { loadTfjsModel } from './loadTfjsModel.js';
 import { resolveTfjsBackend, withTfjsBackend } from './resolveTfjsBackend.js';
 import { translateTfjsError } from './translateTfjsError.js';
 
-/** A classifier as a tfjs function: a `[n, height, width, channels]` batch to `[n, classes]` scores. */
+/**
+ * A classifier as a tfjs function: a `[n, height, width, channels]` batch (after preprocessing) to
+ * `[n, classes]` logits or probabilities. It runs inside `tf.tidy`; it must not dispose its input.
+ * @example const f: TfjsModelFunction = (x) => tf.matMul(tf.mean(x, [1, 2]), w) as tf.Tensor2D;
+ */
 export type TfjsModelFunction = (x: tf.Tensor4D) => tf.Tensor2D;
 
 /**
  * What {@link createTfjsClassifier} accepts: a layers model, a graph model, a function of tensors,
  * or the path of a `model.json` on disk (loaded with {@link loadTfjsModel}).
+ * @example const model: TfjsModel = 'models/mobilenet/model.json';
  */
 export type TfjsModel = LayersModel | GraphModel | TfjsModelFunction | string;
 
@@ -31,6 +36,7 @@ export type TfjsModel = LayersModel | GraphModel | TfjsModelFunction | string;
  * are with respect to the raw image. Defaults: `scale` 1, `mean` 0, `std` 1 (no change).
  * `mean` and `std` are one number for all channels or one per channel.
  * Example: MobileNet's `x/127.5 − 1` on 0..255 values is `{ mean: 0.5, std: 0.5 }` on [0, 1].
+ * @example const imagenet: TfjsPreprocessing = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
  */
 export interface TfjsPreprocessing {
   readonly scale?: number;
@@ -38,7 +44,10 @@ export interface TfjsPreprocessing {
   readonly std?: number | readonly number[];
 }
 
-/** Options of {@link createTfjsClassifier}. */
+/**
+ * Options of {@link createTfjsClassifier}; every field is optional, defaults below.
+ * @example const options: TfjsClassifierOptions = { output: 'logits', batchSize: 8, backend: 'wasm' };
+ */
 export interface TfjsClassifierOptions {
   /**
    * What the model outputs: `'logits'` (softmax is applied) or `'probabilities'` (used as they are,
@@ -65,7 +74,11 @@ export interface TfjsClassifierOptions {
   readonly inputShape?: { readonly height: number; readonly width: number; readonly channels: number };
 }
 
-/** The classifier {@link createTfjsClassifier} returns: the core's contract plus what it resolved. */
+/**
+ * The classifier {@link createTfjsClassifier} returns: the core's contract (with `gradient` always
+ * present) plus what it resolved.
+ * @example const c: TfjsClassifier = await createTfjsClassifier(model); c.output; // 'probabilities'
+ */
 export interface TfjsClassifier extends DifferentiableClassifier {
   /** How the model's outputs are read. */
   readonly output: 'logits' | 'probabilities';

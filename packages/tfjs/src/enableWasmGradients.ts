@@ -18,7 +18,10 @@ import {
   maxPoolBackpropNHWC,
 } from './convBackprop.js';
 
-/** The kernels {@link enableWasmGradients} provides for the wasm backend when it lacks them. */
+/**
+ * The kernels {@link enableWasmGradients} provides for the wasm backend when it lacks them.
+ * @example wasmGradientKernelNames.every((k) => tf.getKernel(k, 'wasm') !== undefined) // after enableWasmGradients()
+ */
 export const wasmGradientKernelNames: readonly string[] = [
   Conv2DBackpropFilter,
   DepthwiseConv2dNativeBackpropInput,
@@ -28,6 +31,7 @@ export const wasmGradientKernelNames: readonly string[] = [
 /**
  * The wasm kernels {@link enableWasmGradients} replaces because tfjs 4.22's are wrong:
  * `MaxPoolGrad` drops the gradient of every window whose values are all negative.
+ * @example wasmReplacedKernelNames // ['MaxPoolGrad']
  */
 export const wasmReplacedKernelNames: readonly string[] = [MaxPoolGrad];
 

@@ -3,7 +3,11 @@ import { dirname, resolve } from 'node:path';
 import type { io } from '@tensorflow/tfjs-core';
 import { FileFormatError, MissingFileError } from '@ablation-path/core';
 
-/** The parsed `model.json` of a TensorFlow.js model (layers or graph). */
+/**
+ * The parsed `model.json` of a TensorFlow.js model (layers or graph): topology, weight manifest
+ * (groups of weight files and the tensors they hold, in order) and optional metadata.
+ * @example const json: TfjsModelJson = readTfjsModelJson('model.json'); json.weightsManifest[0]?.paths
+ */
 export interface TfjsModelJson {
   readonly modelTopology: object;
   readonly weightsManifest: io.WeightsManifestConfig;

@@ -4,7 +4,10 @@ import { AblationPathError, CapabilityError, InvalidModelError } from '@ablation
 import { fileIOHandler, readTfjsModelJson } from './fileIOHandler.js';
 import type { TfjsModelJson } from './fileIOHandler.js';
 
-/** Which loader a model.json needs. */
+/**
+ * Which loader a model.json needs: `tf.loadLayersModel` or `tf.loadGraphModel`.
+ * @example const f: TfjsModelFormat = 'graph-model';
+ */
 export type TfjsModelFormat = 'layers-model' | 'graph-model';
 
 /**

@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CapabilityError, OptionError } from '@ablation-path/core';
 
-/** Backends `'auto'` prefers, fastest first, among those registered with tfjs. */
+/**
+ * Backends `'auto'` prefers, fastest first, among those registered with tfjs.
+ * @example autoBackendOrder[0] // 'tensorflow' (tfjs-node)
+ */
 export const autoBackendOrder: readonly string[] = ['tensorflow', 'webgpu', 'webgl', 'wasm', 'cpu'];
 
 /**
