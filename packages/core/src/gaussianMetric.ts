@@ -50,16 +50,8 @@ interface AxisPlan {
   readonly fft: FFT | undefined;
   /** packed: source column of every position of an extended row (length E). */
   readonly colMap: Int32Array;
-  /**
-   * stream: per block and buffer position, the source index `row · n + column` in the staged input,
-   * or `count · n` (a slot that always holds 0) outside the stream.
-   */
-  readonly gather: Int32Array;
-  /** stream: kept outputs of every block (buffer position, destination `column · count + row`). */
-  readonly scatterFrom: Int32Array;
-  readonly scatterTo: Int32Array;
-  /** stream: block b's kept outputs are `scatterFrom/To[scatterStart[b] .. scatterStart[b + 1])`. */
-  readonly scatterStart: Int32Array;
+  /** stream: valid outputs per block, V = N − 2R; `count · E` is the stream length. */
+  readonly V: number;
   /** real transfer function H(f) / N of the folded, normalised kernel. */
   readonly transfer: Float64Array;
   readonly buffer: Float64Array;
@@ -104,10 +96,7 @@ const IDENTITY_PLAN = (n: number, count: number): AxisPlan => ({
   k: 0,
   fft: undefined,
   colMap: new Int32Array(0),
-  gather: new Int32Array(0),
-  scatterFrom: new Int32Array(0),
-  scatterTo: new Int32Array(0),
-  scatterStart: new Int32Array(0),
+  V: 0,
   transfer: new Float64Array(0),
   buffer: new Float64Array(0),
   spectrum: new Float64Array(0),
@@ -212,43 +201,6 @@ function planAxis(n: number, count: number, sigmaPixels: number): AxisPlan {
   // block b reads stream positions b·V − R + q, q ∈ [0, N), and produces stream positions b·V + j, j ∈ [0, V)
   const colMap = new Int32Array(E);
   for (let e = 0; e < E; e++) colMap[e] = reflectIndex(e - R, n);
-  let gather = new Int32Array(0);
-  let scatterFrom = new Int32Array(0);
-  let scatterTo = new Int32Array(0);
-  let scatterStart = new Int32Array(0);
-  if (!best.packed) {
-    // stream: block b reads stream positions b·V − R + q and keeps positions b·V + j, j ∈ [0, V)
-    gather = new Int32Array(blocks * N);
-    scatterStart = new Int32Array(blocks + 1);
-    const from: number[] = [];
-    const to: number[] = [];
-    const zeroSlot = count * n;
-    for (let b = 0; b < blocks; b++) {
-      scatterStart[b] = from.length;
-      for (let q = 0; q < N; q++) {
-        const pos = b * V - R + q;
-        let src = zeroSlot;
-        if (pos >= 0 && pos < streamLength) {
-          const row = Math.floor(pos / E);
-          src = row * n + (colMap[pos - row * E] as number);
-        }
-        gather[b * N + q] = src;
-      }
-      for (let j = 0; j < V; j++) {
-        const pos = b * V + j;
-        if (pos >= streamLength) break;
-        const row = Math.floor(pos / E);
-        const col = pos - row * E - R;
-        if (col >= 0 && col < n) {
-          from.push(R + j);
-          to.push(col * count + row);
-        }
-      }
-    }
-    scatterStart[blocks] = from.length;
-    scatterFrom = Int32Array.from(from);
-    scatterTo = Int32Array.from(to);
-  }
   return {
     n,
     count,
@@ -261,10 +213,7 @@ function planAxis(n: number, count: number, sigmaPixels: number): AxisPlan {
     k: best.k,
     fft,
     colMap,
-    gather,
-    scatterFrom,
-    scatterTo,
-    scatterStart,
+    V,
     transfer,
     buffer: new Float64Array(2 * N),
     spectrum,
@@ -273,15 +222,32 @@ function planAxis(n: number, count: number, sigmaPixels: number): AxisPlan {
 
 /** Fills component `comp` (0 real, 1 imaginary) of the buffer with block b's input. */
 function gatherBlock(plan: AxisPlan, input: Float32Array | Float64Array, inOff: number, b: number, comp: number): void {
-  const { n, count, N, E, k, colMap, gather, buffer } = plan;
+  const { n, count, N, E, k, colMap, buffer } = plan;
   if (b >= plan.blocks) {
     for (let q = 0; q < N; q++) buffer[2 * q + comp] = 0;
     return;
   }
   if (plan.layout === 'stream') {
-    // staged input: index count·n holds 0
-    const g = b * N;
-    for (let q = 0; q < N; q++) buffer[2 * q + comp] = input[gather[g + q] as number] as number;
+    // stream positions b·V − R + q, q ∈ [0, N): runs within one extended row read through colMap
+    const total = count * E;
+    let pos = b * plan.V - plan.R;
+    let q = 0;
+    while (q < N) {
+      if (pos < 0 || pos >= total) {
+        const run = pos < 0 ? Math.min(N - q, -pos) : N - q;
+        for (let t = 0; t < run; t++) buffer[2 * (q + t) + comp] = 0;
+        q += run;
+        pos += run;
+        continue;
+      }
+      const row = Math.floor(pos / E);
+      const e0 = pos - row * E;
+      const run = Math.min(N - q, E - e0);
+      const off = inOff + row * n;
+      for (let t = 0; t < run; t++) buffer[2 * (q + t) + comp] = input[off + (colMap[e0 + t] as number)] as number;
+      q += run;
+      pos += run;
+    }
     return;
   }
   let q = 0;
@@ -300,10 +266,22 @@ function gatherBlock(plan: AxisPlan, input: Float32Array | Float64Array, inOff: 
 
 /** Writes block b's outputs from component `comp` of the buffer (times `sign`), transposed. */
 function scatterBlock(plan: AxisPlan, output: Float32Array | Float64Array, outOff: number, b: number, comp: number, sign: number): void {
-  const { n, count, E, R, k, scatterFrom, scatterTo, scatterStart, buffer } = plan;
+  const { n, count, E, R, k, buffer } = plan;
   if (plan.layout === 'stream') {
-    for (let i = scatterStart[b] as number, e = scatterStart[b + 1] as number; i < e; i++) {
-      output[outOff + (scatterTo[i] as number)] = sign * (buffer[2 * (scatterFrom[i] as number) + comp] as number);
+    // stream positions b·V + j, j ∈ [0, V), read from buffer position R + j; keep row centres only
+    const total = count * E;
+    const V = plan.V;
+    let pos = b * V;
+    const end = Math.min(pos + V, total);
+    while (pos < end) {
+      const row = Math.floor(pos / E);
+      const e0 = pos - row * E;
+      const runEnd = Math.min(end, (row + 1) * E);
+      const c0 = Math.max(0, e0 - R);
+      const c1 = Math.min(n, runEnd - row * E - R);
+      const shift = 2 * (row * E + R - b * V + R) + comp; // buffer index of column 0 of this row
+      for (let col = c0; col < c1; col++) output[outOff + col * count + row] = sign * (buffer[shift + 2 * col] as number);
+      pos = runEnd;
     }
     return;
   }
@@ -316,8 +294,7 @@ function scatterBlock(plan: AxisPlan, output: Float32Array | Float64Array, outOf
 }
 
 /**
- * Convolves the plan's `count` rows of length n (row r at `input[inOff + r · n]`; for the stream
- * layout `input` must be staged with a 0 at index `count · n` and `inOff` = 0) with the folded
+ * Convolves the plan's `count` rows of length n (row r at `input[inOff + r · n]`) with the folded
  * kernel under the mirror rule, writing output (row r, position i) to `output[outOff + i · count + r]`
  * (transposed). Two real blocks share one complex FFT (x + iy): the transfer function is real and
  * even, so IFFT(H · FFT(x + iy)) = Kx + i·Ky. The inverse is a forward transform of the conjugate.
@@ -405,7 +382,7 @@ function convolveRows(
  * stream convolved by overlap-save (each block yields N − 2R exact outputs), whichever layout and
  * length N cost least; two real blocks share one complex transform, multiplied by the precomputed real transfer function and transformed back; the row
  * pass writes transposed so the column pass is again a row pass. Plans, index maps and buffers
- * are allocated once per metric (two work buffers of `size + 1` doubles on first use); `apply`
+ * are allocated once per metric (one work buffer of `size` doubles on first use); `apply`
  * allocates only its result. σ so small that the off-centre weights underflow to 0 gives the exact
  * identity, as does σ = 0.
  *
@@ -454,24 +431,15 @@ export function createGaussianMetric(domain: Domain, options: GaussianMetricOpti
     }
   };
 
-  // staged input and the transposed intermediate, each with a trailing zero slot (the gather
-  // maps point there outside the stream)
-  // the stream layout reads a staged copy with a trailing 0; the transposed intermediate has one too
-  let stage: Float64Array | undefined;
+  // the transposed intermediate between the two passes
   let temp: Float64Array | undefined;
   const smoothInPlace = (fields: Float32Array, count: number): void => {
     if (identity) return;
-    temp ??= new Float64Array(size + 1);
+    temp ??= new Float64Array(size);
     for (let c = 0; c < count; c++) {
       const off = c * size;
       // rows (length width, height of them) → temp transposed (width rows of length height)
-      if (planX.layout === 'stream' && !planX.identity) {
-        stage ??= new Float64Array(size + 1);
-        for (let i = 0; i < size; i++) stage[i] = fields[off + i] as number;
-        convolveRows(planX, stage, 0, temp, 0);
-      } else {
-        convolveRows(planX, fields, off, temp, 0);
-      }
+      convolveRows(planX, fields, off, temp, 0);
       // columns (length height, width of them) → fields, transposed back
       convolveRows(planY, temp, 0, fields, off);
     }
