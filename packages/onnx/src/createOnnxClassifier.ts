@@ -98,6 +98,7 @@ export async function createOnnxClassifier(model: string | Uint8Array, options: 
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
     executionMode: 'sequential',
     interOpNumThreads: 1,
+    logSeverityLevel: 3,
     ...(options.intraOpNumThreads !== undefined ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
   };
   const create = async (bytes: Uint8Array, what: string): Promise<ort.InferenceSession> => {

@@ -286,6 +286,10 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
       folded.push(makeTensor(o, ORT_TO_ONNX[info.dtype] as number, info.shape as number[], info.value as number[]));
     }
   }
+  // keep only folded constants that a remaining node still reads
+  const consumed = new Set<string>();
+  for (const n of keptNodes) for (const i of n.input ?? []) consumed.add(i);
+  const usedFolded = folded.filter((t) => consumed.has(t.name ?? ''));
 
   // ---- prefix: raw NHWC image → preprocessing → model layout
   const b = new GraphBuilder(opset);
@@ -307,7 +311,7 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
 
   const imageDims: Dim[] = [batchDim, height, width, channels];
   const baseNodes = [...b.nodes.slice(0, prefixCount), ...keptNodes, ...b.nodes.slice(prefixCount, forwardExtra)];
-  const forward = assemble(loaded, baseNodes, [...initializers, ...folded, ...b.initializers], [valueInfo(NAMES.image, DataType.FLOAT, imageDims)], [valueInfo(NAMES.probabilities, DataType.FLOAT, [batchDim, classes])]);
+  const forward = assemble(loaded, baseNodes, [...initializers, ...usedFolded, ...b.initializers], [valueInfo(NAMES.image, DataType.FLOAT, imageDims)], [valueInfo(NAMES.probabilities, DataType.FLOAT, [batchDim, classes])]);
 
   const common = {
     names: NAMES, height, width, channels, classes, layout, output: outputKind, inputName, outputName, fixedBatch, opset,
@@ -405,7 +409,7 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
   const gradient = assemble(
     loaded,
     gradNodes,
-    [...initializers, ...folded, ...b.initializers],
+    [...initializers, ...usedFolded, ...b.initializers],
     [valueInfo(NAMES.image, DataType.FLOAT, imageDims), valueInfo(NAMES.targets, DataType.FLOAT, [batchDim, classes])],
     [valueInfo(NAMES.probabilities, DataType.FLOAT, [batchDim, classes]), valueInfo(NAMES.gradient, DataType.FLOAT, imageDims)],
   );

@@ -216,25 +216,7 @@ const convRule: GradientRule = {
     const sizesOk = outLen.every((L, i) => L === (inLen[i] as number) + (convPadsBegin[i] as number) + (convPadsEnd[i] as number) - ((kernel[i] as number) - 1) * (dilations[i] as number));
     const m = num(ws[0], 'Conv output channels');
     const cg = num(ws[1], 'Conv input channels per group');
-    // Strided grouped convs: ORT's grouped ConvTranspose is slow, so insert zeros between the dY
-    // samples (Reshape/Pad/Reshape) and run a stride-1 convolution instead.
-    let source = g;
-    let upLen = inLen;
-    if (!stride1 && group > 1) {
-      upLen = inLen.map((L, i) => L * (strides[i] as number));
-      const interleaved: number[] = [];
-      for (const L of inLen) interleaved.push(L, 1);
-      const rank6 = 2 + 2 * n;
-      const pads = new Array<number>(2 * rank6).fill(0);
-      strides.forEach((s, i) => {
-        pads[rank6 + 2 + 2 * i + 1] = s - 1;
-      });
-      const r = b.op('Reshape', [g, b.int64([0, m, ...interleaved])]);
-      const padded = b.pad(r, pads);
-      source = b.op('Reshape', [padded, b.int64([0, m, ...upLen])]);
-    }
-    const convPadsEnd2 = kernel.map((k, i) => (outLen[i] as number) - (upLen[i] as number) - (convPadsBegin[i] as number) + (k - 1) * (dilations[i] as number));
-    const usable = (stride1 ? sizesOk && convPadsEnd.every((p) => p >= 0) : group > 1 && convPadsEnd2.every((p) => p >= 0)) && convPadsBegin.every((p) => p >= 0);
+    const usable = stride1 && sizesOk && convPadsEnd.every((p) => p >= 0) && convPadsBegin.every((p) => p >= 0);
     if (usable) {
       let wt = w;
       if (!(cg === 1 && m === group)) {
@@ -250,11 +232,11 @@ const convRule: GradientRule = {
         const axes = kernel.map((_, i) => 2 + i);
         wt = b.op('Slice', [wt, b.int64(axes.map(() => -1)), b.int64(axes.map(() => -(2 ** 53) + 1)), b.int64(axes), b.int64(axes.map(() => -1))]);
       }
-      const dx = b.op('Conv', [source, wt], {
+      const dx = b.op('Conv', [g, wt], {
         group: { i: group },
         dilations: { ints: dilations },
-        strides: { ints: kernel.map(() => 1) },
-        pads: { ints: [...convPadsBegin, ...(stride1 ? convPadsEnd : convPadsEnd2)] },
+        strides: { ints: strides },
+        pads: { ints: [...convPadsBegin, ...convPadsEnd] },
         kernel_shape: { ints: kernel },
       });
       return [dx, undefined, undefined];

@@ -54,7 +54,7 @@ export async function probeTensorInfos(
   }
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(encodeOnnxModel(probe), { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1 });
+    session = await ort.InferenceSession.create(encodeOnnxModel(probe), { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1, logSeverityLevel: 3 });
   } catch (cause) {
     throw new InvalidModelError(`onnxruntime cannot load the model: ${(cause as Error).message}`, { cause });
   }

@@ -55,7 +55,7 @@ const cases: Case[] = [
     size: 3 * 9 * 9,
   },
   {
-    name: 'Conv: grouped (2 groups × 2 out), stride 2, auto_pad SAME_UPPER (zero-insertion path)',
+    name: 'Conv: grouped (2 groups × 2 out), stride 2, auto_pad SAME_UPPER (grouped ConvTranspose path)',
     input: [4, 9, 8],
     nodes: [{ op: 'Conv', inputs: ['x', 'W'], outputs: ['y'], attrs: { kernel_shape: [3, 3], strides: [2, 2], auto_pad: 'SAME_UPPER', group: 2 } }],
     initializers: [w('W', [4, 2, 3, 3], 4)],

@@ -1,0 +1,144 @@
+/**
+ * Benchmark of the ONNX adapter: forward vs gradient session time, one full ablation-path
+ * iteration, thread count, batch size and graph optimisation level.
+ *
+ * Run (from packages/onnx):  pnpm bench          (AP_BENCH_QUICK=1 for fewer repetitions)
+ *
+ * Models: MobileNetV2 (bundled, 224², ImageNet preprocessing), MobileNet v1 0.25 (bundled), and
+ * EfficientNet-B0 from ../shared/fixtures/onnx-grad/efficientnet_b0_224 when that file exists
+ * (skipped with a message otherwise). Batch of 14 synthetic 224×224 images (the T − 1 = 15 interior
+ * masks of T = 16 less one, as the issue specifies). Times are wall-clock medians (performance.now)
+ * after two warm-up runs; the machine's 1-minute load average is printed with each table because
+ * the 2 cores are shared.
+ */
+import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { it } from 'vitest';
+import { bundledModel } from '@ablation-path/assets';
+import { constantImage, createImage, createRng, optimizeAblationPath } from '@ablation-path/core';
+import type { ImageBatch } from '@ablation-path/core';
+import { createOnnxClassifier } from '../src/index.js';
+import type { OnnxClassifier, OnnxClassifierOptions } from '../src/index.js';
+
+const quick = process.env['AP_BENCH_QUICK'] === '1';
+const RUNS = quick ? 3 : 7;
+const S = 224;
+const EFFICIENTNET = '/work/shared/fixtures/onnx-grad/efficientnet_b0_224/model.onnx';
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+async function time(fn: () => Promise<unknown>, runs = RUNS): Promise<number> {
+  await fn();
+  await fn();
+  const t: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    await fn();
+    t.push(performance.now() - t0);
+  }
+  return median(t);
+}
+
+function batchOf(count: number, seed: number): ImageBatch {
+  const rng = createRng(seed);
+  const data = new Float32Array(count * S * S * 3);
+  for (let i = 0; i < data.length; i++) data[i] = 0.5 + 0.3 * Math.sin(i * 1e-4 + seed) + 0.1 * rng.next();
+  return { data, count, height: S, width: S, channels: 3 };
+}
+
+const load = (): string => loadavg()[0]?.toFixed(1) ?? '?';
+const ms = (x: number): string => `${x.toFixed(0)} ms`;
+
+interface ModelSpec {
+  readonly name: string;
+  readonly path: string;
+  readonly options: OnnxClassifierOptions;
+}
+
+function models(): ModelSpec[] {
+  const v2 = bundledModel('mobilenet-v2');
+  const v1 = bundledModel('mobilenet-v1-025');
+  const list: ModelSpec[] = [
+    { name: 'MobileNetV2 (224², 1000 classes)', path: v2.path, options: { preprocessing: v2.preprocessing } },
+    { name: 'MobileNet v1 0.25 (224², 1000 classes)', path: v1.path, options: { preprocessing: v1.preprocessing } },
+  ];
+  if (existsSync(EFFICIENTNET)) list.push({ name: 'EfficientNet-B0 (224², 1000 classes)', path: EFFICIENTNET, options: {} });
+  else console.log(`EfficientNet-B0 skipped: ${EFFICIENTNET} not found`);
+  return list;
+}
+
+async function forwardVsGradient(c: OnnxClassifier, batch: ImageBatch): Promise<{ forward: number; gradient: number }> {
+  const targets = new Int32Array(batch.count).fill(1);
+  const forward = await time(() => c.predict(batch));
+  const gradient = await time(() => c.gradient!(batch, targets));
+  return { forward, gradient };
+}
+
+/** Wall time of one optimiser iteration: (time of 1 + k iterations − time of 1 iteration) / k. */
+async function iterationTime(c: OnnxClassifier): Promise<number> {
+  const image = createImage(batchOf(1, 3).data, S, S, 3);
+  const baseline = constantImage(S, S, [0.5, 0.5, 0.5]);
+  const run = async (iterations: number): Promise<number> => {
+    const t0 = performance.now();
+    await optimizeAblationPath(c, { image, baseline, target: 1, steps: 16, maxIterations: iterations, minIterations: iterations, batchSize: 15 });
+    return performance.now() - t0;
+  };
+  await run(1);
+  const k = quick ? 2 : 4;
+  const one: number[] = [];
+  const many: number[] = [];
+  for (let r = 0; r < (quick ? 1 : 2); r++) {
+    one.push(await run(1));
+    many.push(await run(1 + k));
+  }
+  return (median(many) - median(one)) / k;
+}
+
+it('ONNX adapter benchmark', async () => {
+  const batch = batchOf(14, 1);
+  const lines: string[] = [];
+  const log = (s: string): void => {
+    lines.push(s);
+    console.log(s);
+  };
+  log(`\n## Forward vs gradient, batch 14 at 224×224, default threads (load ${load()})\n`);
+  log('| model | build + sessions | forward | gradient | gradient / forward | one ablation-path iteration (T = 16) |');
+  log('|---|---|---|---|---|---|');
+  for (const m of models()) {
+    const t0 = performance.now();
+    const c = await createOnnxClassifier(m.path, { ...m.options, batchSize: 15 });
+    const build = performance.now() - t0;
+    const { forward, gradient } = await forwardVsGradient(c, batch);
+    const iteration = await iterationTime(c);
+    log(`| ${m.name} | ${ms(build)} | ${ms(forward)} | ${ms(gradient)} | ${(gradient / forward).toFixed(2)} | ${ms(iteration)} |`);
+    await c.dispose();
+  }
+
+  const v2 = models()[0] as ModelSpec;
+  log(`\n## MobileNetV2: intra-op threads and optimisation level, batch 14 (load ${load()})\n`);
+  log('| intraOpNumThreads | graphOptimizationLevel | forward | gradient | ratio |');
+  log('|---|---|---|---|---|');
+  for (const threads of [1, 2]) {
+    for (const level of ['all', 'extended'] as const) {
+      const c = await createOnnxClassifier(v2.path, { ...v2.options, intraOpNumThreads: threads, graphOptimizationLevel: level, batchSize: 15 });
+      const { forward, gradient } = await forwardVsGradient(c, batch);
+      log(`| ${threads} | ${level} | ${ms(forward)} | ${ms(gradient)} | ${(gradient / forward).toFixed(2)} |`);
+      await c.dispose();
+    }
+  }
+
+  log(`\n## MobileNetV2: batch size (largest batch per run), 14 images, default threads (load ${load()})\n`);
+  log('| batchSize | forward (14 images) | gradient (14 images) | gradient per image |');
+  log('|---|---|---|---|');
+  for (const batchSize of [1, 4, 7, 14]) {
+    const c = await createOnnxClassifier(v2.path, { ...v2.options, batchSize });
+    const { forward, gradient } = await forwardVsGradient(c, batch);
+    log(`| ${batchSize} | ${ms(forward)} | ${ms(gradient)} | ${ms(gradient / 14)} |`);
+    await c.dispose();
+  }
+  console.log(`\n\n${lines.join('\n')}\n`);
+});
