@@ -12,7 +12,6 @@ import {
 } from '@ablation-path/core';
 import type { DifferentiableClassifier, GradientResult, ImageBatch } from '@ablation-path/core';
 import { enableWasmGradients } from './enableWasmGradients.js';
-import { loadTfjsModel } from './loadTfjsModel.js';
 import { resolveTfjsBackend, withTfjsBackend } from './resolveTfjsBackend.js';
 import { translateTfjsError } from './translateTfjsError.js';
 
@@ -271,6 +270,8 @@ export async function createTfjsClassifier(model: TfjsModel, options: TfjsClassi
 
   let resolved: ResolvedModel;
   if (typeof model === 'string') {
+    // imported lazily: the file loader needs node:fs, which browser users of the other kinds never load
+    const { loadTfjsModel } = await import('./loadTfjsModel.js');
     const loaded = await withTfjsBackend(backend, () => loadTfjsModel(model));
     try {
       resolved = resolveModel(loaded.model, () => loaded.model.dispose());
