@@ -8,12 +8,12 @@
  * in the two; that changes the input gradient inside that unit's receptive field only. Measured
  * (relative L2 of the whole gradient, tfjs wasm vs ONNX): coffee 3.1e-3, rocket 2.8e-3, astronaut
  * 4.1e-6, china 7.5e-3, flower 2.7e-2; tfjs cpu vs ONNX gives the same numbers except china
- * 1.3e-3, i.e. the flips are mostly on the ONNX side. In every photo the difference is localised:
- * outside the 16 blocks of 16×16 pixels (8 % of the image) with the largest difference, the
- * relative L2 is ≤ 4e-6 for four photos and 7.8e-4 for flower (a flip in a deep layer, whose
- * receptive field is large), while a wrong gradient rule would spread the difference over the
- * image. The test therefore requires relative L2 ≤ 1e-3 outside those 16 blocks, ≤ 5e-2 on the
- * whole image, and ≤ 1e-3 on the whole image for the photo without a flip (astronaut).
+ * 1.3e-3, i.e. the flips are mostly on the ONNX side. In every photo above 1e-3 the difference is
+ * localised: ≥ 99.9 % of its square lies in the 16 blocks of 16×16 pixels (8 % of the image) where
+ * it is largest (relative L2 outside them ≤ 4e-6, flower 7.8e-4: a flip in a deep layer with a
+ * large receptive field), whereas a wrong gradient rule would spread it over the image (≈ 8 % in
+ * 16 blocks). So each photo must agree within 1e-3 on the whole image, or differ by at most 5e-2
+ * with ≥ 99 % of the squared difference in 16 blocks; and astronaut (no flip) within 1e-3.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
@@ -38,31 +38,25 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-/** Relative L2 difference of two HWC (3-channel) gradients, on the whole image and outside the `excluded` blocks of largest difference. */
-function compareGradients(got: Float32Array, want: Float32Array, excluded: number): { whole: number; outside: number; topShare: number } {
+/**
+ * Relative L2 difference of two 224×224×3 (HWC) gradients on the whole image, and which share of
+ * the squared difference lies in the `blocks` 16×16 blocks where it is largest.
+ */
+function compareGradients(got: Float32Array, want: Float32Array, blocks: number): { whole: number; localised: number; topShare: number } {
   const diff = new Float64Array(BLOCKS * BLOCKS);
-  const ref = new Float64Array(BLOCKS * BLOCKS);
+  let d = 0;
+  let r = 0;
   for (let i = 0; i < got.length; i++) {
     const pixel = Math.floor(i / 3);
     const block = Math.floor(Math.floor(pixel / SIZE) / BLOCK) * BLOCKS + Math.floor((pixel % SIZE) / BLOCK);
-    diff[block]! += ((got[i] as number) - (want[i] as number)) ** 2;
-    ref[block]! += (want[i] as number) ** 2;
+    const e = ((got[i] as number) - (want[i] as number)) ** 2;
+    diff[block]! += e;
+    d += e;
+    r += (want[i] as number) ** 2;
   }
-  const order = [...diff.keys()].sort((a, b) => (diff[b] as number) - (diff[a] as number));
-  const drop = new Set(order.slice(0, excluded));
-  let d = 0;
-  let r = 0;
-  let dOut = 0;
-  let rOut = 0;
-  for (let b = 0; b < diff.length; b++) {
-    d += diff[b] as number;
-    r += ref[b] as number;
-    if (!drop.has(b)) {
-      dOut += diff[b] as number;
-      rOut += ref[b] as number;
-    }
-  }
-  return { whole: Math.sqrt(d / r), outside: Math.sqrt(dOut / rOut), topShare: d === 0 ? 0 : (diff[order[0] as number] as number) / d };
+  const sorted = [...diff].sort((a, b) => b - a);
+  const inTop = sorted.slice(0, blocks).reduce((a, b) => a + b, 0);
+  return { whole: Math.sqrt(d / r), localised: d === 0 ? 1 : inTop / d, topShare: d === 0 ? 0 : (sorted[0] as number) / d };
 }
 
 describe('MobileNet v1 0.25: tfjs (wasm) and ONNX agree on the demo photos', () => {
@@ -90,8 +84,9 @@ describe('MobileNet v1 0.25: tfjs (wasm) and ONNX agree on the demo photos', () 
     expect(maxAbsDiff(await tfjs.predict(batch), await onnx.predict(batch))).toBeLessThan(1e-5);
   });
 
-  it('input gradients of the labelled (else top) class agree within 1e-3 relative L2 up to ReLU6 kink flips', async () => {
+  it('input gradients of the labelled (else top) class agree within 1e-3 relative L2, or differ only by a localised ReLU6 kink flip', async () => {
     const report: string[] = [];
+    const results: { file: string; whole: number; localised: number }[] = [];
     for (const photo of photos) {
       const po = await onnx.predict(photo.image);
       let top = 0;
@@ -101,20 +96,18 @@ describe('MobileNet v1 0.25: tfjs (wasm) and ONNX agree on the demo photos', () 
       const go = await onnx.gradient!(photo.image, target);
       expect(maxAbsDiff(gt.probabilities, go.probabilities), photo.file).toBeLessThan(1e-5);
       const c = compareGradients(gt.gradient, go.gradient, EXCLUDED);
-      report.push(`${photo.file}: target ${target}, relative L2 ${c.whole.toExponential(2)} (outside the ${EXCLUDED} worst blocks ${c.outside.toExponential(2)}, worst block ${(100 * c.topShare).toFixed(0)} % of it)`);
+      results.push({ file: photo.file, whole: c.whole, localised: c.localised });
+      report.push(
+        `${photo.file}: target ${target}, relative L2 ${c.whole.toExponential(2)}; ${(100 * c.localised).toFixed(2)} % of the squared difference in the ${EXCLUDED} worst blocks (${(100 * c.topShare).toFixed(0)} % in one)`,
+      );
     }
     console.log(report.join('\n'));
-    for (const line of report) {
-      const m = /relative L2 (\S+) \(outside the \d+ worst blocks (\S+),/.exec(line)!;
-      expect(Number(m[2]), line).toBeLessThan(1e-3);
-      expect(Number(m[1]), line).toBeLessThan(5e-2);
+    for (const r of results) {
+      const agrees = r.whole <= 1e-3;
+      const kinkFlip = r.whole <= 5e-2 && r.localised >= 0.99;
+      expect(agrees || kinkFlip, `${r.file}: relative L2 ${r.whole}, localised share ${r.localised}`).toBe(true);
     }
-    // the photo without a flip agrees on the whole image
-    const astronaut = photos.find((p) => p.file === 'astronaut.png')!;
-    const po = await onnx.predict(astronaut.image);
-    let top = 0;
-    for (let k = 1; k < 1000; k++) if ((po[k] as number) > (po[top] as number)) top = k;
-    const whole = compareGradients((await tfjs.gradient(astronaut.image, top)).gradient, (await onnx.gradient!(astronaut.image, top)).gradient, 0).whole;
-    expect(whole).toBeLessThan(1e-3);
+    // the photo where no unit sits at a kink agrees on the whole image
+    expect(results.find((r) => r.file === 'astronaut.png')!.whole).toBeLessThan(1e-3);
   });
 });
