@@ -245,7 +245,7 @@ async function ensureGradients(): Promise<void> {
  *
  * Errors: {@link OptionError} for bad options (or a missing `output`/`inputShape` when they cannot be
  * inferred); {@link InvalidModelError} for a model with several inputs or outputs, or an output that
- * is not `[n, classes]`; {@link ShapeError} for a batch of the wrong size; {@link TargetError} for a
+ * is not `[n, classes]` (dimensions of size 1 after the first are dropped: `[n, 1, 1, K]` is fine); {@link ShapeError} for a batch of the wrong size; {@link TargetError} for a
  * target outside `[0, classes)`; {@link InvalidValueError} when declared probabilities are not
  * distributions or outputs are not finite; {@link CapabilityError} when the backend cannot run or
  * differentiate an op (naming it); `MissingFileError`/`FileFormatError` for a bad model path.
@@ -328,8 +328,11 @@ async function buildClassifier(
   /** Probabilities `[n, classes]` of a raw `[n, h, w, c]` batch; call inside a tidy. */
   const probabilities = (x: tf.Tensor4D): tf.Tensor2D => {
     const input = identity ? x : tf.add(tf.mul(x, tf.tensor1d(mul)), tf.tensor1d(add));
-    const y = resolved.forward(input as tf.Tensor4D);
+    let y = resolved.forward(input as tf.Tensor4D);
     const n = x.shape[0];
+    // [n, 1, 1, K] or [n, K, 1, 1] (e.g. a final 1×1 convolution) counts as [n, K]
+    const rest = y.shape.slice(1).filter((d) => d !== 1);
+    if (y.rank > 2 && y.shape[0] === n && rest.length <= 1) y = tf.reshape(y, [n, rest[0] ?? 1]);
     if (y.rank !== 2 || y.shape[0] !== n || (classes > 0 && y.shape[1] !== classes)) {
       throw new InvalidModelError(
         `the ${resolved.kind} returned shape [${y.shape.join(', ')}] for ${n} images; expected [${n}, ${classes > 0 ? classes : 'classes'}]`,

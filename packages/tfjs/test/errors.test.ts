@@ -102,6 +102,16 @@ describe('errors', () => {
     await rejects(() => c.gradient(batchOf(2), 0), 'INVALID_MODEL', /for 2 images/);
   });
 
+  it('accepts outputs shaped [n, 1, 1, classes] (a final 1×1 convolution) as [n, classes]', async () => {
+    const padded: TfjsModelFunction = (x) => tf.reshape(meanLogits(x), [-1, 1, 1, 3]) as unknown as tf.Tensor2D;
+    const c = await createTfjsClassifier(padded, { output: 'logits', inputShape: shape });
+    const plain = await createTfjsClassifier(meanLogits, { output: 'logits', inputShape: shape });
+    expect(c.classes).toBe(3);
+    const b = batchOf(2);
+    expect(Array.from(await c.predict(b))).toEqual(Array.from(await plain.predict(b)));
+    expect(Array.from((await c.gradient(b, 2)).gradient)).toEqual(Array.from((await plain.gradient(b, 2)).gradient));
+  });
+
   it('requires output and inputShape when they cannot be inferred, and checks options', async () => {
     await rejects(() => createTfjsClassifier(meanLogits, { inputShape: shape }), 'INVALID_OPTION', /pass options.output/);
     await rejects(() => createTfjsClassifier(meanLogits, { output: 'logits' }), 'INVALID_OPTION', /input height is not fixed: pass options.inputShape/);
