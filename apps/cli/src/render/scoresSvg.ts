@@ -83,7 +83,7 @@ export function scoresSvg(plot: ScoresPlot): string {
   out.push(`<rect x="${a.left}" y="${a.top}" width="${a.width}" height="${a.height}" fill="none" stroke="#333"/>`);
   out.push(`<text x="${a.left + a.width / 2}" y="${height - 8}" text-anchor="middle">t (fraction of the image ablated)</text>`);
   out.push(`<text transform="translate(14 ${a.top + a.height / 2}) rotate(-90)" text-anchor="middle">F(t) = p(${esc(plot.label)})</text>`);
-  out.push(`<text x="${a.left + a.width - 4}" y="${a.top + a.height - 6}" text-anchor="end" fill="#1f77b4">P = ${plot.score.toFixed(3)} (shaded area)</text>`);
+  out.push(`<text x="${a.left + 6}" y="${a.top + a.height - 6}" text-anchor="start" fill="#1f77b4">P = ${plot.score.toFixed(3)} (shaded area)</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
