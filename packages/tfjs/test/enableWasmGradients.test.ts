@@ -99,6 +99,33 @@ describe('enableWasmGradients', () => {
     expect(Array.from(run())).toEqual(Array.from(expected));
   });
 
+  for (const [shape, reps, dtype] of [
+    [[1, 1, 1, 5], [2, 7, 6, 1], 'float32'],
+    [[3, 1, 4], [2, 3, 1], 'float32'],
+    [[2, 3], [1, 1], 'int32'],
+    [[4], [3], 'int32'],
+    [[2, 1, 3], [2, 2, 2], 'bool'],
+    [[2, 2], [0, 3], 'float32'],
+    [[], [], 'float32'],
+  ] as const) {
+    it(`tile ${JSON.stringify(shape)} by ${JSON.stringify(reps)} (${dtype}): the wasm replacement equals the cpu backend's`, async () => {
+      enableWasmGradients();
+      const n = shape.reduce((a: number, b: number) => a * b, 1);
+      const values = Array.from(randomArray(n, 31)).map((v) => (dtype === 'float32' ? v : dtype === 'int32' ? Math.round(10 * v) : v > 0 ? 1 : 0));
+      const run = (): number[] =>
+        tf.tidy(() => {
+          const x = dtype === 'bool' ? tf.tensor(values.map(Boolean), [...shape], 'bool') : tf.tensor(values, [...shape], dtype);
+          return Array.from(tf.tile(x, [...reps]).dataSync());
+        });
+      await tf.setBackend('cpu');
+      const ref = run();
+      await tf.setBackend('wasm');
+      const before = tf.memory().numTensors;
+      expect(run()).toEqual(ref);
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+
   for (const [shape, filter, strides, pad] of [
     [[2, 7, 6, 3], 2, 2, 'valid'],
     [[1, 7, 7, 4], 3, 2, 'same'],
