@@ -89,6 +89,20 @@ async function checkResult(dir: string, maxIterations: number): Promise<Summary>
   const html = readFileSync(join(dir, 'report.html'), 'utf8');
   expect(html.match(/(?:https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}/gi)?.filter((u) => !u.includes('www.w3.org')) ?? []).toEqual([]);
   expect(html).not.toMatch(/<script[^>]+src=/);
+  // the slider's masks in the report are the saved path's masks (white = kept): 8-bit, ±1
+  const data = JSON.parse(/var d = (\{.*\});\n/.exec(html)?.[1] ?? 'null') as { masks: string[]; frames: string[]; scores: number[]; thresholdStep: number };
+  expect(data.masks).toHaveLength(17);
+  expect(data.frames).toHaveLength(17);
+  expect(data.thresholdStep).toBe(k);
+  for (const step of [k, p.step]) {
+    const png = Buffer.from((data.masks[step] as string).replace(/^data:image\/png;base64,/, ''), 'base64');
+    const { data: grey, info } = await sharp(png).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height, info.channels]).toEqual([width, height, 1]);
+    let worst = 0;
+    for (let i = 0; i < size; i++) worst = Math.max(worst, Math.abs((grey[i] as number) - 255 * (1 - (path.masks[step * size + i] as number))));
+    expect(worst).toBeLessThanOrEqual(1);
+  }
+  expect(data.scores.map((v) => Number(v.toFixed(4)))).toEqual(summary.scores.map((v) => Number(v.toFixed(4))));
   return summary;
 }
 
@@ -135,6 +149,22 @@ describe('explain, several images with --json and a label target', () => {
     expect(index).toContain('href="rocket/report.html"');
     for (const stem of ['coffee', 'rocket']) await checkResult(join(out, stem), 1);
     expect(lines[0]?.options['baseline']).toBe('color:0,0,0');
+  });
+});
+
+describe('explain with other baselines', () => {
+  it('a photo as baseline, and seeded noise, are recorded in the summary', async () => {
+    const out = tempDir();
+    const a = await runCli(['explain', coffee, '--model', 'mobilenet-v1-025', '--iterations', '1', '--baseline', rocket, '--quiet', '--out', join(out, 'a')]);
+    expect(a.stderr).toBe('');
+    expect(a.code).toBe(0);
+    const sa = await checkResult(join(out, 'a', 'coffee'), 1);
+    expect(JSON.stringify(sa)).toContain('photo ' + rocket);
+    const b = await runCli(['explain', coffee, '--model', 'mobilenet-v1-025', '--iterations', '1', '--baseline', 'noise', '--seed', '7', '--quiet', '--out', join(out, 'b')]);
+    expect(b.code).toBe(0);
+    const sb = await checkResult(join(out, 'b', 'coffee'), 1);
+    expect(JSON.stringify(sb)).toContain('uniform noise in [0, 1], seed 7');
+    expect(sb.fx1).not.toBe(sa.fx1);
   });
 });
 
