@@ -12,6 +12,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { demoImages } from '@ablation-path/assets';
+import { scoresSvg } from '../dist/render/scoresSvg.js';
 
 const cliDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const root = join(cliDir, '..', '..');
@@ -45,7 +46,9 @@ for (const im of images) {
   const [summary] = reuse && existsSync(previous) ? [JSON.parse(readFileSync(previous, 'utf8'))] : explain([im.path], im.label === undefined ? 'top1' : String(im.label));
   const stem = summary.image.stem;
   copyFileSync(join(out, stem, 'threshold.png'), join(imgDir, `report-${stem}-threshold.png`));
-  copyFileSync(join(out, stem, 'scores.svg'), join(imgDir, `report-${stem}-scores.svg`));
+  // Re-rendered from the summary, so that --reuse still gives the current plot style.
+  const label = summary.target.label.split(',')[0].trim();
+  writeFileSync(join(imgDir, `report-${stem}-scores.svg`), scoresSvg({ scores: summary.scores, threshold: summary.threshold.time, score: summary.score, label }));
   const { x, y } = summary.pointingGame.original;
   const d = Math.min(...im.boxes.map((b) => distance(x, y, b)));
   rows.push({ im, summary, stem, hit: d === 0, hit15: d <= 15, distance: d });

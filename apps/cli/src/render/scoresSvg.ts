@@ -21,7 +21,7 @@ export interface ScoresPlot {
 /** Size of the SVG in CSS pixels. */
 export const SCORES_SVG_SIZE = { width: 480, height: 300 } as const;
 /** Plot area inside the SVG: left, top, width, height. */
-export const SCORES_PLOT_AREA = { left: 56, top: 20, width: 400, height: 220 } as const;
+export const SCORES_PLOT_AREA = { left: 56, top: 24, width: 400, height: 216 } as const;
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -72,9 +72,9 @@ export function scoresSvg(plot: ScoresPlot): string {
   if (plot.threshold !== undefined) {
     const x = fmt(plotX(plot.threshold));
     out.push(`<line x1="${x}" y1="${a.top}" x2="${x}" y2="${a.top + a.height}" stroke="#d62728" stroke-width="1.5" stroke-dasharray="5,4"/>`);
-    const anchor = plot.threshold > 0.7 ? 'end' : 'start';
-    const dx = plot.threshold > 0.7 ? -4 : 4;
-    out.push(`<text x="${fmt(plotX(plot.threshold) + dx)}" y="${a.top + 12}" fill="#d62728" text-anchor="${anchor}">threshold t = ${plot.threshold.toFixed(3)}</text>`);
+    // The label sits above the plot area, where the curve never goes.
+    const anchor = plot.threshold > 0.75 ? 'end' : plot.threshold < 0.25 ? 'start' : 'middle';
+    out.push(`<text x="${x}" y="${a.top - 6}" fill="#d62728" text-anchor="${anchor}">threshold t = ${plot.threshold.toFixed(3)}</text>`);
   }
   if (plot.markerId !== undefined) {
     out.push(`<line id="${esc(plot.markerId)}" x1="${fmt(plotX(0))}" y1="${a.top}" x2="${fmt(plotX(0))}" y2="${a.top + a.height}" stroke="#333" stroke-width="1"/>`);
