@@ -1,4 +1,4 @@
-import { AblationPathError, CapabilityError } from '@ablation-path/core';
+import { AblationPathError, CapabilityError, InvalidModelError } from '@ablation-path/core';
 
 /**
  * Turns tfjs's untyped "cannot differentiate / cannot run" errors into {@link CapabilityError}s that
@@ -28,6 +28,12 @@ export function translateTfjsError(e: unknown, backend: string, phase: 'forward 
     );
     error.cause = e;
     return error;
+  }
+  if (/executeAsync\(\)/.test(e.message)) {
+    return new InvalidModelError(
+      `this graph model has dynamic (control-flow) ops that only model.executeAsync() runs, but gradients need synchronous execution: ${e.message}`,
+      { cause: e },
+    );
   }
   return e;
 }

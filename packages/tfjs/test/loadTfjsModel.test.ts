@@ -216,6 +216,27 @@ describe('loading from disk', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('a graph model with dynamic ops (here Where) is rejected with an InvalidModelError that says why', async () => {
+    await tf.setBackend('cpu');
+    const dynDir = join(dir, 'dynamic');
+    mkdirSync(dynDir, { recursive: true });
+    writeFileSync(join(dynDir, 'w'), new Uint8Array(new Int32Array([1, 2]).buffer));
+    const nodes = [
+      { name: 'x', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: dims([-1, 4, 4, 3]) } } },
+      constNode('axes', [2], 'DT_INT32'),
+      { name: 'pool', op: 'Mean', input: ['x', 'axes'], attr: { T: { type: 'DT_FLOAT' }, Tidx: { type: 'DT_INT32' }, keep_dims: { b: false } } },
+      { name: 'where', op: 'Where', input: ['pool'], attr: { T: { type: 'DT_FLOAT' } } },
+    ];
+    const path = join(dynDir, 'model.json');
+    writeFileSync(
+      path,
+      JSON.stringify({ format: 'graph-model', modelTopology: { node: nodes, library: {}, versions: {} }, weightsManifest: [{ paths: ['w'], weights: [{ name: 'axes', shape: [2], dtype: 'int32' }] }] }),
+    );
+    const before = tf.memory().numTensors;
+    await expect(createTfjsClassifier(path, { output: 'logits' })).rejects.toMatchObject({ code: 'INVALID_MODEL', message: expect.stringMatching(/dynamic \(control-flow\) ops/) });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   for (const backend of ['cpu', 'wasm'] as const) {
     it(`a hand-written graph model with fused convolutions agrees with the same network in plain ops (${backend})`, async () => {
       await tf.setBackend(backend);
