@@ -56,7 +56,13 @@ export function unbroadcast(b: GraphBuilder, grad: string, from: readonly Dim[],
     if (to[i - r] === 1 && from[i] !== 1) inner.push(i);
   }
   let g = grad;
-  if (inner.length > 0) g = b.reduceSum(g, inner, true);
+  const spatial = from.length >= 3 && inner.length === from.length - 2 && inner.every((a, i) => a === i + 2);
+  const count = from.slice(2).reduce<number>((p, d) => p * (typeof d === 'number' ? d : NaN), 1);
+  if (spatial && Number.isFinite(count)) {
+    // Σ over all spatial axes as GlobalAveragePool × count: onnxruntime runs it in its NCHWc
+    // layout (no reorder after the convolutions), unlike ReduceSum.
+    g = b.op('Mul', [b.op('GlobalAveragePool', [g]), b.scalar(count)]);
+  } else if (inner.length > 0) g = b.reduceSum(g, inner, true);
   if (r > 0) g = b.reduceSum(g, Array.from({ length: r }, (_, i) => i), false);
   return g;
 }
@@ -217,17 +223,16 @@ const convRule: GradientRule = {
     const m = num(ws[0], 'Conv output channels');
     const cg = num(ws[1], 'Conv input channels per group');
     const usable = stride1 && sizesOk && convPadsEnd.every((p) => p >= 0) && convPadsBegin.every((p) => p >= 0);
+    /** The kernel with input and output channels swapped within each group (not flipped). */
+    const swapped = (): string => {
+      if (cg === 1 && m === group) return w;
+      if (group === 1) return b.op('Transpose', [w], { perm: { ints: [1, 0, ...kernel.map((_, i) => 2 + i)] } });
+      const r = b.op('Reshape', [w, b.int64([group, m / group, cg, ...kernel])]);
+      const t = b.op('Transpose', [r], { perm: { ints: [0, 2, 1, ...kernel.map((_, i) => 3 + i)] } });
+      return b.op('Reshape', [t, b.int64([group * cg, m / group, ...kernel])]);
+    };
     if (usable) {
-      let wt = w;
-      if (!(cg === 1 && m === group)) {
-        if (group === 1) {
-          wt = b.op('Transpose', [w], { perm: { ints: [1, 0, ...kernel.map((_, i) => 2 + i)] } });
-        } else {
-          const r = b.op('Reshape', [w, b.int64([group, m / group, cg, ...kernel])]);
-          const t = b.op('Transpose', [r], { perm: { ints: [0, 2, 1, ...kernel.map((_, i) => 3 + i)] } });
-          wt = b.op('Reshape', [t, b.int64([group * cg, m / group, ...kernel])]);
-        }
-      }
+      let wt = swapped();
       if (kernel.some((k) => k > 1)) {
         const axes = kernel.map((_, i) => 2 + i);
         wt = b.op('Slice', [wt, b.int64(axes.map(() => -1)), b.int64(axes.map(() => -(2 ** 53) + 1)), b.int64(axes), b.int64(axes.map(() => -1))]);
@@ -374,11 +379,15 @@ const eluRule: GradientRule = {
   },
 };
 
+/**
+ * Sigmoid: dX = dY · y · σ(−x) (= dY·y·(1 − y), but σ(−x) is accurate for large x and, unlike
+ * `Sub` from a scalar, Mul/Sigmoid stay in onnxruntime's NCHWc layout).
+ */
 const sigmoidRule: GradientRule = {
   backward(ctx, node, dY) {
     const b = ctx.b;
-    const y = out0(node);
-    return [b.op('Mul', [dY[0] as string, b.op('Mul', [y, b.op('Sub', [b.scalar(1), y])])])];
+    const t = b.op('Sigmoid', [b.op('Mul', [in0(node), b.scalar(-1)])]);
+    return [b.op('Mul', [b.op('Mul', [dY[0] as string, out0(node)]), t])];
   },
 };
 
