@@ -24,7 +24,7 @@ const RUNS = quick ? 7 : 25;
 const WARMUP = 3;
 
 type Part = 'interpolate' | 'differential' | AblationPathPhase | 'total CPU' | 'total wall';
-const PARTS: Part[] = ['interpolate', 'differential', 'direction', 'saturate', 'smooth', 'project', 'clamp', 'reparametrize', 'total CPU', 'total wall'];
+const PARTS: Part[] = ['interpolate', 'differential', 'direction', 'saturate', 'smooth', 'project', 'reparametrize', 'total CPU', 'total wall'];
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);

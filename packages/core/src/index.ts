@@ -89,3 +89,5 @@ export { pointingGameHit, pointingGameAccuracy, saliencyPoint } from './metrics/
 export type { PointingBox, PointingGameHitOptions, PointingGameResult, PointingGameAccuracyOptions } from './metrics/pointingGame.js';
 export { pathScoreOfSaliencies } from './metrics/pathScoreOfSaliency.js';
 export type { PathScoreOfSaliencesOptions } from './metrics/pathScoreOfSaliency.js';
+export { createParallelAblationPathWorkspace } from './optimizeAblationPath.js';
+export type { ParallelAblationPathWorkspaceOptions, ThreadCount } from './optimizeAblationPath.js';

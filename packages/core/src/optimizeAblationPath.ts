@@ -8,9 +8,10 @@ import { OptionError, ShapeError } from './errors.js';
 import { createGaussianMetric } from './gaussianMetric.js';
 import type { GaussianMetric } from './gaussianMetric.js';
 import { blendBatch } from './image.js';
-import { projectMonotoneInPlace } from './kernels/monotone.js';
 import { reparametrizeInto } from './kernels/reparametrize.js';
-import { saturateInPlace } from './kernels/saturate.js';
+import { directionScale, projectClampPathInPlace, updateSaturateMasks } from './kernels/stepMasks.js';
+import { autoThreads, createStepThreads, threadsSupported } from './kernels/stepThreads.js';
+import type { StepThreads } from './kernels/stepThreads.js';
 import { linearPath } from './linearPath.js';
 import { createPath } from './path.js';
 import { differentialFromGradients } from './pathDifferential.js';
@@ -59,7 +60,14 @@ export interface AblationPathWorkspace {
   readonly stepSize: number;
   /** Second mask buffer (the reparametrisation's output; swapped with `masks`). */
   spare: Float32Array;
+  /** Threads that run the step (1: the calling thread only; see {@link createParallelAblationPathWorkspace}). */
+  readonly threads: number;
+  /** Stops the workspace's worker threads, if any (idempotent; resolves at once for 1 thread). */
+  close(): Promise<void>;
 }
+
+/** Worker pools of parallel workspaces (kept off the public interface). */
+const pools = new WeakMap<AblationPathWorkspace, { pool: StepThreads; buffers: readonly [ArrayBufferLike, ArrayBufferLike] }>();
 
 /** Options of {@link createAblationPathWorkspace}. */
 export interface AblationPathWorkspaceOptions extends AblationPathStepOptions {
@@ -76,6 +84,72 @@ export interface AblationPathWorkspaceOptions extends AblationPathStepOptions {
  * @example const ws = createAblationPathWorkspace(createGridDomain(224, 224), { steps: 16 });
  */
 export function createAblationPathWorkspace(domain: Domain, options: AblationPathWorkspaceOptions = {}): AblationPathWorkspace {
+  return allocateWorkspace(domain, options, false);
+}
+
+/** How many threads run the update step: a positive integer, or `'auto'`. */
+export type ThreadCount = number | 'auto';
+
+/** Options of {@link createParallelAblationPathWorkspace}. */
+export interface ParallelAblationPathWorkspaceOptions extends AblationPathWorkspaceOptions {
+  /**
+   * Threads for the update step, the calling thread included: 1 (no workers), an integer ≥ 2, or
+   * `'auto'` (2 on Node with ≥ 2 logical CPUs, else 1). Default `'auto'`. Outside Node (browsers)
+   * workers are never used and the step runs on the calling thread.
+   */
+  readonly threads?: ThreadCount;
+}
+
+/**
+ * Like {@link createAblationPathWorkspace}, but the step's heaviest part — the gradient step,
+ * saturation and Gaussian smoothing of the interior masks — is shared between the calling thread
+ * and `threads − 1` Node worker threads (buffers on SharedArrayBuffers; the calling thread blocks
+ * in `Atomics.wait` while the workers finish). Each mask runs through the same code on whichever
+ * thread, so results are bit-for-bit those of the single-threaded workspace. Call `close()` when
+ * done (the workers are `unref`ed, so a forgotten close does not keep Node alive).
+ *
+ * The workers run the package's compiled `stepWorker.js` (from `dist/`, also when this module is
+ * loaded from its TypeScript source, e.g. in tests: build the package first).
+ * @throws the errors of {@link createAblationPathWorkspace}; OptionError for a bad thread count;
+ *   CapabilityError when the compiled worker script is missing.
+ * @example
+ * const ws = await createParallelAblationPathWorkspace(createGridDomain(224, 224), { threads: 2 });
+ * try { ablationPathStep(ws); } finally { await ws.close(); }
+ */
+export async function createParallelAblationPathWorkspace(
+  domain: Domain,
+  options: ParallelAblationPathWorkspaceOptions = {},
+): Promise<AblationPathWorkspace> {
+  const requested = options.threads ?? 'auto';
+  if (requested !== 'auto') assertInteger('threads', requested, 1, 256);
+  const threads = !threadsSupported() ? 1 : requested === 'auto' ? await autoThreads() : requested;
+  const steps = options.steps ?? 16;
+  if (threads <= 1 || steps < 3) return allocateWorkspace(domain, options, false);
+  const ws = allocateWorkspace(domain, options, true);
+  const pool = await createStepThreads({
+    height: domain.height,
+    width: domain.width,
+    extent: domain.extent,
+    sigma: ws.metric.sigma,
+    zeta: ws.zeta,
+    uniform: domain.uniform,
+    weights: domain.weights,
+    interior: steps - 1,
+    threads: Math.min(threads, steps - 1),
+    masksA: ws.masks,
+    masksB: ws.spare,
+    differential: ws.differential,
+  });
+  const parallel: AblationPathWorkspace = {
+    ...ws,
+    threads: pool.threads,
+    close: () => pool.close(),
+  };
+  pools.set(parallel, { pool, buffers: [ws.masks.buffer, ws.spare.buffer] });
+  return parallel;
+}
+
+function allocateWorkspace(domain: Domain, options: AblationPathWorkspaceOptions, shared: boolean): AblationPathWorkspace {
   const steps = options.steps ?? 16;
   assertInteger('steps', steps, 2);
   const sigma = options.sigma ?? DEFAULT_SIGMA_FRACTION * domain.extent[0];
@@ -85,24 +159,28 @@ export function createAblationPathWorkspace(domain: Domain, options: AblationPat
   const stepSize = options.stepSize ?? 0.5;
   assertNumberInRange('stepSize', stepSize, Number.MIN_VALUE);
   const size = domain.size;
-  let masks: Float32Array;
+  const alloc = (n: number): Float32Array =>
+    shared ? new Float32Array(new SharedArrayBuffer(n * Float32Array.BYTES_PER_ELEMENT)) : new Float32Array(n);
+  const masks = alloc((steps + 1) * size);
   if (options.init === undefined) {
-    masks = linearPath(domain, steps).masks.slice();
+    masks.set(linearPath(domain, steps).masks);
   } else {
     const init = options.init;
     assertPathFits(init, domain);
     if (init.steps !== steps) throw new ShapeError(`init has ${init.steps} steps, expected ${steps}`);
-    masks = init.masks.slice();
+    masks.set(init.masks.subarray(0, (steps + 1) * size));
   }
   return {
     domain,
     steps,
     masks,
-    differential: new Float32Array((steps - 1) * size),
+    differential: alloc((steps - 1) * size),
     metric: createGaussianMetric(domain, { sigma }),
     zeta,
     stepSize,
-    spare: new Float32Array((steps + 1) * size),
+    spare: alloc((steps + 1) * size),
+    threads: 1,
+    close: () => Promise.resolve(),
   };
 }
 
@@ -139,73 +217,12 @@ function scratchFor(n: number): Float64Array {
 }
 
 /**
- * Steps 2–3: h_k = g_k/w − Σ_r g_k(r) and M_k ← M_k + γ·h_k with γ = stepSize / max |h|, in two
- * passes: the first finds each mask's shift Σ_r g_k(r) and the extremes of g_k/w (so max |h| is
- * known without storing h), the second updates the interior masks. Returns γ (0 if h ≡ 0).
+ * Names of the parts of one step, as reported to {@link AblationPathStepHooks.onPhase}:
+ * `direction` (shifts and γ), `saturate` (the gradient step fused with the saturation),
+ * `smooth` (Gaussian smoothing; with threads, this thread's share plus the wait for the workers),
+ * `project` (monotone projection fused with the clamping), `reparametrize`.
  */
-function stepAlongDirection(differential: Float32Array, masks: Float32Array, domain: Domain, interior: number, stepSize: number): number {
-  const { size, weights, uniform } = domain;
-  const shifts = scratchFor(interior);
-  let maxAbs = 0;
-  for (let k = 0; k < interior; k++) {
-    const off = k * size;
-    let total = 0;
-    let lo = Infinity;
-    let hi = -Infinity;
-    if (uniform) {
-      for (let r = 0; r < size; r++) {
-        const v = differential[off + r] as number;
-        total += v;
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-      }
-      lo *= size;
-      hi *= size;
-    } else {
-      for (let r = 0; r < size; r++) {
-        const v = differential[off + r] as number;
-        total += v;
-        const d = v / (weights[r] as number);
-        if (d < lo) lo = d;
-        if (d > hi) hi = d;
-      }
-    }
-    shifts[k] = total;
-    maxAbs = Math.max(maxAbs, Math.abs(hi - total), Math.abs(lo - total));
-  }
-  const gamma = maxAbs > 0 && Number.isFinite(maxAbs) ? stepSize / maxAbs : 0;
-  if (gamma === 0) return 0;
-  for (let k = 0; k < interior; k++) {
-    const off = k * size;
-    const mOff = off + size;
-    const shift = shifts[k] as number;
-    if (uniform) {
-      const a = gamma * size;
-      const b = gamma * shift;
-      for (let r = 0; r < size; r++) masks[mOff + r] = (masks[mOff + r] as number) + a * (differential[off + r] as number) - b;
-    } else {
-      for (let r = 0; r < size; r++) {
-        const h = (differential[off + r] as number) / (weights[r] as number) - shift;
-        masks[mOff + r] = (masks[mOff + r] as number) + gamma * h;
-      }
-    }
-  }
-  return gamma;
-}
-
-/** Step 7: clamps the interior masks to [0, 1] and sets M_0 = 0, M_T = 1. */
-function clampPath(masks: Float32Array, size: number, steps: number): void {
-  const end = steps * size;
-  for (let i = size; i < end; i++) {
-    const v = masks[i] as number;
-    masks[i] = v < 0 ? 0 : v > 1 ? 1 : v;
-  }
-  masks.fill(0, 0, size);
-  masks.fill(1, end, end + size);
-}
-
-/** Names of the parts of one step, as reported to {@link AblationPathStepHooks.onPhase}. */
-export type AblationPathPhase = 'direction' | 'saturate' | 'smooth' | 'project' | 'clamp' | 'reparametrize';
+export type AblationPathPhase = 'direction' | 'saturate' | 'smooth' | 'project' | 'reparametrize';
 
 /** Optional instrumentation of {@link ablationPathStep} (used by the benchmark). */
 export interface AblationPathStepHooks {
@@ -254,22 +271,39 @@ export function ablationPathStep(workspace: AblationPathWorkspace, hooks: Ablati
   };
   const masks = workspace.masks;
   const interior = steps - 1;
-  // 2–3. direction and L∞-normalised step
-  const gamma = stepAlongDirection(differential, masks, domain, interior, stepSize);
+  const { weights, uniform } = domain;
+  // 2–3. direction: per-mask shifts and the L∞-normalised scale γ
+  const shifts = scratchFor(interior);
+  const gamma = directionScale(differential, size, weights, uniform, interior, stepSize, shifts);
   lap('direction');
-  const inner = masks.subarray(size, steps * size);
-  // 4. saturation
-  saturateInPlace(inner, zeta);
+  // 3–5. step + saturation (fused), then smoothing, mask by mask; with worker threads each takes a
+  // contiguous share of the masks (same code per mask, hence identical results)
+  const threaded = pools.get(workspace);
+  const which = threaded === undefined ? -1 : masks.buffer === threaded.buffers[0] ? 0 : masks.buffer === threaded.buffers[1] ? 1 : -1;
+  // (a caller who replaced `masks` by an unshared array gets the single-threaded step)
+  const pool = which === -1 || threaded === undefined ? undefined : threaded.pool;
+  const mine = pool === undefined ? interior : pool.mainEnd;
+  if (pool !== undefined) pool.dispatch(which === 0 ? 0 : 1, gamma, shifts);
+  updateSaturateMasks(masks, differential, size, weights, uniform, 0, mine, gamma, shifts, zeta);
   lap('saturate');
-  // 5. metric
-  metric.applyInPlace(inner, interior);
+  let failure: { error: unknown } | undefined;
+  try {
+    metric.applyInPlace(masks.subarray(size, (mine + 1) * size), mine);
+  } catch (error) {
+    failure = { error };
+  }
+  if (pool !== undefined) {
+    try {
+      pool.join(masks);
+    } catch (error) {
+      failure ??= { error };
+    }
+  }
+  if (failure !== undefined) throw failure.error;
   lap('smooth');
-  // 6. monotone projection of every point's series (endpoints included)
-  projectMonotoneInPlace(masks, size, steps);
+  // 6–7. monotone projection of every point's series, clamping, endpoints
+  projectClampPathInPlace(masks, size, steps);
   lap('project');
-  // 7. clamp, fix endpoints
-  clampPath(masks, size, steps);
-  lap('clamp');
   // 8. constant speed
   const out = workspace.spare;
   reparametrizeInto(masks, domain, steps, out);
@@ -326,6 +360,13 @@ export interface OptimizeAblationPathOptions extends AblationPathStepOptions {
   readonly signal?: AbortSignal;
   /** Threshold-mask search: ignore masks with t < ignoreFraction. Default 0.25. */
   readonly ignoreFraction?: number;
+  /**
+   * Threads for the update step (see {@link createParallelAblationPathWorkspace}): 1, an integer
+   * ≥ 2 or `'auto'`. Default 1 (no workers). Results are identical for every thread count; outside
+   * Node the step always runs on the calling thread. With more than one thread the package's
+   * compiled worker script must exist (it does in the published package).
+   */
+  readonly threads?: ThreadCount;
 }
 
 /** What {@link optimizeAblationPath} returns. */
@@ -410,7 +451,24 @@ export async function optimizeAblationPath(classifier: Classifier, options: Opti
     ...(options.stepSize === undefined ? {} : { stepSize: options.stepSize }),
     ...(init === undefined ? {} : { init }),
   };
-  const ws = createAblationPathWorkspace(domain, stepOptions);
+  const threads = options.threads ?? 1;
+  const ws = threads === 1 ? createAblationPathWorkspace(domain, stepOptions) : await createParallelAblationPathWorkspace(domain, { ...stepOptions, threads });
+  try {
+    return await runOptimizer(classifier, options, ws, { steps, maxIterations, minIterations, saturationTarget, batchSize });
+  } finally {
+    await ws.close();
+  }
+}
+
+async function runOptimizer(
+  classifier: Classifier,
+  options: OptimizeAblationPathOptions,
+  ws: AblationPathWorkspace,
+  settings: { steps: number; maxIterations: number; minIterations: number; saturationTarget: number; batchSize: number },
+): Promise<OptimizationResult> {
+  const { image, baseline, target } = options;
+  const { steps, maxIterations, minIterations, saturationTarget, batchSize } = settings;
+  const domain = ws.domain;
   const signal = options.signal;
   const size = domain.size;
   const classes = classifier.classes;

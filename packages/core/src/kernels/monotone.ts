@@ -105,6 +105,16 @@ export function projectMonotoneInPlace(masks: Float32Array, size: number, steps:
 }
 
 /**
+ * Projects one strided sequence `data[offset + k·stride]`, k = 0..n−1, in place (the rule of
+ * {@link projectMonotoneInPlace}; non-decreasing input is left untouched). Internal, unchecked.
+ * @example const m = Float32Array.of(0, 9, 1, 9, 0.5, 9); projectStridedInPlace(m, 0, 2, 3); // m[0], m[2], m[4] = 0, 0.75, 0.75
+ */
+export function projectStridedInPlace(data: Float32Array | Float64Array, offset: number, stride: number, n: number): void {
+  ensureScratch(n);
+  projectStrided(data, offset, stride, n);
+}
+
+/**
  * The L∞-optimal non-decreasing projection of one sequence (SPEC §3, Algorithm 1): a new
  * Float64Array q, non-decreasing, equal to p outside the intervals where it is constant, with
  * max_k |q_k − p_k| = max_{i<j} (p_i − p_j)⁺ / 2. Values are computed in double precision.

@@ -30,12 +30,7 @@ function exact(x: number, a: number, b: number): number {
 export function saturateInPlace(masks: Float32Array, zeta: number): void {
   const a = 2 * zeta;
   const b = 1 / (2 * Math.tanh(zeta));
-  if (zeta !== tableZeta) {
-    if (table.length < TABLE_SIZE + 2) table = new Float64Array(TABLE_SIZE + 2);
-    for (let i = 0; i <= TABLE_SIZE + 1; i++) table[i] = exact(TABLE_MIN + (i * TABLE_SPAN) / TABLE_SIZE, a, b);
-    tableZeta = zeta;
-  }
-  const t = table;
+  const t = saturationTable(zeta);
   const scale = TABLE_SIZE / TABLE_SPAN;
   for (let i = 0; i < masks.length; i++) {
     const x = masks[i] as number;
@@ -50,3 +45,31 @@ export function saturateInPlace(masks: Float32Array, zeta: number): void {
     }
   }
 }
+
+/**
+ * The interpolation table of {@link saturateInPlace} for ζ (rebuilt only when ζ changes): entry i
+ * is the exact saturation at θ = −0.5 + i · 2/8192, i = 0..8193. Internal: shared with the fused
+ * step kernel (`kernels/stepMasks.ts`), which must give bit-identical values.
+ */
+export function saturationTable(zeta: number): Float64Array {
+  if (zeta !== tableZeta) {
+    const a = 2 * zeta;
+    const b = 1 / (2 * Math.tanh(zeta));
+    if (table.length < TABLE_SIZE + 2) table = new Float64Array(TABLE_SIZE + 2);
+    for (let i = 0; i <= TABLE_SIZE + 1; i++) table[i] = exact(TABLE_MIN + (i * TABLE_SPAN) / TABLE_SIZE, a, b);
+    tableZeta = zeta;
+  }
+  return table;
+}
+
+/** θ + ε(θ) by the formula (outside the table's range); a = 2ζ, b = 1 / (2 tanh ζ). */
+export function saturateExact(x: number, a: number, b: number): number {
+  return exact(x, a, b);
+}
+
+/** The table's domain: θ ∈ [SATURATION_TABLE_MIN, SATURATION_TABLE_MIN + 2], 8192 intervals. */
+export const SATURATION_TABLE_MIN = TABLE_MIN;
+/** Table intervals per unit of θ. */
+export const SATURATION_TABLE_SCALE = TABLE_SIZE / TABLE_SPAN;
+/** Number of table intervals. */
+export const SATURATION_TABLE_SIZE = TABLE_SIZE;

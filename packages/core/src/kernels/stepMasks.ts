@@ -1,0 +1,142 @@
+/**
+ * Fused kernels of the optimiser's update step (SPEC §6 steps 2–4 and 6–7): one pass over the
+ * interior masks for the gradient step and the saturation, one strided pass per point for the
+ * monotone projection and the clamping. They give bit-for-bit the values of the unfused sequence
+ * (step, then `saturateInPlace`; `projectMonotoneInPlace`, then clamping) with fewer passes over
+ * memory.
+ */
+import { projectStridedInPlace } from './monotone.js';
+import { SATURATION_TABLE_MIN, SATURATION_TABLE_SCALE, SATURATION_TABLE_SIZE, saturateExact, saturationTable } from './saturate.js';
+
+/**
+ * Pass 1 of steps 2–3: for each interior differential g_k (k = 0..interior−1, at `k · size`),
+ * `shifts[k] = Σ_r g_k(r)`, and returns γ = stepSize / max_{k,r} |g_k(r)/w_r − Σ_s g_k(s)| (0 when
+ * that maximum is 0 or not finite). For the uniform measure g/w = size · g.
+ * @example const gamma = directionScale(differential, size, weights, true, 15, 0.5, shifts);
+ */
+export function directionScale(
+  differential: Float32Array,
+  size: number,
+  weights: Float64Array,
+  uniform: boolean,
+  interior: number,
+  stepSize: number,
+  shifts: Float64Array,
+): number {
+  let maxAbs = 0;
+  for (let k = 0; k < interior; k++) {
+    const off = k * size;
+    let total = 0;
+    let lo = Infinity;
+    let hi = -Infinity;
+    if (uniform) {
+      for (let r = 0; r < size; r++) {
+        const v = differential[off + r] as number;
+        total += v;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      lo *= size;
+      hi *= size;
+    } else {
+      for (let r = 0; r < size; r++) {
+        const v = differential[off + r] as number;
+        total += v;
+        const d = v / (weights[r] as number);
+        if (d < lo) lo = d;
+        if (d > hi) hi = d;
+      }
+    }
+    shifts[k] = total;
+    maxAbs = Math.max(maxAbs, Math.abs(hi - total), Math.abs(lo - total));
+  }
+  return maxAbs > 0 && Number.isFinite(maxAbs) ? stepSize / maxAbs : 0;
+}
+
+/**
+ * Steps 3–4 fused for interior masks `first..end−1` (mask k + 1 of the path, differential k):
+ * θ ← S(fround(θ + γ·h_k)) with h_k = g_k/w − shifts[k] (uniform: θ + γ·size·g − γ·shift) and S the
+ * saturation of `saturateInPlace` (same table, same rounding: identical values). γ = 0 only
+ * saturates. `masks` holds the whole path (mask j at `j · size`).
+ * @example updateSaturateMasks(masks, differential, size, weights, true, 0, 15, gamma, shifts, 0.8);
+ */
+export function updateSaturateMasks(
+  masks: Float32Array,
+  differential: Float32Array,
+  size: number,
+  weights: Float64Array,
+  uniform: boolean,
+  first: number,
+  end: number,
+  gamma: number,
+  shifts: Float64Array,
+  zeta: number,
+): void {
+  const t = saturationTable(zeta);
+  const za = 2 * zeta;
+  const zb = 1 / (2 * Math.tanh(zeta));
+  const scale = SATURATION_TABLE_SCALE;
+  const tmin = SATURATION_TABLE_MIN;
+  const tsize = SATURATION_TABLE_SIZE;
+  for (let k = first; k < end; k++) {
+    const off = k * size;
+    const mOff = off + size;
+    const shift = shifts[k] as number;
+    const a = gamma * size;
+    const b = gamma * shift;
+    for (let r = 0; r < size; r++) {
+      let x = masks[mOff + r] as number;
+      if (gamma !== 0) {
+        x = uniform
+          ? Math.fround(x + a * (differential[off + r] as number) - b)
+          : Math.fround(x + gamma * ((differential[off + r] as number) / (weights[r] as number) - shift));
+      }
+      const u = (x - tmin) * scale;
+      if (u >= 0 && u < tsize) {
+        const j = u | 0;
+        const f = u - j;
+        const lo = t[j] as number;
+        masks[mOff + r] = lo + f * ((t[j + 1] as number) - lo);
+      } else {
+        masks[mOff + r] = saturateExact(x, za, zb);
+      }
+    }
+  }
+}
+
+/**
+ * Steps 6–7 fused: for every point r, projects the series `masks[k·size + r]`, k = 0..steps, onto
+ * non-decreasing sequences in L∞ (`projectMonotoneInPlace`), then clamps the interior values to
+ * [0, 1] and sets M_0 = 0, M_T = 1 — the same values as the two separate passes. A series that is
+ * already non-decreasing (and finite) from exactly 0 to exactly 1 lies in [0, 1] and is not written
+ * at all; only the other points are touched (strided).
+ * @example
+ * const m = Float32Array.of(0, 1.2, 0.9, 1); // size 1, steps 3
+ * projectClampPathInPlace(m, 1, 3);          // m = [0, 1, 1, 1]
+ */
+export function projectClampPathInPlace(masks: Float32Array, size: number, steps: number): void {
+  const n = steps + 1;
+  const last = steps * size;
+  for (let r = 0; r < size; r++) {
+    let prev = masks[r] as number;
+    let ok = prev === 0 && 1 / prev > 0 && (masks[last + r] as number) === 1; // +0 exactly, as the clamp writes
+    if (ok) {
+      for (let j = r + size; j <= last + r; j += size) {
+        const v = masks[j] as number;
+        if (!(v >= prev)) {
+          ok = false;
+          break;
+        }
+        prev = v;
+      }
+    }
+    if (ok) continue;
+    projectStridedInPlace(masks, r, size, n);
+    for (let j = r + size; j < last + r; j += size) {
+      const v = masks[j] as number;
+      masks[j] = v < 0 ? 0 : v > 1 ? 1 : v;
+    }
+    masks[r] = 0;
+    masks[last + r] = 1;
+  }
+}

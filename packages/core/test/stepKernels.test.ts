@@ -1,0 +1,228 @@
+/**
+ * The optimiser's fused step kernels and worker threads against the unfused sequence of the
+ * separately tested kernels, bit for bit.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import {
+  InvalidValueError,
+  OptionError,
+  ablationPathStep,
+  createAblationPathWorkspace,
+  createGaussianMetric,
+  createGridDomain,
+  createParallelAblationPathWorkspace,
+  createRng,
+  optimizeAblationPath,
+} from '@ablation-path/core';
+import type { AblationPathWorkspace, Domain } from '@ablation-path/core';
+import { createAnalyticClassifier } from '@ablation-path/core/testing';
+import { projectMonotoneInPlace } from '../src/kernels/monotone.js';
+import { reparametrizeInto } from '../src/kernels/reparametrize.js';
+import { saturateInPlace } from '../src/kernels/saturate.js';
+import { projectClampPathInPlace } from '../src/kernels/stepMasks.js';
+import { randomImage } from './helpers.js';
+
+/**
+ * One step as the separate kernels compute it (SPEC §6 steps 2–8, the order of the original
+ * unfused implementation): the direction and step written out from the formula, then
+ * saturateInPlace, the metric, projectMonotoneInPlace, a clamp, reparametrizeInto.
+ */
+function referenceStep(masks: Float32Array, differential: Float32Array, domain: Domain, steps: number, sigma: number, zeta: number, stepSize: number): Float32Array {
+  const { size, weights } = domain;
+  const interior = steps - 1;
+  const m = masks.slice();
+  const shifts = new Float64Array(interior);
+  let maxAbs = 0;
+  for (let k = 0; k < interior; k++) {
+    let total = 0;
+    for (let r = 0; r < size; r++) total += differential[k * size + r] as number;
+    shifts[k] = total;
+    for (let r = 0; r < size; r++) {
+      const d = domain.uniform ? size * (differential[k * size + r] as number) : (differential[k * size + r] as number) / (weights[r] as number);
+      maxAbs = Math.max(maxAbs, Math.abs(d - total));
+    }
+  }
+  const gamma = maxAbs > 0 && Number.isFinite(maxAbs) ? stepSize / maxAbs : 0;
+  if (gamma !== 0) {
+    for (let k = 0; k < interior; k++) {
+      for (let r = 0; r < size; r++) {
+        const i = (k + 1) * size + r;
+        const g = differential[k * size + r] as number;
+        m[i] = domain.uniform
+          ? (m[i] as number) + gamma * size * g - gamma * (shifts[k] as number)
+          : (m[i] as number) + gamma * (g / (weights[r] as number) - (shifts[k] as number));
+      }
+    }
+  }
+  const inner = m.subarray(size, steps * size);
+  saturateInPlace(inner, zeta);
+  createGaussianMetric(domain, { sigma }).applyInPlace(inner, interior);
+  projectMonotoneInPlace(m, size, steps);
+  for (let i = size; i < steps * size; i++) {
+    const v = m[i] as number;
+    m[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+  }
+  m.fill(0, 0, size);
+  m.fill(1, steps * size, (steps + 1) * size);
+  const out = new Float32Array(m.length);
+  reparametrizeInto(m, domain, steps, out);
+  return out;
+}
+
+function randomDomain(rng: ReturnType<typeof createRng>, h: number, w: number, weighted: boolean): Domain {
+  return createGridDomain(h, w, weighted ? { weights: Array.from({ length: h * w }, () => 0.2 + rng.next()) } : {});
+}
+
+function fillDifferential(ws: AblationPathWorkspace, rng: ReturnType<typeof createRng>, scale: number): void {
+  for (let i = 0; i < ws.differential.length; i++) ws.differential[i] = rng.normal() * scale;
+}
+
+function bitsEqual(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return false;
+  return true;
+}
+
+describe('fused step kernels', () => {
+  it('ablationPathStep equals the unfused kernel sequence bit for bit (uniform and weighted μ, clamping active)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 9 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.boolean(),
+        fc.double({ min: 0, max: 3, noNaN: true }),
+        fc.constantFrom(0.3, 0.8, 2),
+        fc.constantFrom(0.05, 0.5, 2),
+        fc.nat(),
+        (steps, h, w, weighted, sigma, zeta, stepSize, seed) => {
+          const rng = createRng(seed);
+          const domain = randomDomain(rng, h, w, weighted);
+          const ws = createAblationPathWorkspace(domain, { steps, sigma, zeta, stepSize });
+          for (let it = 0; it < 3; it++) {
+            fillDifferential(ws, rng, it === 2 ? 0 : 10); // the last step has γ = 0
+            const expected = referenceStep(ws.masks, ws.differential, domain, steps, sigma, zeta, stepSize);
+            ablationPathStep(ws);
+            expect(bitsEqual(ws.masks, expected)).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('projectClampPathInPlace equals projectMonotoneInPlace followed by clamping, and skips finished points', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 20 }), fc.nat(), (steps, size, seed) => {
+        const rng = createRng(seed);
+        const masks = new Float32Array((steps + 1) * size);
+        // a mix of finished points (monotone from 0 to 1), points out of range and endpoints off
+        for (let r = 0; r < size; r++) {
+          const kind = r % 3;
+          for (let k = 0; k <= steps; k++) {
+            masks[k * size + r] = kind === 0 ? k / steps : kind === 1 ? rng.next() * 1.6 - 0.3 : k / steps + 0.2;
+          }
+          if (kind !== 2) {
+            masks[r] = 0;
+            masks[steps * size + r] = 1;
+          }
+        }
+        const expected = masks.slice();
+        projectMonotoneInPlace(expected, size, steps);
+        for (let i = size; i < steps * size; i++) {
+          const v = expected[i] as number;
+          expected[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+        }
+        expected.fill(0, 0, size);
+        expected.fill(1, steps * size);
+        projectClampPathInPlace(masks, size, steps);
+        expect(bitsEqual(masks, expected)).toBe(true);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('worker threads (compiled worker from dist/: build the package first)', () => {
+  it('gives bit-identical paths with 1, 2 and 3 threads, over several steps, uniform and weighted', async () => {
+    for (const [h, w, steps, weighted] of [
+      [24, 20, 8, false],
+      [17, 23, 6, true],
+    ] as const) {
+      const rng = createRng(h * w);
+      const domain = randomDomain(rng, h, w, weighted);
+      const sigma = 2.5;
+      const single = createAblationPathWorkspace(domain, { steps, sigma });
+      const pair = await createParallelAblationPathWorkspace(domain, { steps, sigma, threads: 2 });
+      const triple = await createParallelAblationPathWorkspace(domain, { steps, sigma, threads: 3 });
+      try {
+        expect(pair.threads).toBe(2);
+        expect(triple.threads).toBe(3);
+        expect(pair.masks.buffer).toBeInstanceOf(SharedArrayBuffer);
+        for (let it = 0; it < 4; it++) {
+          fillDifferential(single, rng, 5);
+          pair.differential.set(single.differential);
+          triple.differential.set(single.differential);
+          const a = ablationPathStep(single);
+          const b = ablationPathStep(pair);
+          const c = ablationPathStep(triple);
+          expect(b).toEqual(a);
+          expect(c).toEqual(a);
+          expect(bitsEqual(pair.masks, single.masks)).toBe(true);
+          expect(bitsEqual(triple.masks, single.masks)).toBe(true);
+        }
+      } finally {
+        await pair.close();
+        await triple.close();
+      }
+    }
+  });
+
+  it('optimizeAblationPath gives the same result with threads: 2 as with 1', async () => {
+    const S = 16;
+    const classifier = createAnalyticClassifier({ height: S, width: S, channels: 3, classes: 4, seed: 5 });
+    const image = randomImage(S, S, 3, 7);
+    const baseline = randomImage(S, S, 3, 8);
+    const options = { image, baseline, target: 1, steps: 6, maxIterations: 4, minIterations: 4 } as const;
+    const one = await optimizeAblationPath(classifier, options);
+    const two = await optimizeAblationPath(classifier, { ...options, threads: 2 });
+    expect(bitsEqual(two.path.masks, one.path.masks)).toBe(true);
+    expect(two.score).toBe(one.score);
+    expect(Array.from(two.history)).toEqual(Array.from(one.history));
+  });
+
+  it('reports a non-finite mask value in the worker share as the single-threaded step does', async () => {
+    const domain = createGridDomain(8, 8);
+    const single = createAblationPathWorkspace(domain, { steps: 6, sigma: 1 });
+    const pair = await createParallelAblationPathWorkspace(domain, { steps: 6, sigma: 1, threads: 2 });
+    try {
+      // interior mask 4 (path mask 4, field 3 of the interior) belongs to the worker's share
+      single.masks[4 * 64 + 5] = Number.NaN;
+      pair.masks[4 * 64 + 5] = Number.NaN;
+      let singleError: unknown;
+      try {
+        ablationPathStep(single);
+      } catch (error) {
+        singleError = error;
+      }
+      expect(singleError).toBeInstanceOf(InvalidValueError);
+      expect(() => ablationPathStep(pair)).toThrow((singleError as Error).message);
+      expect((singleError as Error).message).toContain('field 3');
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('rejects a bad thread count with OptionError; threads: 1 starts no worker', async () => {
+    const domain = createGridDomain(4, 4);
+    await expect(createParallelAblationPathWorkspace(domain, { threads: 0 })).rejects.toThrow(OptionError);
+    await expect(createParallelAblationPathWorkspace(domain, { threads: 1.5 })).rejects.toThrow(OptionError);
+    const ws = await createParallelAblationPathWorkspace(domain, { threads: 1 });
+    expect(ws.threads).toBe(1);
+    expect(ws.masks.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    await ws.close();
+  });
+});
