@@ -747,7 +747,12 @@ const castRule: GradientRule = {
   backward: identityRule.backward,
 };
 
-/** The ops whose outputs carry gradients, and their rules. */
+/**
+ * The ops whose outputs carry gradients, and their rules (see docs/onnx.md for the table).
+ *
+ * @example
+ * const differentiable = Object.keys(gradientRules).includes('Conv'); // true
+ */
 export const gradientRules: Readonly<Record<string, GradientRule>> = {
   Identity: identityRule,
   Dropout: identityRule,
@@ -791,7 +796,13 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
   Pad: padRule,
 };
 
-/** Ops whose outputs never carry gradient (integer or boolean results, or shape information). */
+/**
+ * Ops whose outputs never carry gradient (integer or boolean results, or shape information); they
+ * may consume input-dependent tensors (e.g. `Shape(x)`) without stopping differentiation.
+ *
+ * @example
+ * nonDifferentiableOps.has('Shape'); // true
+ */
 export const nonDifferentiableOps: ReadonlySet<string> = new Set([
   'Shape', 'Size', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Not', 'Xor',
   'ArgMax', 'ArgMin', 'NonZero', 'IsNaN', 'IsInf', 'ConstantOfShape', 'Constant', 'Range', 'EyeLike',

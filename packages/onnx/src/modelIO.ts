@@ -57,7 +57,12 @@ export function loadOnnxModel(source: string | Uint8Array): LoadedOnnxModel {
   return { model, opset, bytes };
 }
 
-/** Serialises a model to protobuf bytes. */
+/**
+ * Serialises a model to protobuf bytes (e.g. to save the gradient graph for inspection).
+ *
+ * @example
+ * writeFileSync('copy.onnx', encodeOnnxModel(loadOnnxModel('model.onnx').model));
+ */
 export function encodeOnnxModel(model: ModelProto): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
