@@ -4,27 +4,46 @@
  * step (direction, saturation, Gaussian smoothing, monotone projection, clamping,
  * reparametrisation), exactly as `optimizeAblationPath` runs them.
  *
- * Run (from packages/core):  pnpm bench   (or: tsc -p tsconfig.bench.json && node out/bench/iteration.js [--quick])
+ * Run (from packages/core):  pnpm bench   (or: tsc -p tsconfig.bench.json && node out/bench/iteration.js [--quick] [--main])
  *
- * Reports medians over RUNS iterations (after warm-up) in ms, for 224×224×3 and T = 16, then the
- * scaling with the image size (64…448, T = 16) and with T (8, 16, 32 at 224×224). Parts are CPU
- * times (user + system, process.cpuUsage()), which other processes' load on a shared machine does
- * not inflate; "total wall" is performance.now() around the whole iteration.
+ * Reports medians over RUNS iterations (after warm-up) in ms, for 224×224×3 and T = 16 with 1 and
+ * 2 threads (`createParallelAblationPathWorkspace`), then (unless --main) the scaling with the
+ * image size (64…448, T = 16) and with T (8, 16, 32 at 224×224), 1 thread. Parts are CPU times of
+ * the whole process (user + system of all threads, process.cpuUsage()), which other processes'
+ * load on a shared machine does not inflate; "main-thread CPU" is the calling thread's own CPU
+ * time (Linux /proc/thread-self/schedstat); "total wall" is performance.now() around the iteration.
+ * The 2-thread run needs the compiled worker (`out/src/kernels/stepWorker.js`, built by the
+ * tsc command above).
  */
-import { blendBatch } from '../src/image.js';
+import { blendMasksInto, differentialFromDelta, imageDelta } from '../src/kernels/blend.js';
 import { createGridDomain } from '../src/domain.js';
 import { createRng } from '../src/random.js';
-import { differentialFromGradients } from '../src/pathDifferential.js';
-import { ablationPathStep, createAblationPathWorkspace } from '../src/optimizeAblationPath.js';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { ablationPathStep, createParallelAblationPathWorkspace } from '../src/optimizeAblationPath.js';
 import type { AblationPathPhase } from '../src/optimizeAblationPath.js';
 import type { Image } from '../src/types.js';
 
 const quick = process.argv.includes('--quick');
+/** --main: only the 224×224, T = 16 case (with 1 and 2 threads). */
+const mainOnly = process.argv.includes('--main');
 const RUNS = quick ? 7 : 25;
 const WARMUP = 3;
 
-type Part = 'interpolate' | 'differential' | AblationPathPhase | 'total CPU' | 'total wall';
-const PARTS: Part[] = ['interpolate', 'differential', 'direction', 'saturate', 'smooth', 'project', 'reparametrize', 'total CPU', 'total wall'];
+type Part = 'interpolate' | 'differential' | AblationPathPhase | 'main-thread CPU' | 'total CPU' | 'total wall';
+const PARTS: Part[] = ['interpolate', 'differential', 'direction', 'saturate', 'smooth', 'project', 'reparametrize', 'main-thread CPU', 'total CPU', 'total wall'];
+
+/**
+ * CPU time of the calling thread in ms (Linux /proc/thread-self/schedstat: nanoseconds on a CPU);
+ * NaN where unavailable.
+ */
+function threadCpu(): number {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -50,7 +69,7 @@ function cpuSince(since: NodeJS.CpuUsage): number {
  * part (process.cpuUsage, insensitive to other processes' load), and the iteration's CPU and
  * wall (performance.now) totals.
  */
-function measure(size: number, steps: number): Record<Part, number> {
+async function measure(size: number, steps: number, threads = 1): Promise<Record<Part, number>> {
   const channels = 3;
   const domain = createGridDomain(size, size);
   const image = randomImage(size, channels, 1);
@@ -61,18 +80,21 @@ function measure(size: number, steps: number): Record<Part, number> {
   // gradients of the scale a real model produces; random, so the path keeps changing
   const gradients = new Float32Array(interior * n);
   for (let i = 0; i < gradients.length; i++) gradients[i] = (rng.next() - 0.5) * 1e-3;
-  const ws = createAblationPathWorkspace(domain, { steps });
+  const ws = await createParallelAblationPathWorkspace(domain, { steps, threads });
   const images = new Float32Array(interior * n);
+  const delta = imageDelta(image.data, baseline.data); // once per optimisation, as in optimizeAblationPath
+  const pixels = size * size;
   const times = Object.fromEntries(PARTS.map((p) => [p, [] as number[]])) as Record<Part, number[]>;
   for (let run = 0; run < WARMUP + RUNS; run++) {
     const record = run >= WARMUP;
     const start = process.cpuUsage();
+    const thread0 = threadCpu();
     const t0 = performance.now();
     let lap = process.cpuUsage();
-    blendBatch(image, baseline, domain, ws.masks, 1, interior, images);
+    blendMasksInto(image.data, baseline.data, channels, pixels, ws.masks, 1, interior, images);
     const cInterpolate = cpuSince(lap);
     lap = process.cpuUsage();
-    differentialFromGradients(image, baseline, gradients, interior, ws.differential);
+    differentialFromDelta(delta, channels, pixels, gradients, interior, ws.differential, 0);
     const cDifferential = cpuSince(lap);
     lap = process.cpuUsage();
     ablationPathStep(ws, {
@@ -83,13 +105,16 @@ function measure(size: number, steps: number): Record<Part, number> {
     });
     const wall = performance.now() - t0;
     const cpu = cpuSince(start);
+    const mainCpu = threadCpu() - thread0;
     if (record) {
       times.interpolate.push(cInterpolate);
       times.differential.push(cDifferential);
       times['total CPU'].push(cpu);
+      times['main-thread CPU'].push(mainCpu);
       times['total wall'].push(wall);
     }
   }
+  await ws.close();
   return Object.fromEntries(PARTS.map((p) => [p, median(times[p])])) as Record<Part, number>;
 }
 
@@ -99,18 +124,24 @@ function row(label: string, r: Record<Part, number>): string {
 
 const header = `| case | ${PARTS.join(' | ')} |\n|---|${PARTS.map(() => '---:').join('|')}|`;
 const lines: string[] = [];
-lines.push(`One optimiser iteration's own work, median of ${RUNS} iterations (ms; parts in CPU time), Node ${process.version}:`);
+lines.push(
+  `One optimiser iteration's own work, median of ${RUNS} iterations (ms; parts in CPU time of the whole process), Node ${process.version}, load average ${loadavg()[0]?.toFixed(1)} at start:`,
+);
 lines.push('');
 lines.push(header);
-lines.push(row('224×224, T = 16', measure(224, 16)));
-lines.push('');
-lines.push('Scaling with the image size (T = 16):');
-lines.push('');
-lines.push(header);
-for (const size of quick ? [64, 224] : [64, 128, 224, 320, 448]) lines.push(row(`${size}×${size}`, measure(size, 16)));
-lines.push('');
-lines.push('Scaling with T (224×224):');
-lines.push('');
-lines.push(header);
-for (const steps of [8, 16, 32]) lines.push(row(`T = ${steps}`, measure(224, steps)));
+lines.push(row('224×224, T = 16, 1 thread', await measure(224, 16, 1)));
+lines.push(row('224×224, T = 16, 2 threads', await measure(224, 16, 2)));
+if (!mainOnly) {
+  lines.push('');
+  lines.push('Scaling with the image size (T = 16, 1 thread):');
+  lines.push('');
+  lines.push(header);
+  for (const size of quick ? [64, 224] : [64, 128, 224, 320, 448]) lines.push(row(`${size}×${size}`, await measure(size, 16)));
+  lines.push('');
+  lines.push('Scaling with T (224×224, 1 thread):');
+  lines.push('');
+  lines.push(header);
+  for (const steps of [8, 16, 32]) lines.push(row(`T = ${steps}`, await measure(224, steps)));
+}
+lines.push(`load average at the end: ${loadavg()[0]?.toFixed(1)}`);
 console.log(lines.join('\n'));

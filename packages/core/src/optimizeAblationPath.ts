@@ -7,14 +7,13 @@ import { createGridDomain } from './domain.js';
 import { OptionError, ShapeError } from './errors.js';
 import { createGaussianMetric } from './gaussianMetric.js';
 import type { GaussianMetric } from './gaussianMetric.js';
-import { blendBatch } from './image.js';
+import { blendMasksInto, differentialFromDelta, imageDelta } from './kernels/blend.js';
 import { reparametrizeInto } from './kernels/reparametrize.js';
 import { directionScale, projectClampPathInPlace, updateSaturateMasks } from './kernels/stepMasks.js';
 import { autoThreads, createStepThreads, threadsSupported } from './kernels/stepThreads.js';
 import type { StepThreads } from './kernels/stepThreads.js';
 import { linearPath } from './linearPath.js';
 import { createPath } from './path.js';
-import { differentialFromGradients } from './pathDifferential.js';
 import { randomAblationPath } from './randomAblationPath.js';
 import { argmaxRow, assertPathFits, assertPathInputs, trapezoid } from './scorePath.js';
 import { thresholdMask } from './thresholdMask.js';
@@ -486,8 +485,10 @@ async function runOptimizer(
   predicted[0] = argmaxRow(ends, 0, classes, target);
   predicted[steps] = argmaxRow(ends, 1, classes, target);
 
+  const channels = image.channels;
+  const delta = imageDelta(image.data, baseline.data);
   const fill = (first: number, m: number, out: Float32Array): void => {
-    blendBatch(image, baseline, domain, ws.masks, 1 + first, m, out);
+    blendMasksInto(image.data, baseline.data, channels, size, ws.masks, 1 + first, m, out);
   };
   const history: number[] = [];
   const saturations: number[] = [];
@@ -501,7 +502,7 @@ async function runOptimizer(
       fill,
       target,
       (chunk) => {
-        differentialFromGradients(image, baseline, chunk.gradient, chunk.count, ws.differential, chunk.first * size);
+        differentialFromDelta(delta, channels, size, chunk.gradient, chunk.count, ws.differential, chunk.first * size);
         for (let i = 0; i < chunk.count; i++) {
           scores[1 + chunk.first + i] = chunk.probabilities[i * classes + target] as number;
         }

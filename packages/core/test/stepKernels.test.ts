@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   InvalidValueError,
+  blendBatch,
+  differentialFromGradients,
   OptionError,
   ablationPathStep,
   createAblationPathWorkspace,
@@ -21,6 +23,7 @@ import { projectMonotoneInPlace } from '../src/kernels/monotone.js';
 import { reparametrizeInto } from '../src/kernels/reparametrize.js';
 import { saturateInPlace } from '../src/kernels/saturate.js';
 import { projectClampPathInPlace } from '../src/kernels/stepMasks.js';
+import { blendMasksInto, differentialFromDelta, imageDelta } from '../src/kernels/blend.js';
 import { randomImage } from './helpers.js';
 
 /**
@@ -140,6 +143,32 @@ describe('fused step kernels', () => {
         expected.fill(1, steps * size);
         projectClampPathInPlace(masks, size, steps);
         expect(bitsEqual(masks, expected)).toBe(true);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('interpolation and differential kernels', () => {
+  it('blendMasksInto and differentialFromDelta give the values of blendBatch and differentialFromGradients bit for bit', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.nat(), (h, w, channels, count, seed) => {
+        const rng = createRng(seed);
+        const domain = createGridDomain(h, w);
+        const size = h * w;
+        const image = randomImage(h, w, channels, seed, -3, 3);
+        const baseline = randomImage(h, w, channels, seed + 1, -1e-3, 1e4);
+        const masks = Float32Array.from({ length: (count + 2) * size }, () => rng.next() * 1.2 - 0.1);
+        const expected = blendBatch(image, baseline, domain, masks, 1, count).data;
+        const got = new Float32Array(count * size * channels);
+        blendMasksInto(image.data, baseline.data, channels, size, masks, 1, count, got);
+        expect(bitsEqual(got, expected)).toBe(true);
+        const gradient = Float32Array.from({ length: count * size * channels }, () => rng.normal());
+        const ref = new Float32Array(3 + count * size);
+        differentialFromGradients(image, baseline, gradient, count, ref, 3);
+        const out = new Float32Array(3 + count * size);
+        differentialFromDelta(imageDelta(image.data, baseline.data), channels, size, gradient, count, out, 3);
+        expect(bitsEqual(out, ref)).toBe(true);
       }),
       { numRuns: 100 },
     );

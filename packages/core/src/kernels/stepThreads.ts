@@ -147,9 +147,13 @@ export async function createStepThreads(options: StepThreadsOptions): Promise<St
             params: paramsBuffer,
           };
           const worker = new wt.Worker(url, { workerData: data });
-          worker.once('message', () => resolve(worker));
+          worker.once('message', () => {
+            // only now: an unref'ed worker would let Node exit while we wait for it to start
+            worker.unref();
+            resolve(worker);
+          });
           worker.once('error', reject);
-          worker.unref();
+          worker.once('exit', (code) => reject(new CapabilityError(`a step worker exited during start-up (code ${code})`)));
         }),
     ),
   );
