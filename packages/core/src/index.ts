@@ -91,3 +91,4 @@ export { pathScoreOfSaliencies } from './metrics/pathScoreOfSaliency.js';
 export type { PathScoreOfSaliencesOptions } from './metrics/pathScoreOfSaliency.js';
 export { createParallelAblationPathWorkspace } from './optimizeAblationPath.js';
 export type { ParallelAblationPathWorkspaceOptions, ThreadCount } from './optimizeAblationPath.js';
+export type { SaliencyPointOptions } from './metrics/pointingGame.js';

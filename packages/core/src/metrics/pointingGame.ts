@@ -4,6 +4,7 @@
 import { OptionError, ShapeError } from '../errors.js';
 import { assertFinite, assertNumberInRange } from '../validate.js';
 import type { PixelPoint, SaliencyMap } from '../methods/saliencyMap.js';
+import { gaussianBlurField } from '../methods/gaussianBlurImage.js';
 
 /** An axis-aligned box `[x0, y0, x1, y1]` (inclusive), x to the right, y down, in pixels. */
 export type PointingBox = readonly [x0: number, y0: number, x1: number, y1: number];
@@ -86,22 +87,66 @@ export function pointingGameAccuracy(results: readonly PointingGameResult[], opt
   return sum / groups.size;
 }
 
+/** Options of {@link saliencyPoint}. */
+export interface SaliencyPointOptions {
+  /**
+   * σ in pixels of the Gaussian that breaks ties between maximal pixels, > 0. Default
+   * max(1, 6/224 · width) (the paper's metric σ).
+   */
+  readonly tieSigma?: number;
+}
+
 /**
  * The point a saliency map points at: the ablation path's own point of Appendix D when the map has
  * one (`map.point`: the least ablated point of the first mask where F has dropped by 20 %),
- * otherwise the argmax of the map (the first maximum in row-major order).
+ * otherwise the argmax of the map.
  *
- * @throws ShapeError when `data.length ≠ height·width`; InvalidValueError for NaN in the map.
+ * Ties between maximal pixels are common (a switch-time map takes about T distinct values, so
+ * thousands of pixels can share the maximum); they are broken by the map smoothed with a Gaussian of
+ * σ = `tieSigma` (the tied pixel in the most salient neighbourhood wins), then by the distance to the
+ * centroid of the remaining tied pixels, then by row-major order. Taking the first maximum in
+ * row-major order instead would bias coarse maps towards the top-left corner.
+ *
+ * @throws ShapeError when `data.length ≠ height·width`; InvalidValueError for NaN in the map;
+ *   OptionError for a bad `tieSigma`.
  * @example saliencyPoint({ data: Float32Array.of(0, 3, 1, 2), height: 2, width: 2 }) // { x: 1, y: 0 }
  */
-export function saliencyPoint(map: Pick<SaliencyMap, 'data' | 'height' | 'width'> & { readonly point?: PixelPoint }): PixelPoint {
+export function saliencyPoint(
+  map: Pick<SaliencyMap, 'data' | 'height' | 'width'> & { readonly point?: PixelPoint },
+  options: SaliencyPointOptions = {},
+): PixelPoint {
   if (map.point !== undefined) return map.point;
   const { data, height, width } = map;
   if (data.length !== height * width || data.length === 0) {
     throw new ShapeError(`saliency map has ${data.length} values, expected ${height}×${width} > 0`);
   }
   assertFinite('saliency', data);
-  let best = 0;
-  for (let i = 1; i < data.length; i++) if ((data[i] as number) > (data[best] as number)) best = i;
-  return { x: best % width, y: Math.floor(best / width) };
+  const tieSigma = options.tieSigma ?? Math.max(1, (6 / 224) * width);
+  assertNumberInRange('tieSigma', tieSigma, Number.MIN_VALUE);
+  let max = -Infinity;
+  for (let i = 0; i < data.length; i++) if ((data[i] as number) > max) max = data[i] as number;
+  let tied: number[] = [];
+  for (let i = 0; i < data.length; i++) if (data[i] === max) tied.push(i);
+  if (tied.length > 1) {
+    const smooth = gaussianBlurField(data, height, width, 1, tieSigma);
+    let best = -Infinity;
+    for (const i of tied) best = Math.max(best, smooth[i] as number);
+    tied = tied.filter((i) => smooth[i] === best);
+  }
+  let cx = 0;
+  let cy = 0;
+  for (const i of tied) {
+    cx += (i % width) / tied.length;
+    cy += Math.floor(i / width) / tied.length;
+  }
+  let pick = tied[0] as number;
+  let bestDistance = Infinity;
+  for (const i of tied) {
+    const d = ((i % width) - cx) ** 2 + (Math.floor(i / width) - cy) ** 2;
+    if (d < bestDistance) {
+      bestDistance = d;
+      pick = i;
+    }
+  }
+  return { x: pick % width, y: Math.floor(pick / width) };
 }

@@ -54,8 +54,21 @@ describe('pointingGameAccuracy', () => {
 });
 
 describe('saliencyPoint', () => {
-  it('is the argmax of the map, first in row-major order on ties', () => {
-    expect(saliencyPoint({ data: Float32Array.of(0, 3, 1, 2, 9, 9), height: 2, width: 3 })).toEqual({ x: 1, y: 1 });
+  it('is the argmax of the map', () => {
+    expect(saliencyPoint({ data: Float32Array.of(0, 3, 1, 2, 9, 0), height: 2, width: 3 })).toEqual({ x: 1, y: 1 });
+  });
+
+  it('breaks ties by the smoothed map: the tied pixel inside the salient blob wins, not the top-left one', () => {
+    // 9×9 map: maximum 1 at (0, 0) alone and at the centre of a 3×3 blob of 0.9 around (6, 6)
+    const data = new Float32Array(81);
+    for (let y = 5; y <= 7; y++) for (let x = 5; x <= 7; x++) data[y * 9 + x] = 0.9;
+    data[0] = 1;
+    data[6 * 9 + 6] = 1;
+    expect(saliencyPoint({ data, height: 9, width: 9 }, { tieSigma: 1 })).toEqual({ x: 6, y: 6 });
+  });
+
+  it('a constant map points at its centre (ties to the centroid)', () => {
+    expect(saliencyPoint({ data: new Float32Array(35).fill(2), height: 5, width: 7 })).toEqual({ x: 3, y: 2 });
   });
   it("prefers the map's own point (the ablation path's Appendix D point)", () => {
     expect(saliencyPoint({ data: Float32Array.of(0, 3, 1, 2), height: 2, width: 2, point: { x: 0, y: 1 } })).toEqual({ x: 0, y: 1 });
