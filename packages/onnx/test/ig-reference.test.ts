@@ -10,6 +10,12 @@
  * moved by one float32 ulp (x·(1 ± 2⁻²³), random signs). Some fixtures' paths cross very sharp
  * regions (mobilenet_v2_w050: 16 midpoint nodes give Σ IG ≈ 8.4 for F(x0) − F(x1) ≈ 0.62), where no
  * float32 computation can be closer to the float64 reference than that.
+ *
+ * The adapter runs with graphOptimizationLevel 'extended' (plain NCHW kernels, whose float32
+ * rounding is closest to PyTorch's): with the default NCHWc kernels one HardSwish input of
+ * mobilenet_v3 lands on the other side of its kink at 3 (see docs/onnx.md and fixtures.test.ts), and
+ * IG, which sums 16 gradients, then differs from the reference by 3.7e-3 (measured) — a correct float32
+ * evaluation of a discontinuous integrand, but not the reference's.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,7 +59,7 @@ describe.each(fixtureNames)('integrated gradients vs PyTorch: %s', (name) => {
     const raw = readFileSync(join(dir, 'ig.f64'));
     const refChw = new Float64Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
     const ref = nchwToNhwc(refChw, 1, c, h, w, new Float64Array(refChw.length));
-    const classifier = await createOnnxClassifier(fixture.modelPath, { output: 'logits' });
+    const classifier = await createOnnxClassifier(fixture.modelPath, { output: 'logits', graphOptimizationLevel: 'extended' });
     open.push(classifier);
     const image = batchItem(fixture.batch, ig.input_index);
     const baseline = batchItem(fixture.batch, ig.baseline_index);
@@ -65,8 +71,10 @@ describe.each(fixtureNames)('integrated gradients vs PyTorch: %s', (name) => {
     const torchError = Math.max(fixture.torchGradRelL2[ig.input_index] ?? 0, fixture.torchGradRelL2[ig.baseline_index] ?? 0);
     const tolerance = Math.max(1e-4, 5 * torchError, 5 * sensitivity);
     expect(relativeL2(result.attributions, ref)).toBeLessThanOrEqual(tolerance);
-    expect(result.fx0).toBeCloseTo(ig.F_x0, 5);
-    expect(result.fx1).toBeCloseTo(ig.F_x1, 5);
+    // probabilities within max(1e-5, 5 × the change PyTorch float32's logit error could cause, 2·p·max|Δz|)
+    for (const [ours, ref] of [[result.fx0, ig.F_x0], [result.fx1, ig.F_x1]] as const) {
+      expect(Math.abs(ours - ref)).toBeLessThanOrEqual(Math.max(1e-5, 5 * 2 * ref * fixture.torchLogitsMaxAbs));
+    }
 
     const map = await attribute(classifier, { image, baseline, target: ig.target, method: { name: 'integrated-gradients', steps: ig.steps, rule: 'midpoint' } });
     const refMap = new Float64Array(h * w);
