@@ -24,7 +24,7 @@ describe('the classifier contract on a quadratic-free analytic classifier with p
 });
 
 /** Wraps the analytic classifier and breaks one thing. */
-function broken(kind: 'gradient-sign' | 'mutates' | 'random' | 'batch-dependent' | 'no-target-check' | 'ignores-per-example-targets' | 'leaks' | 'bad-sum'): () => Promise<Classifier> {
+function broken(kind: 'gradient-sign' | 'mutates' | 'random' | 'batch-dependent' | 'no-target-check' | 'ignores-per-example-targets' | 'ignores-all-targets' | 'leaks' | 'bad-sum'): () => Promise<Classifier> {
   const inner = createAnalyticClassifier({ ...shape, seed: 3 });
   const grad = inner.gradient.bind(inner);
   let leaked = 0;
@@ -47,7 +47,7 @@ function broken(kind: 'gradient-sign' | 'mutates' | 'random' | 'batch-dependent'
         const r = await inner.predict(b);
         return { probabilities: r, gradient: new Float32Array(b.data.length) };
       }
-      const r = await grad(b, kind === 'ignores-per-example-targets' && typeof t !== 'number' ? 0 : t);
+      const r = await grad(b, (kind === 'ignores-per-example-targets' && typeof t !== 'number') || kind === 'ignores-all-targets' ? 0 : t);
       if (kind === 'gradient-sign') return { probabilities: r.probabilities, gradient: r.gradient.map((x) => -x) };
       return r;
     },
@@ -63,6 +63,8 @@ describe('the contract checks can fail', () => {
     ['batch-dependent', 'predict is batch invariant (a batch equals its images one by one)'],
     ['no-target-check', 'gradient rejects targets out of range with a TARGET_OUT_OF_RANGE error'],
     ['ignores-per-example-targets', 'gradient respects per-example targets'],
+    ['ignores-all-targets', 'gradient respects per-example targets'],
+    ['no-target-check', 'gradient respects per-example targets'],
     ['leaks', 'predict and gradient leak no resources'],
     ['bad-sum', 'predict returns count × classes probabilities in [0, 1] summing to 1'],
   ];

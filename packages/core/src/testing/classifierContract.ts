@@ -282,6 +282,20 @@ export function classifierContractChecks(
       const targets = new Int32Array(count).map((_, i) => (i * 7 + 1) % c.classes);
       const r = await g(batch, targets);
       const n = batch.data.length / count;
+      // A gradient that ignores the targets (e.g. identically zero) would pass the comparison
+      // below; for any classifier with ≥ 2 classes, two targets give different gradients.
+      if (c.classes >= 2) {
+        const first = sliceImage(batch, 0);
+        const ga = await g(first, 0);
+        const gb = await g(first, 1);
+        let scale = 0;
+        for (const x of ga.gradient) scale = Math.max(scale, Math.abs(x));
+        for (const x of gb.gradient) scale = Math.max(scale, Math.abs(x));
+        if (!(scale > 0)) fail('the gradient is identically zero for targets 0 and 1');
+        if (!(maxAbsDiff(ga.gradient, gb.gradient) > 1e-6 * scale)) {
+          fail('targets 0 and 1 give the same gradient: the target is ignored');
+        }
+      }
       for (let i = 0; i < count; i++) {
         const one = await g(sliceImage(batch, i), targets[i] as number);
         const d = maxAbsDiff(r.gradient.subarray(i * n, (i + 1) * n), one.gradient);
