@@ -445,7 +445,7 @@ export function createGaussianMetric(domain: Domain, options: GaussianMetricOpti
     }
   };
 
-  return Object.freeze({
+  const metric: GaussianMetric = Object.freeze({
     sigma,
     sigmaPixels: [sx, sy] as const,
     apply(field: Float32Array): Float32Array {
@@ -462,4 +462,22 @@ export function createGaussianMetric(domain: Domain, options: GaussianMetricOpti
       smoothInPlace(fields, count);
     },
   });
+  uncheckedSmoothers.set(metric, smoothInPlace);
+  return metric;
+}
+
+/** The unchecked in-place smoothing of every metric made by {@link createGaussianMetric}. */
+const uncheckedSmoothers = new WeakMap<GaussianMetric, (fields: Float32Array, count: number) => void>();
+
+/**
+ * `metric.applyInPlace` without its checks, for callers that have already established that
+ * `fields` is a Float32Array of at least `count · size` finite values (the optimiser's fused step
+ * kernel checks finiteness while writing the masks). Internal. Falls back to `applyInPlace` for a
+ * metric not made by {@link createGaussianMetric}.
+ * @example smoothFieldsUnchecked(metric, masks.subarray(size, steps * size), steps - 1);
+ */
+export function smoothFieldsUnchecked(metric: GaussianMetric, fields: Float32Array, count: number): void {
+  const smooth = uncheckedSmoothers.get(metric);
+  if (smooth === undefined) metric.applyInPlace(fields, count);
+  else smooth(fields, count);
 }

@@ -5,7 +5,7 @@ import { throwIfAborted } from './abort.js';
 import { gradientBatched, predictBatched, predictImages, requireGradient, DEFAULT_BATCH_SIZE } from './batching.js';
 import { createGridDomain } from './domain.js';
 import { OptionError, ShapeError } from './errors.js';
-import { createGaussianMetric } from './gaussianMetric.js';
+import { createGaussianMetric, smoothFieldsUnchecked } from './gaussianMetric.js';
 import type { GaussianMetric } from './gaussianMetric.js';
 import { blendMasksInto, differentialFromDelta, imageDelta } from './kernels/blend.js';
 import { reparametrizeInto } from './kernels/reparametrize.js';
@@ -294,11 +294,12 @@ export function ablationPathStep(workspace: AblationPathWorkspace, hooks: Ablati
   const pool = which === -1 || threaded === undefined ? undefined : threaded.pool;
   const mine = pool === undefined ? interior : pool.mainEnd;
   if (pool !== undefined) pool.dispatch(which === 0 ? 0 : 1, gamma, shifts);
-  updateSaturateMasks(masks, differential, size, weights, uniform, 0, mine, gamma, shifts, zeta);
-  lap('saturate');
   let failure: { error: unknown } | undefined;
   try {
-    metric.applyInPlace(masks.subarray(size, (mine + 1) * size), mine);
+    updateSaturateMasks(masks, differential, size, weights, uniform, 0, mine, gamma, shifts, zeta);
+    lap('saturate');
+    // finite: checked by updateSaturateMasks
+    smoothFieldsUnchecked(metric, masks.subarray(size, (mine + 1) * size), mine);
   } catch (error) {
     failure = { error };
   }

@@ -240,6 +240,10 @@ describe('worker threads (compiled worker from dist/: build the package first)',
       expect(singleError).toBeInstanceOf(InvalidValueError);
       expect(() => ablationPathStep(pair)).toThrow((singleError as Error).message);
       expect((singleError as Error).message).toContain('field 3');
+      // the same report as the metric's own check of the interior masks
+      const fields = new Float32Array(5 * 64);
+      fields[3 * 64 + 5] = Number.NaN;
+      expect(() => createGaussianMetric(domain, { sigma: 1 }).applyInPlace(fields, 5)).toThrow((singleError as Error).message);
     } finally {
       await pair.close();
     }

@@ -5,6 +5,7 @@
  * (step, then `saturateInPlace`; `projectMonotoneInPlace`, then clamping) with fewer passes over
  * memory.
  */
+import { InvalidValueError } from '../errors.js';
 import { projectStridedInPlace } from './monotone.js';
 import { SATURATION_TABLE_MIN, SATURATION_TABLE_SCALE, SATURATION_TABLE_SIZE, saturateExact, saturationTable } from './saturate.js';
 
@@ -58,6 +59,8 @@ export function directionScale(
  * θ ← S(fround(θ + γ·h_k)) with h_k = g_k/w − shifts[k] (uniform: θ + γ·size·g − γ·shift) and S the
  * saturation of `saturateInPlace` (same table, same rounding: identical values). γ = 0 only
  * saturates. `masks` holds the whole path (mask j at `j · size`).
+ * @throws InvalidValueError when a written value is NaN or ±Infinity (as the Gaussian metric's
+ *   check would: "field i contains v at point r", i counted from interior mask 0), after writing.
  * @example updateSaturateMasks(masks, differential, size, weights, true, 0, 15, gamma, shifts, 0.8);
  */
 export function updateSaturateMasks(
@@ -78,12 +81,14 @@ export function updateSaturateMasks(
   const scale = SATURATION_TABLE_SCALE;
   const tmin = SATURATION_TABLE_MIN;
   const tsize = SATURATION_TABLE_SIZE;
+  let total = 0;
   for (let k = first; k < end; k++) {
     const off = k * size;
     const mOff = off + size;
     const shift = shifts[k] as number;
     const a = gamma * size;
     const b = gamma * shift;
+    let sum = 0;
     for (let r = 0; r < size; r++) {
       let x = masks[mOff + r] as number;
       if (gamma !== 0) {
@@ -96,10 +101,21 @@ export function updateSaturateMasks(
         const j = u | 0;
         const f = u - j;
         const lo = t[j] as number;
-        masks[mOff + r] = lo + f * ((t[j + 1] as number) - lo);
+        const y = lo + f * ((t[j + 1] as number) - lo);
+        masks[mOff + r] = y;
+        sum += y;
       } else {
-        masks[mOff + r] = saturateExact(x, za, zb);
+        const y = saturateExact(x, za, zb);
+        masks[mOff + r] = y;
+        sum += y;
       }
+    }
+    total += sum;
+  }
+  if (!Number.isFinite(total)) {
+    for (let i = (first + 1) * size; i < (end + 1) * size; i++) {
+      const v = masks[i] as number;
+      if (!Number.isFinite(v)) throw new InvalidValueError(`field ${Math.floor(i / size) - 1} contains ${String(v)} at point ${i % size}`);
     }
   }
 }

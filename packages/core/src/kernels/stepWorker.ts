@@ -4,7 +4,7 @@
  * thread. Started only by `stepThreads.ts`; importing it anywhere else does nothing.
  */
 import { createGridDomain } from '../domain.js';
-import { createGaussianMetric } from '../gaussianMetric.js';
+import { createGaussianMetric, smoothFieldsUnchecked } from '../gaussianMetric.js';
 import { updateSaturateMasks } from './stepMasks.js';
 import type { StepWorkerData } from './stepThreads.js';
 import { CTL_DONE, CTL_ERROR, CTL_GENERATION, PARAM_GAMMA, PARAM_SHIFTS, PARAM_WHICH } from './stepThreads.js';
@@ -35,7 +35,8 @@ async function main(): Promise<void> {
     try {
       const masks = buffers[params[PARAM_WHICH] === 0 ? 0 : 1];
       updateSaturateMasks(masks, differential, size, weights, uniform, first, end, params[PARAM_GAMMA] as number, shifts, zeta);
-      metric.applyInPlace(masks.subarray((first + 1) * size, (end + 1) * size), end - first);
+      // finite: checked by updateSaturateMasks
+      smoothFieldsUnchecked(metric, masks.subarray((first + 1) * size, (end + 1) * size), end - first);
     } catch {
       Atomics.store(ctl, CTL_ERROR, 1);
     }
