@@ -95,6 +95,17 @@ describe('errors', () => {
     expect(e.message).toMatch(/rank 2; expected a rank-4 image input/);
   });
 
+  it('an input whose layout cannot be inferred asks for options.layout', async () => {
+    const hd = head('x', 5 * 5 * 5, 2, 1);
+    const bytes = buildModel({ input: ['N', 5, 5, 5], nodes: hd.nodes, initializers: hd.initializers, output: 'logits', outputDims: ['N', 2] });
+    const e = await rejection(createOnnxClassifier(bytes));
+    expect(e.code).toBe('INVALID_OPTION');
+    expect(e.message).toContain('options.layout');
+    const c = await createOnnxClassifier(bytes, { layout: 'NHWC' });
+    expect(c.inputShape).toEqual({ height: 5, width: 5, channels: 5 });
+    await c.dispose();
+  });
+
   it('a batch of the wrong size is a SHAPE_MISMATCH error saying what was expected', async () => {
     const c = await createOnnxClassifier(tiny.modelPath);
     try {

@@ -113,4 +113,41 @@ describe('model forms', () => {
       await c2.dispose();
     }
   });
+
+  it('a dynamic spatial size needs inputSize; with it the classifier runs at that size', async () => {
+    const model = buildModel({
+      input: ['N', C, 'H', 'W'],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'W'], outputs: ['c'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+        { op: 'Sigmoid', inputs: ['c'], outputs: ['s'] },
+        { op: 'GlobalAveragePool', inputs: ['s'], outputs: ['g'] },
+        { op: 'Flatten', inputs: ['g'], outputs: ['logits'], attrs: { axis: 1 } },
+      ],
+      initializers: [{ name: 'W', dims: [K, C, 3, 3], values: randomValues(K * C * 9, 5, 2) }],
+      output: 'logits',
+      outputDims: ['N', K],
+    });
+    await expect(createOnnxClassifier(model)).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
+    const c = await createOnnxClassifier(model, { inputSize: [H, H] });
+    try {
+      expect(c.inputShape).toEqual({ height: H, width: H, channels: C });
+      const x = batch(2, 4);
+      const { gradient, probabilities } = await c.gradient!(x, 1);
+      expect(probabilities.length).toBe(2 * K);
+      // directional derivative vs a central difference (smooth model: sigmoid, linear pooling)
+      const v = Float32Array.from(x.data, (_, i) => (i % 3 === 0 ? 1 : -1));
+      const h = 1e-3;
+      const pp = await c.predict({ ...x, data: x.data.map((u, i) => u + h * (v[i] as number)) });
+      const pm = await c.predict({ ...x, data: x.data.map((u, i) => u - h * (v[i] as number)) });
+      const n = H * H * C;
+      for (let i = 0; i < 2; i++) {
+        let dot = 0;
+        for (let j = i * n; j < (i + 1) * n; j++) dot += (gradient[j] as number) * (v[j] as number);
+        const fd = ((pp[i * K + 1] as number) - (pm[i * K + 1] as number)) / (2 * h);
+        expect(Math.abs(dot - fd)).toBeLessThan(2e-4 + 1e-2 * Math.abs(fd));
+      }
+    } finally {
+      await c.dispose();
+    }
+  });
 });
