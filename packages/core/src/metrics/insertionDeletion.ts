@@ -4,6 +4,7 @@
 import { ShapeError } from '../errors.js';
 import type { Classifier, Image, Progress } from '../types.js';
 import { assertFinite, assertInteger } from '../validate.js';
+import { createRng } from '../random.js';
 import { batchSizeOf, checkInputs, predictTarget } from '../methods/internal.js';
 
 /** Curves of {@link insertionDeletion}: F after each step, against the fraction of pixels moved. */
@@ -41,6 +42,8 @@ export interface InsertionDeletionOptions {
   readonly steps?: number;
   /** Images per classifier call. Default 16. */
   readonly batchSize?: number;
+  /** Seed of the order among tied pixels ({@link saliencyOrder}). Default 0. */
+  readonly tieSeed?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: Progress) => void;
 }
@@ -50,10 +53,17 @@ export interface InsertionDeletionManyOptions extends Omit<InsertionDeletionOpti
   readonly saliencies: readonly Float32Array[];
 }
 
-/** Pixel indices by decreasing saliency; ties keep the lower index first (a stable order). */
-export function saliencyOrder(saliency: Float32Array): Int32Array {
+/**
+ * Pixel indices by decreasing saliency. Ties (common: a switch-time map has about T distinct values)
+ * are ordered by a fixed pseudo-random permutation drawn from `tieSeed`, so a tied region is not
+ * moved row by row from the top; without ties the seed has no effect.
+ * @example saliencyOrder(Float32Array.of(1, 3, 2)) // Int32Array [1, 2, 0]
+ */
+export function saliencyOrder(saliency: Float32Array, tieSeed = 0): Int32Array {
+  const rng = createRng(tieSeed);
+  const key = Float64Array.from({ length: saliency.length }, () => rng.next());
   const order = Int32Array.from({ length: saliency.length }, (_, i) => i);
-  return order.sort((a, b) => (saliency[b] as number) - (saliency[a] as number) || a - b);
+  return order.sort((a, b) => (saliency[b] as number) - (saliency[a] as number) || (key[a] as number) - (key[b] as number) || a - b);
 }
 
 /**
@@ -80,7 +90,7 @@ export async function insertionDeletionMany(
       throw new ShapeError(`saliencies[${j}] must be a Float32Array of ${size} values (${height}×${width})`);
     }
     assertFinite(`saliencies[${j}]`, s);
-    return saliencyOrder(s);
+    return saliencyOrder(s, options.tieSeed ?? 0);
   });
   const counts = new Int32Array(steps + 1);
   const fractions = new Float64Array(steps + 1);
@@ -136,8 +146,8 @@ export async function insertionDeletionMany(
 }
 
 /**
- * The RISE causal metrics of one saliency map. Pixels are ranked by decreasing saliency (ties:
- * lower row-major index first); with N pixels and n steps, after step i the first
+ * The RISE causal metrics of one saliency map. Pixels are ranked by decreasing saliency (ties in a
+ * seeded pseudo-random order, {@link saliencyOrder}); with N pixels and n steps, after step i the first
  * c_i = round(i·N/n) pixels of the ranking are moved (all channels):
  *
  * - deletion: start from the image and replace them by `deletionBaseline`;

@@ -64,8 +64,14 @@ describe('insertion and deletion', () => {
     expect(calls).toBe(Math.ceil(102 / 20));
   });
 
-  it('ranks ties by index (stable) and rejects maps of the wrong size', async () => {
-    expect(Array.from(saliencyOrder(Float32Array.of(1, 2, 2, 0)))).toEqual([1, 2, 0, 3]);
+  it('ranks by decreasing saliency, ties in a seeded order that does not sweep rows, and rejects maps of the wrong size', async () => {
+    const order = Array.from(saliencyOrder(Float32Array.of(1, 2, 2, 0)));
+    expect(order.slice(0, 2).sort()).toEqual([1, 2]);
+    expect(order.slice(2)).toEqual([0, 3]);
+    // a constant 8×8 map: the first 16 pixels moved are spread over the rows, not rows 0–1
+    const tiedFirst = Array.from(saliencyOrder(new Float32Array(64), 3).slice(0, 16));
+    expect(new Set(tiedFirst.map((p) => Math.floor(p / 8))).size).toBeGreaterThanOrEqual(5);
+    expect(Array.from(saliencyOrder(new Float32Array(64), 3))).toEqual(Array.from(saliencyOrder(new Float32Array(64), 3)));
     await expect(insertionDeletion(f, { ...options, saliency: new Float32Array(5) })).rejects.toThrow(ShapeError);
   });
 });
