@@ -342,6 +342,8 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
   push(outputName, dz);
 
   const indicesFor = new Map<NodeProto, string>();
+  const producerOf = new Map<string, NodeProto>();
+  for (const n of keptNodes) for (const o of n.output ?? []) if (o) producerOf.set(o, n);
   const ctx: RuleContext = {
     b,
     opset,
@@ -360,6 +362,7 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
       return undefined;
     },
     active: (name) => active.has(name),
+    producer: (name) => producerOf.get(name),
     maxPoolIndices(node) {
       const existing = (node.output ?? [])[1];
       if (existing) return existing;

@@ -18,6 +18,8 @@ export interface RuleContext {
   value(name: string): readonly number[] | undefined;
   /** Whether the tensor depends on the model input. */
   active(name: string): boolean;
+  /** The node computing a tensor (undefined for graph inputs and initializers). */
+  producer(name: string): NodeProto | undefined;
   /** Names MaxPool's Indices output, adding it to the node when the model did not request it. */
   maxPoolIndices(node: NodeProto): string;
 }
@@ -98,6 +100,23 @@ const reshapeRule: GradientRule = {
   backward: (ctx, node, dY) => [ctx.b.op('Reshape', [dY[0] as string, ctx.b.shapeOf(in0(node))])],
 };
 
+/**
+ * Whether `node` is y = x · Sigmoid(x) (SiLU/Swish, either operand order, same shapes): returns
+ * the operand names, else undefined.
+ */
+function siluOperands(ctx: RuleContext, node: NodeProto): { x: string; s: string } | undefined {
+  const [a = '', bIn = ''] = inputs(node);
+  for (const [x, s] of [[a, bIn], [bIn, a]] as const) {
+    const p = ctx.producer(s);
+    if (p?.opType === 'Sigmoid' && in0(p) === x && ctx.active(x)) {
+      const xs = ctx.shape(x);
+      const ss = ctx.shape(s);
+      if (xs.length === ss.length && xs.every((d, i) => d === ss[i])) return { x, s };
+    }
+  }
+  return undefined;
+}
+
 function binary(kind: 'Add' | 'Sub' | 'Mul' | 'Div'): GradientRule {
   return {
     backward(ctx, node, dY) {
@@ -106,6 +125,16 @@ function binary(kind: 'Add' | 'Sub' | 'Mul' | 'Div'): GradientRule {
       const y = out0(node);
       const ys = ctx.shape(y);
       const b = ctx.b;
+      const silu = kind === 'Mul' ? siluOperands(ctx, node) : undefined;
+      if (silu) {
+        // y = x·σ(x): dx = dY·(σ + y·(1 − σ)) through both factors at once (4 elementwise passes
+        // instead of 7 for the Mul rule, the Sigmoid rule and their Sum). The Sigmoid node gets
+        // no gradient from this use of its output.
+        const { x, s } = silu;
+        const d = b.op('Add', [s, b.op('Mul', [y, b.op('Sub', [b.scalar(1), s])])]);
+        const dx = b.op('Mul', [g, d]);
+        return x === a ? [dx, undefined] : [undefined, dx];
+      }
       let ga: string | undefined;
       let gb: string | undefined;
       if (ctx.active(a)) {

@@ -205,6 +205,21 @@ const cases: Case[] = [
     feature: 'y',
     size: 4 * 6 * 6,
   },
+  {
+    name: 'SiLU x·Sigmoid(x) (fused rule, both operand orders, Sigmoid output reused elsewhere)',
+    input: [3, 5, 5],
+    nodes: [
+      { op: 'Conv', inputs: ['x', 'W'], outputs: ['c'], attrs: { kernel_shape: [1, 1] } },
+      { op: 'Sigmoid', inputs: ['c'], outputs: ['s'] },
+      { op: 'Mul', inputs: ['c', 's'], outputs: ['m1'] },
+      { op: 'Sigmoid', inputs: ['m1'], outputs: ['s2'] },
+      { op: 'Mul', inputs: ['s2', 'm1'], outputs: ['m2'] },
+      { op: 'Add', inputs: ['m2', 's'], outputs: ['y'] },
+    ],
+    initializers: [w('W', [4, 3, 1, 1], 31, 3)],
+    feature: 'y',
+    size: 4 * 5 * 5,
+  },
 ];
 
 function randomBatch(c: number, h: number, wd: number, count: number, seed: number, distinct: boolean): ImageBatch {
@@ -276,6 +291,46 @@ describe('gradient rules against central finite differences', () => {
       await expectFiniteDifferences(classifier, randomBatch(3, 5, 5, 2, 3, false));
     } finally {
       await classifier.dispose();
+    }
+  });
+
+  it('SiLU: the fused x·Sigmoid(x) rule emits fewer nodes and the same gradient as the unfused rules', async () => {
+    // The same function twice: as Mul(x, Sigmoid(x)) (matched by the fused rule) and with an
+    // Identity between Sigmoid and Mul (not matched: Mul and Sigmoid rules and their Sum).
+    const build = (fused: boolean): Uint8Array => {
+      const hd = head('y', 4 * 5 * 5, K, 60);
+      return buildModel({
+        input: ['N', 3, 5, 5],
+        nodes: [
+          { op: 'Conv', inputs: ['x', 'W'], outputs: ['c'], attrs: { kernel_shape: [1, 1] } },
+          { op: 'Sigmoid', inputs: ['c'], outputs: ['s'] },
+          ...(fused ? [] : [{ op: 'Identity', inputs: ['s'], outputs: ['si'] }]),
+          { op: 'Mul', inputs: ['c', fused ? 's' : 'si'], outputs: ['y'] },
+          ...hd.nodes,
+        ],
+        initializers: [w('W', [4, 3, 1, 1], 32, 3), ...hd.initializers],
+        output: 'logits',
+        outputDims: ['N', K],
+      });
+    };
+    const fused = await createOnnxClassifier(build(true), { layout: 'NCHW', intraOpNumThreads: 1 });
+    const plain = await createOnnxClassifier(build(false), { layout: 'NCHW', intraOpNumThreads: 1 });
+    try {
+      expect(fused.backwardNodes).toBeLessThan(plain.backwardNodes);
+      const batch = randomBatch(3, 5, 5, 2, 9, false);
+      const gf = (await fused.gradient!(batch, Int32Array.from([0, 2]))).gradient;
+      const gp = (await plain.gradient!(batch, Int32Array.from([0, 2]))).gradient;
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < gf.length; i++) {
+        num += ((gf[i] as number) - (gp[i] as number)) ** 2;
+        den += (gp[i] as number) ** 2;
+      }
+      expect(den).toBeGreaterThan(0);
+      expect(Math.sqrt(num / den)).toBeLessThan(1e-5);
+    } finally {
+      await fused.dispose();
+      await plain.dispose();
     }
   });
 
