@@ -35,6 +35,15 @@ export interface OnnxClassifierOptions {
   readonly inputSize?: readonly [height: number, width: number];
   /** onnxruntime intra-op threads. Default: onnxruntime's default (one per physical core). */
   readonly intraOpNumThreads?: number;
+  /**
+   * Whether onnxruntime's intra-op worker threads busy-wait ("spin") for work after a run. Default
+   * false: spinning workers keep burning a core after every run, which slows down whatever runs
+   * next on a machine with few cores — the other session, the core's JavaScript work between
+   * gradient calls, other processes (measured on 2 cores, MobileNetV2 batch 14, 2 threads:
+   * forward 77 → 57 ms, gradient 330 → 320 ms wall and 668 → 532 ms CPU without spinning; see
+   * docs/benchmarks.md). Set true to get onnxruntime's own default back.
+   */
+  readonly threadSpinning?: boolean;
   /** Largest batch per session run; larger batches are split. Default 16. */
   readonly batchSize?: number;
   /** Build the gradient graph and offer `gradient`. Default true. */
@@ -88,6 +97,9 @@ function checkPositiveInteger(name: string, v: number | undefined): void {
 export async function createOnnxClassifier(model: string | Uint8Array, options: OnnxClassifierOptions = {}): Promise<OnnxClassifier> {
   checkPositiveInteger('intraOpNumThreads', options.intraOpNumThreads);
   checkPositiveInteger('batchSize', options.batchSize);
+  if (options.threadSpinning !== undefined && typeof options.threadSpinning !== 'boolean') {
+    throw new OptionError(`threadSpinning must be a boolean, got ${String(options.threadSpinning)}`);
+  }
   const level = options.graphOptimizationLevel;
   if (level !== undefined && !['disabled', 'basic', 'extended', 'all'].includes(level)) {
     throw new OptionError(`graphOptimizationLevel must be 'disabled', 'basic', 'extended' or 'all', got ${String(level)}`);
@@ -99,6 +111,7 @@ export async function createOnnxClassifier(model: string | Uint8Array, options: 
     executionMode: 'sequential',
     interOpNumThreads: 1,
     logSeverityLevel: 3,
+    extra: { session: { intra_op: { allow_spinning: options.threadSpinning === true ? '1' : '0' } } },
     ...(options.intraOpNumThreads !== undefined ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
   };
   const create = async (bytes: Uint8Array, what: string): Promise<ort.InferenceSession> => {

@@ -146,6 +146,7 @@ describe('errors', () => {
       { preprocessing: { mean: [0.5, 0.5] } },
       { preprocessing: { std: 0 } },
       { output: 'scores' as 'logits' },
+      { threadSpinning: 'yes' as unknown as boolean },
     ]) {
       const e = await rejection(createOnnxClassifier(tiny.modelPath, options));
       expect(e.code, JSON.stringify(options)).toBe('INVALID_OPTION');

@@ -114,6 +114,21 @@ describe('model forms', () => {
     }
   });
 
+  it('threadSpinning: true (onnxruntime default) and the default (no spinning) give the same results', async () => {
+    const spin = await createOnnxClassifier(logitsModel(), { threadSpinning: true, intraOpNumThreads: 2 });
+    const quiet = await createOnnxClassifier(logitsModel(), { intraOpNumThreads: 2 });
+    try {
+      const x = batch(4, 5);
+      const a = await spin.gradient!(x, 1);
+      const r = await quiet.gradient!(x, 1);
+      for (let i = 0; i < a.probabilities.length; i++) expect(a.probabilities[i]).toBe(r.probabilities[i]);
+      for (let i = 0; i < a.gradient.length; i++) expect(a.gradient[i]).toBe(r.gradient[i]);
+    } finally {
+      await spin.dispose();
+      await quiet.dispose();
+    }
+  });
+
   it('a dynamic spatial size needs inputSize; with it the classifier runs at that size', async () => {
     const model = buildModel({
       input: ['N', C, 'H', 'W'],
