@@ -114,6 +114,31 @@ function batchSizeOf(options: BatchingOptions): number {
 }
 
 /**
+ * The chunk loop shared by {@link predictBatched} and {@link gradientBatched}: fills one reused
+ * buffer of at most `batchSize` images per chunk and hands it to `body`, checking `signal` between
+ * chunks and once at the end.
+ */
+async function forEachChunk(
+  shape: ImageShape,
+  count: number,
+  fill: FillImages,
+  options: BatchingOptions,
+  body: (first: number, batch: ImageBatch) => Promise<void>,
+): Promise<void> {
+  const batchSize = batchSizeOf(options);
+  const n = shape.height * shape.width * shape.channels;
+  const buffer = chunkBuffer(options, Math.min(batchSize, count) * n);
+  for (let first = 0; first < count; first += batchSize) {
+    throwIfAborted(options.signal);
+    const m = Math.min(batchSize, count - first);
+    const data = buffer.subarray(0, m * n);
+    fill(first, m, data);
+    await body(first, { data, height: shape.height, width: shape.width, channels: shape.channels, count: m });
+  }
+  throwIfAborted(options.signal);
+}
+
+/**
  * Probabilities of `count` images produced by `fill`, evaluated `batchSize` at a time:
  * a `count × classes` array, row i = classifier.predict(image i).
  *
@@ -134,22 +159,13 @@ export async function predictBatched(
   options: BatchingOptions = {},
 ): Promise<Float32Array> {
   assertInteger('count', count, 0);
-  const batchSize = batchSizeOf(options);
   const classes = classifier.classes;
-  const n = shape.height * shape.width * shape.channels;
   const result = new Float32Array(count * classes);
-  const buffer = chunkBuffer(options, Math.min(batchSize, count) * n);
-  for (let first = 0; first < count; first += batchSize) {
-    throwIfAborted(options.signal);
-    const m = Math.min(batchSize, count - first);
-    const data = buffer.subarray(0, m * n);
-    fill(first, m, data);
-    const batch: ImageBatch = { data, height: shape.height, width: shape.width, channels: shape.channels, count: m };
+  await forEachChunk(shape, count, fill, options, async (first, batch) => {
     const p = await classifier.predict(batch);
-    checkProbabilities(p, m, classes, 'classifier.predict');
+    checkProbabilities(p, batch.count, classes, 'classifier.predict');
     result.set(p, first * classes);
-  }
-  throwIfAborted(options.signal);
+  });
   return result;
 }
 
@@ -195,16 +211,11 @@ export async function gradientBatched(
   requireGradient(classifier, 'this computation');
   assertInteger('count', count, 0);
   assertTargets(targets, count, classifier.classes);
-  const batchSize = batchSizeOf(options);
   const classes = classifier.classes;
   const n = shape.height * shape.width * shape.channels;
-  const buffer = chunkBuffer(options, Math.min(batchSize, count) * n);
-  for (let first = 0; first < count; first += batchSize) {
-    throwIfAborted(options.signal);
-    const m = Math.min(batchSize, count - first);
-    const data = buffer.subarray(0, m * n);
-    fill(first, m, data);
-    const batch: ImageBatch = { data, height: shape.height, width: shape.width, channels: shape.channels, count: m };
+  await forEachChunk(shape, count, fill, options, async (first, batch) => {
+    const m = batch.count;
+    const data = batch.data;
     const t = typeof targets === 'number' ? targets : targets.subarray(first, first + m);
     const r = await classifier.gradient(batch, t);
     if (r === null || typeof r !== 'object') throw new ShapeError('classifier.gradient must return { probabilities, gradient }');
@@ -225,8 +236,7 @@ export async function gradientBatched(
       }
     }
     consume({ first, count: m, images: data, probabilities: r.probabilities, gradient: g });
-  }
-  throwIfAborted(options.signal);
+  });
 }
 
 /**
