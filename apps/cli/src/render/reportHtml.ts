@@ -121,7 +121,7 @@ ${facts}
 <div id="readout" class="readout"></div>
 <div class="row">
 <figure><img id="frame" class="px" width="${w}" height="${h}" src="${data.frames[c.thresholdStep] ?? ''}" alt="image blended with the mask at this step"><figcaption>[x0, x1]<sub>φ(t)</sub>: the image blended towards the baseline by the mask.</figcaption></figure>
-<figure><img id="mask" class="px" width="${w}" height="${h}" src="${data.masks[c.thresholdStep] ?? ''}" alt="mask at this step"><figcaption>φ(t): white = kept, black = replaced by the baseline.</figcaption></figure>
+<figure><img id="mask" class="px" width="${w}" height="${h}" src="${data.masks[c.thresholdStep] ?? ''}" alt="mask at this step"><figcaption>1 − φ(t): white = kept (φ = 0), black = replaced by the baseline (φ = 1).</figcaption></figure>
 </div>
 
 <h2>Along the path</h2>
