@@ -344,6 +344,15 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
   const indicesFor = new Map<NodeProto, string>();
   const producerOf = new Map<string, NodeProto>();
   for (const n of keptNodes) for (const o of n.output ?? []) if (o) producerOf.set(o, n);
+  const consumersOf = new Map<string, NodeProto[]>();
+  for (const n of keptNodes) {
+    for (const i of new Set(n.input ?? [])) {
+      if (!i) continue;
+      const list = consumersOf.get(i);
+      if (list) list.push(n);
+      else consumersOf.set(i, [n]);
+    }
+  }
   const ctx: RuleContext = {
     b,
     opset,
@@ -363,6 +372,7 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
     },
     active: (name) => active.has(name),
     producer: (name) => producerOf.get(name),
+    consumers: (name) => (name === outputName ? undefined : consumersOf.get(name) ?? []),
     maxPoolIndices(node) {
       const existing = (node.output ?? [])[1];
       if (existing) return existing;

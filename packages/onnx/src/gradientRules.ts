@@ -20,6 +20,8 @@ export interface RuleContext {
   active(name: string): boolean;
   /** The node computing a tensor (undefined for graph inputs and initializers). */
   producer(name: string): NodeProto | undefined;
+  /** The nodes reading a tensor (undefined when it is also the model output). */
+  consumers(name: string): readonly NodeProto[] | undefined;
   /** Names MaxPool's Indices output, adding it to the node when the model did not request it. */
   maxPoolIndices(node: NodeProto): string;
 }
@@ -339,9 +341,31 @@ const matMulRule: GradientRule = {
   },
 };
 
-/** Relu: dX = dY ⊙ [Y > 0] (PyTorch's convention at 0). */
+/** The constant lower bound of a Clip node (undefined when it has none or it is not constant). */
+function clipLowerBound(ctx: RuleContext, clip: NodeProto): number | undefined {
+  if (ctx.opset >= 11) {
+    const lo = inputs(clip)[1];
+    return lo ? ctx.value(lo)?.[0] : undefined;
+  }
+  const v = attrFloat(clip, 'min', Number.NEGATIVE_INFINITY);
+  return Number.isFinite(v) ? v : undefined;
+}
+
+/**
+ * Relu: dX = dY ⊙ [Y > 0] (PyTorch's convention at 0). When Y's only reader is a `Clip` with a
+ * constant lower bound lo ≥ 0 (ReLU6 exported as Relu → Clip), the Clip rule's mask [lo < Clip(Y)]
+ * is already zero wherever Y ≤ 0, so dY passes through unmasked (two elementwise passes saved).
+ */
 const reluRule: GradientRule = {
-  backward: (ctx, node, dY) => [applyMasks(ctx.b, dY[0] as string, intervalMask(ctx.b, out0(node), 0, undefined))],
+  backward(ctx, node, dY) {
+    const users = ctx.consumers(out0(node));
+    const only = users?.length === 1 ? users[0] : undefined;
+    if (only?.opType === 'Clip' && in0(only) === out0(node)) {
+      const lo = clipLowerBound(ctx, only);
+      if (lo !== undefined && lo >= 0) return [dY[0]];
+    }
+    return [applyMasks(ctx.b, dY[0] as string, intervalMask(ctx.b, out0(node), 0, undefined))];
+  },
 };
 
 /** Clip: dX = dY ⊙ [min < Y < max] (strict, as PyTorch's hardtanh/ReLU6). */

@@ -334,6 +334,45 @@ describe('gradient rules against central finite differences', () => {
     }
   });
 
+  it('Relu → Clip(lo, hi): for lo = 0 the folded Relu mask emits fewer nodes and the same gradient as the unfolded rules; lo < 0 is not folded', async () => {
+    // Same function twice: Relu → Clip (folded when lo ≥ 0) and Relu → Identity → Clip (never folded).
+    const build = (folded: boolean, lo: number): Uint8Array => {
+      const hd = head('y', 4 * 5 * 5, K, 61);
+      return buildModel({
+        input: ['N', 3, 5, 5],
+        nodes: [
+          { op: 'Conv', inputs: ['x', 'W'], outputs: ['c'], attrs: { kernel_shape: [1, 1] } },
+          { op: 'Relu', inputs: ['c'], outputs: ['r'] },
+          ...(folded ? [] : [{ op: 'Identity', inputs: ['r'], outputs: ['ri'] }]),
+          { op: 'Clip', inputs: [folded ? 'r' : 'ri', 'zero', 'hi'], outputs: ['y'] },
+          ...hd.nodes,
+        ],
+        initializers: [w('W', [4, 3, 1, 1], 34, 3), { name: 'zero', dims: [], values: [lo] }, { name: 'hi', dims: [], values: [0.7] }, ...hd.initializers],
+        output: 'logits',
+        outputDims: ['N', K],
+      });
+    };
+    for (const lo of [0, -0.2]) {
+      const folded = await createOnnxClassifier(build(true, lo), { layout: 'NCHW', intraOpNumThreads: 1 });
+      const plain = await createOnnxClassifier(build(false, lo), { layout: 'NCHW', intraOpNumThreads: 1 });
+      try {
+        if (lo === 0) expect(folded.backwardNodes).toBeLessThan(plain.backwardNodes);
+        const batch = randomBatch(3, 5, 5, 2, 10, false);
+        const gf = (await folded.gradient!(batch, Int32Array.from([1, 3]))).gradient;
+        const gp = (await plain.gradient!(batch, Int32Array.from([1, 3]))).gradient;
+        let den = 0;
+        for (let i = 0; i < gf.length; i++) {
+          expect(Math.abs((gf[i] as number) - (gp[i] as number))).toBeLessThan(1e-7);
+          den += (gp[i] as number) ** 2;
+        }
+        expect(den).toBeGreaterThan(0);
+      } finally {
+        await folded.dispose();
+        await plain.dispose();
+      }
+    }
+  });
+
   for (const cs of cases) {
     it(cs.name, async () => {
       const [c, h, wd] = cs.input;
