@@ -15,12 +15,11 @@
  * The 2-thread run needs the compiled worker (`out/src/kernels/stepWorker.js`, built by the
  * tsc command above).
  */
-import { blendMasksInto, differentialFromDelta, imageDelta } from '../src/kernels/blend.js';
 import { createGridDomain } from '../src/domain.js';
 import { createRng } from '../src/random.js';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { ablationPathStep, createParallelAblationPathWorkspace } from '../src/optimizeAblationPath.js';
+import { ablationPathStep, blendWorkspaceMasks, createParallelAblationPathWorkspace, setWorkspaceImages, workspaceDifferential } from '../src/optimizeAblationPath.js';
 import type { AblationPathPhase } from '../src/optimizeAblationPath.js';
 import type { Image } from '../src/types.js';
 
@@ -82,8 +81,7 @@ async function measure(size: number, steps: number, threads = 1): Promise<Record
   for (let i = 0; i < gradients.length; i++) gradients[i] = (rng.next() - 0.5) * 1e-3;
   const ws = await createParallelAblationPathWorkspace(domain, { steps, threads });
   const images = new Float32Array(interior * n);
-  const delta = imageDelta(image.data, baseline.data); // once per optimisation, as in optimizeAblationPath
-  const pixels = size * size;
+  setWorkspaceImages(ws, image, baseline); // once per optimisation, as in optimizeAblationPath
   const times = Object.fromEntries(PARTS.map((p) => [p, [] as number[]])) as Record<Part, number[]>;
   for (let run = 0; run < WARMUP + RUNS; run++) {
     const record = run >= WARMUP;
@@ -91,10 +89,10 @@ async function measure(size: number, steps: number, threads = 1): Promise<Record
     const thread0 = threadCpu();
     const t0 = performance.now();
     let lap = process.cpuUsage();
-    blendMasksInto(image.data, baseline.data, channels, pixels, ws.masks, 1, interior, images);
+    blendWorkspaceMasks(ws, 1, interior, images);
     const cInterpolate = cpuSince(lap);
     lap = process.cpuUsage();
-    differentialFromDelta(delta, channels, pixels, gradients, interior, ws.differential, 0);
+    workspaceDifferential(ws, gradients, interior, 0);
     const cDifferential = cpuSince(lap);
     lap = process.cpuUsage();
     ablationPathStep(ws, {

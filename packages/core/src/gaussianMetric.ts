@@ -293,6 +293,13 @@ function scatterBlock(plan: AxisPlan, output: Float32Array | Float64Array, outOf
   }
 }
 
+/** Part `part` of `parts` contiguous shares of ⌈count / parts⌉ items: `[first, end)`. */
+function partOf(count: number, part: number, parts: number): [number, number] {
+  const share = Math.ceil(count / parts);
+  const first = Math.min(count, part * share);
+  return [first, Math.min(count, first + share)];
+}
+
 /**
  * Convolves the plan's `count` rows of length n (row r at `input[inOff + r · n]`) with the folded
  * kernel under the mirror rule, writing output (row r, position i) to `output[outOff + i · count + r]`
@@ -305,10 +312,13 @@ function convolveRows(
   inOff: number,
   output: Float32Array | Float64Array,
   outOff: number,
+  part = 0,
+  parts = 1,
 ): void {
   const { n, count, N, blocks, fft, transfer, buffer, spectrum } = plan;
   if (plan.identity || fft === undefined) {
-    for (let r = 0; r < count; r++) {
+    const [rFirst, rEnd] = partOf(count, part, parts);
+    for (let r = rFirst; r < rEnd; r++) {
       const a = inOff + r * n;
       for (let i = 0; i < n; i++) output[outOff + i * count + r] = input[a + i] as number;
     }
@@ -316,7 +326,9 @@ function convolveRows(
   }
   const packed = plan.layout === 'packed';
   const { k, E, R, colMap } = plan;
-  for (let b = 0; b < blocks; b += 2) {
+  // blocks are independent (disjoint outputs): part `part` of `parts` takes a contiguous range of pairs
+  const [pFirst, pEnd] = partOf(Math.ceil(blocks / 2), part, parts);
+  for (let b = 2 * pFirst; b < 2 * pEnd; b += 2) {
     if (packed && (b + 2) * k <= count) {
       // both blocks full: gather the two row sets in one pass
       let q = 0;
@@ -463,6 +475,7 @@ export function createGaussianMetric(domain: Domain, options: GaussianMetricOpti
     },
   });
   uncheckedSmoothers.set(metric, smoothInPlace);
+  metricPlans.set(metric, { planX, planY, identity });
   return metric;
 }
 
@@ -480,4 +493,23 @@ export function smoothFieldsUnchecked(metric: GaussianMetric, fields: Float32Arr
   const smooth = uncheckedSmoothers.get(metric);
   if (smooth === undefined) metric.applyInPlace(fields, count);
   else smooth(fields, count);
+}
+
+const metricPlans = new WeakMap<GaussianMetric, { planX: AxisPlan; planY: AxisPlan; identity: boolean }>();
+
+/**
+ * One pass of the smoothing of one field, split between threads: pass 0 convolves the rows of
+ * `field` into `temp` (transposed, `size` doubles), pass 1 the rows of `temp` back into `field`;
+ * part `part` of `parts` does a contiguous share of that pass's FFT blocks. Running pass 0 for every
+ * part, then pass 1 for every part (each thread with its own metric of the same domain and σ, and
+ * `temp` shared) gives bit for bit `smoothFieldsUnchecked(metric, field, 1)`. Internal (the
+ * optimiser's worker threads); unchecked. Throws for a metric not made by {@link createGaussianMetric}.
+ * @example smoothFieldPart(metric, field, temp, 0, 0, 2); // then part 1 of pass 0 elsewhere, then pass 1
+ */
+export function smoothFieldPart(metric: GaussianMetric, field: Float32Array, temp: Float64Array, pass: 0 | 1, part: number, parts: number): void {
+  const plans = metricPlans.get(metric);
+  if (plans === undefined) throw new OptionError('smoothFieldPart needs a metric made by createGaussianMetric');
+  if (plans.identity) return;
+  if (pass === 0) convolveRows(plans.planX, field, 0, temp, 0, part, parts);
+  else convolveRows(plans.planY, temp, 0, field, 0, part, parts);
 }

@@ -5,13 +5,14 @@ import { throwIfAborted } from './abort.js';
 import { gradientBatched, predictBatched, predictImages, requireGradient, DEFAULT_BATCH_SIZE } from './batching.js';
 import { createGridDomain } from './domain.js';
 import { OptionError, ShapeError } from './errors.js';
-import { createGaussianMetric, smoothFieldsUnchecked } from './gaussianMetric.js';
+import { createGaussianMetric, smoothFieldPart, smoothFieldsUnchecked } from './gaussianMetric.js';
 import type { GaussianMetric } from './gaussianMetric.js';
-import { blendMasksInto, differentialFromDelta, imageDelta } from './kernels/blend.js';
-import { reparametrizeInto } from './kernels/reparametrize.js';
-import { directionScale, projectClampPathInPlace, updateSaturateMasks } from './kernels/stepMasks.js';
-import { autoThreads, createStepThreads, threadsSupported } from './kernels/stepThreads.js';
-import type { StepThreads } from './kernels/stepThreads.js';
+import { blendMasksDeltaInto, differentialFromDelta, imageDelta } from './kernels/blend.js';
+import { maskSaturationTerm } from './kernels/maskSaturation.js';
+import { maskMass, reparametrizeInto, reparametrizeMasksSaturation, reparametrizePlan } from './kernels/reparametrize.js';
+import { directionMax, directionScale, gammaOf, projectClampPathInPlace, projectClampPointsInPlace, updateSaturateMasks } from './kernels/stepMasks.js';
+import { PARAM_COUNT, PARAM_FIRST, PARAM_GAMMA, PHASE_BLEND, PHASE_DIFFERENTIAL, PHASE_DIRECTION, PHASE_MASSES, PHASE_PROJECT, PHASE_COLUMNS, PHASE_REPARAMETRIZE, PHASE_ROWS, PHASE_SMOOTH, autoThreads, createStepThreads, imageShareOf, shareOf, smoothShare, threadsSupported } from './kernels/stepThreads.js';
+import type { StepPhase, StepThreads } from './kernels/stepThreads.js';
 import { linearPath } from './linearPath.js';
 import { createPath } from './path.js';
 import { randomAblationPath } from './randomAblationPath.js';
@@ -97,15 +98,25 @@ export interface ParallelAblationPathWorkspaceOptions extends AblationPathWorksp
    * workers are never used and the step runs on the calling thread.
    */
   readonly threads?: ThreadCount;
+  /**
+   * Channels of the images that {@link blendWorkspaceMasks} and {@link workspaceDifferential} will
+   * share between the threads (sizes three shared buffers of `size·channels` values, the largest
+   * `(T − 1)·size·channels` floats). Images with other channel counts run on the calling thread.
+   * Default 3.
+   */
+  readonly channels?: number;
 }
 
 /**
- * Like {@link createAblationPathWorkspace}, but the step's heaviest part — the gradient step,
- * saturation and Gaussian smoothing of the interior masks — is shared between the calling thread
- * and `threads − 1` Node worker threads (buffers on SharedArrayBuffers; the calling thread blocks
- * in `Atomics.wait` while the workers finish). Each mask runs through the same code on whichever
- * thread, so results are bit-for-bit those of the single-threaded workspace. Call `close()` when
- * done (the workers are `unref`ed, so a forgotten close does not keep Node alive).
+ * Like {@link createAblationPathWorkspace}, but every part of the step (direction, gradient step,
+ * saturation and Gaussian smoothing, projection and clamping, reparametrisation) and the
+ * interpolation and differential of {@link blendWorkspaceMasks} and {@link workspaceDifferential}
+ * are shared between the calling thread and `threads − 1` Node worker threads (buffers on
+ * SharedArrayBuffers; the calling thread blocks in `Atomics.wait` while the workers finish each
+ * phase). Each mask, point or image runs through the same code on whichever thread, and partial
+ * results are combined in a fixed order, so results are bit-for-bit those of the single-threaded
+ * workspace. Call `close()` when done (the workers are `unref`ed, so a forgotten close does not
+ * keep Node alive).
  *
  * The workers run the package's compiled `stepWorker.js` (from `dist/`, also when this module is
  * loaded from its TypeScript source, e.g. in tests: build the package first).
@@ -122,6 +133,8 @@ export async function createParallelAblationPathWorkspace(
   const requested = options.threads ?? 'auto';
   if (requested !== 'auto') assertInteger('threads', requested, 1, 256);
   const threads = !threadsSupported() ? 1 : requested === 'auto' ? await autoThreads() : requested;
+  const channels = options.channels ?? 3;
+  assertInteger('channels', channels, 1, 4096);
   const steps = options.steps ?? 16;
   if (threads <= 1 || steps < 3) return allocateWorkspace(domain, options, false);
   const ws = allocateWorkspace(domain, options, true);
@@ -138,6 +151,7 @@ export async function createParallelAblationPathWorkspace(
     masksA: ws.masks,
     masksB: ws.spare,
     differential: ws.differential,
+    channels,
   });
   const parallel: AblationPathWorkspace = {
     ...ws,
@@ -195,28 +209,7 @@ export function pathSaturation(path: AblationPath): number {
 function saturationOf(masks: Float32Array, domain: Domain, steps: number): number {
   const { size, weights, uniform } = domain;
   let total = 0;
-  for (let k = 0; k <= steps; k++) {
-    const off = k * size;
-    let s = 0;
-    if (uniform) {
-      // four partial sums (independent dependency chains: ≈ 3× faster than one)
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      let r = 0;
-      for (; r + 4 <= size; r += 4) {
-        s += Math.abs((masks[off + r] as number) - 0.5);
-        s1 += Math.abs((masks[off + r + 1] as number) - 0.5);
-        s2 += Math.abs((masks[off + r + 2] as number) - 0.5);
-        s3 += Math.abs((masks[off + r + 3] as number) - 0.5);
-      }
-      for (; r < size; r++) s += Math.abs((masks[off + r] as number) - 0.5);
-      s = (s + s1 + (s2 + s3)) / size;
-    } else {
-      for (let r = 0; r < size; r++) s += (weights[r] as number) * Math.abs((masks[off + r] as number) - 0.5);
-    }
-    total += 2 * s;
-  }
+  for (let k = 0; k <= steps; k++) total += 2 * maskSaturationTerm(masks, k * size, size, weights, uniform);
   return total / (steps + 1);
 }
 
@@ -282,35 +275,19 @@ export function ablationPathStep(workspace: AblationPathWorkspace, hooks: Ablati
   const masks = workspace.masks;
   const interior = steps - 1;
   const { weights, uniform } = domain;
+  const threaded = pools.get(workspace);
+  const which = threaded === undefined ? -1 : masks.buffer === threaded.buffers[0] ? 0 : masks.buffer === threaded.buffers[1] ? 1 : -1;
+  // (a caller who replaced `masks` by an unshared array gets the single-threaded step)
+  if (which !== -1 && threaded !== undefined) return threadedStep(workspace, threaded.pool, which, lap);
   // 2–3. direction: per-mask shifts and the L∞-normalised scale γ
   const shifts = scratchFor(interior);
   const gamma = directionScale(differential, size, weights, uniform, interior, stepSize, shifts);
   lap('direction');
-  // 3–5. step + saturation (fused), then smoothing, mask by mask; with worker threads each takes a
-  // contiguous share of the masks (same code per mask, hence identical results)
-  const threaded = pools.get(workspace);
-  const which = threaded === undefined ? -1 : masks.buffer === threaded.buffers[0] ? 0 : masks.buffer === threaded.buffers[1] ? 1 : -1;
-  // (a caller who replaced `masks` by an unshared array gets the single-threaded step)
-  const pool = which === -1 || threaded === undefined ? undefined : threaded.pool;
-  const mine = pool === undefined ? interior : pool.mainEnd;
-  if (pool !== undefined) pool.dispatch(which === 0 ? 0 : 1, gamma, shifts);
-  let failure: { error: unknown } | undefined;
-  try {
-    updateSaturateMasks(masks, differential, size, weights, uniform, 0, mine, gamma, shifts, zeta);
-    lap('saturate');
-    // finite: checked by updateSaturateMasks
-    smoothFieldsUnchecked(metric, masks.subarray(size, (mine + 1) * size), mine);
-  } catch (error) {
-    failure = { error };
-  }
-  if (pool !== undefined) {
-    try {
-      pool.join(masks);
-    } catch (error) {
-      failure ??= { error };
-    }
-  }
-  if (failure !== undefined) throw failure.error;
+  // 3–5. step + saturation (fused), then smoothing
+  updateSaturateMasks(masks, differential, size, weights, uniform, 0, interior, gamma, shifts, zeta);
+  lap('saturate');
+  // finite: checked by updateSaturateMasks
+  smoothFieldsUnchecked(metric, masks.subarray(size, steps * size), interior);
   lap('smooth');
   // 6–7. monotone projection of every point's series, clamping, endpoints
   projectClampPathInPlace(masks, size, steps);
@@ -323,6 +300,188 @@ export function ablationPathStep(workspace: AblationPathWorkspace, hooks: Ablati
   workspace.masks = out;
   lap('reparametrize');
   return { gamma, saturation: saturationOf(workspace.masks, domain, steps) };
+}
+
+/**
+ * {@link ablationPathStep} with worker threads: every phase is split between the calling thread
+ * (first share) and the workers (see `stepThreads.ts`), with the same per-mask and per-point code
+ * as the single-threaded step; maxima and per-mask sums are combined here in a fixed order.
+ */
+function threadedStep(workspace: AblationPathWorkspace, pool: StepThreads, which: 0 | 1, lap: (phase: AblationPathPhase) => void): AblationPathStepResult {
+  const { domain, steps, differential, metric, zeta, stepSize } = workspace;
+  const { size, weights, uniform } = domain;
+  const masks = workspace.masks;
+  const out = workspace.spare;
+  const interior = steps - 1;
+  const threads = pool.threads;
+  const { params, layout } = pool;
+  /** Runs one phase on the workers and `mine` here; joins the workers even when `mine` throws. */
+  const phase = (id: StepPhase, mine: () => void): void => {
+    pool.start(id, which);
+    let failure: { error: unknown } | undefined;
+    try {
+      mine();
+    } catch (error) {
+      failure = { error };
+    }
+    try {
+      pool.join(masks);
+    } catch (error) {
+      failure ??= { error };
+    }
+    if (failure !== undefined) throw failure.error;
+  };
+  const [, maskEnd] = shareOf(interior, threads, 0);
+  const [, pointEnd] = shareOf(size, threads, 0);
+  const [, pathEnd] = shareOf(steps + 1, threads, 0);
+  // 2–3. direction: shifts and each thread's max |h|, combined (max is exact in any order)
+  phase(PHASE_DIRECTION, () => {
+    params[layout.maxAbs] = directionMax(differential, size, weights, uniform, 0, maskEnd, params, layout.shifts);
+  });
+  let maxAbs = 0;
+  for (let t = 0; t < threads; t++) maxAbs = Math.max(maxAbs, params[layout.maxAbs + t] as number);
+  const gamma = gammaOf(maxAbs, stepSize);
+  params[PARAM_GAMMA] = gamma;
+  lap('direction');
+  // 3–5. step + saturation, smoothing: by interior masks
+  const shifts = params.subarray(layout.shifts, layout.shifts + interior);
+  const smooth = smoothShare(interior, threads, 0);
+  phase(PHASE_SMOOTH, () => {
+    updateSaturateMasks(masks, differential, size, weights, uniform, 0, smooth.stepEnd, gamma, shifts, zeta);
+    lap('saturate');
+    // finite: checked by updateSaturateMasks
+    smoothFieldsUnchecked(metric, masks.subarray(size, (smooth.end + 1) * size), smooth.end);
+  });
+  if (smooth.split) {
+    // the last interior mask, smoothed by all threads: rows, then columns, each by FFT blocks
+    const last = masks.subarray(interior * size, (interior + 1) * size);
+    phase(PHASE_ROWS, () => smoothFieldPart(metric, last, pool.temp, 0, 0, threads));
+    phase(PHASE_COLUMNS, () => smoothFieldPart(metric, last, pool.temp, 1, 0, threads));
+  }
+  lap('smooth');
+  // 6–7. projection + clamping: by points
+  phase(PHASE_PROJECT, () => projectClampPointsInPlace(masks, size, steps, 0, pointEnd));
+  lap('project');
+  // 8. masses by masks, the plan here, the output masks and their saturation terms by masks
+  phase(PHASE_MASSES, () => {
+    for (let k = 0; k < pathEnd; k++) params[layout.masses + k] = maskMass(masks, k * size, size, weights, uniform);
+  });
+  reparametrizePlan(params, layout.masses, steps, params, layout.plan);
+  phase(PHASE_REPARAMETRIZE, () => {
+    reparametrizeMasksSaturation(masks, size, steps, params, layout.plan, 0, pathEnd, out, weights, uniform, params, layout.saturation);
+  });
+  workspace.spare = masks;
+  workspace.masks = out;
+  let total = 0;
+  for (let k = 0; k <= steps; k++) total += 2 * (params[layout.saturation + k] as number);
+  lap('reparametrize');
+  return { gamma, saturation: total / (steps + 1) };
+}
+
+/** The images of an optimisation, attached to a workspace by {@link setWorkspaceImages}. */
+interface WorkspaceImages {
+  readonly x0: Float32Array;
+  /** x1 − x0 in double precision ({@link imageDelta}). */
+  readonly delta: Float64Array;
+  readonly channels: number;
+  /** True when the shared copies in the worker pool hold these images. */
+  readonly shared: boolean;
+}
+const workspaceImages = new WeakMap<AblationPathWorkspace, WorkspaceImages>();
+
+/**
+ * Attaches the image x0 and the baseline x1 of an optimisation to a workspace, for
+ * {@link blendWorkspaceMasks} and {@link workspaceDifferential}: computes δ = x1 − x0 (doubles) once,
+ * and for a parallel workspace with matching channels copies x0 and δ to the threads' shared buffers.
+ * Unchecked (the caller validated the images against the domain).
+ * @example setWorkspaceImages(ws, image, baseline);
+ */
+export function setWorkspaceImages(workspace: AblationPathWorkspace, image: Image, baseline: Image): void {
+  const delta = imageDelta(image.data, baseline.data);
+  const pool = pools.get(workspace)?.pool;
+  const shared = pool !== undefined && pool.channels === image.channels && image.data.length === pool.x0.length;
+  if (shared) {
+    pool.x0.set(image.data);
+    pool.delta.set(delta);
+  }
+  workspaceImages.set(workspace, { x0: image.data, delta, channels: image.channels, shared });
+}
+
+function imagesOf(workspace: AblationPathWorkspace): WorkspaceImages {
+  const images = workspaceImages.get(workspace);
+  if (images === undefined) throw new OptionError('call setWorkspaceImages(workspace, image, baseline) first');
+  return images;
+}
+
+/** The pool and buffer index for image work on `workspace`, or undefined for the calling thread alone. */
+function imagePool(workspace: AblationPathWorkspace, images: WorkspaceImages): { pool: StepThreads; which: 0 | 1 } | undefined {
+  const threaded = pools.get(workspace);
+  if (threaded === undefined || !images.shared) return undefined;
+  const buffer = workspace.masks.buffer;
+  const which = buffer === threaded.buffers[0] ? 0 : buffer === threaded.buffers[1] ? 1 : -1;
+  return which === -1 ? undefined : { pool: threaded.pool, which };
+}
+
+/**
+ * Writes the images [x0, x1]_θ = x0 + θ·δ for the current path's masks `first..first+count−1`
+ * (path indices) into `out` (HWC, back to back): `blendMasksDeltaInto` with the attached images
+ * ({@link setWorkspaceImages}). With threads, the workers interpolate the later images into shared
+ * memory, copied to `out` afterwards (same kernel per image: identical values).
+ * @throws OptionError when no images were attached.
+ * @example blendWorkspaceMasks(ws, 1, steps - 1, out); // the interior images
+ */
+export function blendWorkspaceMasks(workspace: AblationPathWorkspace, first: number, count: number, out: Float32Array): void {
+  const images = imagesOf(workspace);
+  const { size } = workspace.domain;
+  const { x0, delta, channels } = images;
+  const threaded = imagePool(workspace, images);
+  if (threaded === undefined) {
+    blendMasksDeltaInto(x0, delta, channels, size, workspace.masks, first, count, out);
+    return;
+  }
+  const { pool, which } = threaded;
+  const n = size * channels;
+  const mine = imageShareOf(count, pool.threads, 0)[1];
+  pool.params[PARAM_FIRST] = first;
+  pool.params[PARAM_COUNT] = count;
+  pool.start(PHASE_BLEND, which);
+  try {
+    blendMasksDeltaInto(x0, delta, channels, size, workspace.masks, first, mine, out);
+  } finally {
+    pool.join(workspace.masks);
+  }
+  out.set(pool.scratch.subarray(mine * n, count * n), mine * n);
+}
+
+/**
+ * Writes the differentials g_k = Σ_c δ_c·∂F/∂x_c of `count` gradients (HWC, back to back) into
+ * `workspace.differential` at interior indices `first..first+count−1`: `differentialFromDelta`
+ * with the attached images. With threads, the later gradients are copied to shared memory and
+ * contracted by the workers (same kernel per image: identical values).
+ * @throws OptionError when no images were attached.
+ * @example workspaceDifferential(ws, gradients, steps - 1, 0);
+ */
+export function workspaceDifferential(workspace: AblationPathWorkspace, gradient: Float32Array, count: number, first: number): void {
+  const images = imagesOf(workspace);
+  const { size } = workspace.domain;
+  const { delta, channels } = images;
+  const threaded = imagePool(workspace, images);
+  if (threaded === undefined) {
+    differentialFromDelta(delta, channels, size, gradient, count, workspace.differential, first * size);
+    return;
+  }
+  const { pool, which } = threaded;
+  const n = size * channels;
+  const mine = imageShareOf(count, pool.threads, 0)[1];
+  pool.scratch.set(gradient.subarray(mine * n, count * n), mine * n);
+  pool.params[PARAM_FIRST] = first;
+  pool.params[PARAM_COUNT] = count;
+  pool.start(PHASE_DIFFERENTIAL, which);
+  try {
+    differentialFromDelta(delta, channels, size, gradient, mine, workspace.differential, first * size);
+  } finally {
+    pool.join(workspace.masks);
+  }
 }
 
 /** Progress of {@link optimizeAblationPath}, reported after every iteration. */
@@ -463,7 +622,8 @@ export async function optimizeAblationPath(classifier: Classifier, options: Opti
     ...(init === undefined ? {} : { init }),
   };
   const threads = options.threads ?? 1;
-  const ws = threads === 1 ? createAblationPathWorkspace(domain, stepOptions) : await createParallelAblationPathWorkspace(domain, { ...stepOptions, threads });
+  const ws =
+    threads === 1 ? createAblationPathWorkspace(domain, stepOptions) : await createParallelAblationPathWorkspace(domain, { ...stepOptions, threads, channels: image.channels });
   try {
     return await runOptimizer(classifier, options, ws, { steps, maxIterations, minIterations, saturationTarget, batchSize });
   } finally {
@@ -497,10 +657,9 @@ async function runOptimizer(
   predicted[0] = argmaxRow(ends, 0, classes, target);
   predicted[steps] = argmaxRow(ends, 1, classes, target);
 
-  const channels = image.channels;
-  const delta = imageDelta(image.data, baseline.data);
+  setWorkspaceImages(ws, image, baseline);
   const fill = (first: number, m: number, out: Float32Array): void => {
-    blendMasksInto(image.data, baseline.data, channels, size, ws.masks, 1 + first, m, out);
+    blendWorkspaceMasks(ws, 1 + first, m, out);
   };
   const history: number[] = [];
   const saturations: number[] = [];
@@ -514,7 +673,7 @@ async function runOptimizer(
       fill,
       target,
       (chunk) => {
-        differentialFromDelta(delta, channels, size, chunk.gradient, chunk.count, ws.differential, chunk.first * size);
+        workspaceDifferential(ws, chunk.gradient, chunk.count, chunk.first);
         for (let i = 0; i < chunk.count; i++) {
           scores[1 + chunk.first + i] = chunk.probabilities[i * classes + target] as number;
         }

@@ -16,6 +16,8 @@ import {
   createParallelAblationPathWorkspace,
   createRng,
   optimizeAblationPath,
+  createPath,
+  pathSaturation,
 } from '@ablation-path/core';
 import type { AblationPathWorkspace, Domain } from '@ablation-path/core';
 import { createAnalyticClassifier } from '@ablation-path/core/testing';
@@ -23,7 +25,10 @@ import { projectMonotoneInPlace } from '../src/kernels/monotone.js';
 import { reparametrizeInto } from '../src/kernels/reparametrize.js';
 import { saturateInPlace } from '../src/kernels/saturate.js';
 import { projectClampPathInPlace } from '../src/kernels/stepMasks.js';
-import { blendMasksInto, differentialFromDelta, imageDelta } from '../src/kernels/blend.js';
+import { blendMasksDeltaInto, blendMasksInto, differentialFromDelta, imageDelta } from '../src/kernels/blend.js';
+import { smoothFieldPart, smoothFieldsUnchecked } from '../src/gaussianMetric.js';
+import { imageShareOf, shareOf, smoothShare } from '../src/kernels/stepThreads.js';
+import { blendWorkspaceMasks, setWorkspaceImages, workspaceDifferential } from '../src/optimizeAblationPath.js';
 import { randomImage } from './helpers.js';
 
 /**
@@ -150,7 +155,7 @@ describe('fused step kernels', () => {
 });
 
 describe('interpolation and differential kernels', () => {
-  it('blendMasksInto and differentialFromDelta give the values of blendBatch and differentialFromGradients bit for bit', () => {
+  it('blendMasksInto, blendMasksDeltaInto and differentialFromDelta give the values of blendBatch and differentialFromGradients bit for bit', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.nat(), (h, w, channels, count, seed) => {
         const rng = createRng(seed);
@@ -169,17 +174,75 @@ describe('interpolation and differential kernels', () => {
         const out = new Float32Array(3 + count * size);
         differentialFromDelta(imageDelta(image.data, baseline.data), channels, size, gradient, count, out, 3);
         expect(bitsEqual(out, ref)).toBe(true);
+        const fromDelta = new Float32Array(count * size * channels);
+        blendMasksDeltaInto(image.data, imageDelta(image.data, baseline.data), channels, size, masks, 1, count, fromDelta);
+        expect(bitsEqual(fromDelta, expected)).toBe(true);
       }),
       { numRuns: 100 },
     );
   });
 });
 
+describe('work splits of the threads', () => {
+  it('smoothFieldPart: pass 0 over all parts, then pass 1 over all parts, equals the whole smoothing bit for bit', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.double({ min: 0, max: 6, noNaN: true }), fc.integer({ min: 1, max: 5 }), fc.nat(), (h, w, sigma, parts, seed) => {
+        const rng = createRng(seed);
+        const domain = createGridDomain(h, w);
+        const field = Float32Array.from({ length: h * w }, () => rng.next());
+        const expected = field.slice();
+        smoothFieldsUnchecked(createGaussianMetric(domain, { sigma }), expected, 1);
+        // one metric per "thread", as the workers have
+        const metrics = Array.from({ length: parts }, () => createGaussianMetric(domain, { sigma }));
+        const temp = new Float64Array(h * w);
+        for (let p = 0; p < parts; p++) smoothFieldPart(metrics[p]!, field, temp, 0, p, parts);
+        for (let p = parts - 1; p >= 0; p--) smoothFieldPart(metrics[p]!, field, temp, 1, p, parts);
+        expect(bitsEqual(field, expected)).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('shareOf, imageShareOf and smoothShare cover every item exactly once', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 1, max: 8 }), (count, threads) => {
+        for (const share of [shareOf, imageShareOf]) {
+          const seen = new Int32Array(count);
+          for (let t = 0; t < threads; t++) {
+            const [a, b] = share(count, threads, t);
+            for (let i = a; i < b; i++) seen[i] = (seen[i] as number) + 1;
+          }
+          expect(Array.from(seen).every((v) => v === 1)).toBe(true);
+        }
+        if (count >= threads && count > 0) {
+          // smoothing: whole masks once each, plus the split last mask; step + saturation once each
+          const smoothed = new Int32Array(count);
+          const stepped = new Int32Array(count);
+          let split = false;
+          for (let t = 0; t < threads; t++) {
+            const s = smoothShare(count, threads, t);
+            split = s.split;
+            for (let i = s.first; i < s.end; i++) smoothed[i] = (smoothed[i] as number) + 1;
+            for (let i = s.first; i < s.stepEnd; i++) stepped[i] = (stepped[i] as number) + 1;
+          }
+          expect(split).toBe(count % threads !== 0);
+          if (split) smoothed[count - 1] = (smoothed[count - 1] as number) + 1;
+          expect(Array.from(smoothed).every((v) => v === 1)).toBe(true);
+          expect(Array.from(stepped).every((v) => v === 1)).toBe(true);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('worker threads (compiled worker from dist/: build the package first)', () => {
   it('gives bit-identical paths with 1, 2 and 3 threads, over several steps, uniform and weighted', async () => {
+    // T − 1 = 7 and 5: the last mask's smoothing is split (2 and 3 threads); T − 1 = 6: not split
     for (const [h, w, steps, weighted] of [
       [24, 20, 8, false],
       [17, 23, 6, true],
+      [19, 16, 7, false],
     ] as const) {
       const rng = createRng(h * w);
       const domain = randomDomain(rng, h, w, weighted);
@@ -198,10 +261,58 @@ describe('worker threads (compiled worker from dist/: build the package first)',
           const a = ablationPathStep(single);
           const b = ablationPathStep(pair);
           const c = ablationPathStep(triple);
+          expect(b.saturation).toBe(pathSaturation(createPath(domain, steps, single.masks.slice())));
           expect(b).toEqual(a);
           expect(c).toEqual(a);
           expect(bitsEqual(pair.masks, single.masks)).toBe(true);
           expect(bitsEqual(triple.masks, single.masks)).toBe(true);
+        }
+      } finally {
+        await pair.close();
+        await triple.close();
+      }
+    }
+  });
+
+  it('blendWorkspaceMasks and workspaceDifferential equal the single-threaded kernels with 1, 2 and 3 threads', async () => {
+    for (const [h, w, steps, channels] of [
+      [13, 11, 8, 3],
+      [9, 10, 6, 1],
+    ] as const) {
+      const domain = createGridDomain(h, w);
+      const size = h * w;
+      const image = randomImage(h, w, channels, 3);
+      const baseline = randomImage(h, w, channels, 4);
+      const rng = createRng(size);
+      const single = createAblationPathWorkspace(domain, { steps });
+      const pair = await createParallelAblationPathWorkspace(domain, { steps, threads: 2, channels });
+      const triple = await createParallelAblationPathWorkspace(domain, { steps, threads: 3 }); // 3 channels: 1-channel images stay on this thread
+      try {
+        fillDifferential(single, rng, 5);
+        for (const ws of [pair, triple]) ws.differential.set(single.differential);
+        for (const ws of [single, pair, triple]) {
+          ablationPathStep(ws); // a non-linear path
+          setWorkspaceImages(ws, image, baseline);
+        }
+        const interior = steps - 1;
+        const n = size * channels;
+        const expected = blendBatch(image, baseline, domain, single.masks, 1, interior).data;
+        const gradient = Float32Array.from({ length: interior * n }, () => rng.normal());
+        const reference = new Float32Array(interior * size);
+        differentialFromGradients(image, baseline, gradient, interior, reference, 0);
+        for (const ws of [single, pair, triple]) {
+          expect(bitsEqual(ws.masks, single.masks)).toBe(true);
+          const images = new Float32Array(interior * n);
+          blendWorkspaceMasks(ws, 1, interior, images);
+          expect(bitsEqual(images, expected)).toBe(true);
+          // a chunk (interior masks 2..4) as the optimiser's batching passes them
+          const chunk = new Float32Array(3 * n);
+          blendWorkspaceMasks(ws, 3, 3, chunk);
+          expect(bitsEqual(chunk, expected.subarray(2 * n, 5 * n))).toBe(true);
+          ws.differential.fill(0);
+          workspaceDifferential(ws, gradient.subarray(0, 2 * n), 2, 0);
+          workspaceDifferential(ws, gradient.subarray(2 * n), interior - 2, 2);
+          expect(bitsEqual(ws.differential, reference)).toBe(true);
         }
       } finally {
         await pair.close();

@@ -47,6 +47,42 @@ export function blendMasksInto(
 }
 
 /**
+ * {@link blendMasksInto} from x0 and δ = x1 − x0 of {@link imageDelta}: x0 + θ·δ is exactly the
+ * double x0 + θ·(x1 − x0) computed there (the same difference, formed once), so the images are
+ * bit for bit the same, with one subtraction and one conversion less per value.
+ * @example blendMasksDeltaInto(x0, imageDelta(x0, x1), 3, size, masks, 1, 15, out);
+ */
+export function blendMasksDeltaInto(
+  x0: Float32Array,
+  delta: Float64Array,
+  channels: number,
+  size: number,
+  masks: Float32Array,
+  first: number,
+  count: number,
+  out: Float32Array,
+): void {
+  const n = size * channels;
+  for (let k = 0; k < count; k++) {
+    const mOff = (first + k) * size;
+    let o = k * n;
+    if (channels === 3) {
+      for (let p = 0, i = 0; p < size; p++, i += 3, o += 3) {
+        const t = masks[mOff + p] as number;
+        out[o] = (x0[i] as number) + t * (delta[i] as number);
+        out[o + 1] = (x0[i + 1] as number) + t * (delta[i + 1] as number);
+        out[o + 2] = (x0[i + 2] as number) + t * (delta[i + 2] as number);
+      }
+    } else {
+      for (let p = 0, i = 0; p < size; p++) {
+        const t = masks[mOff + p] as number;
+        for (let ch = 0; ch < channels; ch++, i++, o++) out[o] = (x0[i] as number) + t * (delta[i] as number);
+      }
+    }
+  }
+}
+
+/**
  * x1 − x0 in double precision (exactly the difference `differentialFromGradients` forms for every
  * value), for {@link differentialFromDelta}.
  * @example const delta = imageDelta(image.data, baseline.data);
@@ -77,11 +113,11 @@ export function differentialFromDelta(
     const gOff = k * n;
     const oOff = outOffset + k * size;
     if (channels === 3) {
+      // views of this image (offset-free indexing: measurably faster in V8)
+      const g = gradient.subarray(gOff, gOff + n);
+      const o = out.subarray(oOff, oOff + size);
       for (let r = 0, i = 0; r < size; r++, i += 3) {
-        out[oOff + r] =
-          (delta[i] as number) * (gradient[gOff + i] as number) +
-          (delta[i + 1] as number) * (gradient[gOff + i + 1] as number) +
-          (delta[i + 2] as number) * (gradient[gOff + i + 2] as number);
+        o[r] = (delta[i] as number) * (g[i] as number) + (delta[i + 1] as number) * (g[i + 1] as number) + (delta[i + 2] as number) * (g[i + 2] as number);
       }
     } else {
       for (let r = 0; r < size; r++) {

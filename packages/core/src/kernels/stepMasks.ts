@@ -24,8 +24,38 @@ export function directionScale(
   stepSize: number,
   shifts: Float64Array,
 ): number {
+  const maxAbs = directionMax(differential, size, weights, uniform, 0, interior, shifts, 0);
+  return gammaOf(maxAbs, stepSize);
+}
+
+/**
+ * γ from the largest |h_k(r)| of {@link directionMax}: stepSize / maxAbs, or 0 when maxAbs is 0 or
+ * not finite.
+ * @example gammaOf(4, 0.5) // 0.125
+ */
+export function gammaOf(maxAbs: number, stepSize: number): number {
+  return maxAbs > 0 && Number.isFinite(maxAbs) ? stepSize / maxAbs : 0;
+}
+
+/**
+ * The part of {@link directionScale} for interior differentials `first..end−1`: writes
+ * `shifts[shiftOffset + k] = Σ_r g_k(r)` and returns max_{k,r} |g_k(r)/w_r − Σ_s g_k(s)| over those
+ * masks (0 for an empty range; NaN when a value is NaN). The maximum over all masks is the maximum
+ * of the ranges' maxima in any order (max is exact), so worker threads may each take a range.
+ * @example const m = directionMax(differential, size, weights, true, 0, 8, shifts, 0);
+ */
+export function directionMax(
+  differential: Float32Array,
+  size: number,
+  weights: Float64Array,
+  uniform: boolean,
+  first: number,
+  end: number,
+  shifts: Float64Array,
+  shiftOffset: number,
+): number {
   let maxAbs = 0;
-  for (let k = 0; k < interior; k++) {
+  for (let k = first; k < end; k++) {
     const off = k * size;
     let total = 0;
     let lo = Infinity;
@@ -48,10 +78,10 @@ export function directionScale(
         if (d > hi) hi = d;
       }
     }
-    shifts[k] = total;
+    shifts[shiftOffset + k] = total;
     maxAbs = Math.max(maxAbs, Math.abs(hi - total), Math.abs(lo - total));
   }
-  return maxAbs > 0 && Number.isFinite(maxAbs) ? stepSize / maxAbs : 0;
+  return maxAbs;
 }
 
 /**
@@ -89,6 +119,25 @@ export function updateSaturateMasks(
     const a = gamma * size;
     const b = gamma * shift;
     let sum = 0;
+    if (uniform && gamma !== 0) {
+      // the common case, with the branches on γ and on the measure hoisted out of the loop
+      for (let r = 0; r < size; r++) {
+        const x = Math.fround((masks[mOff + r] as number) + a * (differential[off + r] as number) - b);
+        const u = (x - tmin) * scale;
+        let y: number;
+        if (u >= 0 && u < tsize) {
+          const j = u | 0;
+          const lo = t[j] as number;
+          y = lo + (u - j) * ((t[j + 1] as number) - lo);
+        } else {
+          y = saturateExact(x, za, zb);
+        }
+        masks[mOff + r] = y;
+        sum += y;
+      }
+      total += sum;
+      continue;
+    }
     for (let r = 0; r < size; r++) {
       let x = masks[mOff + r] as number;
       if (gamma !== 0) {
@@ -131,9 +180,18 @@ export function updateSaturateMasks(
  * projectClampPathInPlace(m, 1, 3);          // m = [0, 1, 1, 1]
  */
 export function projectClampPathInPlace(masks: Float32Array, size: number, steps: number): void {
+  projectClampPointsInPlace(masks, size, steps, 0, size);
+}
+
+/**
+ * {@link projectClampPathInPlace} for the points `first..end−1` only (each point's series is
+ * independent, so threads may take disjoint point ranges).
+ * @example projectClampPointsInPlace(masks, size, 16, 0, size >> 1); // the first half of the points
+ */
+export function projectClampPointsInPlace(masks: Float32Array, size: number, steps: number, first: number, end: number): void {
   const n = steps + 1;
   const last = steps * size;
-  for (let r = 0; r < size; r++) {
+  for (let r = first; r < end; r++) {
     let prev = masks[r] as number;
     let ok = prev === 0 && 1 / prev > 0 && (masks[last + r] as number) === 1; // +0 exactly, as the clamp writes
     if (ok) {
