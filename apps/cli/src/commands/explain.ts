@@ -240,6 +240,8 @@ async function explainOne(
       maxIterations: options.maxIterations,
       minIterations: Math.min(MIN_ITERATIONS, options.maxIterations),
       seed: options.seed,
+      // the core's own per-iteration work on both cores (Node worker threads; bit-identical results)
+      threads: 'auto',
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
       ...(io.signal === undefined ? {} : { signal: io.signal }),
       onProgress: (p) => progress.update(p),
