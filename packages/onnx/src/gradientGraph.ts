@@ -21,6 +21,7 @@ import { probeTensorInfos } from './probeShapes.js';
 import type { Dim, TensorInfo } from './probeShapes.js';
 import { attrInt, DataType, decodeTensor, makeTensor, onnx, toNumber } from './proto.js';
 import type { NodeProto, TensorProto, ValueInfoProto } from './proto.js';
+import type { OnnxClassifierOptions } from './createOnnxClassifier.js';
 
 /** Preprocessing from raw RGB in [0, 1]: `x' = (x · scale − mean) / std`, per channel. */
 export interface OnnxPreprocessing {
@@ -32,16 +33,11 @@ export interface OnnxPreprocessing {
   readonly std?: number | readonly number[];
 }
 
-/** How the graphs are built (see `createOnnxClassifier` for the documented defaults). */
-export interface ClassifierGraphOptions {
-  readonly inputName?: string;
-  readonly outputName?: string;
-  readonly output?: 'logits' | 'probabilities';
-  readonly layout?: 'NCHW' | 'NHWC';
-  readonly preprocessing?: OnnxPreprocessing;
-  readonly inputSize?: readonly [height: number, width: number];
-  readonly gradient?: boolean;
-}
+/** How the graphs are built: the graph-shaping options of `createOnnxClassifier` (defaults documented there). */
+export type ClassifierGraphOptions = Pick<
+  OnnxClassifierOptions,
+  'inputName' | 'outputName' | 'output' | 'layout' | 'preprocessing' | 'inputSize' | 'gradient'
+>;
 
 /** The rewritten models and what the classifier needs to feed them. */
 export interface ClassifierGraphs {
