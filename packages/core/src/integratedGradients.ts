@@ -20,6 +20,22 @@ export interface QuadratureRule {
 }
 
 /**
+ * P_n(x) by the three-term recurrence (k + 1)P_{k+1} = (2k + 1)x·P_k − k·P_{k−1}, and
+ * P_n'(x) = n(x·P_n(x) − P_{n−1}(x))/(x² − 1) (taken as 1 for n = 1).
+ */
+function legendre(n: number, x: number): { readonly p: number; readonly dp: number } {
+  let p0 = 1;
+  let p1 = x;
+  for (let k = 1; k < n; k++) {
+    const p2 = ((2 * k + 1) * x * p1 - k * p0) / (k + 1);
+    p0 = p1;
+    p1 = p2;
+  }
+  // p1 = P_n(x), p0 = P_{n−1}(x)
+  return { p: p1, dp: n === 1 ? 1 : (n * (x * p1 - p0)) / (x * x - 1) };
+}
+
+/**
  * Gauss–Legendre nodes and weights for n points, mapped from [−1, 1] to [0, 1]: exact for
  * polynomials of degree ≤ 2n − 1. The nodes are the roots of the Legendre polynomial P_n, found by
  * Newton's method from the initial guesses cos(π(i + 3/4)/(n + 1/2)), with P_n evaluated by the
@@ -37,30 +53,14 @@ export function gaussLegendre(n: number): QuadratureRule {
   const weights = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let x = Math.cos((Math.PI * (i + 0.75)) / (n + 0.5));
-    let dp = 0;
     for (let iter = 0; iter < 100; iter++) {
-      let p0 = 1;
-      let p1 = x;
-      for (let k = 1; k < n; k++) {
-        const p2 = ((2 * k + 1) * x * p1 - k * p0) / (k + 1);
-        p0 = p1;
-        p1 = p2;
-      }
-      // p1 = P_n(x), p0 = P_{n−1}(x)
-      dp = n === 1 ? 1 : (n * (x * p1 - p0)) / (x * x - 1);
-      const dx = p1 / dp;
+      const { p, dp } = legendre(n, x);
+      const dx = p / dp;
       x -= dx;
       if (Math.abs(dx) < 1e-15) break;
     }
-    // recompute P_n' at the converged root for the weight
-    let p0 = 1;
-    let p1 = x;
-    for (let k = 1; k < n; k++) {
-      const p2 = ((2 * k + 1) * x * p1 - k * p0) / (k + 1);
-      p0 = p1;
-      p1 = p2;
-    }
-    dp = n === 1 ? 1 : (n * (x * p1 - p0)) / (x * x - 1);
+    // P_n' at the converged root, for the weight
+    const { dp } = legendre(n, x);
     // roots come out in decreasing x; store increasing α = (x + 1)/2
     nodes[n - 1 - i] = (x + 1) / 2;
     weights[n - 1 - i] = 1 / ((1 - x * x) * dp * dp);
