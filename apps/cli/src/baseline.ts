@@ -3,7 +3,7 @@
  * constant colour, or seeded uniform noise. All are built at the model's input size, in raw RGB in
  * [0, 1] (the same space as the photo, before the classifier's preprocessing).
  */
-import { constantImage, createImage, createRng } from '@ablation-path/core';
+import { constantImage, createImage, createRng, gaussianBlurImage } from '@ablation-path/core';
 import type { Image } from '@ablation-path/core';
 import { parseNumber, parseTriple } from './args.js';
 import { CliError } from './cliError.js';
@@ -45,46 +45,13 @@ export interface Baseline {
 }
 
 /**
- * Separable Gaussian blur of an HWC image with standard deviation `sigma` pixels: kernel
- * exp(−d²/(2σ²)) truncated at 3σ and normalised to sum 1, edges mirrored (symmetric reflection:
- * index −1 reads 0), so constants are kept exactly.
+ * Separable Gaussian blur of an HWC image with standard deviation `sigma` pixels: the core's
+ * `gaussianBlurImage` with the `'mirror'` border (kernel exp(−d²/(2σ²)) truncated at 3σ and
+ * normalised to sum 1, edges mirrored: index −1 reads 0), so constants are kept exactly.
  * @example gaussianBlur(constantImage(8, 8, [0.5, 0.5, 0.5]), 2).data[0] // 0.5
  */
 export function gaussianBlur(image: Image, sigma: number): Image {
-  const { height, width, channels, data } = image;
-  const radius = Math.max(1, Math.ceil(3 * sigma));
-  const kernel = new Float64Array(2 * radius + 1);
-  let total = 0;
-  for (let d = -radius; d <= radius; d++) total += kernel[d + radius] = Math.exp(-(d * d) / (2 * sigma * sigma));
-  for (let i = 0; i < kernel.length; i++) kernel[i] = (kernel[i] as number) / total;
-  const reflect = (i: number, n: number): number => {
-    // Symmetric reflection, repeated for kernels wider than the image.
-    const period = 2 * n;
-    let j = ((i % period) + period) % period;
-    if (j >= n) j = period - 1 - j;
-    return j;
-  };
-  const tmp = new Float32Array(data.length);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      for (let c = 0; c < channels; c++) {
-        let s = 0;
-        for (let d = -radius; d <= radius; d++) s += (kernel[d + radius] as number) * (data[(y * width + reflect(x + d, width)) * channels + c] as number);
-        tmp[(y * width + x) * channels + c] = s;
-      }
-    }
-  }
-  const out = new Float32Array(data.length);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      for (let c = 0; c < channels; c++) {
-        let s = 0;
-        for (let d = -radius; d <= radius; d++) s += (kernel[d + radius] as number) * (tmp[(reflect(y + d, height) * width + x) * channels + c] as number);
-        out[(y * width + x) * channels + c] = s;
-      }
-    }
-  }
-  return createImage(out, height, width, channels);
+  return gaussianBlurImage(image, { sigma, boundary: 'mirror' });
 }
 
 /**

@@ -78,7 +78,7 @@ export type { RiseMethod } from './methods/rise.js';
 export type { RandomPathMethod } from './methods/randomPathSaliency.js';
 export { switchTimes } from './methods/switchTimes.js';
 export { gaussianBlurImage } from './methods/gaussianBlurImage.js';
-export type { GaussianBlurOptions } from './methods/gaussianBlurImage.js';
+export type { GaussianBlurOptions, GaussianBlurBoundary } from './methods/gaussianBlurImage.js';
 export { bilinearUpsample, bilinearUpsampleAdjoint } from './methods/bilinearUpsample.js';
 export type { GridSize } from './methods/bilinearUpsample.js';
 export { pathScoreOfSaliency } from './metrics/pathScoreOfSaliency.js';

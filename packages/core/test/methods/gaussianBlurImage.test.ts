@@ -36,3 +36,19 @@ describe('gaussianBlurImage', () => {
     expect(() => gaussianBlurImage(im, { sigma: -1 })).toThrow(OptionError);
   });
 });
+
+describe("gaussianBlurImage with boundary 'mirror'", () => {
+  it('keeps constants and reads a mirrored neighbour at the border (hand-computed 1-D case)', () => {
+    const flat = gaussianBlurImage({ data: new Float32Array(5 * 4 * 2).fill(0.3), height: 5, width: 4, channels: 2 }, { sigma: 2, boundary: 'mirror' });
+    for (const v of flat.data) expect(v).toBeCloseTo(0.3, 6);
+    // one row [1, 0, 0, 0], σ = 1/3 ⇒ radius 1, weights ∝ [e^{−4.5}, 1, e^{−4.5}]; at x = 0 the
+    // left neighbour is the mirrored x = 0 itself, so out[0] = (1 + e^{−4.5})/(1 + 2e^{−4.5})
+    const e = Math.exp(-4.5);
+    const row = gaussianBlurImage({ data: Float32Array.of(1, 0, 0, 0), height: 1, width: 4, channels: 1 }, { sigma: 1 / 3, boundary: 'mirror' });
+    expect(row.data[0]).toBeCloseTo((1 + e) / (1 + 2 * e), 6);
+    expect(row.data[1]).toBeCloseTo(e / (1 + 2 * e), 6);
+    // the renormalised border differs: out[0] = 1/(1 + e^{−4.5})
+    const renorm = gaussianBlurImage({ data: Float32Array.of(1, 0, 0, 0), height: 1, width: 4, channels: 1 }, { sigma: 1 / 3 });
+    expect(renorm.data[0]).toBeCloseTo(1 / (1 + e), 6);
+  });
+});
