@@ -24,6 +24,7 @@ import { attribute, batchItem, createRng, integratedGradients } from '@ablation-
 import { createOnnxClassifier } from '../src/index.js';
 import type { OnnxClassifier } from '../src/index.js';
 import { fixtureNames, fixturesDir, loadFixture, nchwToNhwc } from './fixtureData.js';
+import { relativeL2 } from '@ablation-path/core/testing';
 
 interface IgMeta {
   readonly input_index: number;
@@ -34,15 +35,6 @@ interface IgMeta {
   readonly F_x1: number;
 }
 
-function relativeL2(a: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < ref.length; i++) {
-    num += ((a[i] as number) - (ref[i] as number)) ** 2;
-    den += (ref[i] as number) ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 const open: OnnxClassifier[] = [];
 afterAll(async () => {

@@ -13,30 +13,16 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '@ablation-path/core';
 import type { ImageBatch } from '@ablation-path/core';
-import { classifierContractChecks } from '@ablation-path/core/testing';
 import { createTfjsClassifier, fileIOHandler, loadTfjsModel, tfjsModelFormat } from '../src/index.js';
 import { buildSmallModel, SMALL } from './helpers/smallModel.js';
+import { classifierContractChecks, maxAbsDiff, relativeL2 as relL2 } from '@ablation-path/core/testing';
 
 function randomBatch(count: number, h: number, w: number, c: number, seed: number): ImageBatch {
   const rng = createRng(seed);
   return { data: new Float32Array(count * h * w * c).map(() => rng.next()), height: h, width: w, channels: c, count };
 }
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
-}
 
-function relL2(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += ((a[i] as number) - (b[i] as number)) ** 2;
-    den += (b[i] as number) ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 /** Saves `model` as model.json plus two weight shards named `first-part` and `shards/second`. */
 async function saveWithOddNames(model: tfl.LayersModel, dir: string): Promise<string> {

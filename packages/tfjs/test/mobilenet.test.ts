@@ -11,25 +11,16 @@ import '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bundledModel } from '@ablation-path/assets';
 import { createRng } from '@ablation-path/core';
-import { classifierContractChecks } from '@ablation-path/core/testing';
 import { createTfjsClassifier, loadTfjsModel } from '../src/index.js';
 import type { TfjsClassifier } from '../src/index.js';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { loadDemoPhotos } from './helpers/photos.js';
 import type { Photo } from './helpers/photos.js';
+import { classifierContractChecks, relativeL2 as relL2 } from '@ablation-path/core/testing';
 
 const mobilenet = bundledModel('mobilenet-v1-025-tfjs');
 const preprocessing = { mean: 0.5, std: 0.5 };
 
-function relL2(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += ((a[i] as number) - (b[i] as number)) ** 2;
-    den += (b[i] as number) ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 describe('MobileNet v1 0.25 (tfjs layers model from disk)', () => {
   let model: LayersModel;

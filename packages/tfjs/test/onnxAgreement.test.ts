@@ -26,17 +26,13 @@ import { createTfjsClassifier } from '../src/index.js';
 import type { TfjsClassifier } from '../src/index.js';
 import { loadDemoPhotos } from './helpers/photos.js';
 import type { Photo } from './helpers/photos.js';
+import { maxAbsDiff } from '@ablation-path/core/testing';
 
 const SIZE = 224;
 const BLOCK = 16;
 const BLOCKS = SIZE / BLOCK;
 const EXCLUDED = 16;
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
-}
 
 /**
  * Relative L2 difference of two 224×224×3 (HWC) gradients on the whole image, and which share of

@@ -7,6 +7,7 @@
 import { createRng } from '../random.js';
 import type { Rng } from '../random.js';
 import type { Classifier, ImageBatch } from '../types.js';
+import { maxAbsDiff } from './compareArrays.js';
 
 /** Options of {@link classifierContractChecks}. */
 export interface ClassifierContractOptions {
@@ -78,11 +79,6 @@ function sliceImage(batch: ImageBatch, index: number): ImageBatch {
   return { ...batch, data: batch.data.slice(index * n, (index + 1) * n), count: 1 };
 }
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
-}
 
 function sameArrays(a: Float32Array, b: Float32Array): boolean {
   if (a.length !== b.length) return false;

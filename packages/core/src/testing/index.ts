@@ -17,3 +17,4 @@ export {
   assertReparametrization,
 } from './pathLaws.js';
 export type { LawOptions } from './pathLaws.js';
+export { maxAbsDiff, relativeL2 } from './compareArrays.js';
