@@ -2,7 +2,8 @@
  * Benchmark of the ONNX adapter: forward vs gradient session time, one full ablation-path
  * iteration, thread count, batch size and graph optimisation level.
  *
- * Run (from packages/onnx):  pnpm bench          (AP_BENCH_QUICK=1 for fewer repetitions)
+ * Run (from packages/onnx):  pnpm bench          (AP_BENCH_QUICK=1 for fewer repetitions; the
+ * per-op kernel profile of bench/profile.bench.ts follows)
  *
  * Models: MobileNetV2 (bundled, 224², ImageNet preprocessing), MobileNet v1 0.25 (bundled), and
  * EfficientNet-B0 from ../shared/fixtures/onnx-grad/efficientnet_b0_224 when that file exists

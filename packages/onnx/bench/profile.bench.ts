@@ -1,0 +1,139 @@
+/**
+ * Where the gradient run's time goes: onnxruntime's own profiler (`enableProfiling`), kernel time
+ * summed per op type, for the forward and the gradient session of the bundled MobileNetV2 (and of
+ * EfficientNet-B0 when its fixture exists), batch of 14 at 224×224, ONE intra-op thread (so kernel
+ * times add up to the run time), graph optimisation level `all`, no spinning. Means over PROFILE_RUNS
+ * runs after two warm-up runs.
+ *
+ * Run (from packages/onnx):  pnpm bench   (this file runs after gradient.bench.ts)
+ *
+ * For MobileNetV2 (ReLU6 only) it ends with the lower bound of docs/benchmarks.md: the forward
+ * work, which the gradient session repeats, plus the gradient session's extra convolution kernels
+ * (one input-gradient convolution per convolution) plus its extra `Mul` kernels (one masking pass
+ * per activation gradient, the least any ONNX formulation of a ReLU6 backward needs), against
+ * 2.5 × the forward session's kernels.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import { bundledModel } from '@ablation-path/assets';
+import { buildClassifierGraphs, loadOnnxModel } from '../src/index.js';
+import type { OnnxPreprocessing } from '../src/index.js';
+
+const PROFILE_RUNS = process.env['AP_BENCH_QUICK'] === '1' ? 3 : 6;
+const BATCH = 14;
+const EFFICIENTNET = '/work/shared/fixtures/onnx-grad/efficientnet_b0_224/model.onnx';
+
+interface OpTime {
+  ms: number;
+  nodes: number;
+  /** Elements written by the op's 4-D outputs, per run. */
+  elements: number;
+}
+
+/** Per-op-type kernel time (ms per run) from an onnxruntime profile file. */
+function summarize(file: string, runs: number): Map<string, OpTime> {
+  const events = JSON.parse(readFileSync(file, 'utf8')) as {
+    cat?: string;
+    name?: string;
+    dur?: number;
+    args?: { op_name?: string; output_type_shape?: Record<string, number[]>[] };
+  }[];
+  const by = new Map<string, OpTime>();
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name?.endsWith('_kernel_time') || !e.args?.op_name) continue;
+    const op = e.args.op_name;
+    const t = by.get(op) ?? { ms: 0, nodes: 0, elements: 0 };
+    t.ms += (e.dur ?? 0) / 1000 / runs;
+    t.nodes += 1 / runs;
+    const shape = Object.values(e.args.output_type_shape?.[0] ?? {})[0];
+    if (shape && shape.length === 4) t.elements += shape.reduce((a, b) => a * b, 1) / runs;
+    by.set(op, t);
+  }
+  return by;
+}
+
+async function profileModel(name: string, path: string, preprocessing: OnnxPreprocessing | undefined, reluFamily: boolean): Promise<void> {
+  const graphs = await buildClassifierGraphs(loadOnnxModel(path), preprocessing ? { preprocessing } : {});
+  const dir = mkdtempSync(join(tmpdir(), 'ap-profile-'));
+  try {
+    const options = (prefix: string): ort.InferenceSession.SessionOptions => ({
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      logSeverityLevel: 3,
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
+      enableProfiling: true,
+      profileFilePrefix: join(dir, prefix),
+    });
+    const forward = await ort.InferenceSession.create(graphs.forward, options('forward'));
+    const gradient = await ort.InferenceSession.create(graphs.gradient as Uint8Array, options('gradient'));
+    const pixels = graphs.height * graphs.width * graphs.channels;
+    const data = new Float32Array(BATCH * pixels);
+    for (let i = 0; i < data.length; i++) data[i] = 0.5 + 0.4 * Math.sin(i * 1e-3);
+    const image = new ort.Tensor('float32', data, [BATCH, graphs.height, graphs.width, graphs.channels]);
+    const onehot = new Float32Array(BATCH * graphs.classes);
+    for (let i = 0; i < BATCH; i++) onehot[i * graphs.classes + 1] = 1;
+    const targets = new ort.Tensor('float32', onehot, [BATCH, graphs.classes]);
+    const runForward = (): Promise<unknown> => forward.run({ [graphs.names.image]: image });
+    const runGradient = (): Promise<unknown> => gradient.run({ [graphs.names.image]: image, [graphs.names.targets]: targets });
+    const runs = PROFILE_RUNS + 2;
+    for (let r = 0; r < runs; r++) {
+      await runForward();
+      await runGradient();
+    }
+    forward.endProfiling();
+    gradient.endProfiling();
+    await forward.release();
+    await gradient.release();
+    const file = (prefix: string): string => {
+      const f = readdirSync(dir).find((n) => n.startsWith(prefix));
+      if (!f) throw new Error(`no ${prefix} profile written in ${dir}`);
+      return join(dir, f);
+    };
+    // Profiles include the warm-up runs; the per-run means below divide by all runs (the first
+    // run's allocations make them slightly pessimistic, equally for both sessions).
+    const f = summarize(file('forward'), runs);
+    const g = summarize(file('gradient'), runs);
+    const total = (m: Map<string, OpTime>): number => [...m.values()].reduce((s, t) => s + t.ms, 0);
+    const tf = total(f);
+    const tg = total(g);
+    const lines = [
+      `\n## ${name}: kernel time per op type, batch ${BATCH}, 1 thread, mean of ${runs} runs (load ${loadavg()[0]?.toFixed(1)})\n`,
+      `forward kernels ${tf.toFixed(1)} ms, gradient kernels ${tg.toFixed(1)} ms (ratio ${(tg / tf).toFixed(2)}); backward nodes emitted: ${graphs.backwardNodes}\n`,
+      '| op | forward ms | gradient ms | gradient nodes | gradient 4-D elements (M) |',
+      '|---|---:|---:|---:|---:|',
+    ];
+    for (const [op, t] of [...g].sort((a, b) => b[1].ms - a[1].ms)) {
+      if (t.ms < 0.5) continue;
+      lines.push(`| ${op} | ${(f.get(op)?.ms ?? 0).toFixed(1)} | ${t.ms.toFixed(1)} | ${Math.round(t.nodes)} | ${(t.elements / 1e6).toFixed(1)} |`);
+    }
+    if (reluFamily) {
+      // Every ONNX formulation of the gradient repeats the forward work, runs one input-gradient
+      // convolution per convolution, and multiplies each activation gradient by its mask once.
+      const ms = (m: Map<string, OpTime>, ...ops: string[]): number => ops.reduce((sum, op) => sum + (m.get(op)?.ms ?? 0), 0);
+      const backwardConvs = ms(g, 'Conv', 'ConvTranspose', 'FusedConv') - ms(f, 'Conv', 'ConvTranspose', 'FusedConv');
+      const masking = ms(g, 'Mul') - ms(f, 'Mul');
+      const floor = tf + backwardConvs + masking;
+      lines.push(
+        '',
+        `Lower bound with these kernels: forward work ${tf.toFixed(0)} ms + backward convolutions ${backwardConvs.toFixed(0)} ms ` +
+          `+ one masking Mul per activation gradient ${masking.toFixed(0)} ms = ${floor.toFixed(0)} ms = ${(floor / tf).toFixed(2)} × forward ` +
+          `(target 2.5 × = ${(2.5 * tf).toFixed(0)} ms), before any mask is computed and before any layout reorder.`,
+      );
+    }
+    console.log(lines.join('\n'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+it('ONNX adapter: kernel profile of the gradient run', async () => {
+  const v2 = bundledModel('mobilenet-v2');
+  await profileModel('MobileNetV2', v2.path, v2.preprocessing, true);
+  if (existsSync(EFFICIENTNET)) await profileModel('EfficientNet-B0', EFFICIENTNET, undefined, false);
+  else console.log(`EfficientNet-B0 profile skipped: ${EFFICIENTNET} not found`);
+});
