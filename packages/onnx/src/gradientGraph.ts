@@ -41,10 +41,11 @@ export type ClassifierGraphOptions = Pick<
 
 /** The rewritten models and what the classifier needs to feed them. */
 export interface ClassifierGraphs {
-  /** Forward model bytes: input `image` (NHWC raw), output `probabilities`. */
+  /** Forward model bytes: input `names.image` (NHWC raw), output `names.probabilities`. */
   readonly forward: Uint8Array;
-  /** Gradient model bytes (when requested): inputs `image`, `targets`; outputs `probabilities`, `gradient`. */
+  /** Gradient model bytes (when requested): inputs `names.image`, `names.targets`; outputs `names.probabilities`, `names.gradient`. */
   readonly gradient?: Uint8Array;
+  /** Names of the graphs' inputs and outputs: `image`, `targets`, … unless the model uses them (then `image_1`, …). */
   readonly names: { readonly image: string; readonly targets: string; readonly probabilities: string; readonly gradient: string };
   readonly height: number;
   readonly width: number;
@@ -61,7 +62,30 @@ export interface ClassifierGraphs {
   readonly backwardNodes: number;
 }
 
-const NAMES = { image: 'image', targets: 'targets', probabilities: 'probabilities', gradient: 'gradient' } as const;
+/** Every tensor name a graph uses (inputs, outputs, initializers, node inputs and outputs, value infos). */
+function tensorNames(graph: NonNullable<LoadedOnnxModel['model']['graph']>): Set<string> {
+  const used = new Set<string>();
+  for (const v of [...(graph.input ?? []), ...(graph.output ?? []), ...(graph.valueInfo ?? [])]) used.add(v.name ?? '');
+  for (const t of graph.initializer ?? []) used.add(t.name ?? '');
+  for (const n of graph.node ?? []) for (const x of [...(n.input ?? []), ...(n.output ?? [])]) used.add(x);
+  return used;
+}
+
+/**
+ * Names of the rewritten graphs' own inputs and outputs: `image`, `targets`, `probabilities`,
+ * `gradient`, or `image_1`, `image_2`, … when the model already uses the plain name (e.g. a model
+ * input called `image` or an output called `probabilities`), and a prefix for every other emitted
+ * tensor (`__ap_`, or `__ap1_`, … when some model tensor starts with it).
+ */
+function chooseNames(used: ReadonlySet<string>): { names: ClassifierGraphs['names']; prefix: string } {
+  const free = (base: string): string => {
+    if (!used.has(base)) return base;
+    for (let i = 1; ; i++) if (!used.has(`${base}_${i}`)) return `${base}_${i}`;
+  };
+  let prefix = '__ap_';
+  for (let i = 1; [...used].some((name) => name.startsWith(prefix)); i++) prefix = `__ap${i}_`;
+  return { names: { image: free('image'), targets: free('targets'), probabilities: free('probabilities'), gradient: free('gradient') }, prefix };
+}
 
 function valueInfo(name: string, elemType: number, dims: readonly Dim[]): ValueInfoProto {
   return onnx.ValueInfoProto.create({
@@ -288,21 +312,22 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
   const usedFolded = folded.filter((t) => consumed.has(t.name ?? ''));
 
   // ---- prefix: raw NHWC image → preprocessing → model layout
-  const b = new GraphBuilder(opset);
+  const { names: NAMES, prefix } = chooseNames(tensorNames(graph));
+  const b = new GraphBuilder(opset, prefix);
   let x: string = NAMES.image;
   if (affine) {
     x = b.op('Mul', [x, b.float(mulA, [channels])]);
     x = b.op('Add', [x, b.float(addB, [channels])]);
   }
   if (layout === 'NCHW') x = b.op('Transpose', [x], { perm: { ints: [0, 3, 1, 2] } });
-  b.nodes.push(onnx.NodeProto.create({ opType: 'Identity', name: '__ap_input', input: [x], output: [inputName] }));
+  b.nodes.push(onnx.NodeProto.create({ opType: 'Identity', name: `${prefix}input`, input: [x], output: [inputName] }));
   const prefixCount = b.nodes.length;
 
   // ---- head: flatten, softmax
   let z = outputName;
   if (outInfo.shape.length > 2) z = b.op('Flatten', [z], { axis: { i: 1 } });
   const p = outputKind === 'logits' ? b.op('Softmax', [z], { axis: { i: 1 } }) : z;
-  b.nodes.push(onnx.NodeProto.create({ opType: 'Identity', name: '__ap_probabilities', input: [p], output: [NAMES.probabilities] }));
+  b.nodes.push(onnx.NodeProto.create({ opType: 'Identity', name: `${prefix}probabilities`, input: [p], output: [NAMES.probabilities] }));
   const forwardExtra = b.nodes.length;
 
   const imageDims: Dim[] = [batchDim, height, width, channels];
@@ -408,7 +433,7 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
   if (gx === undefined) throw new InvalidModelError(`no gradient reaches input "${inputName}"`);
   if (layout === 'NCHW') gx = b.op('Transpose', [gx], { perm: { ints: [0, 2, 3, 1] } });
   if (affine) gx = b.op('Mul', [gx, b.float(mulA, [channels])]);
-  b.nodes.push(onnx.NodeProto.create({ opType: 'Identity', name: '__ap_gradient', input: [gx], output: [NAMES.gradient] }));
+  b.nodes.push(onnx.NodeProto.create({ opType: 'Identity', name: `${prefix}gradient`, input: [gx], output: [NAMES.gradient] }));
   const backwardNodes = b.nodes.slice(backwardStart);
   const gradNodes = [...b.nodes.slice(0, prefixCount), ...keptNodes.map((n) => {
     const idx = indicesFor.get(n);

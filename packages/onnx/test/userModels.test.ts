@@ -1,0 +1,109 @@
+/**
+ * Models as users bring them: tensor names that the adapter's own graph inputs and outputs would
+ * otherwise take (`image`, `targets`, `probabilities`, `gradient`). The model is linear (Flatten →
+ * Gemm → optional Softmax), so probabilities and gradients are checked against a float64
+ * computation in this file: p = softmax(W·vec_NCHW(x) + b), ∂p_t/∂x = Wᵀ·p_t(e_t − p).
+ */
+import { describe, expect, it } from 'vitest';
+import { createRng } from '@ablation-path/core';
+import type { ImageBatch } from '@ablation-path/core';
+import { maxAbsDiff } from '@ablation-path/core/testing';
+import { createOnnxClassifier } from '../src/index.js';
+import { buildModel, randomValues } from './tinyModels.js';
+import type { TinyNode } from './tinyModels.js';
+
+const C = 3;
+const H = 4;
+const W = 5;
+const K = 4;
+const D = C * H * W;
+const weights = randomValues(K * D, 71, 0.8);
+const bias = randomValues(K, 72, 0.2);
+
+/** Flatten → Gemm (→ Softmax) with the given tensor names. */
+function linearModel(names: { input: string; logits: string; probs?: string }): Uint8Array {
+  const nodes: TinyNode[] = [
+    { op: 'Flatten', inputs: [names.input], outputs: ['flat'], attrs: { axis: 1 } },
+    { op: 'Gemm', inputs: ['flat', 'Wt', 'bias'], outputs: [names.logits], attrs: { transB: 1 } },
+  ];
+  if (names.probs !== undefined) nodes.push({ op: 'Softmax', inputs: [names.logits], outputs: [names.probs], attrs: { axis: 1 } });
+  return buildModel({
+    input: ['N', C, H, W],
+    inputName: names.input,
+    nodes,
+    initializers: [
+      { name: 'Wt', dims: [K, D], values: weights },
+      { name: 'bias', dims: [K], values: bias },
+    ],
+    output: names.probs ?? names.logits,
+    outputDims: ['N', K],
+  });
+}
+
+/** Independent float64 reference of the linear model on NHWC images. */
+function reference(batch: ImageBatch, targets: Int32Array): { p: Float64Array; g: Float64Array } {
+  const n = batch.count;
+  const p = new Float64Array(n * K);
+  const g = new Float64Array(n * D);
+  for (let i = 0; i < n; i++) {
+    // NCHW flattening of image i, read from NHWC data
+    const v = new Float64Array(D);
+    for (let c = 0; c < C; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) v[(c * H + y) * W + x] = batch.data[i * D + (y * W + x) * C + c] as number;
+    const z = Array.from({ length: K }, (_, k) => {
+      let s = bias[k] as number;
+      for (let j = 0; j < D; j++) s += (weights[k * D + j] as number) * (v[j] as number);
+      return s;
+    });
+    const m = Math.max(...z);
+    const e = z.map((zk) => Math.exp(zk - m));
+    const sum = e.reduce((a, c) => a + c, 0);
+    for (let k = 0; k < K; k++) p[i * K + k] = (e[k] as number) / sum;
+    const t = targets[i] as number;
+    const pt = p[i * K + t] as number;
+    for (let c = 0; c < C; c++) {
+      for (let y = 0; y < H; y++) {
+        for (let x = 0; x < W; x++) {
+          const j = (c * H + y) * W + x;
+          let s = 0;
+          for (let k = 0; k < K; k++) s += (weights[k * D + j] as number) * pt * ((k === t ? 1 : 0) - (p[i * K + k] as number));
+          g[i * D + (y * W + x) * C + c] = s;
+        }
+      }
+    }
+  }
+  return { p, g };
+}
+
+function randomBatch(count: number, seed: number): ImageBatch {
+  const rng = createRng(seed);
+  return { data: Float32Array.from({ length: count * D }, () => rng.next()), count, height: H, width: W, channels: C };
+}
+
+describe('models as users export them', () => {
+  const clashing: { label: string; names: { input: string; logits: string; probs?: string } }[] = [
+    { label: 'input "image", logits output "probabilities"', names: { input: 'image', logits: 'probabilities' } },
+    { label: 'input "targets", softmax output "probabilities" from logits "gradient"', names: { input: 'targets', logits: 'gradient', probs: 'probabilities' } },
+    { label: 'input "gradient", softmax output "image"', names: { input: 'gradient', logits: 'targets', probs: 'image' } },
+  ];
+  for (const { label, names } of clashing) {
+    it(`tensor names the adapter's own graph uses (${label}) do not clash: probabilities and gradients equal the float64 reference`, async () => {
+      const classifier = await createOnnxClassifier(linearModel(names));
+      try {
+        expect(classifier.inputName).toBe(names.input);
+        const batch = randomBatch(3, 5);
+        const targets = Int32Array.from([0, 3, 2]);
+        const ref = reference(batch, targets);
+        const predicted = await classifier.predict(batch);
+        const { probabilities, gradient } = await classifier.gradient!(batch, targets);
+        expect(maxAbsDiff(predicted, ref.p)).toBeLessThan(1e-6);
+        expect(maxAbsDiff(probabilities, ref.p)).toBeLessThan(1e-6);
+        let scale = 0;
+        for (const v of ref.g) scale = Math.max(scale, Math.abs(v));
+        expect(scale).toBeGreaterThan(1e-3);
+        expect(maxAbsDiff(gradient, ref.g)).toBeLessThan(1e-5 * scale);
+      } finally {
+        await classifier.dispose();
+      }
+    });
+  }
+});
