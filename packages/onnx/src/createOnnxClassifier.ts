@@ -3,7 +3,7 @@
  * gradients computed by a reverse-mode graph that onnxruntime-node runs natively.
  */
 import * as ort from 'onnxruntime-node';
-import { assertImage, assertTargets, InvalidModelError, OptionError, ShapeError } from '@ablation-path/core';
+import { assertImage, assertTargets, InvalidModelError, InvalidValueError, OptionError, ShapeError } from '@ablation-path/core';
 import type { Classifier, GradientResult, ImageBatch } from '@ablation-path/core';
 import { buildClassifierGraphs } from './gradientGraph.js';
 import type { ClassifierGraphs, OnnxPreprocessing } from './gradientGraph.js';
@@ -17,7 +17,8 @@ export interface OnnxClassifierOptions {
   readonly outputName?: string;
   /**
    * What the output holds. Default: 'probabilities' when it is produced by a Softmax (possibly
-   * through Identity/Flatten/Reshape/Squeeze), else 'logits' (a softmax is then appended).
+   * through Identity/Flatten/Reshape/Squeeze), else 'logits' (a softmax is then appended). Outputs
+   * read as probabilities are checked at every call to be distributions (InvalidValueError if not).
    */
   readonly output?: 'logits' | 'probabilities';
   /**
@@ -86,7 +87,9 @@ function checkPositiveInteger(name: string, v: number | undefined): void {
  *
  * Errors: `MissingFileError` (no such file), `InvalidModelError` (not ONNX, or onnxruntime cannot
  * run it), `ShapeError` (input not a rank-4 image; later: a batch of the wrong size),
- * `OptionError`, `UnsupportedOpError`, and at call time `TargetError`.
+ * `OptionError`, `UnsupportedOpError`, and at call time `TargetError`, and `InvalidValueError` when
+ * the probabilities are not distributions (non-finite, negative, or not summing to 1: e.g. logits
+ * read with `output: 'probabilities'`) or a gradient is not finite.
  *
  * @example
  * const classifier = await createOnnxClassifier('mobilenet_v2.onnx', {
@@ -154,6 +157,25 @@ function makeClassifier(g: ClassifierGraphs, forwardSession: ort.InferenceSessio
     return { tensor: new ort.Tensor('float32', view, [rows, height, width, channels]), rows };
   };
 
+  /**
+   * Rows [first, first + n) of `p` must be probability distributions: finite, ≥ −1e-6, summing to
+   * 1 ± 1e-3 (float32 rounding of a softmax stays far inside). A model output declared or detected
+   * as probabilities that is not (e.g. logits with `output: 'probabilities'`), or a model that
+   * produces NaN/∞, is an InvalidValueError rather than a silently wrong result.
+   */
+  const checkProbabilities = (p: Float32Array, first: number, n: number): void => {
+    for (let i = 0; i < n; i++) {
+      let sum = 0;
+      for (let k = 0; k < classes; k++) {
+        const v = p[(first + i) * classes + k] as number;
+        if (!Number.isFinite(v)) throw new InvalidValueError(`the model gave a non-finite output (${String(v)}) for image ${first + i}`);
+        if (v < -1e-6) throw new InvalidValueError(`output read as probabilities but image ${first + i} has a negative value ${v}; pass output: 'logits'`);
+        sum += v;
+      }
+      if (Math.abs(sum - 1) > 1e-3) throw new InvalidValueError(`output read as probabilities but those of image ${first + i} sum to ${sum}; pass output: 'logits'`);
+    }
+  };
+
   const predict = async (batch: ImageBatch): Promise<Float32Array> => {
     check(batch);
     const out = new Float32Array(batch.count * classes);
@@ -163,6 +185,7 @@ function makeClassifier(g: ClassifierGraphs, forwardSession: ort.InferenceSessio
       const result = await forwardSession.run({ [g.names.image]: tensor });
       const probs = result[g.names.probabilities]?.data as Float32Array;
       out.set(probs.subarray(0, n * classes), start * classes);
+      checkProbabilities(out, start, n);
     }
     return out;
   };
@@ -184,6 +207,10 @@ function makeClassifier(g: ClassifierGraphs, forwardSession: ort.InferenceSessio
       const result = await session.run({ [g.names.image]: tensor, [g.names.targets]: new ort.Tensor('float32', onehot, [rows, classes]) });
       probabilities.set((result[g.names.probabilities]?.data as Float32Array).subarray(0, n * classes), start * classes);
       grad.set((result[g.names.gradient]?.data as Float32Array).subarray(0, n * pixels), start * pixels);
+      checkProbabilities(probabilities, start, n);
+      for (let j = start * pixels; j < (start + n) * pixels; j++) {
+        if (!Number.isFinite(grad[j] as number)) throw new InvalidValueError(`the gradient of image ${Math.floor(j / pixels)} is not finite (${String(grad[j])})`);
+      }
     }
     return { probabilities, gradient: grad };
   };

@@ -1,6 +1,8 @@
 /**
  * Models as users bring them: tensor names that the adapter's own graph inputs and outputs would
- * otherwise take (`image`, `targets`, `probabilities`, `gradient`). The model is linear (Flatten →
+ * otherwise take (`image`, `targets`, `probabilities`, `gradient`); outputs that are not
+ * probabilities (logits declared as probabilities, NaN) and non-finite gradients, which must be
+ * typed errors, not silently wrong results. The linear model is (Flatten →
  * Gemm → optional Softmax), so probabilities and gradients are checked against a float64
  * computation in this file: p = softmax(W·vec_NCHW(x) + b), ∂p_t/∂x = Wᵀ·p_t(e_t − p).
  */
@@ -106,4 +108,57 @@ describe('models as users export them', () => {
       }
     });
   }
+
+  it("logits read with output: 'probabilities' are an INVALID_VALUE error, not returned as probabilities", async () => {
+    const classifier = await createOnnxClassifier(linearModel({ input: 'x', logits: 'logits' }), { output: 'probabilities' });
+    try {
+      const batch = randomBatch(2, 6);
+      await expect(classifier.predict(batch)).rejects.toMatchObject({ code: 'INVALID_VALUE', message: expect.stringContaining("output: 'logits'") });
+      await expect(classifier.gradient!(batch, 1)).rejects.toMatchObject({ code: 'INVALID_VALUE' });
+    } finally {
+      await classifier.dispose();
+    }
+  });
+
+  it('a model output that is NaN, or a gradient that is infinite, is an INVALID_VALUE error naming the image', async () => {
+    // Sqrt(x − 0.5) is NaN for pixels below 0.5; Sqrt(x) has an infinite derivative at x = 0.
+    const sqrtModel = (shift: boolean): Uint8Array =>
+      buildModel({
+        input: ['N', C, H, W],
+        nodes: [
+          ...(shift ? [{ op: 'Sub', inputs: ['x', 'half'], outputs: ['xs'] }] : []),
+          { op: 'Sqrt', inputs: [shift ? 'xs' : 'x'], outputs: ['r'] },
+          { op: 'Flatten', inputs: ['r'], outputs: ['flat'], attrs: { axis: 1 } },
+          { op: 'Gemm', inputs: ['flat', 'Wt', 'bias'], outputs: ['logits'], attrs: { transB: 1 } },
+        ],
+        initializers: [
+          { name: 'Wt', dims: [K, D], values: weights },
+          { name: 'bias', dims: [K], values: bias },
+          { name: 'half', dims: [], values: [0.5] },
+        ],
+        output: 'logits',
+        outputDims: ['N', K],
+      });
+    const bright = randomBatch(2, 7);
+    for (let j = 0; j < bright.data.length; j++) bright.data[j] = 0.6 + 0.4 * (bright.data[j] as number);
+    const dark = { ...bright, data: bright.data.slice() };
+    dark.data[D + 5] = 0.1; // image 1 has one pixel below 0.5
+    const nan = await createOnnxClassifier(sqrtModel(true));
+    try {
+      expect((await nan.predict(bright)).every((v) => Number.isFinite(v))).toBe(true);
+      await expect(nan.predict(dark)).rejects.toMatchObject({ code: 'INVALID_VALUE', message: expect.stringContaining('image 1') });
+      await expect(nan.gradient!(dark, 0)).rejects.toMatchObject({ code: 'INVALID_VALUE', message: expect.stringContaining('image 1') });
+    } finally {
+      await nan.dispose();
+    }
+    const inf = await createOnnxClassifier(sqrtModel(false));
+    try {
+      const zero = { ...bright, data: bright.data.slice() };
+      zero.data[D + 2] = 0; // d√x/dx = ∞ at 0 in image 1
+      expect((await inf.predict(zero)).every((v) => Number.isFinite(v))).toBe(true);
+      await expect(inf.gradient!(zero, 0)).rejects.toMatchObject({ code: 'INVALID_VALUE', message: expect.stringContaining('gradient of image 1') });
+    } finally {
+      await inf.dispose();
+    }
+  });
 });
