@@ -14,7 +14,7 @@ import { directionMax, directionScale, gammaOf, projectClampPathInPlace, project
 import { PARAM_COUNT, PARAM_FIRST, PARAM_GAMMA, PHASE_BLEND, PHASE_DIFFERENTIAL, PHASE_DIRECTION, PHASE_MASSES, PHASE_PROJECT, PHASE_COLUMNS, PHASE_REPARAMETRIZE, PHASE_ROWS, PHASE_SMOOTH, autoThreads, createStepThreads, imageShareOf, shareOf, smoothShare, threadsSupported } from './kernels/stepThreads.js';
 import type { StepPhase, StepThreads } from './kernels/stepThreads.js';
 import { linearPath } from './linearPath.js';
-import { createPath } from './path.js';
+import { assertDomain, createPath } from './path.js';
 import { randomAblationPath } from './randomAblationPath.js';
 import { argmaxRow, assertPathFits, assertPathInputs, trapezoid } from './scorePath.js';
 import { thresholdMask } from './thresholdMask.js';
@@ -579,14 +579,18 @@ export interface OptimizationResult {
  * Cost: 2 + (T − 1)·(iterations + 1) classifier evaluations.
  *
  * @throws CapabilityError when `classifier.gradient` is missing; OptionError for steps < 2, σ < 0,
- *   bad iteration counts; ShapeError, InvalidValueError, TargetError for bad images and targets;
- *   AbortError when `signal` is aborted.
+ *   ζ ≤ 0, stepSize ≤ 0, bad iteration counts, thread counts or ignoreFraction, or a non-function
+ *   onProgress (all checked before the classifier is called); ShapeError, InvalidValueError,
+ *   TargetError for bad images, domains and targets; AbortError when `signal` is aborted.
  * @example
  * const result = await optimizeAblationPath(classifier, { image, baseline, target: 3, onProgress: (p) => console.log(p.iteration, p.score) });
  * result.threshold.mask // the most ablated mask that keeps class 3 on top
  */
 export async function optimizeAblationPath(classifier: Classifier, options: OptimizeAblationPathOptions): Promise<OptimizationResult> {
   requireGradient(classifier, 'optimizeAblationPath');
+  if (options === null || typeof options !== 'object') {
+    throw new OptionError('optimizeAblationPath needs an options object { image, baseline, target, ... }');
+  }
   assertPathInputs(classifier, options);
   const { image, baseline, target } = options;
   const steps = options.steps ?? 16;
@@ -601,6 +605,12 @@ export async function optimizeAblationPath(classifier: Classifier, options: Opti
   assertInteger('batchSize', batchSize, 1);
   const seed = options.seed ?? 0;
   assertNumberInRange('seed', seed, -Infinity);
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+    throw new OptionError(`onProgress must be a function, got ${typeof options.onProgress}`);
+  }
+  // checked here, not only by thresholdMask at the end, so that a bad value fails before the run
+  if (options.ignoreFraction !== undefined) assertNumberInRange('ignoreFraction', options.ignoreFraction, 0, 1);
+  if (options.domain !== undefined) assertDomain(options.domain);
   const domain = options.domain ?? createGridDomain(image.height, image.width);
   if (domain.height !== image.height || domain.width !== image.width) {
     throw new ShapeError(`domain is ${domain.height}×${domain.width} but the image is ${image.height}×${image.width}`);

@@ -6,7 +6,8 @@ import type { AblationPath, Domain } from './types.js';
 import { assertInteger } from './validate.js';
 
 /**
- * Checks that `domain` looks like a {@link Domain} (positive integer size, weights of that length).
+ * Checks that `domain` looks like a {@link Domain} (positive integer size, weights of that length,
+ * an extent of two positive finite numbers).
  * @throws EmptyDomainError when the domain has no points; ShapeError when its fields disagree.
  */
 export function assertDomain(domain: Domain): void {
@@ -25,6 +26,10 @@ export function assertDomain(domain: Domain): void {
     throw new ShapeError(
       `domain is inconsistent: ${domain.height}×${domain.width}, size ${domain.size}, ${domain.weights.length} weights`,
     );
+  }
+  const extent = domain.extent;
+  if (!Array.isArray(extent) || extent.length !== 2 || !(extent[0] > 0 && extent[0] < Infinity) || !(extent[1] > 0 && extent[1] < Infinity)) {
+    throw new ShapeError(`domain.extent must be [width, height] with two positive finite numbers, got ${String(extent)}`);
   }
 }
 

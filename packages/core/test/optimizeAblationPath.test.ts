@@ -251,6 +251,26 @@ describe('optimizeAblationPath options and errors', () => {
     await expect(optimizeAblationPath(f, { ...base, domain: createGridDomain(small + 1, small) })).rejects.toThrow(ShapeError);
     await expect(optimizeAblationPath(f, { ...base, init: linearPath(createGridDomain(small, small), 4) })).rejects.toThrow(/init has 4 steps/);
   });
+
+  it('rejects every bad option before calling the classifier (not after a whole run)', async () => {
+    const recorded = recordingClassifier(f);
+    const bad: [Record<string, unknown>, RegExp, new (...args: never[]) => Error][] = [
+      [{ ignoreFraction: 2 }, /ignoreFraction must be a number in \[0, 1\], got 2/, OptionError],
+      [{ ignoreFraction: Number.NaN }, /ignoreFraction/, OptionError],
+      [{ onProgress: 5 }, /onProgress must be a function, got number/, OptionError],
+      [{ domain: { height: small, width: small } }, /domain must be a Domain/, ShapeError],
+      [{ domain: { ...createGridDomain(small, small), extent: undefined } }, /domain\.extent must be \[width, height\]/, ShapeError],
+      [{ zeta: 0 }, /zeta/, OptionError],
+      [{ threads: 0 }, /threads/, OptionError],
+    ];
+    for (const [options, message, type] of bad) {
+      const run = optimizeAblationPath(recorded, { ...base, maxIterations: 2, ...options } as never);
+      await expect(run).rejects.toThrow(type);
+      await expect(optimizeAblationPath(recorded, { ...base, maxIterations: 2, ...options } as never)).rejects.toThrow(message);
+    }
+    await expect(optimizeAblationPath(recorded, undefined as never)).rejects.toThrow(/needs an options object/);
+    expect(recorded.calls).toEqual([]);
+  });
 });
 
 describe('ablationPathStep', () => {
