@@ -47,6 +47,19 @@ describe('saturate (SPEC §6 step 4)', () => {
       }),
     );
   });
+  it('the in-place kernel tends to the identity as ζ → 0, like saturate (no cancellation for tiny ζ)', () => {
+    // tanh(2ζ(x − ½))/(2 tanh ζ) + ½ → x as ζ → 0: the reference is x itself, with the O(ζ²) correction
+    const xs = [-0.75, 0, 0.1, 0.3, 0.4999, 0.5, 0.7, 0.93, 1, 1.8];
+    for (const zeta of [1e-5, 1e-8, 1e-14, 1e-20, 1e-300]) {
+      const m = Float32Array.from(xs);
+      saturateInPlace(m, zeta);
+      for (let i = 0; i < xs.length; i++) {
+        const x = Math.fround(xs[i] as number);
+        expect(Math.abs((m[i] as number) - x)).toBeLessThan(1e-6);
+        expect(Math.abs(saturate(x, zeta) - x)).toBeLessThan(1e-6);
+      }
+    }
+  });
   it('rejects ζ ≤ 0 and non-finite x', () => {
     expect(() => saturate(0.5, 0)).toThrow(OptionError);
     expect(() => saturate(0.5, -1)).toThrow(/zeta/);
