@@ -1,0 +1,102 @@
+/**
+ * External-data models (`model.onnx` + `model.onnx.data`, as written by PyTorch's exporter and
+ * `onnx.save(…, save_as_external_data=True)`): the weights are read from the data file next to the
+ * model, so the classifier equals the one built from the same model with inline weights; a missing
+ * or short data file, and external data given as bytes, are typed errors naming the problem.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pkg from 'onnx-proto';
+import { describe, expect, it } from 'vitest';
+import { createRng } from '@ablation-path/core';
+import { createOnnxClassifier } from '../src/index.js';
+import { buildModel, head, randomValues } from './tinyModels.js';
+
+const { onnx } = pkg;
+const C = 3;
+const H = 5;
+const K = 4;
+
+function inlineModel(): Uint8Array {
+  const hd = head('r', 4 * H * H, K, 81);
+  return buildModel({
+    input: ['N', C, H, H],
+    nodes: [
+      { op: 'Conv', inputs: ['x', 'Wc'], outputs: ['c'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+      { op: 'Tanh', inputs: ['c'], outputs: ['r'] },
+      ...hd.nodes,
+    ],
+    initializers: [{ name: 'Wc', dims: [4, C, 3, 3], values: randomValues(4 * C * 9, 82, 0.6) }, ...hd.initializers],
+    output: 'logits',
+    outputDims: ['N', K],
+  });
+}
+
+/** Moves every float initializer of `bytes` into one data file (8 junk bytes first, so offsets matter). */
+function externalize(bytes: Uint8Array, location: string): { model: Uint8Array; data: Uint8Array } {
+  const model = onnx.ModelProto.decode(bytes);
+  const chunks: Uint8Array[] = [new Uint8Array(8).fill(7)];
+  let offset = 8;
+  for (const t of model.graph?.initializer ?? []) {
+    const values = Float32Array.from(t.floatData ?? []);
+    const raw = new Uint8Array(values.buffer);
+    t.floatData = [];
+    t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+    t.externalData = [
+      { key: 'location', value: location },
+      { key: 'offset', value: String(offset) },
+      { key: 'length', value: String(raw.byteLength) },
+    ];
+    chunks.push(raw);
+    offset += raw.byteLength;
+  }
+  const data = new Uint8Array(offset);
+  let at = 0;
+  for (const c of chunks) {
+    data.set(c, at);
+    at += c.byteLength;
+  }
+  return { model: onnx.ModelProto.encode(model).finish(), data };
+}
+
+describe('external-data models', () => {
+  it('weights in model.onnx.data next to the model: same probabilities and gradients as the inline model', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ap-onnx-ext-'));
+    const { model, data } = externalize(inlineModel(), 'model.onnx.data');
+    writeFileSync(join(dir, 'model.onnx'), model);
+    writeFileSync(join(dir, 'model.onnx.data'), data);
+    // run from another working directory than the model's folder
+    expect(process.cwd()).not.toBe(dir);
+    const external = await createOnnxClassifier(join(dir, 'model.onnx'));
+    const inline = await createOnnxClassifier(inlineModel());
+    try {
+      const rng = createRng(3);
+      const batch = { data: Float32Array.from({ length: 2 * H * H * C }, () => rng.next()), count: 2, height: H, width: H, channels: C };
+      const a = await external.gradient!(batch, Int32Array.from([1, 3]));
+      const r = await inline.gradient!(batch, Int32Array.from([1, 3]));
+      expect(Array.from(a.probabilities)).toEqual(Array.from(r.probabilities));
+      expect(Array.from(a.gradient)).toEqual(Array.from(r.gradient));
+      expect(r.gradient.some((v) => v !== 0)).toBe(true);
+    } finally {
+      await external.dispose();
+      await inline.dispose();
+    }
+  });
+
+  it('a missing data file is MISSING_FILE naming it; a short one INVALID_FILE; external data as bytes INVALID_MODEL', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ap-onnx-ext-'));
+    const { model } = externalize(inlineModel(), 'weights/model.bin');
+    writeFileSync(join(dir, 'model.onnx'), model);
+    await expect(createOnnxClassifier(join(dir, 'model.onnx'))).rejects.toMatchObject({
+      code: 'MISSING_FILE',
+      message: expect.stringContaining(join(dir, 'weights', 'model.bin')),
+    });
+    const short = mkdtempSync(join(tmpdir(), 'ap-onnx-ext-'));
+    const trimmed = externalize(inlineModel(), 'model.bin');
+    writeFileSync(join(short, 'model.onnx'), trimmed.model);
+    writeFileSync(join(short, 'model.bin'), trimmed.data.subarray(0, trimmed.data.byteLength - 4));
+    await expect(createOnnxClassifier(join(short, 'model.onnx'))).rejects.toMatchObject({ code: 'INVALID_FILE', message: expect.stringContaining('model.bin') });
+    await expect(createOnnxClassifier(model)).rejects.toMatchObject({ code: 'INVALID_MODEL', message: expect.stringContaining("pass the model's path") });
+  });
+});
