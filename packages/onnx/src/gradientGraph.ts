@@ -249,8 +249,10 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
     for (const x of ins) needed.add(x);
   }
   const unsupported: { opType: string; node: string; reason: string }[] = [];
+  const reported = new Set<NodeProto>();
   const report = (n: NodeProto, index: number, reason: string): void => {
     unsupported.push({ opType: n.opType ?? '?', node: nodeLabel(n, index), reason });
+    reported.add(n);
   };
   const raise = (): void => {
     if (unsupported.length === 0) return;
@@ -273,11 +275,18 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
       const reason = rule.check?.(node, opset, (x) => active.has(x));
       if (reason) report(node, index, reason);
     }
-    raise();
+    // Not raised yet: the reverse pass below finds the problems that need shapes and constants
+    // (e.g. Slice steps ≠ 1), so that one error lists every offending node.
   }
 
   // ---- shapes and constant values of every tensor, measured by onnxruntime
-  const infos = await probeTensorInfos(model, inputName, modelInputDims, fixedBatch === undefined, dataDependent);
+  let infos: Map<string, TensorInfo>;
+  try {
+    infos = await probeTensorInfos(model, inputName, modelInputDims, fixedBatch === undefined, dataDependent);
+  } catch (e) {
+    raise(); // onnxruntime may fail on the very ops reported (e.g. of a custom domain)
+    throw e;
+  }
   const batchDim: Dim = fixedBatch ?? 'N';
   infos.set(inputName, { dtype: 'float32', shape: layout === 'NCHW' ? [batchDim, channels, height, width] : [batchDim, height, width, channels] });
   const outInfo = infos.get(outputName);
@@ -406,8 +415,15 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
     },
   };
   for (const { node, index } of participating) {
-    const dY = (node.output ?? []).map((o) => (o ? finalize(o) : undefined));
-    if (dY.every((g) => g === undefined)) continue;
+    if (reported.has(node)) continue;
+    let dY = (node.output ?? []).map((o) => (o ? finalize(o) : undefined));
+    if (dY.every((g) => g === undefined)) {
+      if (unsupported.length === 0) continue;
+      // Upstream of a node already reported no gradient arrives: run the rule on placeholder
+      // gradients anyway (the graph is discarded) so its own problems are reported too.
+      dY = (node.output ?? []).map((o, j) => (o && active.has(o) && differentiableOutput(node, j) ? b.fresh('unreached') : undefined));
+      if (dY.every((g) => g === undefined)) continue;
+    }
     const rule = gradientRules[node.opType ?? ''];
     if (!rule) {
       report(node, index, 'no gradient rule');

@@ -51,6 +51,32 @@ describe('errors', () => {
     await c.dispose();
   });
 
+  it('the one UnsupportedOpError also lists nodes whose problem needs shapes or constants (Slice steps 2), upstream or downstream of an op without rule', async () => {
+    // x[:, :, ::2, ::2] (YOLO's Focus, strided crops) and GELU's Erf, in both orders
+    const steps = [
+      { name: 'st', dims: [2], values: [0, 0], type: 'int64' as const },
+      { name: 'en', dims: [2], values: [100, 100], type: 'int64' as const },
+      { name: 'ax', dims: [2], values: [2, 3], type: 'int64' as const },
+      { name: 'sp', dims: [2], values: [2, 2], type: 'int64' as const },
+    ];
+    for (const sliceFirst of [true, false]) {
+      const hd = head('y', 3 * 2 * 2, 3, 1);
+      const slice = { op: 'Slice', inputs: [sliceFirst ? 'x' : 'e', 'st', 'en', 'ax', 'sp'], outputs: [sliceFirst ? 's' : 'y'], name: 'strided_slice' };
+      const erf = { op: 'Erf', inputs: [sliceFirst ? 's' : 'x'], outputs: [sliceFirst ? 'y' : 'e'], name: 'gelu_erf' };
+      const bytes = buildModel({
+        input: ['N', 3, 4, 4],
+        nodes: [...(sliceFirst ? [slice, erf] : [erf, slice]), ...hd.nodes],
+        initializers: [...steps, ...hd.initializers],
+        output: 'logits',
+        outputDims: ['N', 3],
+      });
+      const e = await rejection(createOnnxClassifier(bytes));
+      expect(e.code, `slice first: ${sliceFirst}`).toBe('UNSUPPORTED_OP');
+      expect(e.ops?.map((o) => `${o.opType}:${o.node}`).sort(), `slice first: ${sliceFirst}`).toEqual(['Erf:gelu_erf', 'Slice:strided_slice']);
+      expect(e.message).toMatch(/Slice "strided_slice" \(Slice with steps ≠ 1/);
+    }
+  });
+
   it('a Pad in reflect mode on the path is reported with its reason', async () => {
     const hd = head('y', 3 * 6 * 6, 2, 1);
     const bytes = buildModel({
