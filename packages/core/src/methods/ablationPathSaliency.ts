@@ -4,6 +4,7 @@
 import { optimizeAblationPath } from '../optimizeAblationPath.js';
 import { pointingGamePoint } from '../pointingGamePoint.js';
 import { requireGradient } from '../batching.js';
+import { OptionError } from '../errors.js';
 import type { MethodContext } from './internal.js';
 import type { SaliencyMap } from './saliencyMap.js';
 import { switchTimes } from './switchTimes.js';
@@ -31,13 +32,17 @@ export interface AblationPathMethod {
   readonly iterations?: number;
   /** Seed passed to the optimiser (only matters for a random initial path). Default: the optimiser's. */
   readonly seed?: number;
-  /** Which map to read from the path. Default `'switch-time'`. */
+  /** Which map to read from the path: `'switch-time'` or `'threshold'` (anything else: OptionError). Default `'switch-time'`. */
   readonly map?: 'switch-time' | 'threshold';
 }
 
 /** Ablation-path saliency (see {@link AblationPathMethod}). */
 export async function ablationPathSaliency(ctx: MethodContext, method: AblationPathMethod): Promise<SaliencyMap> {
   requireGradient(ctx.classifier, "method 'ablation-path'");
+  const map = method.map ?? 'switch-time';
+  if (map !== 'switch-time' && map !== 'threshold') {
+    throw new OptionError(`map must be 'switch-time' or 'threshold', got ${String(map)}`);
+  }
   const result = await optimizeAblationPath(ctx.classifier, {
     image: ctx.image,
     baseline: ctx.baseline,
@@ -53,7 +58,7 @@ export async function ablationPathSaliency(ctx: MethodContext, method: AblationP
   const { height, width } = ctx.image;
   const thresholdMask = result.threshold.mask;
   let data: Float32Array;
-  if ((method.map ?? 'switch-time') === 'threshold') {
+  if (map === 'threshold') {
     data = new Float32Array(thresholdMask.length);
     for (let i = 0; i < data.length; i++) data[i] = 1 - (thresholdMask[i] as number);
   } else {

@@ -77,7 +77,13 @@ export interface AttributeOptions {
  * map.delta; // Σ attributions − (F(image) − F(baseline)), small when steps suffice
  */
 export async function attribute(classifier: Classifier, options: AttributeOptions): Promise<SaliencyMap> {
+  if (options === null || typeof options !== 'object') {
+    throw new OptionError('attribute needs an options object { image, baseline, target, method }');
+  }
   const { image, baseline, target, method } = options;
+  if (method === null || typeof method !== 'object') {
+    throw new OptionError(`method must be an object { name, ...options } with name one of ${saliencyMethodNames.join(', ')}, got ${String(method)}`);
+  }
   checkInputs(classifier, image, baseline, target);
   const ctx: MethodContext = {
     classifier,

@@ -3,7 +3,7 @@
  */
 import { ShapeError } from '../errors.js';
 import type { Classifier, Image, Progress } from '../types.js';
-import { assertFinite, assertInteger } from '../validate.js';
+import { assertFinite, assertImage, assertInteger } from '../validate.js';
 import { createRng } from '../random.js';
 import { batchSizeOf, checkInputs, predictTarget } from '../methods/internal.js';
 
@@ -78,6 +78,10 @@ export async function insertionDeletionMany(
   options: InsertionDeletionManyOptions,
 ): Promise<InsertionDeletionResult[]> {
   const { image, target, deletionBaseline, insertionBaseline, saliencies } = options;
+  // both baselines are required (checkInputs skips a missing one)
+  assertImage('deletionBaseline', deletionBaseline);
+  assertImage('insertionBaseline', insertionBaseline);
+  if (!Array.isArray(saliencies)) throw new ShapeError('saliencies must be an array of Float32Array maps');
   checkInputs(classifier, image, deletionBaseline, target, 'deletionBaseline');
   checkInputs(classifier, image, insertionBaseline, target, 'insertionBaseline');
   const { height, width, channels } = image;

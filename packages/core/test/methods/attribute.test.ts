@@ -57,6 +57,25 @@ describe('attribute', () => {
     await expect(attribute(f, { image, baseline, target: 0, method: bogus })).rejects.toThrow(/unknown saliency method "occlusion"/);
   });
 
+  it('rejects a missing method, an unknown ablation-path map and non-finite seeds before evaluating anything', async () => {
+    const { classifier, count } = counting(f);
+    for (const method of [undefined, null, 'rise']) {
+      await expect(attribute(classifier, { image, baseline, target: 0, method: method as unknown as SaliencyMethod })).rejects.toThrow(/method must be an object \{ name/);
+    }
+    await expect(attribute(classifier, undefined as never)).rejects.toThrow(OptionError);
+    const typo = JSON.parse('{"name":"ablation-path","map":"thresh"}') as SaliencyMethod;
+    await expect(attribute(classifier, { image, baseline, target: 0, method: typo })).rejects.toThrow(/map must be 'switch-time' or 'threshold', got thresh/);
+    for (const method of [
+      { name: 'smoothgrad', seed: Number.NaN },
+      { name: 'rise', seed: Infinity },
+      JSON.parse('{"name":"rise","seed":"x"}') as SaliencyMethod,
+      { name: 'random-path', seed: Number.NaN },
+    ] as SaliencyMethod[]) {
+      await expect(attribute(classifier, { image, baseline, target: 0, method })).rejects.toThrow(/seed must be a finite number/);
+    }
+    expect(count()).toBe(0);
+  });
+
   it('aborts through its signal', async () => {
     const c = new AbortController();
     c.abort();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { insertionDeletion, insertionDeletionMany, saliencyOrder } from '../../src/metrics/insertionDeletion.js';
 import { createRng } from '../../src/random.js';
-import { ShapeError } from '../../src/errors.js';
+import { OptionError, ShapeError } from '../../src/errors.js';
 import { blackImage, counting, H, inRegion, plantedClassifier, plantedImage, W } from '../methods/helpers.js';
 
 const perfect = Float32Array.from({ length: H * W }, (_, p) => (inRegion(p) ? 2 + p / 100 : p / 100));
@@ -73,5 +73,17 @@ describe('insertion and deletion', () => {
     expect(new Set(tiedFirst.map((p) => Math.floor(p / 8))).size).toBeGreaterThanOrEqual(5);
     expect(Array.from(saliencyOrder(new Float32Array(64), 3))).toEqual(Array.from(saliencyOrder(new Float32Array(64), 3)));
     await expect(insertionDeletion(f, { ...options, saliency: new Float32Array(5) })).rejects.toThrow(ShapeError);
+  });
+
+  it('rejects a missing baseline and a non-finite tie seed with typed errors, before evaluating anything', async () => {
+    const { classifier, count } = counting(f);
+    const all = { ...options, saliency: new Float32Array(64) };
+    const { insertionBaseline: _i, ...noInsertion } = all;
+    await expect(insertionDeletion(classifier, noInsertion as never)).rejects.toThrow(/insertionBaseline must be an Image/);
+    const { deletionBaseline: _d, ...noDeletion } = all;
+    await expect(insertionDeletion(classifier, noDeletion as never)).rejects.toThrow(/deletionBaseline must be an Image/);
+    await expect(insertionDeletion(classifier, { ...all, tieSeed: Number.NaN })).rejects.toThrow(OptionError);
+    await expect(insertionDeletion(classifier, { ...all, tieSeed: Number.NaN })).rejects.toThrow(/seed must be a finite number, got NaN/);
+    expect(count()).toBe(0);
   });
 });
