@@ -160,6 +160,12 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
   if (inputName === undefined) throw new OptionError(`the model has ${inputNames.length} inputs (${inputNames.join(', ')}): pass options.inputName`);
   const input = realInputs.find((i) => i.name === inputName);
   if (!input) throw new OptionError(`the model has no input "${inputName}" (inputs: ${inputNames.join(', ')})`);
+  const others = inputNames.filter((n) => n !== inputName);
+  if (others.length > 0) {
+    throw new InvalidModelError(
+      `the model has inputs other than the image "${inputName}" (${others.join(', ')}), which the classifier cannot feed: export the model with them fixed (as initializers or constants)`,
+    );
+  }
   const outputNames = (graph.output ?? []).map((o) => o.name ?? '');
   const outputName = options.outputName ?? (outputNames.length === 1 ? (outputNames[0] as string) : undefined);
   if (outputName === undefined) throw new OptionError(`the model has ${outputNames.length} outputs (${outputNames.join(', ')}): pass options.outputName`);

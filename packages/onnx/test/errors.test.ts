@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { createOnnxClassifier } from '../src/index.js';
 import { loadFixture } from './fixtureData.js';
@@ -75,6 +76,24 @@ describe('errors', () => {
       expect(e.ops?.map((o) => `${o.opType}:${o.node}`).sort(), `slice first: ${sliceFirst}`).toEqual(['Erf:gelu_erf', 'Slice:strided_slice']);
       expect(e.message).toMatch(/Slice "strided_slice" \(Slice with steps ≠ 1/);
     }
+  });
+
+  it('a second, non-image model input is an INVALID_MODEL error naming it (the classifier cannot feed it)', async () => {
+    const hd = head('y', 3 * 4 * 4, 3, 1);
+    const bytes = buildModel({
+      input: ['N', 3, 4, 4],
+      nodes: [{ op: 'Mul', inputs: ['x', 'temperature'], outputs: ['y'] }, ...hd.nodes],
+      initializers: hd.initializers,
+      output: 'logits',
+      outputDims: ['N', 3],
+    });
+    const model = onnxProto.onnx.ModelProto.decode(bytes);
+    model.graph?.input?.push({ name: 'temperature', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }] } } } });
+    const twoInputs = onnxProto.onnx.ModelProto.encode(model).finish();
+    expect((await rejection(createOnnxClassifier(twoInputs))).code).toBe('INVALID_OPTION');
+    const e = await rejection(createOnnxClassifier(twoInputs, { inputName: 'x' }));
+    expect(e.code).toBe('INVALID_MODEL');
+    expect(e.message).toContain('(temperature), which the classifier cannot feed');
   });
 
   it('a Pad in reflect mode on the path is reported with its reason', async () => {
