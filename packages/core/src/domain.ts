@@ -28,7 +28,8 @@ export interface GridDomainOptions {
  * @throws EmptyDomainError when height or width is 0.
  * @throws OptionError for non-integer or negative sizes, or a non-positive / non-finite extent.
  * @throws ShapeError when `weights` has the wrong length.
- * @throws InvalidValueError when a weight is not finite or not > 0.
+ * @throws InvalidValueError when a weight is not finite or not > 0, or so small relative to the others
+ *   that its normalised weight underflows to 0.
  * @example createGridDomain(2, 2).weights // Float64Array [0.25, 0.25, 0.25, 0.25]
  * @example createGridDomain(0, 5)          // throws EmptyDomainError
  */
@@ -64,9 +65,23 @@ export function createGridDomain(height: number, width: number, options: GridDom
       }
       total += w;
     }
-    const first = (options.weights[0] as number) / total;
+    // weights near the float64 maximum overflow the sum: normalise by the largest weight first
+    // (only then, so that ordinary weights keep their bits)
+    let scale = 1;
+    if (!Number.isFinite(total)) {
+      scale = 0;
+      for (let i = 0; i < size; i++) scale = Math.max(scale, options.weights[i] as number);
+      total = 0;
+      for (let i = 0; i < size; i++) total += (options.weights[i] as number) / scale;
+    }
+    const first = (options.weights[0] as number) / scale / total;
     for (let i = 0; i < size; i++) {
-      const w = (options.weights[i] as number) / total;
+      const w = (options.weights[i] as number) / scale / total;
+      if (!(w > 0)) {
+        throw new InvalidValueError(
+          `weights[${i}] = ${String(options.weights[i])} is too small relative to the total ${String(total * scale)}: its normalised weight underflows to 0`,
+        );
+      }
       weights[i] = w;
       if (w !== first) uniform = false;
     }

@@ -22,6 +22,16 @@ describe('createGridDomain', () => {
     expect(d.uniform).toBe(false);
     expect(integrate(d, Float32Array.of(4, 0, 8))).toBeCloseTo(3, 12);
   });
+  it('normalises huge weights whose sum overflows, and rejects weights whose share underflows to 0', () => {
+    // 2 : 2 : 1, each near the float64 maximum (the plain sum is Infinity)
+    const d = createGridDomain(1, 3, { weights: [1e308, 1e308, 0.5e308] });
+    expect(Array.from(d.weights, (w) => Math.round(w * 1e12) / 1e12)).toEqual([0.4, 0.4, 0.2]);
+    const equal = createGridDomain(1, 2, { weights: [1.5e308, 1.5e308] });
+    expect(Array.from(equal.weights)).toEqual([0.5, 0.5]);
+    expect(equal.uniform).toBe(true);
+    expect(() => createGridDomain(1, 2, { weights: [1e-300, 1e300] })).toThrow(InvalidValueError);
+    expect(() => createGridDomain(1, 2, { weights: [1e-300, 1e300] })).toThrow(/weights\[0\] = 1e-300 is too small/);
+  });
   it('rejects an empty grid, wrong weight counts and non-positive weights', () => {
     expect(() => createGridDomain(0, 4)).toThrow(EmptyDomainError);
     expect(() => createGridDomain(2, 2, { weights: [1, 1, 1] })).toThrow(ShapeError);
