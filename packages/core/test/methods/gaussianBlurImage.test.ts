@@ -52,3 +52,54 @@ describe("gaussianBlurImage with boundary 'mirror'", () => {
     expect(renorm.data[0]).toBeCloseTo(1 / (1 + e), 6);
   });
 });
+
+describe('gaussianBlurImage with kernels wider than the image', () => {
+  /** Symmetric reflection written out: …, x1, x0 | x0, x1, …, x_{n−1} | x_{n−1}, …, period 2n. */
+  const mirrorIndex = (i: number, n: number): number => {
+    let j = i;
+    while (j < 0 || j >= n) j = j < 0 ? -1 - j : 2 * n - 1 - j;
+    return j;
+  };
+  /** Brute-force 'mirror' blur: the 1-D kernel truncated at ⌈3σ⌉, normalised, rows then columns. */
+  const bruteMirror = (data: Float32Array, h: number, w: number, sigma: number): Float64Array => {
+    const r = Math.max(1, Math.ceil(3 * sigma));
+    const k: number[] = [];
+    for (let d = -r; d <= r; d++) k.push(Math.exp(-(d * d) / (2 * sigma * sigma)));
+    const total = k.reduce((a, b) => a + b, 0);
+    const rows = new Float64Array(h * w);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let d = -r; d <= r; d++) rows[y * w + x] += ((k[d + r] as number) / total) * (data[y * w + mirrorIndex(x + d, w)] as number);
+    const out = new Float64Array(h * w);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let d = -r; d <= r; d++) out[y * w + x] += ((k[d + r] as number) / total) * Math.fround(rows[mirrorIndex(y + d, h) * w + x] as number);
+    return out;
+  };
+  const data = Float32Array.from({ length: 3 * 4 }, (_, i) => ((i * 7) % 5) / 4 + (i === 5 ? 2 : 0));
+  const mean = data.reduce((a, b) => a + b, 0) / data.length;
+
+  it("'mirror': equals the brute-force reflected sum when the radius exceeds twice the image (3×4, σ = 1.5, 5, 40)", () => {
+    for (const sigma of [1.5, 5, 40]) {
+      const got = gaussianBlurImage(createImage(data, 3, 4, 1), { sigma, boundary: 'mirror' }).data;
+      const ref = bruteMirror(data, 3, 4, sigma);
+      for (let i = 0; i < data.length; i++) expect(Math.abs((got[i] as number) - (ref[i] as number))).toBeLessThan(1e-6);
+    }
+    // 3×20, σ = 2.2 (radius 7): folded along the columns only
+    const wide = Float32Array.from({ length: 60 }, (_, i) => Math.sin(i * 1.7) + 1);
+    const got = gaussianBlurImage(createImage(wide, 3, 20, 1), { sigma: 2.2, boundary: 'mirror' }).data;
+    const ref = bruteMirror(wide, 3, 20, 2.2);
+    for (let i = 0; i < wide.length; i++) expect(Math.abs((got[i] as number) - (ref[i] as number))).toBeLessThan(1e-6);
+  });
+
+  it('any finite σ works and tends to the image mean with both border rules (no 6σ-long kernel)', () => {
+    for (const boundary of ['mirror', 'renormalize'] as const) {
+      for (const sigma of [1e9, 1e300]) {
+        const got = gaussianBlurImage(createImage(data, 3, 4, 1), { sigma, boundary }).data;
+        for (const v of got) expect(Math.abs(v - mean)).toBeLessThan(1e-6);
+      }
+    }
+  });
+
+  it('rejects an unknown boundary and missing options with OptionError', () => {
+    const im = createImage(data, 3, 4, 1);
+    expect(() => gaussianBlurImage(im, { sigma: 1, boundary: 'wrap' as never })).toThrow(/boundary must be 'renormalize' or 'mirror', got wrap/);
+    expect(() => gaussianBlurImage(im, undefined as never)).toThrow(OptionError);
+  });
+});
