@@ -67,9 +67,9 @@ describe('gaussianBlurImage with kernels wider than the image', () => {
     for (let d = -r; d <= r; d++) k.push(Math.exp(-(d * d) / (2 * sigma * sigma)));
     const total = k.reduce((a, b) => a + b, 0);
     const rows = new Float64Array(h * w);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let d = -r; d <= r; d++) rows[y * w + x] += ((k[d + r] as number) / total) * (data[y * w + mirrorIndex(x + d, w)] as number);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let d = -r; d <= r; d++) rows[y * w + x] = (rows[y * w + x] as number) + ((k[d + r] as number) / total) * (data[y * w + mirrorIndex(x + d, w)] as number);
     const out = new Float64Array(h * w);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let d = -r; d <= r; d++) out[y * w + x] += ((k[d + r] as number) / total) * Math.fround(rows[mirrorIndex(y + d, h) * w + x] as number);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let d = -r; d <= r; d++) out[y * w + x] = (out[y * w + x] as number) + ((k[d + r] as number) / total) * Math.fround(rows[mirrorIndex(y + d, h) * w + x] as number);
     return out;
   };
   const data = Float32Array.from({ length: 3 * 4 }, (_, i) => ((i * 7) % 5) / 4 + (i === 5 ? 2 : 0));
