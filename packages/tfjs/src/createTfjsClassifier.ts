@@ -51,8 +51,9 @@ export interface TfjsClassifierOptions {
   /**
    * What the model outputs: `'logits'` (softmax is applied) or `'probabilities'` (used as they are,
    * and checked to be distributions). Default: for a layers model, `'probabilities'` when its last
-   * layer with an activation (past Reshape, Flatten, Dropout) is a softmax and `'logits'` when it is
-   * linear; for graph models, functions, and other layers models it is required.
+   * layer with an activation (past Reshape, Flatten, Dropout) is a softmax (an activation or a
+   * `Softmax` layer) and `'logits'` when it is linear; for graph models, functions, and other
+   * layers models it is required.
    */
   readonly output?: 'logits' | 'probabilities';
   /** Input normalisation from raw RGB in [0, 1]; default none. */
@@ -116,6 +117,8 @@ function inferLayersOutput(model: LayersModel): 'logits' | 'probabilities' | und
     if (layer === undefined) break;
     const activation = (layer.getConfig() as { activation?: unknown }).activation;
     if (activation === 'softmax') return 'probabilities';
+    // tf.layers.softmax() (Keras `Softmax()`): a layer without an activation field
+    if (layer.getClassName() === 'Softmax') return 'probabilities';
     if (activation === 'linear') {
       if (layer.getClassName() === 'Activation') continue;
       return 'logits';

@@ -1,5 +1,5 @@
-import { readFileSync, existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readFileSync, existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { io } from '@tensorflow/tfjs-core';
 import { FileFormatError, MissingFileError } from '@ablation-path/core';
 
@@ -25,12 +25,18 @@ const bytesPerElement: Record<string, number> = { float32: 4, int32: 4, bool: 1,
 
 /**
  * Reads and checks a TensorFlow.js `model.json` (object with `modelTopology` and a
- * `weightsManifest` array). Throws {@link MissingFileError} when absent and {@link FileFormatError}
- * when it is not such JSON.
+ * `weightsManifest` array). Throws {@link MissingFileError} when absent or a directory (naming the
+ * model.json inside it, if any) and {@link FileFormatError} when it is not such JSON.
  * @example const json = readTfjsModelJson('model/model.json'); json.format // 'layers-model'
  */
 export function readTfjsModelJson(modelJsonPath: string): TfjsModelJson {
   if (!existsSync(modelJsonPath)) throw new MissingFileError(`model.json not found: ${modelJsonPath}`);
+  if (statSync(modelJsonPath).isDirectory()) {
+    const inside = join(modelJsonPath, 'model.json');
+    throw new MissingFileError(
+      `${modelJsonPath} is a directory, not a model.json${existsSync(inside) ? `: pass ${inside}` : ' (and holds no model.json)'}`,
+    );
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(modelJsonPath, 'utf8'));
@@ -50,6 +56,18 @@ export function readTfjsModelJson(modelJsonPath: string): TfjsModelJson {
     }
   }
   return json as TfjsModelJson;
+}
+
+/**
+ * A manifest path as a file name: URL-decoded as tfjs writes them (`my%20model.bin`), or as written
+ * when it is not valid URL encoding (a literal `%` in `100%.bin`).
+ */
+function decodePath(p: string): string {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    return p;
+  }
 }
 
 /**
@@ -79,8 +97,8 @@ export function fileIOHandler(modelJsonPath: string): io.IOHandler {
       for (const group of json.weightsManifest) {
         weightSpecs.push(...group.weights);
         for (const p of group.paths) {
-          const file = resolve(folder, decodeURIComponent(p));
-          if (!existsSync(file)) throw new MissingFileError(`weight file ${p} listed in ${path} not found (looked for ${file})`);
+          const file = resolve(folder, decodePath(p));
+          if (!existsSync(file) || !statSync(file).isFile()) throw new MissingFileError(`weight file ${p} listed in ${path} not found (looked for ${file})`);
           const bytes = readFileSync(file);
           buffers.push(bytes);
           total += bytes.byteLength;

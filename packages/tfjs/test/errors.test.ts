@@ -123,6 +123,31 @@ describe('errors', () => {
     await rejects(() => createTfjsClassifier(model, { backend: 'webgpu' }), 'INVALID_OPTION', /backend 'webgpu' is not registered/);
   });
 
+  it('a final tf.layers.softmax() layer makes the outputs probabilities (inferred): equal to the same dense layer with a softmax activation', async () => {
+    const build = (softmaxLayer: boolean): tfl.LayersModel => {
+      const m = tfl.sequential();
+      m.add(tfl.layers.flatten({ inputShape: [4, 4, 3] }));
+      m.add(tfl.layers.dense({ units: 3, activation: softmaxLayer ? 'linear' : 'softmax', kernelInitializer: 'ones', biasInitializer: 'zeros' }));
+      if (softmaxLayer) m.add(tfl.layers.softmax());
+      return m;
+    };
+    const layer = build(true);
+    const activation = build(false);
+    const weights = [tf.tensor2d(Array.from({ length: 48 * 3 }, (_, i) => Math.sin(i)), [48, 3]), tf.tensor1d([0.1, -0.2, 0.3])];
+    layer.setWeights(weights);
+    activation.setWeights(weights);
+    tf.dispose(weights);
+    const c = await createTfjsClassifier(layer);
+    expect(c.output).toBe('probabilities');
+    const reference = await createTfjsClassifier(activation);
+    const b = batchOf(2, 4, 4, 3);
+    const p = await c.predict(b);
+    expect(Array.from(p)).toEqual(Array.from(await reference.predict(b)));
+    await rejects(() => createTfjsClassifier(layer, { output: 'logits' }), 'INVALID_OPTION', /contradicts the layers model/);
+    layer.dispose();
+    activation.dispose();
+  });
+
   it("rejects output: 'probabilities' for a model whose outputs are not distributions", async () => {
     await rejects(() => createTfjsClassifier(meanLogits, { output: 'probabilities', inputShape: shape }), 'INVALID_VALUE', /pass output: 'logits'/);
   });

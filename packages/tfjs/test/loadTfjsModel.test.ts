@@ -3,7 +3,7 @@
  * names (one in a subfolder), and a hand-written graph model (GraphDef JSON with fused
  * convolutions) whose reference is the same network written with plain tfjs ops.
  */
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -166,6 +166,35 @@ describe('loading from disk', () => {
     const targets = new Int32Array([0, 3, 4]);
     expect(maxAbsDiff((await fromDisk.gradient(batch, targets)).gradient, (await inMemory.gradient(batch, targets)).gradient)).toBe(0);
     fromDisk.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a directory given instead of its model.json is MISSING_FILE naming the model.json inside', async () => {
+    const before = tf.memory().numTensors;
+    await expect(createTfjsClassifier(join(dir, 'graph'), { output: 'logits' })).rejects.toMatchObject({
+      code: 'MISSING_FILE',
+      message: expect.stringContaining(`pass ${join(dir, 'graph', 'model.json')}`),
+    });
+    mkdirSync(join(dir, 'empty'), { recursive: true });
+    await expect(loadTfjsModel(join(dir, 'empty'))).rejects.toMatchObject({ code: 'MISSING_FILE', message: expect.stringContaining('holds no model.json') });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a weight file whose name is not URL encoding (a literal %) loads as written', async () => {
+    await tf.setBackend('cpu');
+    const pctDir = join(dir, 'percent');
+    mkdirSync(pctDir, { recursive: true });
+    const json = JSON.parse(readFileSync(graphPath, 'utf8')) as { weightsManifest: { paths: string[] }[] };
+    const shard = json.weightsManifest[0]?.paths[0] as string;
+    copyFileSync(join(dir, 'graph', shard), join(pctDir, '100%-weights'));
+    (json.weightsManifest[0] as { paths: string[] }).paths = ['100%-weights'];
+    writeFileSync(join(pctDir, 'model.json'), JSON.stringify(json));
+    const before = tf.memory().numTensors;
+    const c = await createTfjsClassifier(join(pctDir, 'model.json'), { output: 'logits' });
+    const reference = await createTfjsClassifier(graphReference(wts), { output: 'logits', inputShape: c.inputShape, backend: 'cpu' });
+    const batch = randomBatch(2, G.h, G.w, G.c, 5);
+    expect(maxAbsDiff(await c.predict(batch), await reference.predict(batch))).toBeLessThan(1e-6);
+    c.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
 
