@@ -6,7 +6,7 @@ import { ShapeError } from './errors.js';
 import { blendBatch } from './image.js';
 import { argmaxRow, assertPathInputs, trapezoid, trapezoidWeights } from './scorePath.js';
 import type { AblationPath, Classifier, Image } from './types.js';
-import { assertInteger } from './validate.js';
+import { assertFinite, assertInteger } from './validate.js';
 
 /**
  * Contracts gradients of interpolated images with the image difference, channel by channel:
@@ -150,7 +150,7 @@ export async function pathDifferential(classifier: Classifier, options: PathDiff
 /**
  * ⟨dP_φ, δφ⟩ = Σ_k τ_k Σ_r g_k(r)·δφ_k(r) for a differential from {@link pathDifferential} and a
  * direction of the same layout ((steps + 1)·size values).
- * @throws ShapeError when the lengths differ.
+ * @throws ShapeError when the lengths differ; InvalidValueError for NaN or ±Infinity in `direction`.
  * @example pairDifferential(d, direction) // the directional derivative of P along `direction`
  */
 export function pairDifferential(d: Pick<PathDifferential, 'differential' | 'weights'>, direction: ArrayLike<number>): number {
@@ -160,6 +160,7 @@ export function pairDifferential(d: Pick<PathDifferential, 'differential' | 'wei
   if (direction.length !== d.differential.length) {
     throw new ShapeError(`direction has ${direction.length} values, the differential ${d.differential.length}`);
   }
+  assertFinite('direction', direction);
   let total = 0;
   for (let k = 0; k <= steps; k++) {
     let s = 0;

@@ -24,6 +24,7 @@
  */
 import { FileFormatError, InvalidValueError, OptionError, ShapeError } from './errors.js';
 import { createGridDomain } from './domain.js';
+import { assertDomain } from './path.js';
 import type { AblationPath } from './types.js';
 
 /** A JSON value, as stored in a path file's metadata. */
@@ -66,8 +67,10 @@ function crc32(bytes: Uint8Array, length: number): number {
  * @param path - `steps + 1` masks of `domain.size` floats.
  * @param metadata - a JSON object (default `{}`); it must survive `JSON.stringify`.
  * @returns the file's bytes: 52 + 4·(T+1)·H·W (+ 8·H·W for non-uniform weights) + JSON bytes.
- * @throws ShapeError when `masks.length ≠ (steps + 1)·domain.size`.
- * @throws OptionError when `steps` is not a positive integer or the metadata is not a JSON object.
+ * @throws ShapeError when `masks.length ≠ (steps + 1)·domain.size` or the domain is malformed (e.g. a
+ *   non-finite extent, which no reader could decode).
+ * @throws OptionError when `steps` is not a positive integer or the metadata is not a JSON object
+ *   (or does not serialise to one: a BigInt, a cycle, a `toJSON` returning a non-object).
  * @throws InvalidValueError when a mask value is NaN or ±Infinity.
  * @example
  * const path = { domain: createGridDomain(1, 2), steps: 1, masks: Float32Array.of(0, 0, 1, 1) };
@@ -75,7 +78,9 @@ function crc32(bytes: Uint8Array, length: number): number {
  * decodePath(bytes).metadata.model; // 'mobilenet-v2'
  */
 export function encodePath(path: AblationPath, metadata: PathMetadata = {}): Uint8Array {
+  if (path === null || typeof path !== 'object') throw new ShapeError('path must be an AblationPath');
   const { domain, steps, masks } = path;
+  assertDomain(domain);
   if (!Number.isInteger(steps) || steps < 1 || steps > 0xffffffff) {
     throw new OptionError(`steps must be a positive integer, got ${String(steps)}`);
   }
@@ -90,7 +95,15 @@ export function encodePath(path: AblationPath, metadata: PathMetadata = {}): Uin
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
     throw new OptionError('path metadata must be a JSON object');
   }
-  const json = new TextEncoder().encode(JSON.stringify(metadata));
+  let text: unknown;
+  try {
+    text = JSON.stringify(metadata);
+  } catch (e) {
+    throw new OptionError(`path metadata cannot be serialised to JSON: ${(e as Error).message}`);
+  }
+  // (a toJSON method may turn the object into something else, which decodePath would reject)
+  if (typeof text !== 'string' || !text.startsWith('{')) throw new OptionError('path metadata must serialise to a JSON object');
+  const json = new TextEncoder().encode(text);
   const withWeights = !domain.uniform;
   const maskBytes = masks.length * 4;
   const weightBytes = withWeights ? domain.size * 8 : 0;

@@ -1,7 +1,7 @@
 /**
  * The pointing-game point of an ablation path (SPEC §7, Appendix D).
  */
-import { ShapeError } from './errors.js';
+import { OptionError, ShapeError } from './errors.js';
 import { assertPathFits } from './scorePath.js';
 import type { AblationPath } from './types.js';
 import { assertFinite, assertNumberInRange } from './validate.js';
@@ -40,7 +40,7 @@ export interface PointingGamePoint {
  *
  * @param scores F(t_k) for k = 0..steps (e.g. `scorePath(...).scores`).
  * @throws ShapeError when scores does not have steps + 1 values; InvalidValueError for NaN;
- *   OptionError for a level outside [0, 1].
+ *   OptionError for a level outside [0, 1] or a reference other than 'relative' / 'absolute'.
  * @example
  * const { x, y } = pointingGamePoint(result.path, result.scores); // inside the object's box = a hit
  */
@@ -48,10 +48,14 @@ export function pointingGamePoint(path: AblationPath, scores: ArrayLike<number>,
   assertPathFits(path, path.domain);
   const level = options.level ?? 0.8;
   assertNumberInRange('level', level, 0, 1);
+  const reference = options.reference ?? 'relative';
+  if (reference !== 'relative' && reference !== 'absolute') {
+    throw new OptionError(`reference must be 'relative' or 'absolute', got ${String(reference)}`);
+  }
   const T = path.steps;
   if (scores.length !== T + 1) throw new ShapeError(`scores has ${scores.length} values, expected steps + 1 = ${T + 1}`);
   assertFinite('scores', scores);
-  const threshold = (options.reference ?? 'relative') === 'relative' ? level * (scores[0] as number) : level;
+  const threshold = reference === 'relative' ? level * (scores[0] as number) : level;
   let index = -1;
   for (let k = 0; k <= T; k++) {
     if ((scores[k] as number) <= threshold) {

@@ -57,11 +57,13 @@ export function trapezoidWeights(steps: number): Float64Array {
 
 /**
  * Σ_k τ_k f_k with the trapezoid weights of {@link trapezoidWeights}, for `f` of `steps + 1` values.
+ * @throws OptionError for fewer than 2 values; InvalidValueError for NaN or ±Infinity.
  * @example trapezoid(Float64Array.of(1, 1, 0)) // 0.75
  */
 export function trapezoid(values: ArrayLike<number>): number {
   const steps = values.length - 1;
   if (steps < 1) throw new OptionError(`the trapezoid rule needs at least 2 values, got ${values.length}`);
+  assertFinite('values', values);
   let s = 0.5 * ((values[0] as number) + (values[steps] as number));
   for (let k = 1; k < steps; k++) s += values[k] as number;
   return s / steps;

@@ -57,7 +57,11 @@ export interface ThresholdMask {
  * const { index, mask } = thresholdMask(path, { target, ...r });
  */
 export function thresholdMask(path: AblationPath, input: PredictedClasses | PathProbabilities, options: ThresholdMaskOptions = {}): ThresholdMask {
+  if (path === null || typeof path !== 'object') throw new ShapeError('path must be an AblationPath');
   assertPathFits(path, path.domain);
+  if (input === null || typeof input !== 'object') {
+    throw new ShapeError('thresholdMask needs { target, scores, predicted } or { target, classes, probabilities }');
+  }
   const ignore = options.ignoreFraction ?? 0.25;
   assertNumberInRange('ignoreFraction', ignore, 0, 1);
   const T = path.steps;

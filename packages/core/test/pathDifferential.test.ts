@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { CapabilityError, createGridDomain, createRng, differentialFromGradients, pairDifferential, pathDifferential, scorePath } from '@ablation-path/core';
+import { CapabilityError, InvalidValueError, createGridDomain, createRng, differentialFromGradients, pairDifferential, pathDifferential, scorePath } from '@ablation-path/core';
 import type { AblationPath } from '@ablation-path/core';
 import { createAnalyticClassifier } from '@ablation-path/core/testing';
 import { randomImage, randomMasksPath } from './helpers.js';
@@ -92,6 +92,14 @@ describe('pathDifferential', () => {
     const dF = ((plus.scores[k] as number) - (minus.scores[k] as number)) / (2 * hh);
     expect(d.differential[k * domain.size + r]).toBeCloseTo(dF, 4);
     expect(d.weights[k]).toBe(1 / 4);
+  });
+  it('pairDifferential rejects a non-finite direction instead of returning NaN', () => {
+    const d = { differential: new Float32Array(3 * 4).fill(1), weights: Float64Array.of(0.25, 0.5, 0.25) };
+    expect(pairDifferential(d, new Float32Array(12).fill(2))).toBeCloseTo(8, 12); // Σ_k τ_k · 4 · 2
+    const direction = new Float32Array(12);
+    direction[5] = Number.NaN;
+    expect(() => pairDifferential(d, direction)).toThrow(InvalidValueError);
+    expect(() => pairDifferential(d, direction)).toThrow(/direction contains NaN at index 5/);
   });
   it('needs the gradient capability', async () => {
     const f = createAnalyticClassifier({ height: H, width: W, channels: C, classes, gradient: false });

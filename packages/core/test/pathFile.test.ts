@@ -2,7 +2,7 @@ import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createGridDomain } from '../src/domain.js';
-import { AblationPathError, FileFormatError, InvalidValueError, ShapeError } from '../src/errors.js';
+import { AblationPathError, FileFormatError, InvalidValueError, OptionError, ShapeError } from '../src/errors.js';
 import { decodePath, encodePath, PATH_FILE_MAGIC } from '../src/pathFile.js';
 import type { AblationPath } from '../src/types.js';
 
@@ -111,5 +111,17 @@ describe('encodePath / decodePath', () => {
     const domain = createGridDomain(2, 2);
     expect(() => encodePath({ domain, steps: 1, masks: new Float32Array(7) })).toThrow(ShapeError);
     expect(() => encodePath({ domain, steps: 1, masks: Float32Array.of(0, 0, 0, NaN, 1, 1, 1, 1) })).toThrow(InvalidValueError);
+  });
+
+  it('refuses to write what decodePath would reject: a non-finite extent, unserialisable or non-object metadata', () => {
+    const domain = createGridDomain(1, 2);
+    const masks = Float32Array.of(0, 0, 1, 1);
+    expect(() => encodePath({ domain: { ...domain, extent: [Number.NaN, 1] }, steps: 1, masks })).toThrow(ShapeError);
+    expect(() => encodePath({ domain, steps: 1, masks }, { big: 1n } as never)).toThrow(OptionError);
+    expect(() => encodePath({ domain, steps: 1, masks }, { toJSON: () => [1] } as never)).toThrow(/must serialise to a JSON object/);
+    expect(() => encodePath({ domain, steps: 1, masks }, { toJSON: () => undefined } as never)).toThrow(OptionError);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => encodePath({ domain, steps: 1, masks }, cyclic as never)).toThrow(/cannot be serialised to JSON/);
   });
 });

@@ -55,6 +55,10 @@ describe('trapezoid weights', () => {
     expect(() => trapezoidWeights(0)).toThrow(OptionError);
     expect(() => trapezoid([1])).toThrow(OptionError);
   });
+  it('rejects NaN and ±Infinity instead of returning NaN', () => {
+    expect(() => trapezoid([1, Number.NaN, 0])).toThrow(InvalidValueError);
+    expect(() => trapezoid([1, 0, Infinity])).toThrow(/values contains Infinity at index 2/);
+  });
 });
 
 describe('predictBatched', () => {

@@ -106,6 +106,9 @@ describe('pointingGamePoint', () => {
     expect(() => pointingGamePoint(path, [1, 0])).toThrow(ShapeError);
     expect(() => pointingGamePoint(path, [1, Number.NaN, 0])).toThrow(InvalidValueError);
     expect(() => pointingGamePoint(path, [1, 0.5, 0], { level: 2 })).toThrow(OptionError);
+    // a misspelt reference is an error, not silently 'relative'
+    expect(() => pointingGamePoint(path, [1, 0.5, 0], { reference: 'abs' as never })).toThrow(/reference must be 'relative' or 'absolute', got abs/);
+    expect(() => thresholdMask(path, undefined as never)).toThrow(ShapeError);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * The saliency map of an ablation path: how long each point keeps the image.
  */
+import { assertPath } from '../path.js';
 import type { AblationPath } from '../types.js';
 
 /**
@@ -12,6 +13,7 @@ import type { AblationPath } from '../types.js';
  * the time point r stays un-ablated. Higher = ablated later = more important; the §4.2 path of this
  * map ({@link pathFromSaliency}) switches points in the same order. Values in [0, 1] for masks in
  * [0, 1]. Returns `domain.size` floats, row-major.
+ * @throws the errors of `createPath` for a malformed path (ShapeError, OptionError, InvalidValueError).
  *
  * @example
  * // point 0 switches during the first half, point 1 during the second
@@ -19,6 +21,7 @@ import type { AblationPath } from '../types.js';
  * // Float32Array [0.25, 0.75]
  */
 export function switchTimes(path: AblationPath): Float32Array {
+  assertPath(path);
   const { domain, steps, masks } = path;
   const n = domain.size;
   const acc = new Float64Array(n);

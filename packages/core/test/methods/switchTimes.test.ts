@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { switchTimes } from '../../src/methods/switchTimes.js';
+import { InvalidValueError, ShapeError } from '../../src/errors.js';
 import { randomPathSaliency } from '../../src/methods/randomPathSaliency.js';
 import { createGridDomain } from '../../src/domain.js';
 import { pathFromSaliency } from '../../src/pathFromSaliency.js';
@@ -8,6 +9,11 @@ import { checkAblationPath } from '../../src/checkAblationPath.js';
 import { blackImage, context, H, plantedClassifier, plantedImage, W } from './helpers.js';
 
 describe('switchTimes', () => {
+  it('rejects a malformed path (wrong length, NaN) instead of returning NaN or garbage', () => {
+    const domain = createGridDomain(1, 2);
+    expect(() => switchTimes({ domain, steps: 2, masks: new Float32Array(3) })).toThrow(ShapeError);
+    expect(() => switchTimes({ domain, steps: 1, masks: Float32Array.of(0, Number.NaN, 1, 1) })).toThrow(InvalidValueError);
+  });
   it('hand-computed: ∫(1 − φ) dt of a two-point path', () => {
     const s = switchTimes({ domain: createGridDomain(1, 2), steps: 2, masks: Float32Array.of(0, 0, 1, 0, 1, 1) });
     expect(Array.from(s)).toEqual([0.25, 0.75]);
