@@ -539,13 +539,22 @@ function poolGeometry(ctx: RuleContext, node: NodeProto): { xs: readonly Dim[]; 
   return { xs, ys, kernel, strides, dilations, begin, end };
 }
 
+/**
+ * Whether two windows of a MaxPool can share an input position: the dilated window extent
+ * (k − 1)·d + 1 exceeds the stride along some axis (e.g. k = 2, d = 2, s = 2 covers {0, 2}, {2, 4}, …).
+ */
+function maxPoolOverlaps(node: NodeProto): boolean {
+  const kernel = attrInts(node, 'kernel_shape') ?? [];
+  const strides = attrInts(node, 'strides') ?? kernel.map(() => 1);
+  const dilations = attrInts(node, 'dilations') ?? kernel.map(() => 1);
+  return kernel.some((k, i) => (k - 1) * (dilations[i] ?? 1) + 1 > (strides[i] ?? 1));
+}
+
 /** MaxPool: scatter-add dY to the argmax positions given by the Indices output. */
 const maxPoolRule: GradientRule = {
   check(node, opset) {
     if (attrInt(node, 'storage_order', 0) !== 0) return 'storage_order = 1 is not supported';
-    const kernel = attrInts(node, 'kernel_shape') ?? [];
-    const strides = attrInts(node, 'strides') ?? kernel.map(() => 1);
-    const overlapping = kernel.some((k, i) => k > (strides[i] ?? 1));
+    const overlapping = maxPoolOverlaps(node);
     if (overlapping && opset < 16) return `overlapping windows need ScatterElements with reduction (opset ≥ 16), the model has opset ${opset}`;
     if (opset < 11) return 'needs opset ≥ 11';
     return undefined;
@@ -554,9 +563,7 @@ const maxPoolRule: GradientRule = {
     const b = ctx.b;
     const x = in0(node);
     const idx = ctx.maxPoolIndices(node);
-    const kernel = attrInts(node, 'kernel_shape') ?? [];
-    const strides = attrInts(node, 'strides') ?? kernel.map(() => 1);
-    const overlapping = kernel.some((k, i) => k > (strides[i] ?? 1));
+    const overlapping = maxPoolOverlaps(node);
     const shapeX = b.shapeOf(x);
     const flat = b.int64([-1]);
     const zeros = b.op('Reshape', [b.op('ConstantOfShape', [shapeX]), flat]);

@@ -96,6 +96,21 @@ describe('errors', () => {
     expect(e.message).toContain('(temperature), which the classifier cannot feed');
   });
 
+  it('a MaxPool whose windows overlap only through its dilation needs opset ≥ 16, like any overlapping MaxPool', async () => {
+    const hd = head('y', 2 * 4 * 4, 3, 1);
+    const bytes = buildModel({
+      opset: 12,
+      input: ['N', 2, 9, 9],
+      nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [2, 2], strides: [2, 2], dilations: [2, 2] }, name: 'dilated_pool' }, ...hd.nodes],
+      initializers: hd.initializers,
+      output: 'logits',
+      outputDims: ['N', 3],
+    });
+    const e = await rejection(createOnnxClassifier(bytes, { layout: 'NCHW' }));
+    expect(e.code).toBe('UNSUPPORTED_OP');
+    expect(e.message).toMatch(/MaxPool "dilated_pool" \(overlapping windows need ScatterElements with reduction \(opset ≥ 16\), the model has opset 12\)/);
+  });
+
   it('a Pad in reflect mode on the path is reported with its reason', async () => {
     const hd = head('y', 3 * 6 * 6, 2, 1);
     const bytes = buildModel({

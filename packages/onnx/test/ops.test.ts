@@ -83,6 +83,14 @@ const cases: Case[] = [
     size: 2 * 5 * 5,
   },
   {
+    name: 'MaxPool: 2×2 stride 2 with dilation 2 (windows overlap through the dilation: {0, 2}, {2, 4}, …)',
+    input: [2, 9, 9],
+    nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [2, 2], strides: [2, 2], dilations: [2, 2] } }],
+    values: 'distinct',
+    feature: 'y',
+    size: 2 * 4 * 4,
+  },
+  {
     name: 'AveragePool: 3×3 stride 2, pads 1, count_include_pad 0, ceil_mode',
     input: [2, 8, 8],
     nodes: [{ op: 'AveragePool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1 } }],
