@@ -17,6 +17,18 @@ export function translateTfjsError(e: unknown, backend: string, phase: 'forward 
     error.cause = e;
     return error;
   }
+  // tfjs's gradient functions assert what they support, e.g. "Error in gradient of conv2D: dilation
+  // rates greater than 1 are not yet supported in gradients. Got dilations '2'"
+  const limited = /Error in gradient of (\w+): ([^]*)/.exec(e.message);
+  if (limited !== null) {
+    const op = limited[1] as string;
+    const error = new CapabilityError(
+      `cannot differentiate op ${op} on tfjs backend '${backend}' with these attributes: ${(limited[2] as string).trim()} ` +
+        `(a limitation of tfjs's gradient for ${op}): rewrite the model without it, or use a gradient-free method.`,
+    );
+    error.cause = e;
+    return error;
+  }
   const noKernel = /Kernel '(\w+)' not registered for backend '(\w+)'/.exec(e.message);
   if (noKernel !== null) {
     const op = noKernel[1] as string;

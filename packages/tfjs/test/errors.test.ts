@@ -159,6 +159,15 @@ describe('errors', () => {
     await rejects(() => c.gradient(batchOf(2), 1), 'MISSING_CAPABILITY', /cannot differentiate op FlipLeftRight on tfjs backend 'cpu'/);
   });
 
+  it("names the op and tfjs's reason when its gradient refuses the op's attributes (dilated conv2d)", async () => {
+    const filter = tf.tensor4d(Array.from({ length: 3 * 3 * 3 * 3 }, (_, i) => Math.cos(i)), [3, 3, 3, 3]);
+    const dilated: TfjsModelFunction = (x) => meanLogits(tf.conv2d(x, filter, 1, 'same', 'NHWC', 2));
+    const c = await createTfjsClassifier(dilated, { output: 'logits', inputShape: shape });
+    expect((await c.predict(batchOf(1))).length).toBe(3);
+    await rejects(() => c.gradient(batchOf(2), 1), 'MISSING_CAPABILITY', /cannot differentiate op conv2D on tfjs backend 'cpu' with these attributes: dilation rates greater than 1/);
+    filter.dispose();
+  });
+
   it('names the op and backend when a backend lacks a kernel (Einsum on wasm)', async () => {
     const einsum: TfjsModelFunction = (x) => tf.einsum('ij,jk->ik', tf.mean(x, [1, 2]), tf.eye(3)) as tf.Tensor2D;
     await rejects(() => createTfjsClassifier(einsum, { output: 'logits', inputShape: shape, backend: 'wasm' }), 'MISSING_CAPABILITY', /backend 'wasm' has no kernel for op Einsum/);
