@@ -105,7 +105,30 @@ function checkProbabilities(p: Float32Array, count: number, classes: number, wha
       );
     }
   }
+  // the Classifier contract: each row is a distribution (logits, e.g., would give scores outside [0, 1])
+  for (let image = 0; image < count; image++) {
+    let sum = 0;
+    for (let c = 0; c < classes; c++) {
+      const v = p[image * classes + c] as number;
+      if (v < -PROBABILITY_TOLERANCE) {
+        throw new InvalidValueError(
+          `${what} returned ${String(v)} as the probability of class ${c} for image ${image}: probabilities must be ≥ 0 (logits instead of probabilities?)`,
+        );
+      }
+      sum += v;
+    }
+    if (Math.abs(sum - 1) > ROW_SUM_TOLERANCE) {
+      throw new InvalidValueError(
+        `${what} returned probabilities summing to ${String(sum)} for image ${image}: each row must sum to 1 (logits instead of probabilities?)`,
+      );
+    }
+  }
 }
+
+/** Slack for a negative probability: float32 rounding of a softmax never goes below −1e-6. */
+const PROBABILITY_TOLERANCE = 1e-6;
+/** Slack for a row sum: float32 softmax rows sum to 1 within ~1e-6 per class; 1e-3 leaves room. */
+const ROW_SUM_TOLERANCE = 1e-3;
 
 function batchSizeOf(options: BatchingOptions): number {
   const b = options.batchSize ?? DEFAULT_BATCH_SIZE;
@@ -146,7 +169,8 @@ async function forEachChunk(
  * must not keep a reference to it after its promise resolves).
  *
  * @throws ShapeError when the classifier returns the wrong number of values.
- * @throws InvalidValueError when it returns NaN or ±Infinity (naming the image and class).
+ * @throws InvalidValueError when it returns NaN or ±Infinity (naming the image and class), a
+ *   negative probability (< −1e-6) or a row that does not sum to 1 (± 1e-3), e.g. logits.
  * @throws AbortError when `options.signal` is aborted between chunks.
  * @example
  * const p = await predictBatched(classifier, image, 3, (first, n, out) => { ... }, { batchSize: 2 });
@@ -193,8 +217,9 @@ export type GradientConsumer = (chunk: GradientChunk) => void;
  *
  * @throws CapabilityError when the classifier has no `gradient`.
  * @throws TargetError when a target is not a class index in `[0, classes)`.
- * @throws ShapeError / InvalidValueError when the classifier's outputs have the wrong length or
- *   contain NaN/±Infinity (naming the image).
+ * @throws ShapeError / InvalidValueError when the classifier's outputs have the wrong length,
+ *   contain NaN/±Infinity (naming the image), or the probabilities are not distributions (a
+ *   value < −1e-6 or a row sum outside 1 ± 1e-3).
  * @throws AbortError when `options.signal` is aborted between chunks.
  * @example
  * await gradientBatched(classifier, image, 15, fill, 3, (c) => accumulate(c.gradient), { batchSize: 4 });

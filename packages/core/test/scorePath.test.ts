@@ -94,6 +94,32 @@ describe('predictBatched', () => {
     await expect(predictBatched(classifier, image, 2, fill, { signal: controller.signal })).rejects.toThrow(AbortError);
     await expect(predictBatched(classifier, image, 2, fill, { batchSize: 0 })).rejects.toThrow(OptionError);
   });
+  it('rejects outputs that are not probability distributions (logits, negative values, rows not summing to 1)', async () => {
+    const fill = (_f: number, _m: number, out: Float32Array) => out.fill(0.5);
+    // logits of a 4-class model: finite, but neither non-negative nor summing to 1
+    const logits: Classifier = {
+      inputShape: classifier.inputShape,
+      classes,
+      predict: (b: ImageBatch) => Promise.resolve(new Float32Array(b.count * classes).map((_, i) => (i % classes) - 1.5)),
+    };
+    await expect(predictBatched(logits, image, 2, fill)).rejects.toThrow(InvalidValueError);
+    await expect(predictBatched(logits, image, 2, fill)).rejects.toThrow(/returned -1\.5 as the probability of class 0 for image 0: probabilities must be ≥ 0/);
+    // non-negative but unnormalised (e.g. exp(logits) without the division)
+    const unnormalised: Classifier = { ...logits, predict: (b: ImageBatch) => Promise.resolve(new Float32Array(b.count * classes).fill(0.5)) };
+    await expect(predictBatched(unnormalised, image, 2, fill)).rejects.toThrow(/summing to 2 for image 0: each row must sum to 1/);
+    const path = straightPath(H, W, 2);
+    await expect(scorePath(unnormalised, { image, baseline: image, target: 0, path })).rejects.toThrow(InvalidValueError);
+    // the same rows normalised are accepted; float32 rounding of a softmax is within the slack
+    const normalised: Classifier = { ...logits, predict: (b: ImageBatch) => Promise.resolve(new Float32Array(b.count * classes).fill(1 / classes)) };
+    expect((await predictBatched(normalised, image, 2, fill)).length).toBe(2 * classes);
+    const gradientLogits: Classifier = {
+      ...logits,
+      gradient: (b: ImageBatch) =>
+        Promise.resolve({ probabilities: new Float32Array(b.count * classes).fill(0.5), gradient: new Float32Array(b.data.length) }),
+    };
+    const { gradientBatched } = await import('@ablation-path/core');
+    await expect(gradientBatched(gradientLogits, image, 2, fill, 0, () => {})).rejects.toThrow(/classifier\.gradient returned probabilities summing to 2/);
+  });
 });
 
 describe('scorePath', () => {
