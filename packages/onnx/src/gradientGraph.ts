@@ -55,7 +55,7 @@ export interface ClassifierGraphs {
   readonly output: 'logits' | 'probabilities';
   readonly inputName: string;
   readonly outputName: string;
-  /** Batch size fixed by the model, or undefined when its batch axis is dynamic. */
+  /** Batch size fixed by the model (1 when a dynamic batch axis only runs at batch 1), or undefined when its batch axis is dynamic. */
   readonly fixedBatch: number | undefined;
   readonly opset: number;
   /** Number of nodes emitted for the reverse pass. */
@@ -203,7 +203,7 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
   if (channelsDim === undefined) throw new ShapeError(`model input "${inputName}" has no static channel count`);
   if (height === undefined || width === undefined) throw new ShapeError(`model input "${inputName}" has a dynamic spatial size: pass options.inputSize`);
   const channels = channelsDim;
-  const fixedBatch = d0;
+  let fixedBatch = d0;
   const modelInputDims = layout === 'NCHW' ? [fixedBatch ?? 1, channels, height, width] : [fixedBatch ?? 1, height, width, channels];
 
   let outputKind = options.output;
@@ -288,7 +288,10 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
   // ---- shapes and constant values of every tensor, measured by onnxruntime
   let infos: Map<string, TensorInfo>;
   try {
-    infos = await probeTensorInfos(model, inputName, modelInputDims, fixedBatch === undefined, dataDependent);
+    const probed = await probeTensorInfos(model, inputName, modelInputDims, fixedBatch === undefined, dataDependent);
+    infos = probed.infos;
+    // declared dynamic but runs at batch 1 only (e.g. x.view(1, -1)): a batch-1 model
+    if (probed.batchOneOnly) fixedBatch = 1;
   } catch (e) {
     raise(); // onnxruntime may fail on the very ops reported (e.g. of a custom domain)
     throw e;

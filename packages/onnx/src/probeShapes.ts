@@ -6,7 +6,9 @@
  *
  * With a dynamic batch axis the model runs with batch 1 and batch 2: a dimension that changes is
  * symbolic (`'N'` when it equals the batch size, `'N*k'` when it is k times it); a value that changes
- * is not a constant.
+ * is not a constant. A model that declares a dynamic batch axis but fails at batch 2 while it runs
+ * at batch 1 (e.g. a PyTorch export of `x.view(1, -1)` with a dynamic batch axis) is measured at
+ * batch 1 only and reported as such (`batchOneOnly`).
  */
 import * as ort from 'onnxruntime-node';
 import { InvalidModelError } from '@ablation-path/core';
@@ -39,7 +41,7 @@ export async function probeTensorInfos(
   inputDims: readonly number[],
   dynamicBatch: boolean,
   dataDependent: ReadonlySet<string>,
-): Promise<Map<string, TensorInfo>> {
+): Promise<{ infos: Map<string, TensorInfo>; batchOneOnly: boolean }> {
   const probe = onnx.ModelProto.decode(encodeOnnxModel(model));
   const graph = probe.graph;
   if (!graph) throw new InvalidModelError('model has no graph');
@@ -60,6 +62,7 @@ export async function probeTensorInfos(
   }
   const batches = dynamicBatch ? [1, 2] : [inputDims[0] as number];
   const results: Record<string, ort.Tensor>[] = [];
+  let batchOneOnly = false;
   try {
     for (const b of batches) {
       const dims = [b, ...inputDims.slice(1)];
@@ -68,6 +71,10 @@ export async function probeTensorInfos(
       try {
         results.push(await session.run({ [inputName]: new ort.Tensor('float32', data, dims) }));
       } catch (cause) {
+        if (dynamicBatch && b === 2 && results.length === 1) {
+          batchOneOnly = true;
+          break;
+        }
         throw new InvalidModelError(`onnxruntime cannot run the model on a ${dims.join('×')} input: ${(cause as Error).message}`, { cause });
       }
     }
@@ -93,5 +100,5 @@ export async function probeTensorInfos(
     }
     infos.set(name, info);
   }
-  return infos;
+  return { infos, batchOneOnly };
 }

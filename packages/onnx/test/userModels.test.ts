@@ -22,10 +22,16 @@ const D = C * H * W;
 const weights = randomValues(K * D, 71, 0.8);
 const bias = randomValues(K, 72, 0.2);
 
-/** Flatten → Gemm (→ Softmax) with the given tensor names. */
-function linearModel(names: { input: string; logits: string; probs?: string }): Uint8Array {
+/**
+ * Flatten → Gemm (→ Softmax) with the given tensor names; with `batchOne` the flattening is a
+ * Reshape to [1, −1] (PyTorch's `x.view(1, -1)`), so the model only runs at batch 1 although its
+ * batch axis is declared dynamic.
+ */
+function linearModel(names: { input: string; logits: string; probs?: string }, batchOne = false): Uint8Array {
   const nodes: TinyNode[] = [
-    { op: 'Flatten', inputs: [names.input], outputs: ['flat'], attrs: { axis: 1 } },
+    batchOne
+      ? { op: 'Reshape', inputs: [names.input, 'oneRow'], outputs: ['flat'] }
+      : { op: 'Flatten', inputs: [names.input], outputs: ['flat'], attrs: { axis: 1 } },
     { op: 'Gemm', inputs: ['flat', 'Wt', 'bias'], outputs: [names.logits], attrs: { transB: 1 } },
   ];
   if (names.probs !== undefined) nodes.push({ op: 'Softmax', inputs: [names.logits], outputs: [names.probs], attrs: { axis: 1 } });
@@ -36,6 +42,7 @@ function linearModel(names: { input: string; logits: string; probs?: string }): 
     initializers: [
       { name: 'Wt', dims: [K, D], values: weights },
       { name: 'bias', dims: [K], values: bias },
+      { name: 'oneRow', dims: [2], values: [1, -1], type: 'int64' },
     ],
     output: names.probs ?? names.logits,
     outputDims: ['N', K],
@@ -108,6 +115,23 @@ describe('models as users export them', () => {
       }
     });
   }
+
+  it('a batch axis declared dynamic that only runs at batch 1 (x.view(1, -1)) runs one image at a time: results equal the float64 reference', async () => {
+    const classifier = await createOnnxClassifier(linearModel({ input: 'x', logits: 'logits' }, true), { batchSize: 4 });
+    try {
+      const batch = randomBatch(3, 8);
+      const targets = Int32Array.from([2, 0, 1]);
+      const ref = reference(batch, targets);
+      expect(maxAbsDiff(await classifier.predict(batch), ref.p)).toBeLessThan(1e-6);
+      const { probabilities, gradient } = await classifier.gradient!(batch, targets);
+      expect(maxAbsDiff(probabilities, ref.p)).toBeLessThan(1e-6);
+      let scale = 0;
+      for (const v of ref.g) scale = Math.max(scale, Math.abs(v));
+      expect(maxAbsDiff(gradient, ref.g)).toBeLessThan(1e-5 * scale);
+    } finally {
+      await classifier.dispose();
+    }
+  });
 
   it("logits read with output: 'probabilities' are an INVALID_VALUE error, not returned as probabilities", async () => {
     const classifier = await createOnnxClassifier(linearModel({ input: 'x', logits: 'logits' }), { output: 'probabilities' });
