@@ -300,10 +300,12 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
   infos.set(inputName, { dtype: 'float32', shape: layout === 'NCHW' ? [batchDim, channels, height, width] : [batchDim, height, width, channels] });
   const outInfo = infos.get(outputName);
   if (!outInfo) throw new InvalidModelError(`onnxruntime did not produce output "${outputName}"`);
-  if (outInfo.shape.length < 2 || outInfo.shape.slice(2).some((d) => d !== 1)) {
-    throw new ShapeError(`model output "${outputName}" has shape [${outInfo.shape.join(', ')}]; expected [batch, classes]`);
+  // [N, K], or with axes of size 1 around K ([N, K, 1, 1] from a final 1×1 Conv, [N, 1, 1, K] in NHWC, [N, 1, K])
+  const nonUnit = outInfo.shape.slice(1).filter((d) => d !== 1);
+  if (outInfo.shape.length < 2 || nonUnit.length > 1) {
+    throw new ShapeError(`model output "${outputName}" has shape [${outInfo.shape.join(', ')}]; expected [batch, classes] (axes of size 1 around classes are dropped)`);
   }
-  const classes = outInfo.shape[1];
+  const classes = nonUnit[0] ?? 1;
   if (typeof classes !== 'number' || classes < 1) throw new ShapeError(`model output "${outputName}" has no static class count`);
 
   // ---- constant folding of batch-independent shape computations

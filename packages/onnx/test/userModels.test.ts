@@ -23,18 +23,25 @@ const weights = randomValues(K * D, 71, 0.8);
 const bias = randomValues(K, 72, 0.2);
 
 /**
- * Flatten → Gemm (→ Softmax) with the given tensor names; with `batchOne` the flattening is a
- * Reshape to [1, −1] (PyTorch's `x.view(1, -1)`), so the model only runs at batch 1 although its
- * batch axis is declared dynamic.
+ * Flatten → Gemm (→ Softmax) with the given tensor names. `batchOne`: the flattening is a Reshape
+ * to [1, −1] (PyTorch's `x.view(1, -1)`), so the model only runs at batch 1 although its batch
+ * axis is declared dynamic. `outputShape`: the scores are reshaped to it at the end (e.g.
+ * [−1, 1, 1, K], the NHWC logits of a final 1×1 convolution).
  */
-function linearModel(names: { input: string; logits: string; probs?: string }, batchOne = false): Uint8Array {
+function linearModel(names: { input: string; logits: string; probs?: string }, options: { batchOne?: boolean; outputShape?: number[] } = {}): Uint8Array {
   const nodes: TinyNode[] = [
-    batchOne
+    options.batchOne
       ? { op: 'Reshape', inputs: [names.input, 'oneRow'], outputs: ['flat'] }
       : { op: 'Flatten', inputs: [names.input], outputs: ['flat'], attrs: { axis: 1 } },
     { op: 'Gemm', inputs: ['flat', 'Wt', 'bias'], outputs: [names.logits], attrs: { transB: 1 } },
   ];
   if (names.probs !== undefined) nodes.push({ op: 'Softmax', inputs: [names.logits], outputs: [names.probs], attrs: { axis: 1 } });
+  let output = names.probs ?? names.logits;
+  if (options.outputShape !== undefined) {
+    nodes.push({ op: 'Reshape', inputs: [output, 'outShape'], outputs: ['reshaped'] });
+    output = 'reshaped';
+  }
+  const shape = options.outputShape ?? [-1, K];
   return buildModel({
     input: ['N', C, H, W],
     inputName: names.input,
@@ -43,9 +50,10 @@ function linearModel(names: { input: string; logits: string; probs?: string }, b
       { name: 'Wt', dims: [K, D], values: weights },
       { name: 'bias', dims: [K], values: bias },
       { name: 'oneRow', dims: [2], values: [1, -1], type: 'int64' },
+      { name: 'outShape', dims: [shape.length], values: shape, type: 'int64' },
     ],
-    output: names.probs ?? names.logits,
-    outputDims: ['N', K],
+    output,
+    outputDims: shape.map((d) => (d === -1 ? 'N' : d)),
   });
 }
 
@@ -117,7 +125,7 @@ describe('models as users export them', () => {
   }
 
   it('a batch axis declared dynamic that only runs at batch 1 (x.view(1, -1)) runs one image at a time: results equal the float64 reference', async () => {
-    const classifier = await createOnnxClassifier(linearModel({ input: 'x', logits: 'logits' }, true), { batchSize: 4 });
+    const classifier = await createOnnxClassifier(linearModel({ input: 'x', logits: 'logits' }, { batchOne: true }), { batchSize: 4 });
     try {
       const batch = randomBatch(3, 8);
       const targets = Int32Array.from([2, 0, 1]);
@@ -132,6 +140,29 @@ describe('models as users export them', () => {
       await classifier.dispose();
     }
   });
+
+  for (const [label, names, outputShape] of [
+    ['logits [N, 1, K]', { input: 'x', logits: 'logits' }, [-1, 1, K]],
+    ['softmax output [N, 1, 1, K] (NHWC 1×1 conv head)', { input: 'x', logits: 'logits', probs: 'probs' }, [-1, 1, 1, K]],
+  ] as const) {
+    it(`an output with axes of size 1 before the classes (${label}) is read as [N, K]: equal to the float64 reference`, async () => {
+      const classifier = await createOnnxClassifier(linearModel(names, { outputShape: [...outputShape] }));
+      try {
+        expect(classifier.classes).toBe(K);
+        expect(classifier.output).toBe(names.probs === undefined ? 'logits' : 'probabilities');
+        const batch = randomBatch(2, 9);
+        const targets = Int32Array.from([3, 1]);
+        const ref = reference(batch, targets);
+        const { probabilities, gradient } = await classifier.gradient!(batch, targets);
+        expect(maxAbsDiff(probabilities, ref.p)).toBeLessThan(1e-6);
+        let scale = 0;
+        for (const v of ref.g) scale = Math.max(scale, Math.abs(v));
+        expect(maxAbsDiff(gradient, ref.g)).toBeLessThan(1e-5 * scale);
+      } finally {
+        await classifier.dispose();
+      }
+    });
+  }
 
   it("logits read with output: 'probabilities' are an INVALID_VALUE error, not returned as probabilities", async () => {
     const classifier = await createOnnxClassifier(linearModel({ input: 'x', logits: 'logits' }), { output: 'probabilities' });
