@@ -14,7 +14,7 @@ import { directionMax, directionScale, gammaOf, projectClampPathInPlace, project
 import { PARAM_COUNT, PARAM_FIRST, PARAM_GAMMA, PHASE_BLEND, PHASE_DIFFERENTIAL, PHASE_DIRECTION, PHASE_MASSES, PHASE_PROJECT, PHASE_COLUMNS, PHASE_REPARAMETRIZE, PHASE_ROWS, PHASE_SMOOTH, autoThreads, createStepThreads, imageShareOf, shareOf, smoothShare, threadsSupported } from './kernels/stepThreads.js';
 import type { StepPhase, StepThreads } from './kernels/stepThreads.js';
 import { linearPath } from './linearPath.js';
-import { assertDomain, createPath } from './path.js';
+import { assertDomain, assertPath, createPath } from './path.js';
 import { randomAblationPath } from './randomAblationPath.js';
 import { argmaxRow, assertPathFits, assertPathInputs, trapezoid } from './scorePath.js';
 import { thresholdMask } from './thresholdMask.js';
@@ -80,7 +80,7 @@ export interface AblationPathWorkspaceOptions extends AblationPathStepOptions {
 /**
  * Allocates the optimiser's buffers and Gaussian metric for `domain`.
  * @throws OptionError for steps < 2, σ < 0, ζ ≤ 0 or stepSize ≤ 0; ShapeError when `init` does not
- *   fit the domain and steps.
+ *   fit the domain and steps or the domain is malformed.
  * @example const ws = createAblationPathWorkspace(createGridDomain(224, 224), { steps: 16 });
  */
 export function createAblationPathWorkspace(domain: Domain, options: AblationPathWorkspaceOptions = {}): AblationPathWorkspace {
@@ -163,6 +163,7 @@ export async function createParallelAblationPathWorkspace(
 }
 
 function allocateWorkspace(domain: Domain, options: AblationPathWorkspaceOptions, shared: boolean): AblationPathWorkspace {
+  assertDomain(domain);
   const steps = options.steps ?? 16;
   assertInteger('steps', steps, 2);
   const sigma = options.sigma ?? DEFAULT_SIGMA_FRACTION * domain.extent[0];
@@ -203,6 +204,7 @@ function allocateWorkspace(domain: Domain, options: AblationPathWorkspaceOptions
  * @example pathSaturation(linearPath(createGridDomain(1, 1), 2)) // (1 + 0 + 1) / 3
  */
 export function pathSaturation(path: AblationPath): number {
+  assertPath(path);
   return saturationOf(path.masks, path.domain, path.steps);
 }
 
@@ -257,6 +259,8 @@ export interface AblationPathStepResult {
  *
  * Mutates only the workspace (`masks`, `spare`); allocation-free apart from first-call scratch
  * buffers. Exported so that the benchmark can time the core's own work.
+ * @throws InvalidValueError when the differential contains NaN or ±Infinity (before any mask is
+ *   changed), or an updated mask value is not finite.
  * @example
  * differentialFromGradients(image, baseline, gradients, steps - 1, ws.differential);
  * const { saturation } = ablationPathStep(ws);
@@ -340,7 +344,7 @@ function threadedStep(workspace: AblationPathWorkspace, pool: StepThreads, which
   });
   let maxAbs = 0;
   for (let t = 0; t < threads; t++) maxAbs = Math.max(maxAbs, params[layout.maxAbs + t] as number);
-  const gamma = gammaOf(maxAbs, stepSize);
+  const gamma = gammaOf(maxAbs, stepSize, differential, interior * size, size);
   params[PARAM_GAMMA] = gamma;
   lap('direction');
   // 3–5. step + saturation, smoothing: by interior masks

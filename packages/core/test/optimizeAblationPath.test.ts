@@ -11,6 +11,7 @@ import {
   checkAblationPath,
   createAblationPathWorkspace,
   createGridDomain,
+  createParallelAblationPathWorkspace,
   createRng,
   linearPath,
   optimizeAblationPath,
@@ -333,6 +334,32 @@ describe('ablationPathStep', () => {
       }),
       { numRuns: 40 },
     );
+  });
+
+  it('rejects a NaN or infinite differential instead of silently taking no step (1 and 2 threads)', async () => {
+    const domain = createGridDomain(6, 5);
+    for (const bad of [Number.NaN, Infinity]) {
+      const ws = createAblationPathWorkspace(domain, { steps: 4, sigma: 1 });
+      ws.differential.fill(0.01);
+      ws.differential[2 * 30 + 7] = bad;
+      const before = ws.masks.slice();
+      expect(() => ablationPathStep(ws)).toThrow(InvalidValueError);
+      expect(() => ablationPathStep(ws)).toThrow(new RegExp(`differential of interior mask 2 contains ${String(bad)} at point 7`));
+      expect(Array.from(ws.masks)).toEqual(Array.from(before));
+      const parallel = await createParallelAblationPathWorkspace(domain, { steps: 4, sigma: 1, threads: 2 });
+      try {
+        parallel.differential.fill(0.01);
+        parallel.differential[2 * 30 + 7] = bad;
+        expect(() => ablationPathStep(parallel)).toThrow(/differential of interior mask 2 contains/);
+      } finally {
+        await parallel.close();
+      }
+    }
+  });
+
+  it('workspace and pathSaturation reject malformed domains and paths (not a TypeError or NaN)', () => {
+    expect(() => createAblationPathWorkspace({ height: 4, width: 4 } as never, { steps: 4 })).toThrow(ShapeError);
+    expect(() => pathSaturation({ domain: createGridDomain(2, 2), steps: 2, masks: new Float32Array(3) })).toThrow(ShapeError);
   });
 
   it('pathSaturation is the mean of 2|φ − ½|', () => {

@@ -12,7 +12,8 @@ import { SATURATION_TABLE_MIN, SATURATION_TABLE_SCALE, SATURATION_TABLE_SIZE, sa
 /**
  * Pass 1 of steps 2–3: for each interior differential g_k (k = 0..interior−1, at `k · size`),
  * `shifts[k] = Σ_r g_k(r)`, and returns γ = stepSize / max_{k,r} |g_k(r)/w_r − Σ_s g_k(s)| (0 when
- * that maximum is 0 or not finite). For the uniform measure g/w = size · g.
+ * that maximum is 0). For the uniform measure g/w = size · g.
+ * @throws InvalidValueError when the differential contains NaN or ±Infinity (see {@link gammaOf}).
  * @example const gamma = directionScale(differential, size, weights, true, 15, 0.5, shifts);
  */
 export function directionScale(
@@ -25,16 +26,28 @@ export function directionScale(
   shifts: Float64Array,
 ): number {
   const maxAbs = directionMax(differential, size, weights, uniform, 0, interior, shifts, 0);
-  return gammaOf(maxAbs, stepSize);
+  return gammaOf(maxAbs, stepSize, differential, interior * size, size);
 }
 
 /**
- * γ from the largest |h_k(r)| of {@link directionMax}: stepSize / maxAbs, or 0 when maxAbs is 0 or
- * not finite.
- * @example gammaOf(4, 0.5) // 0.125
+ * γ from the largest |h_k(r)| of {@link directionMax}: stepSize / maxAbs, or 0 when maxAbs is 0
+ * (the differential vanished).
+ * @throws InvalidValueError when maxAbs is not finite, naming the first NaN or ±Infinity among the
+ *   `count` values of `differential` (interior mask k at `k · size`), or, when all are finite, the
+ *   overflow of the direction (a silent γ = 0 would stop the optimisation without a word).
+ * @example gammaOf(4, 0.5, differential, 15 * size, size) // 0.125
  */
-export function gammaOf(maxAbs: number, stepSize: number): number {
-  return maxAbs > 0 && Number.isFinite(maxAbs) ? stepSize / maxAbs : 0;
+export function gammaOf(maxAbs: number, stepSize: number, differential: Float32Array, count: number, size: number): number {
+  if (!Number.isFinite(maxAbs)) {
+    for (let i = 0; i < count; i++) {
+      const v = differential[i] as number;
+      if (!Number.isFinite(v)) {
+        throw new InvalidValueError(`differential of interior mask ${Math.floor(i / size)} contains ${String(v)} at point ${i % size}`);
+      }
+    }
+    throw new InvalidValueError(`the ascent direction overflows (largest entry ${String(maxAbs)}): the differential is too large`);
+  }
+  return maxAbs > 0 ? stepSize / maxAbs : 0;
 }
 
 /**
