@@ -91,12 +91,23 @@ export function createGridDomain(height: number, width: number, options: GridDom
 
 /**
  * ∫_Ω f dμ = Σ_i w_i f_i for a field `f` of `domain.size` values starting at `offset`.
+ * @throws ShapeError when `field` has fewer than `offset + size` values; InvalidValueError for
+ *   NaN/±Infinity in the field.
  * @example integrate(createGridDomain(1, 2), Float32Array.of(0, 1)) // 0.5
  */
 export function integrate(domain: Domain, field: ArrayLike<number>, offset = 0): number {
   const { size, weights } = domain;
+  if (!Number.isInteger(offset) || offset < 0 || field.length < offset + size) {
+    throw new ShapeError(`field has ${field.length} values, too few for ${size} values (${domain.height}×${domain.width}) from offset ${String(offset)}`);
+  }
   let s = 0;
   for (let i = 0; i < size; i++) s += (weights[i] as number) * (field[offset + i] as number);
+  if (!Number.isFinite(s)) {
+    for (let i = 0; i < size; i++) {
+      const v = field[offset + i] as number;
+      if (!Number.isFinite(v)) throw new InvalidValueError(`field contains ${String(v)} at point ${i}`);
+    }
+  }
   return s;
 }
 

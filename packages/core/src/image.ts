@@ -3,7 +3,7 @@
  */
 import { ShapeError } from './errors.js';
 import type { Domain, Image, ImageBatch } from './types.js';
-import { assertImage, assertSameShape } from './validate.js';
+import { assertFinite, assertImage, assertSameShape } from './validate.js';
 
 /**
  * Wraps data as an {@link Image} after checking its length and values.
@@ -15,8 +15,15 @@ export function createImage(data: Float32Array, height: number, width: number, c
   return image;
 }
 
-/** A constant image: every pixel has the colour `value` (one number per channel). */
+/**
+ * A constant image: every pixel has the colour `value` (one number per channel).
+ * @throws ShapeError for sizes that are not positive integers or an empty `value`; InvalidValueError
+ *   for a non-finite colour.
+ */
 export function constantImage(height: number, width: number, value: ArrayLike<number>): Image {
+  for (const [name, n] of [['height', height], ['width', width]] as const) {
+    if (!Number.isInteger(n) || n < 1) throw new ShapeError(`image.${name} must be a positive integer, got ${String(n)}`);
+  }
   const channels = value.length;
   const data = new Float32Array(height * width * channels);
   for (let p = 0; p < height * width; p++) {
@@ -55,7 +62,8 @@ export function stackImages(images: readonly Image[]): ImageBatch {
  * `out`, when given, must have `count·height·width·channels` floats and is overwritten (lets the
  * optimiser reuse one buffer); otherwise a new array is allocated.
  *
- * @throws ShapeError when the images differ in shape or the domain does not match their grid.
+ * @throws ShapeError when the images differ in shape, the domain does not match their grid or the
+ *   masks `first … first + count − 1` do not exist; InvalidValueError for NaN/±Infinity in them.
  */
 export function blendBatch(
   image: Image,
@@ -72,9 +80,10 @@ export function blendBatch(
   }
   const size = domain.size;
   const c = image.channels;
-  if ((first + count) * size > masks.length || first < 0) {
+  if (!Number.isInteger(first) || !Number.isInteger(count) || count < 0 || first < 0 || (first + count) * size > masks.length) {
     throw new ShapeError(`masks ${first}..${first + count - 1} are beyond the ${masks.length / size} masks given`);
   }
+  assertFinite('masks', masks.subarray(first * size, (first + count) * size));
   const n = size * c;
   const data = out ?? new Float32Array(count * n);
   if (data.length < count * n) throw new ShapeError(`output buffer has ${data.length} floats, needs ${count * n}`);

@@ -22,6 +22,13 @@ describe('createGridDomain', () => {
     expect(d.uniform).toBe(false);
     expect(integrate(d, Float32Array.of(4, 0, 8))).toBeCloseTo(3, 12);
   });
+  it('integrate rejects a short field and NaN instead of returning NaN', () => {
+    const d = createGridDomain(1, 3);
+    expect(integrate(d, Float32Array.of(9, 3, 6, 0), 1)).toBeCloseTo(3, 6); // (3 + 6 + 0) / 3
+    expect(() => integrate(d, Float32Array.of(1, 2))).toThrow(ShapeError);
+    expect(() => integrate(d, Float32Array.of(1, 2, 3), 1)).toThrow(/too few for 3 values \(1×3\) from offset 1/);
+    expect(() => integrate(d, Float32Array.of(1, Number.NaN, 3))).toThrow(InvalidValueError);
+  });
   it('normalises huge weights whose sum overflows, and rejects weights whose share underflows to 0', () => {
     // 2 : 2 : 1, each near the float64 maximum (the plain sum is Infinity)
     const d = createGridDomain(1, 3, { weights: [1e308, 1e308, 0.5e308] });

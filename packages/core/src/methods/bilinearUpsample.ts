@@ -4,7 +4,7 @@
  * onto them by the chain rule.
  */
 import { ShapeError } from '../errors.js';
-import { assertInteger } from '../validate.js';
+import { assertFinite, assertInteger } from '../validate.js';
 
 /** A grid size in samples. */
 export interface GridSize {
@@ -76,12 +76,14 @@ export function applyBilinear(field: Float32Array, inWidth: number, ay: Bilinear
  * edge samples clamped; see {@link bilinearAxis}). Linear, preserves constants, and maps [0, 1]
  * into [0, 1]. Meant for upsampling (no antialiasing when shrinking).
  *
- * @throws ShapeError when `field.length ≠ from.height·from.width`; OptionError for bad sizes.
+ * @throws ShapeError when `field.length ≠ from.height·from.width`; OptionError for bad sizes;
+ *   InvalidValueError for NaN/±Infinity in the field.
  * @example bilinearUpsample(Float32Array.of(0, 1), { height: 1, width: 2 }, { height: 1, width: 4 })
  * // Float32Array [0, 0.25, 0.75, 1]
  */
 export function bilinearUpsample(field: Float32Array, from: GridSize, to: GridSize): Float32Array {
   check(field, from, 'from');
+  assertFinite('field', field);
   assertInteger('to.height', to.height, 1);
   assertInteger('to.width', to.width, 1);
   return applyBilinear(field, from.width, bilinearAxis(from.height, to.height), bilinearAxis(from.width, to.width));

@@ -61,14 +61,21 @@ export interface PointingGameAccuracyOptions {
 /**
  * Accuracy of a pointing game, in [0, 1].
  *
- * @throws OptionError when `results` is empty (an accuracy of nothing is undefined).
+ * @throws OptionError when `results` is empty (an accuracy of nothing is undefined); ShapeError when
+ *   it is not an array or a `hit` is not a boolean (a string would count as a hit).
  * @example pointingGameAccuracy([{ hit: true }, { hit: false }]) // 0.5
  * @example
  * pointingGameAccuracy([{ hit: true, class: 'a' }, { hit: true, class: 'a' }, { hit: false, class: 'b' }],
  *   { perClassMean: true }) // (1 + 0) / 2 = 0.5
  */
 export function pointingGameAccuracy(results: readonly PointingGameResult[], options: PointingGameAccuracyOptions = {}): number {
+  if (!Array.isArray(results)) throw new ShapeError('pointingGameAccuracy needs an array of { hit, class? } results');
   if (results.length === 0) throw new OptionError('pointingGameAccuracy needs at least one result');
+  results.forEach((r: PointingGameResult, i) => {
+    if (r === null || typeof r !== 'object' || typeof r.hit !== 'boolean') {
+      throw new ShapeError(`results[${i}].hit must be a boolean, got ${String(r?.hit)}`);
+    }
+  });
   if (options.perClassMean !== true) {
     let hits = 0;
     for (const r of results) if (r.hit) hits++;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { bilinearUpsample, bilinearUpsampleAdjoint } from '../../src/methods/bilinearUpsample.js';
-import { ShapeError } from '../../src/errors.js';
+import { InvalidValueError, ShapeError } from '../../src/errors.js';
 
 const dot = (a: Float32Array, b: Float32Array): number => {
   let s = 0;
@@ -53,5 +53,9 @@ describe('bilinearUpsample', () => {
   it('rejects a field of the wrong size', () => {
     expect(() => bilinearUpsample(new Float32Array(3), { height: 2, width: 2 }, { height: 4, width: 4 })).toThrow(ShapeError);
     expect(() => bilinearUpsampleAdjoint(new Float32Array(3), { height: 2, width: 2 }, { height: 4, width: 4 })).toThrow(ShapeError);
+  });
+  it('rejects NaN/±Infinity in the field instead of spreading it', () => {
+    expect(() => bilinearUpsample(Float32Array.of(0, 1, Number.NaN, 1), { height: 2, width: 2 }, { height: 4, width: 4 })).toThrow(InvalidValueError);
+    expect(() => bilinearUpsample(Float32Array.of(0, 1, 1, -Infinity), { height: 2, width: 2 }, { height: 4, width: 4 })).toThrow(/field contains -Infinity at index 3/);
   });
 });

@@ -48,6 +48,11 @@ describe('pointingGameAccuracy', () => {
     expect(pointingGameAccuracy([{ hit: true, class: 1 }, { hit: false, class: '1' }], { perClassMean: true })).toBe(0.5);
   });
 
+  it('rejects a non-array and non-boolean hits (a string would count as a hit)', () => {
+    expect(() => pointingGameAccuracy(undefined as never)).toThrow(ShapeError);
+    expect(() => pointingGameAccuracy([{ hit: true }, { hit: 'no' as never }])).toThrow(/results\[1\]\.hit must be a boolean, got no/);
+    expect(() => pointingGameAccuracy([{ hit: 1 as never }], { perClassMean: true })).toThrow(ShapeError);
+  });
   it('rejects an empty list', () => {
     expect(() => pointingGameAccuracy([])).toThrow(OptionError);
   });
