@@ -17,7 +17,9 @@ export interface OnnxClassifierOptions {
   readonly outputName?: string;
   /**
    * What the output holds. Default: 'probabilities' when it is produced by a Softmax (possibly
-   * through Identity/Flatten/Reshape/Squeeze), else 'logits' (a softmax is then appended). Outputs
+   * through Identity/Flatten/Reshape/Squeeze) or, for one score per image, by a Sigmoid, else
+   * 'logits' (a softmax is then appended). One score per image (a binary classifier) is read as two
+   * classes, p₁ = σ(z) for a logit z or p₁ = q for a probability q, p₀ = 1 − p₁. Outputs
    * read as probabilities are checked at every call to be distributions (InvalidValueError if not).
    */
   readonly output?: 'logits' | 'probabilities';

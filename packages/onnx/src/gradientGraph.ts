@@ -210,6 +210,8 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
   if (outputKind !== undefined && outputKind !== 'logits' && outputKind !== 'probabilities') {
     throw new OptionError(`output must be 'logits' or 'probabilities', got ${String(outputKind)}`);
   }
+  /** Op producing the output (through Identity/Flatten/Reshape/Squeeze), for the default output kind. */
+  let finalOp: string | undefined;
   if (outputKind === undefined) {
     const producer = new Map<string, NodeProto>();
     for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
@@ -219,7 +221,9 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
       t = (p.input ?? [])[0] ?? '';
       p = producer.get(t);
     }
-    outputKind = p?.opType === 'Softmax' ? 'probabilities' : 'logits';
+    finalOp = p?.opType ?? undefined;
+    // (a single Sigmoid score is also read as a probability, once the number of scores is known)
+    outputKind = finalOp === 'Softmax' ? 'probabilities' : 'logits';
   }
 
   const pre = options.preprocessing ?? {};
@@ -305,8 +309,13 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
   if (outInfo.shape.length < 2 || nonUnit.length > 1) {
     throw new ShapeError(`model output "${outputName}" has shape [${outInfo.shape.join(', ')}]; expected [batch, classes] (axes of size 1 around classes are dropped)`);
   }
-  const classes = nonUnit[0] ?? 1;
-  if (typeof classes !== 'number' || classes < 1) throw new ShapeError(`model output "${outputName}" has no static class count`);
+  const scores = nonUnit[0] ?? 1;
+  if (typeof scores !== 'number' || scores < 1) throw new ShapeError(`model output "${outputName}" has no static class count`);
+  // One score per image (a binary classifier): class 1 is the positive class, p₁ = σ(z) for a
+  // logit z (softmax of [0, z]), or p₁ = q for a probability q (e.g. from a Sigmoid); p₀ = 1 − p₁.
+  const binary = scores === 1;
+  if (binary && finalOp === 'Sigmoid') outputKind = 'probabilities';
+  const classes = binary ? 2 : scores;
 
   // ---- constant folding of batch-independent shape computations
   const folded: TensorProto[] = [];
@@ -346,7 +355,12 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
   // ---- head: flatten, softmax
   let z = outputName;
   if (outInfo.shape.length > 2) z = b.op('Flatten', [z], { axis: { i: 1 } });
-  const p = outputKind === 'logits' ? b.op('Softmax', [z], { axis: { i: 1 } }) : z;
+  let z2 = z;
+  if (binary) {
+    const negative = outputKind === 'logits' ? b.op('Sub', [z, z]) : b.op('Sub', [b.scalar(1), z]);
+    z2 = b.op('Concat', [negative, z], { axis: { i: 1 } });
+  }
+  const p = outputKind === 'logits' ? b.op('Softmax', [z2], { axis: { i: 1 } }) : z2;
   b.nodes.push(onnx.NodeProto.create({ opType: 'Identity', name: `${prefix}probabilities`, input: [p], output: [NAMES.probabilities] }));
   const forwardExtra = b.nodes.length;
 
@@ -378,6 +392,11 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
   if (outputKind === 'logits') {
     const s = b.reduceSum(b.op('Mul', [dz, p]), [1], true);
     dz = b.op('Mul', [b.op('Sub', [dz, s]), p]);
+  }
+  if (binary) {
+    // back from [z − z, z] (the first column does not depend on z) or [1 − q, q]
+    const positive = b.slice(dz, [1], [2], [1]);
+    dz = outputKind === 'logits' ? positive : b.op('Sub', [positive, b.slice(dz, [0], [1], [1])]);
   }
   if (z !== outputName) dz = b.op('Reshape', [dz, b.shapeOf(outputName)]);
   push(outputName, dz);

@@ -164,6 +164,55 @@ describe('models as users export them', () => {
     });
   }
 
+  for (const sigmoid of [false, true]) {
+    it(`a binary classifier with one score per image (${sigmoid ? 'Sigmoid probability' : 'logit'}) has classes [1 − σ(z), σ(z)]: equal to the float64 reference`, async () => {
+      const w1 = weights.slice(0, D);
+      const b1 = bias[0] as number;
+      const bytes = buildModel({
+        input: ['N', C, H, W],
+        nodes: [
+          { op: 'Flatten', inputs: ['x'], outputs: ['flat'], attrs: { axis: 1 } },
+          { op: 'Gemm', inputs: ['flat', 'w1', 'b1'], outputs: ['z'], attrs: { transB: 1 } },
+          ...(sigmoid ? [{ op: 'Sigmoid', inputs: ['z'], outputs: ['q'] }] : []),
+        ],
+        initializers: [
+          { name: 'w1', dims: [1, D], values: w1 },
+          { name: 'b1', dims: [1], values: [b1] },
+        ],
+        output: sigmoid ? 'q' : 'z',
+        outputDims: ['N', 1],
+      });
+      const classifier = await createOnnxClassifier(bytes);
+      try {
+        expect(classifier.classes).toBe(2);
+        expect(classifier.output).toBe(sigmoid ? 'probabilities' : 'logits');
+        const batch = randomBatch(3, 10);
+        const targets = Int32Array.from([1, 0, 1]);
+        const { probabilities, gradient } = await classifier.gradient!(batch, targets);
+        expect(maxAbsDiff(await classifier.predict(batch), probabilities)).toBe(0);
+        for (let i = 0; i < 3; i++) {
+          let z = b1;
+          for (let c = 0; c < C; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) z += (w1[(c * H + y) * W + x] as number) * (batch.data[i * D + (y * W + x) * C + c] as number);
+          const p1 = 1 / (1 + Math.exp(-z));
+          expect(Math.abs((probabilities[2 * i + 1] as number) - p1)).toBeLessThan(1e-6);
+          expect(Math.abs((probabilities[2 * i] as number) - (1 - p1))).toBeLessThan(1e-6);
+          // ∂p_t/∂x = ±σ'(z)·w, + for t = 1
+          const sign = targets[i] === 1 ? 1 : -1;
+          for (let c = 0; c < C; c++) {
+            for (let y = 0; y < H; y++) {
+              for (let x = 0; x < W; x++) {
+                const want = sign * p1 * (1 - p1) * (w1[(c * H + y) * W + x] as number);
+                expect(Math.abs((gradient[i * D + (y * W + x) * C + c] as number) - want)).toBeLessThan(1e-6);
+              }
+            }
+          }
+        }
+      } finally {
+        await classifier.dispose();
+      }
+    });
+  }
+
   it("logits read with output: 'probabilities' are an INVALID_VALUE error, not returned as probabilities", async () => {
     const classifier = await createOnnxClassifier(linearModel({ input: 'x', logits: 'logits' }), { output: 'probabilities' });
     try {
