@@ -7,7 +7,7 @@ import { OptionError } from './errors.js';
 import { blendBatch } from './image.js';
 import { assertPathInputs } from './scorePath.js';
 import { createGridDomain } from './domain.js';
-import type { Classifier, Image } from './types.js';
+import type { Classifier, Image, Progress } from './types.js';
 import { assertInteger } from './validate.js';
 
 /** Quadrature rules on [0, 1] for the path integral of integrated gradients. */
@@ -118,6 +118,11 @@ export interface IntegratedGradientsOptions {
   readonly batchSize?: number;
   /** Aborts between classifier calls (AbortError). */
   readonly signal?: AbortSignal;
+  /**
+   * Called after each classifier call with `{ done, total }` in images: `done` grows by each
+   * gradient chunk, then by the 2 images of F(x0), F(x1); `total` = nodes + 2.
+   */
+  readonly onProgress?: (progress: Progress) => void;
 }
 
 /** What {@link integratedGradients} returns. */
@@ -160,6 +165,11 @@ export async function integratedGradients(classifier: Classifier, options: Integ
   const m = nodes.length;
   const n = image.data.length;
   const batching = { batchSize: options.batchSize ?? 16, signal: options.signal };
+  const onProgress = options.onProgress;
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    throw new OptionError(`onProgress must be a function, got ${typeof onProgress}`);
+  }
+  const total = m + 2;
   // constant masks θ_k = 1 − α_k: one value per node, expanded chunk by chunk
   const sum = new Float64Array(n);
   let maskBuffer = new Float32Array(0);
@@ -179,19 +189,21 @@ export async function integratedGradients(classifier: Classifier, options: Integ
         const off = i * n;
         for (let j = 0; j < n; j++) sum[j] = (sum[j] as number) + w * (chunk.gradient[off + j] as number);
       }
+      onProgress?.({ done: chunk.first + chunk.count, total });
     },
     batching,
   );
   const p = await predictImages(classifier, [image, baseline], batching);
+  onProgress?.({ done: total, total });
   const classes = classifier.classes;
   const fx0 = p[target] as number;
   const fx1 = p[classes + target] as number;
   const attributions = new Float32Array(n);
-  let total = 0;
+  let attributed = 0;
   for (let j = 0; j < n; j++) {
     const a = ((image.data[j] as number) - (baseline.data[j] as number)) * (sum[j] as number);
     attributions[j] = a;
-    total += a;
+    attributed += a;
   }
-  return { attributions, delta: total - (fx0 - fx1), fx0, fx1, evaluations: m + 2 };
+  return { attributions, delta: attributed - (fx0 - fx1), fx0, fx1, evaluations: total };
 }

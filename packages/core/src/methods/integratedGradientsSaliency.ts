@@ -46,11 +46,11 @@ export async function integratedGradientsSaliency(ctx: MethodContext, method: In
     rule,
     batchSize: ctx.batchSize,
     ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
+    ...(ctx.onProgress === undefined ? {} : { onProgress: ctx.onProgress }),
   });
   const { height, width, channels } = ctx.image;
   let data = reduceChannels(result.attributions, height, width, channels, 'sum');
   if (smoothSigma > 0) data = gaussianBlurField(data, height, width, 1, smoothSigma);
-  ctx.onProgress?.({ done: 1, total: 1 });
   return {
     data,
     height,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { integratedGradientsSaliency } from '../../src/methods/integratedGradientsSaliency.js';
 import { gaussianBlurField } from '../../src/methods/gaussianBlurImage.js';
 import { CapabilityError } from '../../src/errors.js';
+import { attribute } from '../../src/methods/attribute.js';
 import { blackImage, context, plantedClassifier, plantedImage, regionAuc } from './helpers.js';
 
 describe('integrated gradients map', () => {
@@ -33,6 +34,18 @@ describe('integrated gradients map', () => {
     const ref = gaussianBlurField(plain.data, 8, 8, 1, 1);
     for (let i = 0; i < ref.length; i++) expect(filtered.data[i]).toBeCloseTo(ref[i] as number, 6);
     expect(filtered.delta).toBe(plain.delta);
+  });
+
+  it('reports progress after every classifier call, not once at the end (attribute: "batches or iterations")', async () => {
+    const seen: string[] = [];
+    const map = await attribute(f, {
+      image, baseline: black, target: 0, batchSize: 4,
+      method: { name: 'integrated-gradients', steps: 10 },
+      onProgress: (p) => seen.push(`${p.done}/${p.total}`),
+    });
+    // 10 nodes in chunks of 4, 4, 2, then F(x0) and F(x1): 12 images
+    expect(seen).toEqual(['4/12', '8/12', '10/12', '12/12']);
+    expect(map.evaluations).toBe(12);
   });
 
   it('throws CapabilityError without gradients', async () => {
