@@ -52,8 +52,9 @@ export interface TfjsClassifierOptions {
    * What the model outputs: `'logits'` (softmax is applied) or `'probabilities'` (used as they are,
    * and checked to be distributions). Default: for a layers model, `'probabilities'` when its last
    * layer with an activation (past Reshape, Flatten, Dropout) is a softmax (an activation or a
-   * `Softmax` layer) and `'logits'` when it is linear; for graph models, functions, and other
-   * layers models it is required.
+   * `Softmax` layer) or a sigmoid with one unit, and `'logits'` when it is linear; for graph models,
+   * functions, and other layers models it is required. One score per image (a binary classifier)
+   * is read as two classes: p₁ = σ(z) for a logit z or p₁ = q for a probability q, p₀ = 1 − p₁.
    */
   readonly output?: 'logits' | 'probabilities';
   /** Input normalisation from raw RGB in [0, 1]; default none. */
@@ -117,6 +118,9 @@ function inferLayersOutput(model: LayersModel): 'logits' | 'probabilities' | und
     if (layer === undefined) break;
     const activation = (layer.getConfig() as { activation?: unknown }).activation;
     if (activation === 'softmax') return 'probabilities';
+    // one sigmoid score per image: a binary classifier's probability of the positive class
+    const shape = layer.outputShape;
+    if (activation === 'sigmoid' && Array.isArray(shape) && shape[shape.length - 1] === 1) return 'probabilities';
     // tf.layers.softmax() (Keras `Softmax()`): a layer without an activation field
     if (layer.getClassName() === 'Softmax') return 'probabilities';
     if (activation === 'linear') {
@@ -326,6 +330,8 @@ async function buildClassifier(
 
   const imageSize = height * width * channels;
   let classes = 0;
+  /** Scores per image the model returns (classes, or 1 for a binary classifier); 0 before the probe. */
+  let scores = 0;
   let disposed = false;
 
   /** Probabilities `[n, classes]` of a raw `[n, h, w, c]` batch; call inside a tidy. */
@@ -336,11 +342,14 @@ async function buildClassifier(
     // [n, 1, 1, K] or [n, K, 1, 1] (e.g. a final 1×1 convolution) counts as [n, K]
     const rest = y.shape.slice(1).filter((d) => d !== 1);
     if (y.rank > 2 && y.shape[0] === n && rest.length <= 1) y = tf.reshape(y, [n, rest[0] ?? 1]);
-    if (y.rank !== 2 || y.shape[0] !== n || (classes > 0 && y.shape[1] !== classes)) {
+    if (y.rank !== 2 || y.shape[0] !== n || (scores > 0 && y.shape[1] !== scores)) {
       throw new InvalidModelError(
-        `the ${resolved.kind} returned shape [${y.shape.join(', ')}] for ${n} images; expected [${n}, ${classes > 0 ? classes : 'classes'}]`,
+        `the ${resolved.kind} returned shape [${y.shape.join(', ')}] for ${n} images; expected [${n}, ${scores > 0 ? scores : 'classes'}]`,
       );
     }
+    if (scores === 0) scores = y.shape[1] as number;
+    // one score per image (binary): classes [1 − p, p], p = σ(z) for a logit z (softmax of [0, z])
+    if (y.shape[1] === 1) y = output === 'logits' ? tf.concat([tf.zerosLike(y), y], 1) : tf.concat([tf.sub(1, y), y], 1);
     return (output === 'logits' ? tf.softmax(y as tf.Tensor2D) : y) as tf.Tensor2D;
   };
 

@@ -148,6 +148,39 @@ describe('errors', () => {
     activation.dispose();
   });
 
+  for (const activation of ['sigmoid', 'linear'] as const) {
+    it(`a binary classifier with one ${activation} unit has classes [1 − σ(z), σ(z)] (${activation === 'sigmoid' ? 'probabilities' : 'logits'} inferred): equal to a float64 reference`, async () => {
+      const m = tfl.sequential();
+      m.add(tfl.layers.flatten({ inputShape: [4, 4, 3] }));
+      m.add(tfl.layers.dense({ units: 1, activation }));
+      const w = Array.from({ length: 48 }, (_, i) => 0.3 * Math.sin(1.7 * i));
+      const bias = -0.4;
+      const weights = [tf.tensor2d(w, [48, 1]), tf.tensor1d([bias])];
+      m.setWeights(weights);
+      tf.dispose(weights);
+      const before = tf.memory().numTensors;
+      const c = await createTfjsClassifier(m);
+      expect(c.classes).toBe(2);
+      expect(c.output).toBe(activation === 'sigmoid' ? 'probabilities' : 'logits');
+      const b = batchOf(3, 4, 4, 3);
+      for (let j = 0; j < b.data.length; j++) b.data[j] = Math.cos(0.37 * j) * 0.5 + 0.5;
+      const targets = new Int32Array([1, 0, 1]);
+      const { probabilities, gradient } = await c.gradient(b, targets);
+      expect(Array.from(await c.predict(b))).toEqual(Array.from(probabilities));
+      for (let i = 0; i < 3; i++) {
+        let z = bias;
+        for (let j = 0; j < 48; j++) z += (w[j] as number) * (b.data[i * 48 + j] as number); // flatten of NHWC is the data order
+        const p1 = 1 / (1 + Math.exp(-z));
+        expect(Math.abs((probabilities[2 * i + 1] as number) - p1)).toBeLessThan(1e-6);
+        expect(Math.abs((probabilities[2 * i] as number) - (1 - p1))).toBeLessThan(1e-6);
+        const sign = targets[i] === 1 ? 1 : -1;
+        for (let j = 0; j < 48; j++) expect(Math.abs((gradient[i * 48 + j] as number) - sign * p1 * (1 - p1) * (w[j] as number))).toBeLessThan(1e-6);
+      }
+      expect(tf.memory().numTensors).toBe(before);
+      m.dispose();
+    });
+  }
+
   it("rejects output: 'probabilities' for a model whose outputs are not distributions", async () => {
     await rejects(() => createTfjsClassifier(meanLogits, { output: 'probabilities', inputShape: shape }), 'INVALID_VALUE', /pass output: 'logits'/);
   });
