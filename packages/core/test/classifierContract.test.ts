@@ -124,5 +124,7 @@ describe('createAnalyticClassifier', () => {
     expect(() => createAnalyticClassifier({ ...shape, classes: 1 })).toThrow(/classes/);
     expect(() => createAnalyticClassifier({ ...shape, evidence: { class: 4, region: { x: 0, y: 0, width: 1, height: 1 } } })).toThrow(/evidence\.class/);
     expect(() => createAnalyticClassifier({ ...shape, evidence: { class: 0, region: { x: 3, y: 0, width: 2, height: 1 } } })).toThrow(/evidence\.region\.width/);
+    // a misspelt output is an error, not silently a softmax classifier
+    expect(() => createAnalyticClassifier({ ...shape, output: 'soft' as never })).toThrow(/output must be 'softmax' or 'hard', got soft/);
   });
 });

@@ -3,7 +3,7 @@
  * examples. It depends on nothing in the core except the types, errors and input checks, so the
  * core's numerics can be tested against it.
  */
-import { ShapeError } from '../errors.js';
+import { OptionError, ShapeError } from '../errors.js';
 import { createRng } from '../random.js';
 import type { Classifier, DifferentiableClassifier, GradientResult, ImageBatch } from '../types.js';
 import { assertImage, assertInteger, assertNumberInRange, assertTarget, assertTargets } from '../validate.js';
@@ -74,7 +74,7 @@ export interface AnalyticClassifier extends Classifier {
  * Computed in float64, returned as float32. Inputs are validated like a real adapter (ShapeError
  * for a wrong shape, TargetError for a bad target, InvalidValueError for NaN) and never mutated.
  *
- * @throws OptionError for non-integer sizes, fewer than 2 classes, or an evidence region outside
+ * @throws OptionError for non-integer sizes, fewer than 2 classes, an unknown `output`, or an evidence region outside
  *   the image; TargetError for an evidence class out of range.
  * @example
  * const f = createAnalyticClassifier({ height: 8, width: 8, channels: 3, classes: 4,
@@ -95,6 +95,7 @@ export function createAnalyticClassifier(options: AnalyticClassifierOptions): An
   assertNumberInRange('linearScale', a, -Infinity);
   assertNumberInRange('quadraticScale', q, -Infinity);
   const output = options.output ?? 'softmax';
+  if (output !== 'softmax' && output !== 'hard') throw new OptionError(`output must be 'softmax' or 'hard', got ${String(output)}`);
   const n = height * width * channels;
   const rootN = Math.sqrt(n);
   const rng = createRng(options.seed ?? 1);
