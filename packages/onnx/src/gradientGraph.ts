@@ -467,6 +467,8 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
         report(node, index, e.message);
         continue;
       }
+      // already failing: the graph is discarded and the UnsupportedOpError below is what matters
+      if (unsupported.length > 0) continue;
       throw e;
     }
     (node.input ?? []).forEach((name, i) => {
