@@ -3,7 +3,7 @@
  * gradients computed by a reverse-mode graph that onnxruntime-node runs natively.
  */
 import * as ort from 'onnxruntime-node';
-import { assertImage, assertTargets, InvalidModelError, InvalidValueError, OptionError, ShapeError } from '@ablation-path/core';
+import { assertImage, assertTargets, CapabilityError, InvalidModelError, InvalidValueError, OptionError, ShapeError } from '@ablation-path/core';
 import type { Classifier, GradientResult, ImageBatch } from '@ablation-path/core';
 import { buildClassifierGraphs } from './gradientGraph.js';
 import type { ClassifierGraphs, OnnxPreprocessing } from './gradientGraph.js';
@@ -89,7 +89,8 @@ function checkPositiveInteger(name: string, v: number | undefined): void {
  *
  * Errors: `MissingFileError` (no such file), `InvalidModelError` (not ONNX, or onnxruntime cannot
  * run it), `ShapeError` (input not a rank-4 image; later: a batch of the wrong size),
- * `OptionError`, `UnsupportedOpError`, and at call time `TargetError`, and `InvalidValueError` when
+ * `OptionError`, `UnsupportedOpError`, and at call time `TargetError`, `CapabilityError` after
+ * `dispose()` (as the tfjs adapter), and `InvalidValueError` when
  * the probabilities are not distributions (non-finite, negative, or not summing to 1: e.g. logits
  * read with `output: 'probabilities'`) or a gradient is not finite.
  *
@@ -138,7 +139,7 @@ function makeClassifier(g: ClassifierGraphs, forwardSession: ort.InferenceSessio
   let disposed = false;
 
   const check = (batch: ImageBatch): void => {
-    if (disposed) throw new OptionError('the classifier has been disposed');
+    if (disposed) throw new CapabilityError('this ONNX classifier was disposed');
     assertImage('batch', batch);
     if (batch.height !== height || batch.width !== width || batch.channels !== channels) {
       throw new ShapeError(

@@ -213,9 +213,13 @@ describe('errors', () => {
     }
   });
 
-  it('a disposed classifier refuses to run', async () => {
+  it('a disposed classifier refuses predict and gradient with MISSING_CAPABILITY (as the tfjs adapter); dispose is idempotent', async () => {
     const c = await createOnnxClassifier(tiny.modelPath);
     await c.dispose();
-    expect((await rejection(c.predict(tiny.batch))).code).toBe('INVALID_OPTION');
+    await c.dispose();
+    const e = await rejection(c.predict(tiny.batch));
+    expect(e.code).toBe('MISSING_CAPABILITY');
+    expect(e.message).toContain('disposed');
+    expect((await rejection(c.gradient!(tiny.batch, 0))).code).toBe('MISSING_CAPABILITY');
   });
 });
