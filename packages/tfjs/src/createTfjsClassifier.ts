@@ -320,7 +320,8 @@ async function buildClassifier(
   const { height, width, channels } = shape;
   const pre = options.preprocessing ?? {};
   const scale = pre.scale ?? 1;
-  if (typeof scale !== 'number' || !Number.isFinite(scale)) throw new OptionError(`preprocessing.scale must be a finite number, got ${String(scale)}`);
+  // scale 0 would feed the model a constant image: every gradient 0, silently
+  if (typeof scale !== 'number' || !Number.isFinite(scale) || scale === 0) throw new OptionError(`preprocessing.scale must be a finite non-zero number, got ${String(scale)}`);
   const mean = perChannel('mean', pre.mean, 0, channels);
   const std = perChannel('std', pre.std, 1, channels);
   if (std.some((s) => s === 0)) throw new OptionError('preprocessing.std must not contain 0');

@@ -119,6 +119,7 @@ describe('errors', () => {
     await rejects(() => createTfjsClassifier(model, { output: 'logits' }), 'INVALID_OPTION', /contradicts the layers model/);
     await rejects(() => createTfjsClassifier(model, { batchSize: 0 }), 'INVALID_OPTION', /batchSize/);
     await rejects(() => createTfjsClassifier(model, { preprocessing: { std: [1, 0, 1] } }), 'INVALID_OPTION', /std must not contain 0/);
+    await rejects(() => createTfjsClassifier(model, { preprocessing: { scale: 0 } }), 'INVALID_OPTION', /scale must be a finite non-zero number, got 0/);
     await rejects(() => createTfjsClassifier(model, { preprocessing: { mean: [0.5, 0.5] } }), 'INVALID_OPTION', /2 values but the model has 3 channels/);
     await rejects(() => createTfjsClassifier(model, { backend: 'webgpu' }), 'INVALID_OPTION', /backend 'webgpu' is not registered/);
   });
