@@ -213,6 +213,50 @@ describe('models as users export them', () => {
     });
   }
 
+  for (const opset of [11, 13, 17]) {
+    it(`PyTorch's x.view(x.size(0), -1) head (Shape → Gather → Unsqueeze → Concat → Reshape, opset ${opset}) with a dynamic batch: equal to the float64 reference for 5 images in chunks of 2`, async () => {
+      const unsqueeze: TinyNode = opset >= 13
+        ? { op: 'Unsqueeze', inputs: ['n0', 'axis0'], outputs: ['n1'] }
+        : { op: 'Unsqueeze', inputs: ['n0'], outputs: ['n1'], attrs: { axes: [0] } };
+      const bytes = buildModel({
+        opset,
+        input: ['batch_size', C, H, W],
+        inputName: 'input.1',
+        nodes: [
+          { op: 'Shape', inputs: ['input.1'], outputs: ['shape'] },
+          { op: 'Gather', inputs: ['shape', 'zero'], outputs: ['n0'], attrs: { axis: 0 } },
+          unsqueeze,
+          { op: 'Concat', inputs: ['n1', 'minusOne'], outputs: ['target'], attrs: { axis: 0 } },
+          { op: 'Reshape', inputs: ['input.1', 'target'], outputs: ['flat'] },
+          { op: 'Gemm', inputs: ['flat', 'Wt', 'bias'], outputs: ['output'], attrs: { transB: 1 } },
+        ],
+        initializers: [
+          { name: 'zero', dims: [], values: [0], type: 'int64' },
+          { name: 'axis0', dims: [1], values: [0], type: 'int64' },
+          { name: 'minusOne', dims: [1], values: [-1], type: 'int64' },
+          { name: 'Wt', dims: [K, D], values: weights },
+          { name: 'bias', dims: [K], values: bias },
+        ],
+        output: 'output',
+        outputDims: ['batch_size', K],
+      });
+      const classifier = await createOnnxClassifier(bytes, { batchSize: 2 });
+      try {
+        expect(classifier.opset).toBe(opset);
+        const batch = randomBatch(5, 11 + opset);
+        const targets = Int32Array.from([0, 1, 2, 3, 0]);
+        const ref = reference(batch, targets);
+        const { probabilities, gradient } = await classifier.gradient!(batch, targets);
+        expect(maxAbsDiff(probabilities, ref.p)).toBeLessThan(1e-6);
+        let scale = 0;
+        for (const v of ref.g) scale = Math.max(scale, Math.abs(v));
+        expect(maxAbsDiff(gradient, ref.g)).toBeLessThan(1e-5 * scale);
+      } finally {
+        await classifier.dispose();
+      }
+    });
+  }
+
   it("logits read with output: 'probabilities' are an INVALID_VALUE error, not returned as probabilities", async () => {
     const classifier = await createOnnxClassifier(linearModel({ input: 'x', logits: 'logits' }), { output: 'probabilities' });
     try {
