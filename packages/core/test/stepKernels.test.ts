@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
+  AbortError,
   InvalidValueError,
   blendBatch,
   differentialFromGradients,
@@ -19,7 +20,8 @@ import {
   createPath,
   pathSaturation,
 } from '@ablation-path/core';
-import type { AblationPathWorkspace, Domain } from '@ablation-path/core';
+import type { AblationPathWorkspace, Domain, ImageBatch } from '@ablation-path/core';
+import { existsSync, readdirSync } from 'node:fs';
 import { createAnalyticClassifier } from '@ablation-path/core/testing';
 import { projectMonotoneInPlace } from '../src/kernels/monotone.js';
 import { reparametrizeInto } from '../src/kernels/reparametrize.js';
@@ -358,6 +360,44 @@ describe('worker threads (compiled worker from dist/: build the package first)',
     } finally {
       await pair.close();
     }
+  });
+
+  // Linux: the process's threads are listed in /proc/self/task (the workers are unref'ed, so a
+  // leaked one would not keep Node alive: count the OS threads instead)
+  const osThreads = (): number => readdirSync('/proc/self/task').length;
+  it.skipIf(!existsSync('/proc/self/task'))('aborting or failing mid-run with threads: 2 rejects and leaves no worker thread running', async () => {
+    const S = 12;
+    const classifier = createAnalyticClassifier({ height: S, width: S, channels: 3, classes: 3, seed: 2 });
+    const options = { image: randomImage(S, S, 3, 3), baseline: randomImage(S, S, 3, 4), target: 0, steps: 6, threads: 2, saturationTarget: 1, maxIterations: 30 } as const;
+    // warm up (any lazily started platform threads start here), then count
+    await optimizeAblationPath(classifier, { ...options, maxIterations: 1 });
+    const before = osThreads();
+    const controller = new AbortController();
+    let during = 0;
+    await expect(
+      optimizeAblationPath(classifier, {
+        ...options,
+        signal: controller.signal,
+        onProgress: (p) => {
+          during = osThreads();
+          if (p.iteration === 2) controller.abort();
+        },
+      }),
+    ).rejects.toThrow(AbortError);
+    expect(during).toBeGreaterThan(before); // the worker existed
+    expect(osThreads()).toBe(before);
+    let calls = 0;
+    const failing = {
+      inputShape: classifier.inputShape,
+      classes: classifier.classes,
+      predict: (b: ImageBatch) => classifier.predict(b),
+      gradient: (b: ImageBatch, t: number | Int32Array) => {
+        if (++calls === 3) return Promise.reject(new Error('the model crashed'));
+        return (classifier.gradient as NonNullable<typeof classifier.gradient>)(b, t);
+      },
+    };
+    await expect(optimizeAblationPath(failing, options)).rejects.toThrow('the model crashed');
+    expect(osThreads()).toBe(before);
   });
 
   it('rejects a bad thread count with OptionError; threads: 1 starts no worker', async () => {
