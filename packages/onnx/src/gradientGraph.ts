@@ -304,9 +304,12 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
   infos.set(inputName, { dtype: 'float32', shape: layout === 'NCHW' ? [batchDim, channels, height, width] : [batchDim, height, width, channels] });
   const outInfo = infos.get(outputName);
   if (!outInfo) throw new InvalidModelError(`onnxruntime did not produce output "${outputName}"`);
-  // [N, K], or with axes of size 1 around K ([N, K, 1, 1] from a final 1×1 Conv, [N, 1, 1, K] in NHWC, [N, 1, K])
-  const nonUnit = outInfo.shape.slice(1).filter((d) => d !== 1);
-  if (outInfo.shape.length < 2 || nonUnit.length > 1) {
+  // [N, K], or with axes of size 1 around K ([N, K, 1, 1] from a final 1×1 Conv, [N, 1, 1, K] in NHWC,
+  // [N, 1, K]); a batch-1 model may have squeezed its batch axis away ([K] or a scalar, from PyTorch's
+  // x.squeeze()): the whole output is then the one image's scores.
+  const squeezedBatch = fixedBatch === 1 && outInfo.shape.length < 2;
+  const nonUnit = (squeezedBatch ? outInfo.shape : outInfo.shape.slice(1)).filter((d) => d !== 1);
+  if ((outInfo.shape.length < 2 && !squeezedBatch) || nonUnit.length > 1) {
     throw new ShapeError(`model output "${outputName}" has shape [${outInfo.shape.join(', ')}]; expected [batch, classes] (axes of size 1 around classes are dropped)`);
   }
   const scores = nonUnit[0] ?? 1;
@@ -354,7 +357,8 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
 
   // ---- head: flatten, softmax
   let z = outputName;
-  if (outInfo.shape.length > 2) z = b.op('Flatten', [z], { axis: { i: 1 } });
+  if (squeezedBatch) z = b.op('Reshape', [z, b.int64([1, -1])]);
+  else if (outInfo.shape.length > 2) z = b.op('Flatten', [z], { axis: { i: 1 } });
   let z2 = z;
   if (binary) {
     const negative = outputKind === 'logits' ? b.op('Sub', [z, z]) : b.op('Sub', [b.scalar(1), z]);

@@ -257,6 +257,65 @@ describe('models as users export them', () => {
     });
   }
 
+  it('a batch-1 model whose output lost its batch axis (x.squeeze(): [K] logits, or a scalar Sigmoid probability) runs image by image: equal to the float64 reference', async () => {
+    const squeezed = (binary: boolean): Uint8Array =>
+      buildModel({
+        input: [1, C, H, W],
+        nodes: [
+          { op: 'Flatten', inputs: ['x'], outputs: ['flat'], attrs: { axis: 1 } },
+          { op: 'Gemm', inputs: ['flat', binary ? 'w1' : 'Wt', binary ? 'b1' : 'bias'], outputs: ['z'], attrs: { transB: 1 } },
+          { op: 'Squeeze', inputs: binary ? ['z'] : ['z', 'axis0'], outputs: ['s'] },
+          ...(binary ? [{ op: 'Sigmoid', inputs: ['s'], outputs: ['q'] }] : []),
+        ],
+        initializers: [
+          { name: 'Wt', dims: [K, D], values: weights },
+          { name: 'bias', dims: [K], values: bias },
+          { name: 'w1', dims: [1, D], values: weights.slice(0, D) },
+          { name: 'b1', dims: [1], values: [bias[0] as number] },
+          { name: 'axis0', dims: [1], values: [0], type: 'int64' },
+        ],
+        output: binary ? 'q' : 's',
+        outputDims: binary ? [] : [K],
+      });
+    const batch = randomBatch(3, 12);
+    const multi = await createOnnxClassifier(squeezed(false));
+    try {
+      expect(multi.classes).toBe(K);
+      const targets = Int32Array.from([1, 2, 3]);
+      const ref = reference(batch, targets);
+      const { probabilities, gradient } = await multi.gradient!(batch, targets);
+      expect(maxAbsDiff(probabilities, ref.p)).toBeLessThan(1e-6);
+      let scale = 0;
+      for (const v of ref.g) scale = Math.max(scale, Math.abs(v));
+      expect(maxAbsDiff(gradient, ref.g)).toBeLessThan(1e-5 * scale);
+    } finally {
+      await multi.dispose();
+    }
+    const binary = await createOnnxClassifier(squeezed(true));
+    try {
+      expect(binary.classes).toBe(2);
+      expect(binary.output).toBe('probabilities');
+      const { probabilities: p, gradient } = await binary.gradient!(batch, 1);
+      const w1 = weights.slice(0, D);
+      for (let i = 0; i < 3; i++) {
+        let z = bias[0] as number;
+        for (let c = 0; c < C; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) z += (w1[(c * H + y) * W + x] as number) * (batch.data[i * D + (y * W + x) * C + c] as number);
+        const p1 = 1 / (1 + Math.exp(-z));
+        expect(Math.abs((p[2 * i + 1] as number) - p1)).toBeLessThan(1e-6);
+        for (let c = 0; c < C; c++) {
+          for (let y = 0; y < H; y++) {
+            for (let x = 0; x < W; x++) {
+              const want = p1 * (1 - p1) * (w1[(c * H + y) * W + x] as number);
+              expect(Math.abs((gradient[i * D + (y * W + x) * C + c] as number) - want)).toBeLessThan(1e-6);
+            }
+          }
+        }
+      }
+    } finally {
+      await binary.dispose();
+    }
+  });
+
   it("logits read with output: 'probabilities' are an INVALID_VALUE error, not returned as probabilities", async () => {
     const classifier = await createOnnxClassifier(linearModel({ input: 'x', logits: 'logits' }), { output: 'probabilities' });
     try {
