@@ -1,7 +1,8 @@
 /**
  * External-data models (`model.onnx` + `model.onnx.data`, as written by PyTorch's exporter and
  * `onnx.save(…, save_as_external_data=True)`): the weights are read from the data file next to the
- * model, so the classifier equals the one built from the same model with inline weights; a missing
+ * model: probabilities equal a float64 computation of the model, and everything equals the classifier
+ * built from the same model with inline weights; a missing
  * or short data file, and external data given as bytes, are typed errors naming the problem.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,42 @@ const C = 3;
 const H = 5;
 const K = 4;
 
+const convWeights = randomValues(4 * C * 9, 82, 0.6);
+
+/**
+ * Float64 probabilities of the model below for NHWC image `i` of `data`: softmax(W·vec(tanh(conv(x))) + b),
+ * computed here, independently of onnxruntime and of the weights' file format.
+ */
+function referenceProbabilities(data: Float32Array, i: number): number[] {
+  const hd = head('r', 4 * H * H, K, 81);
+  const Wh = hd.initializers[0]?.values as number[];
+  const bh = hd.initializers[1]?.values as number[];
+  const feature = new Array<number>(4 * H * H).fill(0);
+  for (let o = 0; o < 4; o++) {
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < H; x++) {
+        let sum = 0;
+        for (let c = 0; c < C; c++) {
+          for (let ky = 0; ky < 3; ky++) {
+            for (let kx = 0; kx < 3; kx++) {
+              const yy = y + ky - 1;
+              const xx = x + kx - 1;
+              if (yy < 0 || yy >= H || xx < 0 || xx >= H) continue;
+              sum += (convWeights[((o * C + c) * 3 + ky) * 3 + kx] as number) * (data[i * H * H * C + (yy * H + xx) * C + c] as number);
+            }
+          }
+        }
+        feature[(o * H + y) * H + x] = Math.tanh(sum);
+      }
+    }
+  }
+  const z = Array.from({ length: K }, (_, k) => feature.reduce((acc, f, j) => acc + (Wh[k * feature.length + j] as number) * f, bh[k] as number));
+  const m = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - m));
+  const total = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / total);
+}
+
 function inlineModel(): Uint8Array {
   const hd = head('r', 4 * H * H, K, 81);
   return buildModel({
@@ -27,7 +64,7 @@ function inlineModel(): Uint8Array {
       { op: 'Tanh', inputs: ['c'], outputs: ['r'] },
       ...hd.nodes,
     ],
-    initializers: [{ name: 'Wc', dims: [4, C, 3, 3], values: randomValues(4 * C * 9, 82, 0.6) }, ...hd.initializers],
+    initializers: [{ name: 'Wc', dims: [4, C, 3, 3], values: convWeights }, ...hd.initializers],
     output: 'logits',
     outputDims: ['N', K],
   });
@@ -75,6 +112,10 @@ describe('external-data models', () => {
       const batch = { data: Float32Array.from({ length: 2 * H * H * C }, () => rng.next()), count: 2, height: H, width: H, channels: C };
       const a = await external.gradient!(batch, Int32Array.from([1, 3]));
       const r = await inline.gradient!(batch, Int32Array.from([1, 3]));
+      for (let i = 0; i < 2; i++) {
+        const want = referenceProbabilities(batch.data, i);
+        for (let k = 0; k < K; k++) expect(Math.abs((a.probabilities[i * K + k] as number) - (want[k] as number))).toBeLessThan(1e-6);
+      }
       expect(Array.from(a.probabilities)).toEqual(Array.from(r.probabilities));
       expect(Array.from(a.gradient)).toEqual(Array.from(r.gradient));
       expect(r.gradient.some((v) => v !== 0)).toBe(true);
