@@ -144,6 +144,17 @@ describe('errors', () => {
     const b = batchOf(2, 4, 4, 3);
     const p = await c.predict(b);
     expect(Array.from(p)).toEqual(Array.from(await reference.predict(b)));
+    // and both equal softmax(x·W + b) in float64 (flattening NHWC keeps the data order)
+    for (let i = 0; i < 2; i++) {
+      const z = [0.1, -0.2, 0.3].map((bk, k) => {
+        let sum = bk;
+        for (let j = 0; j < 48; j++) sum += (b.data[i * 48 + j] as number) * Math.sin(j * 3 + k);
+        return sum;
+      });
+      const e = z.map((v) => Math.exp(v - Math.max(...z)));
+      const total = e.reduce((acc, v) => acc + v, 0);
+      for (let k = 0; k < 3; k++) expect(Math.abs((p[i * 3 + k] as number) - (e[k] as number) / total)).toBeLessThan(1e-6);
+    }
     await rejects(() => createTfjsClassifier(layer, { output: 'logits' }), 'INVALID_OPTION', /contradicts the layers model/);
     layer.dispose();
     activation.dispose();
