@@ -53,6 +53,7 @@ export type FillImages = (first: number, count: number, out: Float32Array) => vo
  * @example assertClassifierInput(classifier, image, 'image') // throws ShapeError on 32×32 vs 224×224
  */
 export function assertClassifierInput(classifier: Classifier, image: ImageShape, name = 'image'): void {
+  assertClassifierObject(classifier);
   const shape = classifier.inputShape;
   if (
     shape === undefined ||
@@ -81,12 +82,19 @@ export function assertClassifierInput(classifier: Classifier, image: ImageShape,
  * @example requireGradient(classifier, 'optimizeAblationPath')
  */
 export function requireGradient(classifier: Classifier, what: string): asserts classifier is DifferentiableClassifier {
+  assertClassifierObject(classifier);
   if (typeof classifier.gradient !== 'function') {
     throw new CapabilityError(
       `${what} needs input gradients, but this classifier has no gradient() capability. Use an adapter ` +
         'that provides gradients (e.g. @ablation-path/tfjs, or an ONNX model exported with a gradient output), ' +
         'or a gradient-free method (RISE, random paths, scorePath of a given path).',
     );
+  }
+}
+
+function assertClassifierObject(classifier: Classifier): void {
+  if (classifier === null || typeof classifier !== 'object' || typeof classifier.predict !== 'function') {
+    throw new ShapeError('classifier must be a Classifier { inputShape, classes, predict(batch), gradient?(batch, targets) }');
   }
 }
 

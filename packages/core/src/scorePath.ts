@@ -5,7 +5,7 @@ import { assertClassifierInput, predictBatched } from './batching.js';
 import { OptionError, ShapeError } from './errors.js';
 import { blendBatch } from './image.js';
 import type { AblationPath, Classifier, Domain, Image } from './types.js';
-import { assertFinite, assertImage, assertInteger, assertSameShape, assertTarget } from './validate.js';
+import { assertFinite, assertImage, assertInteger, assertOptionsObject, assertSameShape, assertTarget } from './validate.js';
 
 /** Options of {@link scorePath}. */
 export interface ScorePathOptions {
@@ -80,6 +80,7 @@ export function assertPathInputs(
   classifier: Classifier,
   options: { readonly image: Image; readonly baseline: Image; readonly target: number; readonly path?: AblationPath },
 ): void {
+  assertOptionsObject('this computation', options);
   assertImage('image', options.image);
   assertImage('baseline', options.baseline);
   assertSameShape('image', options.image, 'baseline', options.baseline);

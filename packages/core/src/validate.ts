@@ -26,6 +26,16 @@ export function assertNumberInRange(name: string, value: number, min: number, ma
   }
 }
 
+/**
+ * Throws {@link OptionError} unless `options` is an object (for callers without TypeScript: a
+ * forgotten options argument is named instead of surfacing as a TypeError).
+ */
+export function assertOptionsObject(what: string, options: unknown): void {
+  if (options === null || typeof options !== 'object') {
+    throw new OptionError(`${what} needs an options object, got ${String(options)}`);
+  }
+}
+
 /** Throws {@link InvalidValueError} at the first NaN or ±Infinity in `data`, naming its index. */
 export function assertFinite(name: string, data: ArrayLike<number>): void {
   for (let i = 0; i < data.length; i++) {

@@ -3,7 +3,7 @@
  */
 import { ShapeError } from '../errors.js';
 import type { Classifier, Image, Progress } from '../types.js';
-import { assertFinite, assertImage, assertInteger } from '../validate.js';
+import { assertFinite, assertImage, assertInteger, assertOptionsObject } from '../validate.js';
 import { createRng } from '../random.js';
 import { batchSizeOf, checkInputs, predictTarget } from '../methods/internal.js';
 
@@ -77,6 +77,7 @@ export async function insertionDeletionMany(
   classifier: Classifier,
   options: InsertionDeletionManyOptions,
 ): Promise<InsertionDeletionResult[]> {
+  assertOptionsObject('insertionDeletionMany', options);
   const { image, target, deletionBaseline, insertionBaseline, saliencies } = options;
   // both baselines are required (checkInputs skips a missing one)
   assertImage('deletionBaseline', deletionBaseline);
@@ -170,6 +171,7 @@ export async function insertionDeletionMany(
  * });
  */
 export async function insertionDeletion(classifier: Classifier, options: InsertionDeletionOptions): Promise<InsertionDeletionResult> {
+  assertOptionsObject('insertionDeletion', options);
   const { saliency, ...rest } = options;
   const [result] = await insertionDeletionMany(classifier, { ...rest, saliencies: [saliency] });
   if (result === undefined) throw new ShapeError('no result');

@@ -6,7 +6,7 @@ import { ShapeError } from '../errors.js';
 import { pathFromSaliency } from '../pathFromSaliency.js';
 import { scorePath, trapezoidWeights } from '../scorePath.js';
 import type { AblationPath, Classifier, Image } from '../types.js';
-import { assertFinite, assertInteger } from '../validate.js';
+import { assertFinite, assertInteger, assertOptionsObject } from '../validate.js';
 import { batchSizeOf, checkInputs, predictTarget } from '../methods/internal.js';
 
 /** Arguments of {@link pathScoreOfSaliency}. */
@@ -49,6 +49,7 @@ export interface PathScoreOfSaliencyResult {
  * const { score } = await pathScoreOfSaliency(classifier, { image, baseline, target, saliency: map.data });
  */
 export async function pathScoreOfSaliency(classifier: Classifier, options: PathScoreOfSaliencyOptions): Promise<PathScoreOfSaliencyResult> {
+  assertOptionsObject('pathScoreOfSaliency', options);
   const { image, baseline, target, saliency } = options;
   checkInputs(classifier, image, baseline, target);
   const steps = options.steps ?? 16;
@@ -86,8 +87,10 @@ export interface PathScoreOfSaliencesOptions extends Omit<PathScoreOfSaliencyOpt
  * const [ig, rise] = await pathScoreOfSaliencies(classifier, { image, baseline, target, saliencies: [igMap.data, riseMap.data] });
  */
 export async function pathScoreOfSaliencies(classifier: Classifier, options: PathScoreOfSaliencesOptions): Promise<PathScoreOfSaliencyResult[]> {
+  assertOptionsObject('pathScoreOfSaliencies', options);
   const { image, baseline, target, saliencies } = options;
   checkInputs(classifier, image, baseline, target);
+  if (!Array.isArray(saliencies)) throw new ShapeError('saliencies must be an array of Float32Array maps');
   const steps = options.steps ?? 16;
   assertInteger('steps', steps, 1);
   const batchSize = batchSizeOf(options.batchSize);

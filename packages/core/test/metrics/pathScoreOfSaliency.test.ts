@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { pathScoreOfSaliencies, pathScoreOfSaliency } from '../../src/metrics/pathScoreOfSaliency.js';
 import { counting } from '../methods/helpers.js';
 import { checkAblationPath } from '../../src/checkAblationPath.js';
-import { ShapeError } from '../../src/errors.js';
+import { OptionError, ShapeError } from '../../src/errors.js';
 import { blackImage, H, inRegion, plantedClassifier, plantedImage, W } from '../methods/helpers.js';
 
 describe('pathScoreOfSaliency', () => {
@@ -69,5 +69,34 @@ describe('pathScoreOfSaliency', () => {
 
   it('rejects a map of the wrong size', async () => {
     await expect(pathScoreOfSaliency(f, { image, baseline, target: 0, saliency: new Float32Array(3) })).rejects.toThrow(ShapeError);
+  });
+});
+
+describe('calls without TypeScript: missing options, saliency lists or classifiers', () => {
+  it('are typed errors naming what is missing, for every entry point that takes options', async () => {
+    const { attribute, insertionDeletion, insertionDeletionMany, integratedGradients, optimizeAblationPath, pathDifferential, scorePath } = await import('../../src/index.js');
+    const f = plantedClassifier();
+    const image = plantedImage();
+    const baseline = blackImage();
+    const calls: [string, () => Promise<unknown>][] = [
+      ['scorePath', () => scorePath(f, undefined as never)],
+      ['pathDifferential', () => pathDifferential(f, undefined as never)],
+      ['integratedGradients', () => integratedGradients(f, undefined as never)],
+      ['pathScoreOfSaliency', () => pathScoreOfSaliency(f, undefined as never)],
+      ['pathScoreOfSaliencies', () => pathScoreOfSaliencies(f, undefined as never)],
+      ['insertionDeletion', () => insertionDeletion(f, undefined as never)],
+      ['insertionDeletionMany', () => insertionDeletionMany(f, undefined as never)],
+    ];
+    for (const [name, call] of calls) {
+      await expect(call(), name).rejects.toThrow(OptionError);
+      await expect(call(), name).rejects.toThrow(/needs an options object, got undefined/);
+    }
+    await expect(pathScoreOfSaliencies(f, { image, baseline, target: 0 } as never)).rejects.toThrow(/saliencies must be an array/);
+    for (const classifier of [undefined, null, { inputShape: f.inputShape, classes: f.classes }]) {
+      const bad = classifier as never;
+      await expect(pathScoreOfSaliency(bad, { image, baseline, target: 0, saliency: new Float32Array(H * W) })).rejects.toThrow(/classifier must be a Classifier/);
+      await expect(optimizeAblationPath(bad, { image, baseline, target: 0 })).rejects.toThrow(ShapeError);
+      await expect(attribute(bad, { image, baseline, target: 0, method: { name: 'rise' } })).rejects.toThrow(/classifier must be a Classifier/);
+    }
   });
 });
