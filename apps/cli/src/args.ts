@@ -25,12 +25,44 @@ export interface ParsedArgs {
  */
 export function parseFlags(argv: readonly string[], flags: Readonly<Record<string, FlagSpec>>): ParsedArgs {
   try {
-    const { values, positionals } = parseArgs({ args: [...argv], options: flags as Record<string, FlagSpec>, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args: attachNegativeNumbers(argv, flags), options: flags as Record<string, FlagSpec>, allowPositionals: true, strict: true });
     return { values: values as ParsedArgs['values'], positionals };
   } catch (e) {
-    const message = e instanceof Error ? e.message.replace(/\. To specify a positional argument.*$/s, '') : String(e);
+    const raw = e instanceof Error ? e.message : String(e);
+    const ambiguous = /^Option '(-[^']+)' argument is ambiguous/.exec(raw);
+    if (ambiguous !== null) {
+      const long = /use '(--[^=']+)=/.exec(raw)?.[1] ?? (ambiguous[1] as string);
+      throw new CliError('usage', `${ambiguous[1] as string} needs a value; for a value starting with a dash write ${long}=VALUE (see --help)`);
+    }
+    const message = raw.replace(/\. To specify a positional argument.*$/s, '');
     throw new CliError('usage', `${message.replace(/\.$/, '')} (see --help)`);
   }
+}
+
+/**
+ * `parseArgs` refuses a value that starts with a dash (`--steps -3` is "ambiguous"), so a negative
+ * number given to a string flag is attached to it first (`--steps=-3`, `-t -1` → `--target=-1`); the
+ * flag's own check then names the problem (`--steps must be an integer in [2, 1024], got '-3'`) and
+ * flags that accept negatives (`--mean -0.5,0,0`) work. Anything after `--` is left as it is.
+ * @example attachNegativeNumbers(['--sigma', '-1'], { sigma: { type: 'string' } }) // ['--sigma=-1']
+ */
+export function attachNegativeNumbers(argv: readonly string[], flags: Readonly<Record<string, FlagSpec>>): string[] {
+  const byShort = new Map(Object.entries(flags).flatMap(([name, spec]) => (spec.short === undefined ? [] : [[spec.short, name] as const])));
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const name = arg.startsWith('--') ? arg.slice(2) : /^-[^-]$/.test(arg) ? byShort.get(arg.slice(1)) : undefined;
+    const next = argv[i + 1];
+    if (name !== undefined && flags[name]?.type === 'string' && next !== undefined && /^-(?:\d|\.\d)/.test(next)) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
 }
 
 /** The string value of flag `name`, or undefined. */

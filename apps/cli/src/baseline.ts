@@ -3,6 +3,7 @@
  * constant colour, or seeded uniform noise. All are built at the model's input size, in raw RGB in
  * [0, 1] (the same space as the photo, before the classifier's preprocessing).
  */
+import { existsSync } from 'node:fs';
 import { constantImage, createImage, createRng, gaussianBlurImage } from '@ablation-path/core';
 import type { Image } from '@ablation-path/core';
 import { parseNumber, parseTriple } from './args.js';
@@ -80,7 +81,15 @@ export async function makeBaseline(spec: BaselineSpec, image: Image, options: { 
       return { image: createImage(data, image.height, image.width, image.channels), description: `uniform noise in [0, 1], seed ${options.seed}`, spec };
     }
     case 'image': {
-      const loaded = await readImage(spec.path, [image.height, image.width]);
+      if (!existsSync(spec.path)) {
+        throw new CliError('input', `--baseline '${spec.path}' is neither blur, blur:SIGMA, color:R,G,B, noise nor a photo file (no such file)`);
+      }
+      let loaded;
+      try {
+        loaded = await readImage(spec.path, [image.height, image.width]);
+      } catch (e) {
+        throw e instanceof CliError ? new CliError('input', `--baseline photo: ${e.message}`) : e;
+      }
       return { image: loaded.image, description: `photo ${spec.path} resized to ${image.width}×${image.height}`, spec };
     }
   }

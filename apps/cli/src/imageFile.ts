@@ -50,13 +50,14 @@ export async function readImage(path: string, size: readonly [number, number]): 
     const meta = await sharp(path).metadata();
     const swap = (meta.orientation ?? 1) >= 5; // EXIF orientations 5–8 turn the photo by 90°
     original = swap ? { width: meta.height ?? 0, height: meta.width ?? 0 } : { width: meta.width ?? 0, height: meta.height ?? 0 };
-    decoded = await sharp(path, { failOn: 'error' })
-      .rotate()
-      .removeAlpha()
-      .toColourspace('srgb')
-      .resize(width, height, { fit: 'fill', kernel: 'linear' })
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    let upright = sharp(path, { failOn: 'error' }).rotate().removeAlpha().toColourspace('srgb');
+    if (meta.hasAlpha === true) {
+      // sharp resizes with the colours premultiplied by alpha, which would darken half-transparent
+      // pixels and turn fully transparent ones black; drop alpha at full size first, then resize.
+      const full = await upright.raw().toBuffer({ resolveWithObject: true });
+      upright = sharp(full.data, { raw: { width: full.info.width, height: full.info.height, channels: full.info.channels } });
+    }
+    decoded = await upright.resize(width, height, { fit: 'fill', kernel: 'linear' }).raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
     const reason = e instanceof Error ? e.message.split('\n')[0] : String(e);
     throw new CliError('input', `cannot decode image ${path}: ${reason}`);

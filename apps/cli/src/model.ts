@@ -104,8 +104,8 @@ export function readModelFlags(args: ParsedArgs): ModelFlags {
   if (mean !== undefined) flags.mean = parseTriple('--mean', mean);
   const std = stringFlag(args, 'std');
   if (std !== undefined) {
-    flags.std = parseTriple('--std', std, { min: 0 });
-    if (flags.std.some((v) => v === 0)) throw new CliError('usage', `--std must be positive, got '${std}'`);
+    flags.std = parseTriple('--std', std);
+    if (flags.std.some((v) => v <= 0)) throw new CliError('usage', `--std must be positive, got '${std}'`);
   }
   const scale = numberFlag(args, 'scale');
   if (scale !== undefined) flags.scale = scale;
@@ -194,6 +194,7 @@ export async function loadModel(spec: string | undefined, flags: ModelFlags): Pr
 
 function readLabelsFile(path: string): string[] {
   if (!existsSync(path)) throw new CliError('input', `labels ${path}: no such file`);
+  if (statSync(path).isDirectory()) throw new CliError('input', `labels ${path}: is a directory, not a text file`);
   const labels = readLabels(path);
   if (labels.length === 0) throw new CliError('input', `labels ${path} is empty`);
   return labels;

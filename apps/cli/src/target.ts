@@ -13,6 +13,7 @@ export type TargetSpec = { readonly kind: 'top1' } | { readonly kind: 'index'; r
 export function parseTargetSpec(raw: string | undefined): TargetSpec {
   if (raw === undefined || raw === 'top1') return { kind: 'top1' };
   if (/^\d+$/.test(raw.trim())) return { kind: 'index', index: Number(raw) };
+  if (/^-\d+$/.test(raw.trim())) throw new CliError('usage', `--target must be top1, a class index ≥ 0 or a label, got '${raw}'`);
   if (raw.trim() === '') throw new CliError('usage', '--target must not be empty');
   return { kind: 'label', label: raw.trim() };
 }

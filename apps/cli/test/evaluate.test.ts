@@ -3,10 +3,10 @@
  * bundled model (MobileNet v1 0.25), in-process through `runEvaluate` and once through the real
  * executable's dispatcher.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { demoImages } from '@ablation-path/assets';
+import { demoImagePath, demoImages } from '@ablation-path/assets';
 import { constantImage, createGridDomain, createImage, linearPath, pathScoreOfSaliency, pointingGameAccuracy, switchTimes } from '@ablation-path/core';
 import { createAnalyticClassifier } from '@ablation-path/core/testing';
 import { rankHeatMap, renderMethodsPanel } from '../src/methodsPanel.js';
@@ -80,6 +80,32 @@ describe('ablation-path evaluate', () => {
     await expect(runEvaluate(['--methods', 'rise,occlusion'], io)).rejects.toThrow(CliError);
     await expect(runEvaluate(['--methods', 'rise,occlusion'], io)).rejects.toThrow(/unknown method 'occlusion'/);
     await expect(runEvaluate([tempDir()], io)).rejects.toThrow(/boxes file .*no such file/);
+  });
+
+  it('a corrupt photo listed last fails before any method runs, and leaves no output folder', async () => {
+    const folder = tempDir();
+    copyFileSync(demoImagePath('coffee.png'), join(folder, 'coffee.png'));
+    const png = readFileSync(demoImagePath('coffee.png'));
+    writeFileSync(join(folder, 'cut.png'), png.subarray(0, png.length >> 1)); // truncated half-way
+    writeFileSync(join(folder, 'boxes.json'), JSON.stringify({ images: [{ file: 'coffee.png', boxes: [[170, 15, 415, 305]] }, { file: 'cut.png' }] }));
+    const out = join(folder, 'new', 'results');
+    const io = memoryIO({ cwd: folder });
+    await expect(runEvaluate([folder, ...cheap, '--methods', 'gradient', '--out', out], io)).rejects.toThrow(/cannot decode image .*cut\.png/);
+    // not even the first photo's progress was printed: nothing ran
+    expect(io.err()).toBe('');
+    expect(existsSync(join(folder, 'new'))).toBe(false);
+  });
+
+  it('boxes files that are null, hold null entries or are a directory are input errors, not crashes', async () => {
+    const folder = tempDir();
+    const io = memoryIO({ cwd: folder });
+    for (const [content, message] of [['null', /needs a non-empty "images" array/], ['{"images":[null]}', /images\[0\] must be an object/], ['{"images":[["a.png"]]}', /images\[0\] must be an object/]] as const) {
+      writeFileSync(join(folder, 'boxes.json'), content);
+      const run = runEvaluate([folder, '--out', join(folder, 'o')], io);
+      await expect(run).rejects.toThrow(CliError);
+      await expect(runEvaluate([folder, '--out', join(folder, 'o')], io)).rejects.toThrow(message);
+    }
+    await expect(runEvaluate([folder, '--boxes', folder], io)).rejects.toThrow(/is a directory, not a JSON file/);
   });
 
   it('runs through the executable: evaluate --help and a forward-only evaluation', async () => {

@@ -3,7 +3,7 @@
  * checked against each other and against independent recomputations (PNG sizes, the saved path's
  * masks, the mask area at the threshold, the pointing-game point as the minimum of its mask).
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { demoImagePath } from '@ablation-path/assets';
 import { decodePath } from '@ablation-path/core';
@@ -209,6 +209,10 @@ describe('bad input: one line on stderr, exit code 2, no stack trace, no result'
     ['an unknown flag', (d) => ['explain', coffee, '--frobnicate', '--out', d], /Unknown option '--frobnicate'/],
     ['an unknown command', () => ['explian', coffee], /unknown command 'explian'/],
     ['no image', (d) => ['explain', '--out', d], /at least one IMAGE/],
+    ['a baseline that is neither a keyword nor a photo', (d) => ['explain', coffee, '--model', 'mobilenet-v1-025', '--baseline', 'Blur', '--out', d], /--baseline 'Blur' is neither blur, blur:SIGMA, color:R,G,B, noise nor a photo file/],
+    ['a labels path that is a directory', (d) => ['explain', coffee, '--model', 'mobilenet-v1-025', '--labels', d, '--out', join(d, 'o')], /labels .*: is a directory, not a text file/],
+    ['a negative number', (d) => ['explain', coffee, '--sigma', '-1', '--out', d], /--sigma must be a number in \[0, 10000\], got '-1'/],
+    ['an empty --out', () => ['explain', coffee, '--out', ''], /--out must not be empty/],
   ];
   for (const [name, args, message] of cases) {
     it(name, async () => {
@@ -227,6 +231,41 @@ describe('bad input: one line on stderr, exit code 2, no stack trace, no result'
       expect(listing.filter((f) => f.endsWith('summary.json') || f.endsWith('report.html'))).toEqual([]);
     });
   }
+});
+
+describe('the output directory', () => {
+  it('a folder of the user\'s that has the photo\'s name is never replaced (exit 2 before any work, folder intact)', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'cat'));
+    copyFileSync(coffee, join(dir, 'cat', 'cat.png'));
+    writeFileSync(join(dir, 'cat', 'notes.txt'), 'my notes');
+    const run = await runCli(['explain', join('cat', 'cat.png'), '--model', 'mobilenet-v1-025', '--iterations', '1', '--out', '.'], { cwd: dir });
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toBe(`ablation-path: error: ${join(dir, 'cat')} exists and is not a result folder written by ablation-path; it is left alone (choose another --out, or move it)`);
+    expect(readdirSync(join(dir, 'cat')).sort()).toEqual(['cat.png', 'notes.txt']);
+    expect(readFileSync(join(dir, 'cat', 'notes.txt'), 'utf8')).toBe('my notes');
+    // several photos: an index.html that is not ours is not overwritten either
+    writeFileSync(join(dir, 'index.html'), '<html>my site</html>');
+    const two = await runCli(['explain', coffee, rocket, '--model', 'mobilenet-v1-025', '--iterations', '1', '--out', dir]);
+    expect(two.code).toBe(2);
+    expect(two.stderr).toMatch(/index\.html exists and is not an index\.html written by ablation-path/);
+    expect(readdirSync(dir).sort()).toEqual(['cat', 'index.html']);
+  });
+
+  it('a run that fails leaves no output folder it created', async () => {
+    const dir = tempDir();
+    const run = await runCli(['explain', coffee, '--model', join(dir, 'missing.onnx'), '--out', join(dir, 'new', 'deeper')]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/missing\.onnx: no such file/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it.skipIf(!existsSync('/proc/self'))('an output directory under /proc is refused with exit 2 (Node\'s recursive mkdir would spin there)', async () => {
+    const run = await runCli(['explain', coffee, '--model', 'mobilenet-v1-025', '--out', '/proc/ablation-path-test/out'], { killAfterMs: 60_000 });
+    expect(run.signal).toBe(null);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toMatch(/^ablation-path: error: cannot write to output directory \/proc\/ablation-path-test\/out: /);
+  });
 });
 
 describe('interruption', () => {

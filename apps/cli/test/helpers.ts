@@ -14,15 +14,18 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs the real executable with `node`, as a user would, without a terminal. */
+/**
+ * Runs the real executable with `node`, as a user would, without a terminal. `killAfterMs` kills a
+ * child that hangs (the result then has `signal` SIGKILL), so a regression fails instead of hanging.
+ */
 export function runCli(
   args: readonly string[],
-  options: { cwd?: string; env?: Record<string, string>; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void } = {},
+  options: { cwd?: string; env?: Record<string, string>; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void; killAfterMs?: number } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string | undefined> = { ...process.env, ...options.env };
     delete env['ABLATION_PATH_DEBUG'];
-    const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd ?? cliDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd ?? cliDir, env, stdio: ['ignore', 'pipe', 'pipe'], ...(options.killAfterMs === undefined ? {} : { timeout: options.killAfterMs, killSignal: 'SIGKILL' as const }) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -8,11 +8,13 @@ import { join } from 'node:path';
 import { constantImage, createGridDomain, createImage, createRng, InvalidValueError } from '@ablation-path/core';
 import type { AblationPath } from '@ablation-path/core';
 import { describe, expect, it } from 'vitest';
-import { parseSize, parseTriple } from '../src/args.js';
+import { numberFlag, parseFlags, parseSize, parseTriple, stringFlag } from '../src/args.js';
 import { gaussianBlur, parseBaselineSpec } from '../src/baseline.js';
 import { CliError, describeError } from '../src/cliError.js';
 import { memoryIO } from '../src/io.js';
-import { writeResultDir } from '../src/outputDir.js';
+import { isReplaceableResult, makeDirs, removeCreatedDirs, writeResultDir } from '../src/outputDir.js';
+import { readImage } from '../src/imageFile.js';
+import sharp from 'sharp';
 import { createProgress } from '../src/progress.js';
 import { compositeAt, maskImage, pathStrip, STRIP_GAP, stripSteps, thresholdFigure } from '../src/render/composite.js';
 import { plotX, plotY, scoresSvg } from '../src/render/scoresSvg.js';
@@ -192,20 +194,102 @@ describe('errors', () => {
 describe('writeResultDir', () => {
   it('replaces an existing result only by rename and leaves no partial directory behind', () => {
     const dir = tempDir();
-    writeResultDir(dir, 'img', [['a.txt', 'one'], ['summary.json', '{}']]);
-    writeResultDir(dir, 'img', [['a.txt', 'two'], ['summary.json', '{}']]);
-    expect(readFileSync(join(dir, 'img', 'a.txt'), 'utf8')).toBe('two');
+    const summary = '{"format":"ablation-path/summary"}';
+    writeResultDir(dir, 'img', [['report.html', 'one'], ['summary.json', summary]]);
+    writeResultDir(dir, 'img', [['report.html', 'two'], ['summary.json', summary]]);
+    expect(readFileSync(join(dir, 'img', 'report.html'), 'utf8')).toBe('two');
     expect(readdirSync(dir)).toEqual(['img']);
   });
   it('a failure while writing leaves the previous result untouched and no partial directory', () => {
     const dir = tempDir();
-    writeResultDir(dir, 'img', [['a.txt', 'one']]);
+    writeResultDir(dir, 'img', [['report.html', 'one'], ['summary.json', '{"format":"ablation-path/summary"}']]);
     mkdirSync(join(dir, 'blocker'));
     writeFileSync(join(dir, 'blocker', 'x'), '');
     // a file name containing a missing sub-directory makes writeFileSync fail half-way
-    expect(() => writeResultDir(dir, 'img', [['b.txt', 'two'], ['missing/sub.txt', 'x']])).toThrow();
-    expect(readFileSync(join(dir, 'img', 'a.txt'), 'utf8')).toBe('one');
-    expect(existsSync(join(dir, 'img', 'b.txt'))).toBe(false);
+    expect(() => writeResultDir(dir, 'img', [['path.png', 'two'], ['missing/sub.txt', 'x']])).toThrow(/ENOENT/);
+    expect(readFileSync(join(dir, 'img', 'report.html'), 'utf8')).toBe('one');
+    expect(existsSync(join(dir, 'img', 'path.png'))).toBe(false);
     expect(readdirSync(dir).sort()).toEqual(['blocker', 'img']);
+  });
+});
+
+describe('negative numbers as flag values', () => {
+  const spec = { steps: { type: 'string' }, mean: { type: 'string' }, target: { type: 'string', short: 't' }, quiet: { type: 'boolean', short: 'q' } } as const;
+  it('reach the flag\'s own check (or are accepted where allowed), short flags included', () => {
+    const a = parseFlags(['img.png', '--steps', '-3', '--mean', '-0.5,0,0', '-t', '-1', '-q'], spec);
+    expect(stringFlag(a, 'steps')).toBe('-3');
+    expect(() => numberFlag(a, 'steps', { min: 2, max: 1024, integer: true })).toThrow("--steps must be an integer in [2, 1024], got '-3'");
+    expect(parseTriple('--mean', stringFlag(a, 'mean') as string)).toEqual([-0.5, 0, 0]);
+    expect(() => parseTargetSpec(stringFlag(a, 'target'))).toThrow(/--target must be top1, a class index ≥ 0 or a label, got '-1'/);
+    expect(a.positionals).toEqual(['img.png']);
+    expect(a.values['quiet']).toBe(true);
+    // after `--` everything is positional, dashes included
+    expect(parseFlags(['--', '--steps', '-3'], spec).positionals).toEqual(['--steps', '-3']);
+  });
+  it('a dash value that is not a number is a one-line usage error naming the flag and the = form', () => {
+    expect(() => parseFlags(['-t', '-x'], spec)).toThrow(/^-t needs a value; for a value starting with a dash write --target=VALUE \(see --help\)$/);
+    expect(parseFlags(['--target=-x'], spec).values['target']).toBe('-x');
+  });
+});
+
+describe('result folders are replaced only when they are results', () => {
+  it('a folder of the user\'s (same name as the photo) is refused and left intact; a previous result is replaced', () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'cat'));
+    writeFileSync(join(dir, 'cat', 'cat.png'), 'photo bytes');
+    expect(isReplaceableResult(join(dir, 'cat'))).toBe(false);
+    expect(() => writeResultDir(dir, 'cat', [['summary.json', '{"format":"ablation-path/summary"}']])).toThrow(/exists and is not a result folder.*left alone/);
+    expect(readdirSync(join(dir, 'cat'))).toEqual(['cat.png']);
+    expect(readdirSync(dir)).toEqual(['cat']);
+    // a previous result (summary.json with the format tag, only result files) is replaced
+    writeResultDir(dir, 'dog', [['report.html', 'one'], ['summary.json', '{"format":"ablation-path/summary"}']]);
+    expect(isReplaceableResult(join(dir, 'dog'))).toBe(true);
+    writeResultDir(dir, 'dog', [['report.html', 'two'], ['summary.json', '{"format":"ablation-path/summary"}']]);
+    expect(readFileSync(join(dir, 'dog', 'report.html'), 'utf8')).toBe('two');
+    // ... but not once the user has put a file of their own in it, nor with a foreign summary.json
+    writeFileSync(join(dir, 'dog', 'notes.txt'), 'mine');
+    expect(isReplaceableResult(join(dir, 'dog'))).toBe(false);
+    mkdirSync(join(dir, 'other'));
+    writeFileSync(join(dir, 'other', 'summary.json'), '{"format":"something else"}');
+    expect(isReplaceableResult(join(dir, 'other'))).toBe(false);
+    writeFileSync(join(dir, 'file'), '');
+    expect(isReplaceableResult(join(dir, 'file'))).toBe(false);
+    expect(isReplaceableResult(join(dir, 'absent'))).toBe(true);
+  });
+  it('makeDirs creates the missing levels and removeCreatedDirs takes back only the empty ones', () => {
+    const dir = tempDir();
+    const created = makeDirs(join(dir, 'a', 'b', 'c'));
+    expect(created).toEqual([join(dir, 'a'), join(dir, 'a', 'b'), join(dir, 'a', 'b', 'c')]);
+    expect(makeDirs(join(dir, 'a', 'b'))).toEqual([]);
+    writeFileSync(join(dir, 'a', 'keep.txt'), '');
+    removeCreatedDirs(created);
+    expect(existsSync(join(dir, 'a', 'b'))).toBe(false);
+    expect(readdirSync(join(dir, 'a'))).toEqual(['keep.txt']);
+  });
+});
+
+describe('readImage and alpha', () => {
+  it('alpha does not change the colours: a half-transparent copy reads as the opaque photo, transparent red stays red', async () => {
+    const dir = tempDir();
+    const w = 37;
+    const h = 23;
+    const rgb = Buffer.alloc(w * h * 3);
+    const rgba = Buffer.alloc(w * h * 4);
+    const rng = createRng(3);
+    for (let p = 0; p < w * h; p++) {
+      for (let c = 0; c < 3; c++) rgb[p * 3 + c] = rgba[p * 4 + c] = Math.floor(rng.next() * 256);
+      rgba[p * 4 + 3] = Math.floor(rng.next() * 256); // alpha anywhere in 0..255
+    }
+    await sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png().toFile(join(dir, 'opaque.png'));
+    await sharp(rgba, { raw: { width: w, height: h, channels: 4 } }).png().toFile(join(dir, 'alpha.png'));
+    const opaque = await readImage(join(dir, 'opaque.png'), [16, 20]);
+    const alpha = await readImage(join(dir, 'alpha.png'), [16, 20]);
+    expect(Array.from(alpha.image.data)).toEqual(Array.from(opaque.image.data));
+    // fully transparent pixels keep their colour (a constant image resizes to itself)
+    const red = Buffer.alloc(9 * 9 * 4);
+    for (let p = 0; p < 81; p++) red[p * 4] = 255;
+    await sharp(red, { raw: { width: 9, height: 9, channels: 4 } }).png().toFile(join(dir, 'clear.png'));
+    const clear = await readImage(join(dir, 'clear.png'), [5, 7]);
+    for (let p = 0; p < 35; p++) expect([clear.image.data[p * 3], clear.image.data[p * 3 + 1], clear.image.data[p * 3 + 2]]).toEqual([1, 0, 0]);
   });
 });

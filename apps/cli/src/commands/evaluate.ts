@@ -25,7 +25,7 @@ import { CliError } from '../cliError.js';
 import { readImage } from '../imageFile.js';
 import type { CliIO } from '../io.js';
 import { labelOf, loadModel, modelFlagSpecs, modelFlagsHelp, readModelFlags } from '../model.js';
-import { ensureWritableDir, writeFileAtomic } from '../outputDir.js';
+import { ensureWritableDir, removeCreatedDirs, writeFileAtomic } from '../outputDir.js';
 import { createProgress, progressMode } from '../progress.js';
 
 /** Method names `--methods` accepts: the core's methods plus two named variants. */
@@ -126,15 +126,17 @@ interface BoxesEntry {
 /** Reads and checks a boxes file. */
 export function readBoxesFile(path: string): BoxesEntry[] {
   if (!existsSync(path)) throw new CliError('input', `boxes file ${path}: no such file`);
+  if (statSync(path).isDirectory()) throw new CliError('input', `boxes file ${path}: is a directory, not a JSON file`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
     throw new CliError('input', `boxes file ${path} is not valid JSON: ${(e as Error).message}`);
   }
-  const images = (parsed as { images?: unknown }).images;
+  const images = parsed !== null && typeof parsed === 'object' ? (parsed as { images?: unknown }).images : undefined;
   if (!Array.isArray(images) || images.length === 0) throw new CliError('input', `boxes file ${path} needs a non-empty "images" array`);
   return images.map((raw: unknown, i): BoxesEntry => {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new CliError('input', `boxes file ${path}: images[${i}] must be an object { "file", "boxes", "label"? }`);
     const e = raw as { file?: unknown; boxes?: unknown; label?: unknown };
     if (typeof e.file !== 'string' || e.file === '') throw new CliError('input', `boxes file ${path}: images[${i}].file must be a file name`);
     const boxes = e.boxes ?? [];
@@ -296,114 +298,128 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
   const quiet = booleanFlag(args, 'quiet');
   const json = booleanFlag(args, 'json');
   const outDir = resolve(io.cwd, stringFlag(args, 'out') ?? DEFAULT_EVALUATE_OUT);
-  ensureWritableDir(outDir);
   const modelFlags = readModelFlags(args);
-  const batchSize = modelFlags.batchSize;
-  const model = await loadModel(stringFlag(args, 'model'), modelFlags);
+  const created = ensureWritableDir(outDir);
   try {
-    if (model.classifier.gradient === undefined) {
-      const needing = methods.filter((m) => !m.startsWith('rise') && !m.startsWith('random-path'));
-      if (needing.length > 0) throw new CliError('input', `model ${model.name} has no gradients, which ${needing.join(', ')} need (rise and random-path work without)`);
-    }
-    const mode = progressMode(io, quiet || json);
-    const perImage: { file: string; target: number; label: string; results: MethodImageResult[] }[] = [];
-    for (const [n, entry] of entries.entries()) {
-      const photo = await readImage(join(folder, entry.file), model.inputSize);
-      const image = photo.image;
-      const baseline = (await makeBaseline(baselineSpec, image, { seed: settings.seed })).image;
-      const probs = await model.classifier.predict(stackImages([image]));
-      let target = entry.label ?? 0;
-      if (entry.label === undefined) for (let c = 1; c < model.classifier.classes; c++) if ((probs[c] as number) > (probs[target] as number)) target = c;
-      if (target >= model.classifier.classes) throw new CliError('input', `${entry.file}: label ${target} is not a class of the model (${model.classifier.classes} classes)`);
-      const maps: SaliencyMap[] = [];
-      const times: number[] = [];
-      for (const method of methods) {
-        const progress = createProgress(io, mode, `[${n + 1}/${entries.length}] ${photo.stem} ${method}`);
-        const t0 = performance.now();
-        const map = await attribute(model.classifier, {
+    const batchSize = modelFlags.batchSize;
+    const model = await loadModel(stringFlag(args, 'model'), modelFlags);
+    try {
+      if (model.classifier.gradient === undefined) {
+        const needing = methods.filter((m) => !m.startsWith('rise') && !m.startsWith('random-path'));
+        if (needing.length > 0) throw new CliError('input', `model ${model.name} has no gradients, which ${needing.join(', ')} need (rise and random-path work without)`);
+      }
+      const mode = progressMode(io, quiet || json);
+      // Every photo, label and the baseline are read and checked before the first method runs, so
+      // that a bad entry of the boxes file fails at once rather than after the work on the others.
+      // (Photos are read again below rather than kept: memory stays one photo, whatever the count.)
+      for (const [n, entry] of entries.entries()) {
+        if (entry.label !== undefined && entry.label >= model.classifier.classes) {
+          throw new CliError('input', `${entry.file}: label ${entry.label} is not a class of the model (${model.classifier.classes} classes)`);
+        }
+        const photo = await readImage(resolve(folder, entry.file), model.inputSize);
+        if (n === 0) await makeBaseline(baselineSpec, photo.image, { seed: settings.seed });
+      }
+      const perImage: { file: string; target: number; label: string; results: MethodImageResult[] }[] = [];
+      for (const [n, entry] of entries.entries()) {
+        const photo = await readImage(resolve(folder, entry.file), model.inputSize);
+        const image = photo.image;
+        const baseline = (await makeBaseline(baselineSpec, image, { seed: settings.seed })).image;
+        const probs = await model.classifier.predict(stackImages([image]));
+        let target = entry.label ?? 0;
+        if (entry.label === undefined) for (let c = 1; c < model.classifier.classes; c++) if ((probs[c] as number) > (probs[target] as number)) target = c;
+        const maps: SaliencyMap[] = [];
+        const times: number[] = [];
+        for (const method of methods) {
+          const progress = createProgress(io, mode, `[${n + 1}/${entries.length}] ${photo.stem} ${method}`);
+          const t0 = performance.now();
+          const map = await attribute(model.classifier, {
+            image,
+            baseline,
+            target,
+            method: methodOptions(method, settings, image.width),
+            ...(batchSize === undefined ? {} : { batchSize }),
+            ...(io.signal === undefined ? {} : { signal: io.signal }),
+            onProgress: (p) => progress.update(p),
+          });
+          times.push((performance.now() - t0) / 1000);
+          progress.finish();
+          maps.push(map);
+        }
+        const metricsProgress = createProgress(io, mode, `[${n + 1}/${entries.length}] ${photo.stem} metrics`);
+        const causal = await insertionDeletionMany(model.classifier, {
+          image,
+          target,
+          saliencies: maps.map((m) => m.data),
+          deletionBaseline: constantImage(image.height, image.width, [0, 0, 0]),
+          insertionBaseline: gaussianBlurImage(image, { sigma: (10 / 224) * image.width }),
+          steps: Math.min(settings.metricSteps, image.height * image.width),
+          ...(batchSize === undefined ? {} : { batchSize }),
+          ...(io.signal === undefined ? {} : { signal: io.signal }),
+          onProgress: (p) => metricsProgress.update(p),
+        });
+        const scores = await pathScoreOfSaliencies(model.classifier, {
           image,
           baseline,
           target,
-          method: methodOptions(method, settings, image.width),
+          saliencies: maps.map((m) => m.data),
+          steps: settings.steps,
           ...(batchSize === undefined ? {} : { batchSize }),
           ...(io.signal === undefined ? {} : { signal: io.signal }),
-          onProgress: (p) => progress.update(p),
         });
-        times.push((performance.now() - t0) / 1000);
-        progress.finish();
-        maps.push(map);
+        const results: MethodImageResult[] = [];
+        for (const [j, method] of methods.entries()) {
+          const map = maps[j] as SaliencyMap;
+          const scored = scores[j];
+          if (scored === undefined) throw new Error('missing path score');
+          const score = scored.score;
+          const p = saliencyPoint(map);
+          // photos are resized to the input without crop: scale pixel centres back to the original
+          const point = {
+            x: ((p.x + 0.5) * photo.original.width) / image.width - 0.5,
+            y: ((p.y + 0.5) * photo.original.height) / image.height - 0.5,
+          };
+          const c = causal[j];
+          if (c === undefined) throw new Error('missing insertion/deletion result');
+          const hasBoxes = entry.boxes.length > 0;
+          results.push({
+            method,
+            seconds: times[j] as number,
+            evaluations: map.evaluations,
+            score,
+            insertion: c.insertion,
+            deletion: c.deletion,
+            point,
+            ...(hasBoxes
+              ? { hit: pointingGameHit(point, entry.boxes), hitTolerant: pointingGameHit(point, entry.boxes, { tolerance: EVALUATE_DEFAULTS.tolerance }) }
+              : {}),
+          });
+        }
+        metricsProgress.finish();
+        perImage.push({ file: entry.file, target, label: labelOf(model, target), results });
       }
-      const metricsProgress = createProgress(io, mode, `[${n + 1}/${entries.length}] ${photo.stem} metrics`);
-      const causal = await insertionDeletionMany(model.classifier, {
-        image,
-        target,
-        saliencies: maps.map((m) => m.data),
-        deletionBaseline: constantImage(image.height, image.width, [0, 0, 0]),
-        insertionBaseline: gaussianBlurImage(image, { sigma: (10 / 224) * image.width }),
-        steps: Math.min(settings.metricSteps, image.height * image.width),
-        ...(batchSize === undefined ? {} : { batchSize }),
-        ...(io.signal === undefined ? {} : { signal: io.signal }),
-        onProgress: (p) => metricsProgress.update(p),
-      });
-      const scores = await pathScoreOfSaliencies(model.classifier, {
-        image,
-        baseline,
-        target,
-        saliencies: maps.map((m) => m.data),
-        steps: settings.steps,
-        ...(batchSize === undefined ? {} : { batchSize }),
-        ...(io.signal === undefined ? {} : { signal: io.signal }),
-      });
-      const results: MethodImageResult[] = [];
-      for (const [j, method] of methods.entries()) {
-        const map = maps[j] as SaliencyMap;
-        const scored = scores[j];
-        if (scored === undefined) throw new Error('missing path score');
-        const score = scored.score;
-        const p = saliencyPoint(map);
-        // photos are resized to the input without crop: scale pixel centres back to the original
-        const point = {
-          x: ((p.x + 0.5) * photo.original.width) / image.width - 0.5,
-          y: ((p.y + 0.5) * photo.original.height) / image.height - 0.5,
-        };
-        const c = causal[j];
-        if (c === undefined) throw new Error('missing insertion/deletion result');
-        const hasBoxes = entry.boxes.length > 0;
-        results.push({
-          method,
-          seconds: times[j] as number,
-          evaluations: map.evaluations,
-          score,
-          insertion: c.insertion,
-          deletion: c.deletion,
-          point,
-          ...(hasBoxes
-            ? { hit: pointingGameHit(point, entry.boxes), hitTolerant: pointingGameHit(point, entry.boxes, { tolerance: EVALUATE_DEFAULTS.tolerance }) }
-            : {}),
-        });
-      }
-      metricsProgress.finish();
-      perImage.push({ file: entry.file, target, label: labelOf(model, target), results });
+      const rows = summarise(methods, perImage);
+      const table = markdownTable(rows);
+      const report = {
+        model: model.name,
+        modelDescription: model.description,
+        folder,
+        boxes: boxesPath,
+        baseline: stringFlag(args, 'baseline') ?? EVALUATE_DEFAULTS.baseline,
+        settings,
+        methods: rows,
+        images: perImage,
+      };
+      const md = `# Saliency methods compared\n\nModel ${model.name} (${model.description}); ${perImage.length} images from ${boxesPath}; baseline ${report.baseline}.\nSettings: ${JSON.stringify(settings)}.\n\n${table}\n`;
+      writeFileAtomic(join(outDir, 'results.md'), outDir, 'results.md', md);
+      writeFileAtomic(join(outDir, 'results.json'), outDir, 'results.json', `${JSON.stringify(report, null, 1)}\n`);
+      if (json) io.stdout.write(`${JSON.stringify(report)}\n`);
+      else io.stdout.write(`${table}\n\nwritten: ${join(outDir, 'results.md')}, ${join(outDir, 'results.json')}\n`);
+      return 0;
+    } finally {
+      await model.classifier.dispose?.();
     }
-    const rows = summarise(methods, perImage);
-    const table = markdownTable(rows);
-    const report = {
-      model: model.name,
-      modelDescription: model.description,
-      folder,
-      boxes: boxesPath,
-      baseline: stringFlag(args, 'baseline') ?? EVALUATE_DEFAULTS.baseline,
-      settings,
-      methods: rows,
-      images: perImage,
-    };
-    const md = `# Saliency methods compared\n\nModel ${model.name} (${model.description}); ${perImage.length} images from ${boxesPath}; baseline ${report.baseline}.\nSettings: ${JSON.stringify(settings)}.\n\n${table}\n`;
-    writeFileAtomic(join(outDir, 'results.md'), outDir, 'results.md', md);
-    writeFileAtomic(join(outDir, 'results.json'), outDir, 'results.json', `${JSON.stringify(report, null, 1)}\n`);
-    if (json) io.stdout.write(`${JSON.stringify(report)}\n`);
-    else io.stdout.write(`${table}\n\nwritten: ${join(outDir, 'results.md')}, ${join(outDir, 'results.json')}\n`);
-    return 0;
-  } finally {
-    await model.classifier.dispose?.();
+  } catch (e) {
+    removeCreatedDirs(created); // a failed run leaves no empty output folder behind
+    throw e;
   }
 }

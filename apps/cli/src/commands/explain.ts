@@ -2,7 +2,7 @@
  * `ablation-path explain IMAGE... [flags]`: optimise the ablation path of each photo for one
  * model and write its report (see docs/cli.md for every flag and output).
  */
-import { resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { encodePath, integrate, optimizeAblationPath, pointingGamePoint, stackImages } from '@ablation-path/core';
 import type { AblationPath, Image } from '@ablation-path/core';
 import sharp from 'sharp';
@@ -17,7 +17,7 @@ import type { CliIO } from '../io.js';
 import { loadMethodsPanel } from '../methodsPanelHook.js';
 import { labelOf, loadModel, modelFlagSpecs, modelFlagsHelp, readModelFlags } from '../model.js';
 import type { LoadedModel } from '../model.js';
-import { ensureWritableDir, writeFileAtomic, writeResultDir } from '../outputDir.js';
+import { ensureWritableDir, isReplaceableFile, isReplaceableResult, notOursError, removeCreatedDirs, writeFileAtomic, writeResultDir } from '../outputDir.js';
 import { createProgress, progressMode } from '../progress.js';
 import { compositeAt, maskImage, pathStrip, thresholdFigure } from '../render/composite.js';
 import { indexHtml } from '../render/indexHtml.js';
@@ -107,6 +107,11 @@ export interface ExplainOptions {
   readonly batchSize: number | undefined;
 }
 
+function nonEmpty(flag: string, value: string | undefined): string | undefined {
+  if (value !== undefined && value.trim() === '') throw new CliError('usage', `${flag} must not be empty`);
+  return value;
+}
+
 /** Parses `explain`'s flags; returns the images, the options and the model flags. */
 export function readExplainArgs(argv: readonly string[]): { images: string[]; options: ExplainOptions; help: boolean; modelFlags: ReturnType<typeof readModelFlags> } {
   const args = parseFlags(argv, explainFlagSpecs);
@@ -122,7 +127,7 @@ export function readExplainArgs(argv: readonly string[]): { images: string[]; op
     sigma: numberFlag(args, 'sigma', { min: 0, max: 1e4 }),
     maxIterations: numberFlag(args, 'iterations', { min: 1, max: 100000, integer: true }) ?? EXPLAIN_DEFAULTS.maxIterations,
     seed: numberFlag(args, 'seed', { min: 0, max: 2 ** 32 - 1, integer: true }) ?? EXPLAIN_DEFAULTS.seed,
-    outDir: stringFlag(args, 'out') ?? DEFAULT_OUT_DIR,
+    outDir: nonEmpty('--out', stringFlag(args, 'out')) ?? DEFAULT_OUT_DIR,
     frames: numberFlag(args, 'frames', { min: 2, max: 64, integer: true }) ?? EXPLAIN_DEFAULTS.frames,
     methods: booleanFlag(args, 'methods'),
     quiet: booleanFlag(args, 'quiet'),
@@ -150,10 +155,49 @@ export interface ImageResult {
   readonly report: string;
 }
 
-/** Runs the explanation of every image with one model and writes the outputs; returns 0. */
+/**
+ * Runs the explanation of every image with one model and writes the outputs; returns 0.
+ * @throws CliError (input) before any work when `OUT/<name>` (or, for several images,
+ * `OUT/index.html` / `OUT/results.jsonl`) exists and is not a previous result of this command.
+ */
 export async function explainImages(images: readonly string[], options: ExplainOptions, modelFlags: ReturnType<typeof readModelFlags>, io: CliIO): Promise<number> {
   const outDir = resolve(io.cwd, options.outDir);
-  ensureWritableDir(outDir);
+  // Where the results go, checked before anything expensive: an existing folder or file of the same
+  // name is replaced only when it is a previous result (never, e.g., the user's folder of photos).
+  const stems = uniqueStems(images.map((p) => basename(p, extname(p))));
+  for (const stem of stems) if (!isReplaceableResult(join(outDir, stem))) throw notOursError(join(outDir, stem), 'a result folder');
+  if (images.length > 1) {
+    if (!isReplaceableFile(join(outDir, 'results.jsonl'), isOurResultsJsonl)) throw notOursError(join(outDir, 'results.jsonl'), 'a results.jsonl');
+    if (!isReplaceableFile(join(outDir, 'index.html'), isOurIndexHtml)) throw notOursError(join(outDir, 'index.html'), 'an index.html');
+  }
+  const created = ensureWritableDir(outDir);
+  let finished = false;
+  try {
+    const code = await explainLoaded(images, stems, options, modelFlags, outDir, io);
+    finished = true;
+    return code;
+  } finally {
+    // a run that fails before writing anything leaves no empty output folder behind
+    if (!finished) removeCreatedDirs(created);
+  }
+}
+
+/** A results.jsonl written by {@link explainImages}: its first line is a summary. */
+function isOurResultsJsonl(content: string): boolean {
+  try {
+    const first = JSON.parse(content.split('\n', 1)[0] ?? '') as { format?: unknown } | null;
+    return first !== null && typeof first === 'object' && first.format === 'ablation-path/summary';
+  } catch {
+    return false;
+  }
+}
+
+/** An index.html written by {@link explainImages} (see render/indexHtml.ts). */
+function isOurIndexHtml(content: string): boolean {
+  return /<title>ablation-path: \d+ explanations<\/title>/.test(content);
+}
+
+async function explainLoaded(images: readonly string[], stems: readonly string[], options: ExplainOptions, modelFlags: ReturnType<typeof readModelFlags>, outDir: string, io: CliIO): Promise<number> {
   // Read every photo before the expensive part, so a bad file fails at once.
   const model = await loadModel(options.model === undefined ? undefined : options.model, modelFlags);
   try {
@@ -162,7 +206,6 @@ export async function explainImages(images: readonly string[], options: ExplainO
     }
     const loaded: LoadedImage[] = [];
     for (const p of images) loaded.push(await readImage(resolve(io.cwd, p), model.inputSize));
-    const stems = uniqueStems(loaded.map((l) => l.stem));
     const renderPanel = options.methods ? await loadMethodsPanel() : undefined;
     if (options.methods && renderPanel === undefined && !options.quiet) {
       io.stderr.write('ablation-path: note: --methods: this build has no comparison-methods panel; the report is written without it\n');
