@@ -96,6 +96,15 @@ describe('ablation-path evaluate', () => {
     expect(existsSync(join(folder, 'new'))).toBe(false);
   });
 
+  it('a results.md or results.json of the user\'s in --out is not overwritten', async () => {
+    const out = tempDir();
+    writeFileSync(join(out, 'results.json'), '{"my":"data"}');
+    const io = memoryIO({ cwd: out });
+    await expect(runEvaluate([...cheap, '--methods', 'random-path', '--out', out], io)).rejects.toThrow(/results\.json exists and is not a results\.json written by ablation-path/);
+    expect(readFileSync(join(out, 'results.json'), 'utf8')).toBe('{"my":"data"}');
+    expect(io.err()).toBe('');
+  });
+
   it('boxes files that are null, hold null entries or are a directory are input errors, not crashes', async () => {
     const folder = tempDir();
     const io = memoryIO({ cwd: folder });

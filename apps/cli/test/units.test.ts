@@ -19,6 +19,7 @@ import { createProgress } from '../src/progress.js';
 import { compositeAt, maskImage, pathStrip, STRIP_GAP, stripSteps, thresholdFigure } from '../src/render/composite.js';
 import { plotX, plotY, scoresSvg } from '../src/render/scoresSvg.js';
 import { parseTargetSpec, resolveTarget } from '../src/target.js';
+import { uniqueStems } from '../src/commands/explain.js';
 import { tempDir } from './helpers.js';
 
 function randomImage(h: number, w: number, c: number, seed: number) {
@@ -291,5 +292,15 @@ describe('readImage and alpha', () => {
     await sharp(red, { raw: { width: 9, height: 9, channels: 4 } }).png().toFile(join(dir, 'clear.png'));
     const clear = await readImage(join(dir, 'clear.png'), [5, 7]);
     for (let p = 0; p < 35; p++) expect([clear.image.data[p * 3], clear.image.data[p * 3 + 1], clear.image.data[p * 3 + 2]]).toEqual([1, 0, 0]);
+  });
+});
+
+describe('uniqueStems (result folder names)', () => {
+  it('gives distinct, visible names even when a suffixed name is itself a photo\'s stem', () => {
+    const names = uniqueStems(['a', 'a', 'a-2', 'A', '.', '..', '.hidden', 'my photo', 'café', '']);
+    expect(names).toEqual(['a', 'a-2', 'a-2-2', 'A-3', '_', '__', '_hidden', 'my_photo', 'caf_', 'image']);
+    // independent check of the property: no two equal up to case, none hidden
+    expect(new Set(names.map((n) => n.toLowerCase())).size).toBe(names.length);
+    expect(names.filter((n) => n.startsWith('.'))).toEqual([]);
   });
 });

@@ -25,7 +25,7 @@ import { CliError } from '../cliError.js';
 import { readImage } from '../imageFile.js';
 import type { CliIO } from '../io.js';
 import { labelOf, loadModel, modelFlagSpecs, modelFlagsHelp, readModelFlags } from '../model.js';
-import { ensureWritableDir, removeCreatedDirs, writeFileAtomic } from '../outputDir.js';
+import { ensureWritableDir, isReplaceableFile, notOursError, removeCreatedDirs, writeFileAtomic } from '../outputDir.js';
 import { createProgress, progressMode } from '../progress.js';
 
 /** Method names `--methods` accepts: the core's methods plus two named variants. */
@@ -269,6 +269,19 @@ function parseMethods(raw: string | undefined): EvaluateMethod[] {
   return out;
 }
 
+/** The first line of results.md. */
+const RESULTS_MD_HEADING = '# Saliency methods compared';
+
+/** A results.json written by `evaluate`: an object with its settings, method rows and images. */
+function isOurResultsJson(content: string): boolean {
+  try {
+    const r = JSON.parse(content) as Record<string, unknown> | null;
+    return r !== null && typeof r === 'object' && typeof r['model'] === 'string' && typeof r['settings'] === 'object' && Array.isArray(r['methods']) && Array.isArray(r['images']);
+  } catch {
+    return false;
+  }
+}
+
 /** `evaluate`'s entry point: returns the exit code (0). Errors are thrown for the dispatcher to report. */
 export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<number> {
   const args = parseFlags(argv, evaluateFlagSpecs);
@@ -299,6 +312,9 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
   const json = booleanFlag(args, 'json');
   const outDir = resolve(io.cwd, stringFlag(args, 'out') ?? DEFAULT_EVALUATE_OUT);
   const modelFlags = readModelFlags(args);
+  // results.md and results.json are overwritten only when a previous evaluate wrote them
+  if (!isReplaceableFile(join(outDir, 'results.md'), (c) => c.startsWith(RESULTS_MD_HEADING))) throw notOursError(join(outDir, 'results.md'), 'a results.md');
+  if (!isReplaceableFile(join(outDir, 'results.json'), isOurResultsJson)) throw notOursError(join(outDir, 'results.json'), 'a results.json');
   const created = ensureWritableDir(outDir);
   try {
     const batchSize = modelFlags.batchSize;
@@ -409,7 +425,7 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
         methods: rows,
         images: perImage,
       };
-      const md = `# Saliency methods compared\n\nModel ${model.name} (${model.description}); ${perImage.length} images from ${boxesPath}; baseline ${report.baseline}.\nSettings: ${JSON.stringify(settings)}.\n\n${table}\n`;
+      const md = `${RESULTS_MD_HEADING}\n\nModel ${model.name} (${model.description}); ${perImage.length} images from ${boxesPath}; baseline ${report.baseline}.\nSettings: ${JSON.stringify(settings)}.\n\n${table}\n`;
       writeFileAtomic(join(outDir, 'results.md'), outDir, 'results.md', md);
       writeFileAtomic(join(outDir, 'results.json'), outDir, 'results.json', `${JSON.stringify(report, null, 1)}\n`);
       if (json) io.stdout.write(`${JSON.stringify(report)}\n`);

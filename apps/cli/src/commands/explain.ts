@@ -229,13 +229,21 @@ async function explainLoaded(images: readonly string[], stems: readonly string[]
   }
 }
 
-function uniqueStems(stems: readonly string[]): string[] {
-  const seen = new Map<string, number>();
+/**
+ * Result folder names for the photos' stems: characters other than `A–Z a–z 0–9 . _ -` become `_`,
+ * leading dots too (no hidden folder, never `.` or `..`), an empty name becomes `image`, and a name
+ * already taken (compared case-insensitively, for case-insensitive file systems) gets `-2`, `-3`, …,
+ * skipping suffixed names that are taken as well (`a.png a.jpg a-2.png` → `a`, `a-2`, `a-2-2`).
+ * @example uniqueStems(['coffee', 'coffee', 'my photo']) // ['coffee', 'coffee-2', 'my_photo']
+ */
+export function uniqueStems(stems: readonly string[]): string[] {
+  const used = new Set<string>();
   return stems.map((s) => {
-    const clean = s.replace(/[^A-Za-z0-9._-]/g, '_') || 'image';
-    const n = (seen.get(clean) ?? 0) + 1;
-    seen.set(clean, n);
-    return n === 1 ? clean : `${clean}-${n}`;
+    const clean = s.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, (dots) => '_'.repeat(dots.length)) || 'image';
+    let name = clean;
+    for (let n = 2; used.has(name.toLowerCase()); n++) name = `${clean}-${n}`;
+    used.add(name.toLowerCase());
+    return name;
   });
 }
 
