@@ -83,14 +83,14 @@ export const modelFlagsHelp = `Model:
   --mean R,G,B           preprocessing mean (default 0 for your own model)
   --std R,G,B            preprocessing std (default 1)
   --scale S              preprocessing scale: x' = (x·S − mean)/std, x in [0,1] (default 1)
-  --layout NCHW|NHWC     input layout of an .onnx model (default: from its input shape)
+  --layout NCHW|NHWC     input layout of an ONNX model (default: from its input shape)
   --output logits|probabilities
                          what the model outputs (default: a final Softmax means probabilities)
   --size HxW             input size, when the model does not fix it
-  --threads N            onnxruntime intra-op threads (default: onnxruntime's choice)
+  --threads N            onnxruntime intra-op threads, ONNX models (default: onnxruntime's choice)
   --batch-size N         largest batch per model run (default 16)
-  --backend NAME         tfjs models: auto (tfjs-node if installed, else wasm), wasm, cpu
-                         (default auto)`;
+  --backend NAME         tfjs models: auto (tfjs-node if installed, else wasm), wasm, cpu,
+                         tensorflow (needs @tensorflow/tfjs-node) (default auto)`;
 
 /**
  * Reads the model flags of {@link modelFlagSpecs} from parsed arguments.
@@ -173,6 +173,15 @@ export async function loadModel(spec: string | undefined, flags: ModelFlags): Pr
     path = name;
     description = `${format === 'onnx' ? 'ONNX' : 'TensorFlow.js'} model ${name}`;
   }
+  // Flags of the other runtime would be ignored silently (and recorded as if used): refuse them.
+  if (format === 'onnx' && flags.backend !== undefined) {
+    throw new CliError('usage', `--backend chooses the TensorFlow.js backend; model ${name} is ONNX (onnxruntime takes --threads)`);
+  }
+  if (format === 'tfjs') {
+    for (const [flag, given] of [['--layout', flags.layout], ['--threads', flags.threads]] as const) {
+      if (given !== undefined) throw new CliError('usage', `${flag} applies to ONNX models only; model ${name} is TensorFlow.js (it takes --backend)`);
+    }
+  }
   preprocessing = {
     scale: flags.scale ?? preprocessing.scale,
     mean: flags.mean ?? preprocessing.mean,
@@ -232,9 +241,25 @@ async function createClassifier(
   // Initialise tfjs's default backend, so that switching to the chosen one and back is well defined.
   const tf = await import('@tensorflow/tfjs-core');
   await tf.ready();
+  // tfjs prints notices with console.warn (the cpu backend's "Hi, looks like you are running
+  // TensorFlow.js in Node.js" banner, …), which would break --quiet and --json's clean stderr;
+  // 'PROD' silences only tfjs's own warn/log calls (in 4.22 it gates nothing else).
+  if (process.env['ABLATION_PATH_DEBUG'] !== '1') tf.env().set('PROD', true);
+  // tfjs-node's native backend is used when installed: importing it registers 'tensorflow'.
+  const backend = flags.backend ?? 'auto';
+  if (backend === 'auto' || backend === 'tensorflow') {
+    const tfjsNode = '@tensorflow/tfjs-node';
+    try {
+      await import(/* @vite-ignore */ tfjsNode);
+    } catch (e) {
+      if (backend === 'tensorflow') {
+        throw new CliError('input', `--backend tensorflow needs ${tfjsNode}, which cannot be loaded (${(e as Error).message.split('\n')[0] ?? ''}); install it beside the CLI, or use --backend auto, wasm or cpu`);
+      }
+    }
+  }
   const { createTfjsClassifier } = await import('@ablation-path/tfjs');
   return createTfjsClassifier(path, {
-    backend: flags.backend ?? 'auto',
+    backend,
     preprocessing: pre,
     ...(output === 'auto' ? {} : { output }),
     ...(flags.batchSize === undefined ? {} : { batchSize: flags.batchSize }),

@@ -9,10 +9,20 @@ import { demoImagePath } from '@ablation-path/assets';
 import { decodePath } from '@ablation-path/core';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
 import { runCli, tempDir } from './helpers.js';
 import type { RunResult } from './helpers.js';
 
 const coffee = demoImagePath('coffee.png');
+
+function canResolve(specifier: string): boolean {
+  try {
+    createRequire(join(import.meta.dirname, '..', 'dist', 'model.js')).resolve(specifier);
+    return true;
+  } catch {
+    return false;
+  }
+}
 const rocket = demoImagePath('rocket.jpg');
 
 interface Summary {
@@ -180,6 +190,28 @@ describe('explain with the TensorFlow.js model (mobilenet-v1-025-tfjs, 1 iterati
   });
 });
 
+describe('explain with the tfjs cpu backend', () => {
+  it('--quiet keeps stderr empty (no tfjs banner)', async () => {
+    const out = tempDir();
+    // the cpu backend is slow: the smallest path (T = 2, one iteration)
+    const run = await runCli(['explain', coffee, '--model', 'mobilenet-v1-025-tfjs', '--backend', 'cpu', '--steps', '2', '--iterations', '1', '--quiet', '--out', out]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(readFileSync(join(out, 'coffee', 'summary.json'), 'utf8')) as Summary;
+    expect(summary.scores).toHaveLength(3);
+    expect(summary.target.label).toBe('espresso');
+  });
+
+  it.skipIf(canResolve('@tensorflow/tfjs-node'))('--backend tensorflow without @tensorflow/tfjs-node installed says what to install, exit 2', async () => {
+    const out = tempDir();
+    const run = await runCli(['explain', coffee, '--model', 'mobilenet-v1-025-tfjs', '--backend', 'tensorflow', '--out', out]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^ablation-path: error: --backend tensorflow needs @tensorflow\/tfjs-node, which cannot be loaded .*use --backend auto, wasm or cpu$/m);
+    expect(readdirSync(out)).toEqual([]);
+  });
+});
+
 describe('demo (the default model, MobileNetV2; 3 iterations to keep the test short)', () => {
   it('explains the espresso photo and prints where the report is', async () => {
     const out = tempDir();
@@ -213,6 +245,8 @@ describe('bad input: one line on stderr, exit code 2, no stack trace, no result'
     ['a labels path that is a directory', (d) => ['explain', coffee, '--model', 'mobilenet-v1-025', '--labels', d, '--out', join(d, 'o')], /labels .*: is a directory, not a text file/],
     ['a negative number', (d) => ['explain', coffee, '--sigma', '-1', '--out', d], /--sigma must be a number in \[0, 10000\], got '-1'/],
     ['an empty --out', () => ['explain', coffee, '--out', ''], /--out must not be empty/],
+    ['a tfjs flag for an ONNX model', (d) => ['explain', coffee, '--model', 'mobilenet-v1-025', '--backend', 'wasm', '--out', d], /--backend chooses the TensorFlow\.js backend; model mobilenet-v1-025 is ONNX/],
+    ['an ONNX flag for a tfjs model', (d) => ['explain', coffee, '--model', 'mobilenet-v1-025-tfjs', '--layout', 'NHWC', '--out', d], /--layout applies to ONNX models only/],
   ];
   for (const [name, args, message] of cases) {
     it(name, async () => {
