@@ -89,7 +89,8 @@ export function numberFlag(args: ParsedArgs, name: string, range: { min?: number
 
 /** Parses one number for option `what` with range checks; see {@link numberFlag}. */
 export function parseNumber(what: string, raw: string, range: { min?: number; max?: number; integer?: boolean } = {}): number {
-  const v = raw.trim() === '' ? NaN : Number(raw);
+  // decimal notation only (Number() would also take '0x10', '0b11', '' and ' ')
+  const v = /^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$/.test(raw) ? Number(raw) : NaN;
   const { min = -Infinity, max = Infinity, integer = false } = range;
   if (!Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
     const kind = integer ? 'an integer' : 'a number';

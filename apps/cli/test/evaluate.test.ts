@@ -105,6 +105,17 @@ describe('ablation-path evaluate', () => {
     expect(io.err()).toBe('');
   });
 
+  it('--boxes without FOLDER finds the photos beside the boxes file', async () => {
+    const folder = tempDir();
+    copyFileSync(demoImagePath('coffee.png'), join(folder, 'cup.png'));
+    writeFileSync(join(folder, 'mine.json'), JSON.stringify({ images: [{ file: 'cup.png', boxes: [[170, 15, 415, 305]] }] }));
+    const io = memoryIO({ cwd: tempDir() });
+    expect(await runEvaluate([...cheap, '--boxes', join(folder, 'mine.json'), '--methods', 'random-path', '--out', join(folder, 'o'), '--json'], io)).toBe(0);
+    const report = JSON.parse(io.out()) as Report & { folder: string };
+    expect(report.folder).toBe(folder);
+    expect(report.images.map((i) => i.file)).toEqual(['cup.png']);
+  });
+
   it('boxes files that are null, hold null entries or are a directory are input errors, not crashes', async () => {
     const folder = tempDir();
     const io = memoryIO({ cwd: folder });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { constantImage, createGridDomain, createImage, createRng, InvalidValueError } from '@ablation-path/core';
 import type { AblationPath } from '@ablation-path/core';
 import { describe, expect, it } from 'vitest';
-import { numberFlag, parseFlags, parseSize, parseTriple, stringFlag } from '../src/args.js';
+import { numberFlag, parseFlags, parseNumber, parseSize, parseTriple, stringFlag } from '../src/args.js';
 import { gaussianBlur, parseBaselineSpec } from '../src/baseline.js';
 import { CliError, describeError } from '../src/cliError.js';
 import { memoryIO } from '../src/io.js';
@@ -77,6 +77,16 @@ describe('flags', () => {
     expect(() => parseSize('--size', '224 by 224')).toThrow(CliError);
     expect(parseTriple('--mean', '0.5')).toEqual([0.5, 0.5, 0.5]);
     expect(() => parseTriple('--mean', '1,2')).toThrow(/three/);
+  });
+  it('numbers are decimal notation only: hex, binary, blanks and underscores are malformed', () => {
+    expect(parseNumber('--sigma', '2.5')).toBe(2.5);
+    expect(parseNumber('--sigma', '.5')).toBe(0.5);
+    expect(parseNumber('--sigma', '1e1')).toBe(10);
+    expect(parseNumber('--mean', '-0.25')).toBe(-0.25);
+    expect(parseTriple('--mean', '0.5, 0.25 ,1')).toEqual([0.5, 0.25, 1]);
+    for (const bad of ['0x10', '0b11', '0o7', '1_000', '', ' ', '1.2.3', 'Infinity', '5px']) {
+      expect(() => parseNumber('--steps', bad)).toThrow(`--steps must be a number, got '${bad}'`);
+    }
   });
 });
 

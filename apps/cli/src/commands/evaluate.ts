@@ -4,7 +4,7 @@
  * printing and saving a comparison table (see docs/methods.md).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { demoBoxesPath } from '@ablation-path/assets';
 import {
   attribute,
@@ -88,7 +88,8 @@ Runs saliency methods on the photos of FOLDER listed in its boxes file and compa
 method, pointing-game accuracy (the paper's rule and TorchRay's 15-pixel variant), mean path score
 P of the §4.2 path built from each map, insertion and deletion AUC (RISE protocol), and mean time
 and model evaluations per image. Prints a markdown table and writes OUT/results.md and
-OUT/results.json. Without FOLDER: the bundled demo photos.
+OUT/results.json. Without FOLDER: the photos beside the --boxes file, or without --boxes either
+the bundled demo photos.
 
 Methods and metrics:
   --boxes FILE           boxes file (default FOLDER/boxes.json), format of the bundled
@@ -291,9 +292,10 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
   }
   if (args.positionals.length > 1) throw new CliError('usage', 'evaluate takes at most one FOLDER (see --help)');
   const folderArg = args.positionals[0];
-  const folder = folderArg === undefined ? join(demoBoxesPath, '..') : resolve(io.cwd, folderArg);
-  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new CliError('input', `folder ${folder}: no such directory`);
   const boxesArg = stringFlag(args, 'boxes');
+  // Photos are looked up in FOLDER; without it, beside the --boxes file, or else the bundled demo photos.
+  const folder = folderArg !== undefined ? resolve(io.cwd, folderArg) : boxesArg !== undefined ? dirname(resolve(io.cwd, boxesArg)) : join(demoBoxesPath, '..');
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new CliError('input', `folder ${folder}: no such directory`);
   const boxesPath = boxesArg === undefined ? join(folder, 'boxes.json') : resolve(io.cwd, boxesArg);
   const entries = readBoxesFile(boxesPath);
   const methods = parseMethods(stringFlag(args, 'methods'));
