@@ -245,6 +245,7 @@ describe('bad input: one line on stderr, exit code 2, no stack trace, no result'
     ['a labels path that is a directory', (d) => ['explain', coffee, '--model', 'mobilenet-v1-025', '--labels', d, '--out', join(d, 'o')], /labels .*: is a directory, not a text file/],
     ['a negative number', (d) => ['explain', coffee, '--sigma', '-1', '--out', d], /--sigma must be a number in \[0, 10000\], got '-1'/],
     ['an empty --out', () => ['explain', coffee, '--out', ''], /--out must not be empty/],
+    ['a corrupt second photo (fails before the first is explained)', (d) => { writeFileSync(join(d, 'cut.png'), readFileSync(coffee).subarray(0, 5000)); return ['explain', coffee, join(d, 'cut.png'), '--model', 'mobilenet-v1-025', '--iterations', '1', '--out', join(d, 'o')]; }, /cannot decode image .*cut\.png/],
     ['a tfjs flag for an ONNX model', (d) => ['explain', coffee, '--model', 'mobilenet-v1-025', '--backend', 'wasm', '--out', d], /--backend chooses the TensorFlow\.js backend; model mobilenet-v1-025 is ONNX/],
     ['an ONNX flag for a tfjs model', (d) => ['explain', coffee, '--model', 'mobilenet-v1-025-tfjs', '--layout', 'NHWC', '--out', d], /--layout applies to ONNX models only/],
   ];

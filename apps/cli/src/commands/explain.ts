@@ -204,18 +204,26 @@ async function explainLoaded(images: readonly string[], stems: readonly string[]
     if (model.classifier.gradient === undefined) {
       throw new CliError('input', `model ${model.name} has no gradients, which ablation paths need`);
     }
-    const loaded: LoadedImage[] = [];
-    for (const p of images) loaded.push(await readImage(resolve(io.cwd, p), model.inputSize));
+    // Every photo is decoded before the expensive part, so that a bad file fails at once; only the
+    // first is kept, the others are decoded again when their turn comes (memory holds one photo,
+    // not a whole folder of them at 0.6 MB each).
+    let first: LoadedImage | undefined;
+    for (const p of images) {
+      const photo = await readImage(resolve(io.cwd, p), model.inputSize);
+      first ??= photo;
+    }
     const renderPanel = options.methods ? await loadMethodsPanel() : undefined;
     if (options.methods && renderPanel === undefined && !options.quiet) {
       io.stderr.write('ablation-path: note: --methods: this build has no comparison-methods panel; the report is written without it\n');
     }
     const results: ImageResult[] = [];
-    for (let i = 0; i < loaded.length; i++) {
-      const result = await explainOne(loaded[i] as LoadedImage, images[i] as string, stems[i] as string, model, options, outDir, io, renderPanel);
+    for (let i = 0; i < images.length; i++) {
+      const photo = i === 0 && first !== undefined ? first : await readImage(resolve(io.cwd, images[i] as string), model.inputSize);
+      first = undefined;
+      const result = await explainOne(photo, images[i] as string, stems[i] as string, model, options, outDir, io, renderPanel);
       results.push(result);
       if (options.json) io.stdout.write(`${JSON.stringify({ ...result.summary, report: result.report })}\n`);
-      else io.stdout.write(`${loaded.length > 1 ? `${images[i]}: ` : ''}report: ${result.report}\n`);
+      else io.stdout.write(`${images.length > 1 ? `${images[i]}: ` : ''}report: ${result.report}\n`);
     }
     if (results.length > 1) {
       const jsonl = results.map((r) => JSON.stringify({ ...r.summary, report: r.report })).join('\n') + '\n';
