@@ -201,10 +201,16 @@ export async function loadModel(spec: string | undefined, flags: ModelFlags): Pr
   return { classifier, name, path, format, bundled, description, labels, inputSize, preprocessing, layout, output };
 }
 
-function readLabelsFile(path: string): string[] {
+/**
+ * Reads a labels file (one class name per line; `\r\n` and a UTF-8 byte-order mark, as Windows
+ * editors write them, are allowed: the mark is not part of class 0's name).
+ * @throws CliError (input) for a missing file, a directory or an empty file.
+ */
+export function readLabelsFile(path: string): string[] {
   if (!existsSync(path)) throw new CliError('input', `labels ${path}: no such file`);
   if (statSync(path).isDirectory()) throw new CliError('input', `labels ${path}: is a directory, not a text file`);
   const labels = readLabels(path);
+  if (labels[0] !== undefined) labels[0] = labels[0].replace(/^\uFEFF/, '');
   if (labels.length === 0) throw new CliError('input', `labels ${path} is empty`);
   return labels;
 }

@@ -20,6 +20,7 @@ import { compositeAt, maskImage, pathStrip, STRIP_GAP, stripSteps, thresholdFigu
 import { plotX, plotY, scoresSvg } from '../src/render/scoresSvg.js';
 import { parseTargetSpec, resolveTarget } from '../src/target.js';
 import { uniqueStems } from '../src/commands/explain.js';
+import { readLabelsFile } from '../src/model.js';
 import { tempDir } from './helpers.js';
 
 function randomImage(h: number, w: number, c: number, seed: number) {
@@ -312,5 +313,14 @@ describe('uniqueStems (result folder names)', () => {
     // independent check of the property: no two equal up to case, none hidden
     expect(new Set(names.map((n) => n.toLowerCase())).size).toBe(names.length);
     expect(names.filter((n) => n.startsWith('.'))).toEqual([]);
+  });
+});
+
+describe('readLabelsFile', () => {
+  it('a UTF-8 byte-order mark and CRLF line ends are not part of the names', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'labels.txt'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('tench, Tinca tinca\r\ngoldfish\r\n')]));
+    expect(readLabelsFile(join(dir, 'labels.txt'))).toEqual(['tench, Tinca tinca', 'goldfish']);
+    expect(() => readLabelsFile(dir)).toThrow(/is a directory, not a text file/);
   });
 });
