@@ -26,7 +26,10 @@ export interface OnnxClassifierOptions {
   /**
    * Layout of the model input. Default: inferred from its shape (channel axis of size 1 or 3 at
    * position 1 ⇒ 'NCHW', else at position 3 ⇒ 'NHWC'). Batches given to the classifier are always
-   * NHWC; the adapter transposes inside the graph.
+   * NHWC; the adapter transposes inside the graph. A given layout whose channel axis is dynamic, holds
+   * other than 1 or 3 channels, or disagrees with per-channel `preprocessing` or with `inputSize`,
+   * while the other layout fits, is an OptionError naming the layout the shape suggests (e.g. 'NHWC'
+   * on [N, 3, 224, 224]); shapes that fit both layouts (e.g. [N, 3, 3, 3]) or neither take it as given.
    */
   readonly layout?: 'NCHW' | 'NHWC';
   /**

@@ -133,6 +133,47 @@ function perChannel(name: string, v: number | readonly number[] | undefined, fal
   return arr.length === 1 ? new Array<number>(channels).fill(arr[0] as number) : arr;
 }
 
+/** A value-info's shape as text for messages: `[batch, 3, 224, 224]` (symbolic names kept, `?` for unnamed dynamic axes). */
+function shapeText(v: ValueInfoProto): string {
+  const dims = v.type?.tensorType?.shape?.dim ?? [];
+  return `[${dims
+    .map((d) => {
+      const n = d.dimValue === null || d.dimValue === undefined ? 0 : toNumber(d.dimValue as number);
+      return n > 0 ? String(n) : d.dimParam ? d.dimParam : '?';
+    })
+    .join(', ')}]`;
+}
+
+/**
+ * Why reading a rank-4 input of shape `dims` in `layout` is implausible, or undefined when it is not.
+ * The channel axis (1 for NCHW, 3 for NHWC) must be static and hold 1 or 3 channels (a grey or RGB
+ * photo), per-channel `preprocessing.mean`/`std` arrays (more than one value) must have one value per
+ * channel, and a given `inputSize` must agree with the fixed spatial axes. Reasons are checked in
+ * that order; the first one found is returned.
+ */
+function layoutConflict(
+  dims: readonly (number | undefined)[],
+  layout: 'NCHW' | 'NHWC',
+  pre: OnnxPreprocessing,
+  inputSize: readonly [number, number] | undefined,
+): string | undefined {
+  const axis = layout === 'NCHW' ? 1 : 3;
+  const c = dims[axis];
+  if (c === undefined) return `its channel axis (axis ${axis}) would be dynamic`;
+  for (const name of ['mean', 'std'] as const) {
+    const v = pre[name];
+    const n = Array.isArray(v) || ArrayBuffer.isView(v) ? (v as ArrayLike<number>).length : 1;
+    if (n > 1 && n !== c) return `preprocessing.${name} has ${n} values but its channel axis (axis ${axis}) would hold ${c}`;
+  }
+  const h = layout === 'NCHW' ? dims[2] : dims[1];
+  const w = layout === 'NCHW' ? dims[3] : dims[2];
+  if (inputSize !== undefined && ((h !== undefined && h !== inputSize[0]) || (w !== undefined && w !== inputSize[1]))) {
+    return `inputSize ${inputSize[0]}×${inputSize[1]} but its spatial size would be ${h ?? '?'}×${w ?? '?'}`;
+  }
+  if (c !== 1 && c !== 3) return `its channel axis (axis ${axis}) would hold ${c} channels`;
+  return undefined;
+}
+
 const ORT_TO_ONNX: Record<string, number> = { float32: DataType.FLOAT, int64: DataType.INT64, bool: DataType.BOOL };
 
 /**
@@ -186,7 +227,24 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
     const c3 = d3 === 1 || d3 === 3;
     if (c1) layout = 'NCHW';
     else if (c3) layout = 'NHWC';
-    else throw new OptionError(`cannot infer the layout of input "${inputName}" [${dims.map((d) => d ?? '?').join(', ')}]: pass options.layout`);
+    else throw new OptionError(`cannot infer the layout of input "${inputName}" ${shapeText(input)}: pass options.layout`);
+  } else {
+    // An explicit layout that fits the shape worse than the other one is a mistake (e.g. 'NHWC' for
+    // [N, 3, 224, 224] would read 224 channels and fail later on preprocessing.mean's length).
+    // (malformed preprocessing or inputSize values are left to their own checks below)
+    const other = layout === 'NCHW' ? 'NHWC' : 'NCHW';
+    const pre = typeof options.preprocessing === 'object' && options.preprocessing !== null ? options.preprocessing : {};
+    const size = Array.isArray(options.inputSize) && options.inputSize.length === 2 && options.inputSize.every((n) => Number.isInteger(n) && n >= 1) ? options.inputSize : undefined;
+    const reason = layoutConflict(dims, layout, pre, size);
+    if (reason !== undefined && layoutConflict(dims, other, pre, size) === undefined) {
+      const oc = other === 'NCHW' ? d1 : d3;
+      const oh = other === 'NCHW' ? dims[2] : dims[1];
+      const ow = other === 'NCHW' ? dims[3] : dims[2];
+      throw new OptionError(
+        `layout '${layout}' contradicts the model's input shape ${shapeText(input)} (input "${inputName}"): ${reason}; ` +
+          `the shape suggests '${other}' (${String(oc)} channel${oc === 1 ? '' : 's'}, ${oh ?? '?'}×${ow ?? '?'} pixels)`,
+      );
+    }
   }
   const channelsDim = layout === 'NCHW' ? d1 : d3;
   let height = layout === 'NCHW' ? dims[2] : dims[1];

@@ -2,6 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
+import { bundledModel } from '@ablation-path/assets';
+import { OptionError } from '@ablation-path/core';
 import { describe, expect, it } from 'vitest';
 import { createOnnxClassifier } from '../src/index.js';
 import { loadFixture } from './fixtureData.js';
@@ -164,6 +166,79 @@ describe('errors', () => {
     const c = await createOnnxClassifier(bytes, { layout: 'NHWC' });
     expect(c.inputShape).toEqual({ height: 5, width: 5, channels: 5 });
     await c.dispose();
+  });
+
+  it('an explicit layout that contradicts the input shape is an INVALID_OPTION error naming the layout the shape suggests', async () => {
+    // The bundled MobileNet v1 takes [batch, 3, 224, 224]: 'NHWC' would read 224 channels of 3×224
+    // pixels (this used to fail only on the length of preprocessing.mean).
+    const m = bundledModel('mobilenet-v1-025');
+    for (const preprocessing of [m.preprocessing, undefined]) {
+      const e = await rejection(createOnnxClassifier(m.path, { layout: 'NHWC', ...(preprocessing ? { preprocessing } : {}) }));
+      expect(e.code).toBe('INVALID_OPTION');
+      expect(e).toBeInstanceOf(OptionError);
+      expect(e.message).toContain("layout 'NHWC' contradicts the model's input shape [batch, 3, 224, 224]");
+      expect(e.message).toContain("the shape suggests 'NCHW' (3 channels, 224×224 pixels)");
+    }
+    const grey = (input: (number | string)[]): Uint8Array => {
+      const hd = head('x', 36, 2, 3);
+      return buildModel({ input, nodes: hd.nodes, initializers: hd.initializers, output: 'logits', outputDims: ['N', 2] });
+    };
+    // one channel: 'NHWC' on [N, 1, 6, 6] would silently have read a 1×6 image with 6 channels
+    const e1 = await rejection(createOnnxClassifier(grey(['N', 1, 6, 6]), { layout: 'NHWC' }));
+    expect(e1.code).toBe('INVALID_OPTION');
+    expect(e1.message).toContain("layout 'NHWC' contradicts the model's input shape [N, 1, 6, 6]");
+    expect(e1.message).toContain("suggests 'NCHW' (1 channel, 6×6 pixels)");
+    const e2 = await rejection(createOnnxClassifier(grey(['N', 6, 6, 1]), { layout: 'NCHW' }));
+    expect(e2.code).toBe('INVALID_OPTION');
+    expect(e2.message).toContain("layout 'NCHW' contradicts the model's input shape [N, 6, 6, 1]");
+    expect(e2.message).toContain("suggests 'NHWC' (1 channel, 6×6 pixels)");
+    // a dynamic axis where the layout puts the channels
+    const e3 = await rejection(createOnnxClassifier(grey(['N', 3, 'H', 'W']), { layout: 'NHWC', inputSize: [6, 6] }));
+    expect(e3.code).toBe('INVALID_OPTION');
+    expect(e3.message).toContain("layout 'NHWC' contradicts the model's input shape [N, 3, H, W]");
+    expect(e3.message).toContain("suggests 'NCHW'");
+  });
+
+  it('an explicit layout is checked against preprocessing and inputSize where both channel counts are plausible', async () => {
+    const model = (input: (number | string)[], size: number): Uint8Array => {
+      const hd = head('x', size, 2, 4);
+      return buildModel({ input, nodes: hd.nodes, initializers: hd.initializers, output: 'logits', outputDims: ['N', 2] });
+    };
+    // [N, 1, 5, 3]: NCHW = one 5×3 channel, NHWC = 1×5 RGB; three means only fit NHWC
+    const a = model(['N', 1, 5, 3], 15);
+    const preprocessing = { mean: [0.5, 0.4, 0.3], std: [0.2, 0.2, 0.2] };
+    const e = await rejection(createOnnxClassifier(a, { layout: 'NCHW', preprocessing }));
+    expect(e.code).toBe('INVALID_OPTION');
+    expect(e.message).toContain("layout 'NCHW' contradicts the model's input shape [N, 1, 5, 3]");
+    expect(e.message).toContain('preprocessing.mean has 3 values but its channel axis (axis 1) would hold 1');
+    expect(e.message).toContain("suggests 'NHWC' (3 channels, 1×5 pixels)");
+    const rgb = await createOnnxClassifier(a, { layout: 'NHWC', preprocessing });
+    expect(rgb.inputShape).toEqual({ height: 1, width: 5, channels: 3 });
+    await rgb.dispose();
+    const grey = await createOnnxClassifier(a, { layout: 'NCHW' });
+    expect(grey.inputShape).toEqual({ height: 5, width: 3, channels: 1 });
+    await grey.dispose();
+    // [N, 3, H, 3]: NCHW = RGB H×3, NHWC = RGB 3×H; inputSize 8×3 only fits NCHW
+    const b = model(['N', 3, 'H', 3], 72);
+    const e2 = await rejection(createOnnxClassifier(b, { layout: 'NHWC', inputSize: [8, 3] }));
+    expect(e2.code).toBe('INVALID_OPTION');
+    expect(e2.message).toContain("layout 'NHWC' contradicts the model's input shape [N, 3, H, 3]");
+    expect(e2.message).toContain('inputSize 8×3 but its spatial size would be 3×?');
+    expect(e2.message).toContain("suggests 'NCHW' (3 channels, ?×3 pixels)");
+    const ok = await createOnnxClassifier(b, { layout: 'NCHW', inputSize: [8, 3] });
+    expect(ok.inputShape).toEqual({ height: 8, width: 3, channels: 3 });
+    await ok.dispose();
+  });
+
+  it('an explicit layout for a shape that fits both is taken as given', async () => {
+    const hd = head('x', 27, 2, 5);
+    const bytes = buildModel({ input: ['N', 3, 3, 3], nodes: hd.nodes, initializers: hd.initializers, output: 'logits', outputDims: ['N', 2] });
+    for (const layout of ['NCHW', 'NHWC'] as const) {
+      const c = await createOnnxClassifier(bytes, { layout, preprocessing: { mean: [0.1, 0.2, 0.3] } });
+      expect(c.layout).toBe(layout);
+      expect(c.inputShape).toEqual({ height: 3, width: 3, channels: 3 });
+      await c.dispose();
+    }
   });
 
   it('a batch of the wrong size is a SHAPE_MISMATCH error saying what was expected', async () => {
