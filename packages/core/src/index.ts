@@ -58,6 +58,7 @@ export {
 export type {
   OptimizeAblationPathOptions,
   OptimizationResult,
+  OptimizationStopReason,
   OptimizationProgress,
   AblationPathStepOptions,
   AblationPathWorkspace,

@@ -13,16 +13,19 @@ import {
   createGridDomain,
   createParallelAblationPathWorkspace,
   createRng,
+  differentialFromGradients,
   linearPath,
   optimizeAblationPath,
   pathSaturation,
   pointingGamePoint,
   randomAblationPath,
   scorePath,
+  thresholdMask,
+  trapezoid,
 } from '@ablation-path/core';
-import type { Image } from '@ablation-path/core';
+import type { AblationPath, Classifier, Domain, Image, OptimizationResult } from '@ablation-path/core';
 import { createAnalyticClassifier } from '@ablation-path/core/testing';
-import { randomImage, recordingClassifier, rounded } from './helpers.js';
+import { randomImage, recordingClassifier, rounded, straightPath } from './helpers.js';
 
 // ---------------------------------------------------------------------------------------------
 // A 32×32 scene whose evidence for class 2 lies in a known 8×8 region
@@ -176,6 +179,8 @@ describe('optimizeAblationPath options and errors', () => {
     expect(b.path.steps).toBe(6);
     expect(b.scores.length).toBe(7);
     expect(b.evaluations).toBe(2 + 5 * 5);
+    expect(a.stopReason).toBe('saturation');
+    expect(b.stopReason).toBe('max-iterations');
   });
 
   it('does not mutate its inputs', async () => {
@@ -272,6 +277,156 @@ describe('optimizeAblationPath options and errors', () => {
     await expect(optimizeAblationPath(recorded, undefined as never)).rejects.toThrow(/needs an options object/);
     expect(recorded.calls).toEqual([]);
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The fixed-point stop, against Algorithm 2 (SPEC §6) run here from the public building blocks
+// with only the paper's stopping rules (saturation after minIterations, maxIterations)
+
+/** The bit patterns of float arrays (bit-for-bit comparisons that tell −0 from +0). */
+function bits(a: Float32Array | Float64Array): number[] {
+  return a instanceof Float32Array ? Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length)) : Array.from(new Uint32Array(a.buffer, a.byteOffset, 2 * a.length));
+}
+
+interface ReferenceRun {
+  readonly path: AblationPath;
+  readonly iterations: number;
+  readonly history: Float64Array;
+  readonly saturations: Float64Array;
+}
+
+/**
+ * Algorithm 2 without a fixed-point check: one gradient call on the T − 1 interior images
+ * x0 + M_k·(x1 − x0) (x1 − x0 in double precision, as SPEC §4 writes it), the differential,
+ * ablationPathStep; stop after `minIterations` once the saturation reaches `saturationTarget`,
+ * else after `maxIterations`. T − 1 ≤ 16, so the optimiser's default batchSize also makes one call.
+ */
+async function referenceRun(
+  f: Classifier,
+  o: { image: Image; baseline: Image; target: number; steps: number; domain: Domain; minIterations: number; maxIterations: number; saturationTarget: number },
+): Promise<ReferenceRun> {
+  const { image, baseline, target, steps, domain } = o;
+  const { height, width, channels } = image;
+  const n = image.data.length;
+  const interior = steps - 1;
+  const ws = createAblationPathWorkspace(domain, { steps });
+  const ends = await f.predict({ data: Float32Array.from([...image.data, ...baseline.data]), height, width, channels, count: 2 });
+  const scores = new Float64Array(steps + 1);
+  scores[0] = ends[target] as number;
+  scores[steps] = ends[f.classes + target] as number;
+  const history: number[] = [];
+  const saturations: number[] = [];
+  let iterations = 0;
+  while (iterations < o.maxIterations) {
+    const data = new Float32Array(interior * n);
+    for (let k = 1; k <= interior; k++) {
+      for (let r = 0; r < domain.size; r++) {
+        const t = ws.masks[k * domain.size + r] as number;
+        for (let c = 0; c < channels; c++) {
+          const i = r * channels + c;
+          const x0 = image.data[i] as number;
+          data[(k - 1) * n + i] = x0 + t * ((baseline.data[i] as number) - x0);
+        }
+      }
+    }
+    const g = await (f.gradient as NonNullable<Classifier['gradient']>)({ data, height, width, channels, count: interior }, target);
+    for (let k = 1; k <= interior; k++) scores[k] = g.probabilities[(k - 1) * f.classes + target] as number;
+    history.push(trapezoid(scores));
+    differentialFromGradients(image, baseline, g.gradient, interior, ws.differential);
+    const { saturation } = ablationPathStep(ws);
+    saturations.push(saturation);
+    iterations++;
+    if (iterations >= o.minIterations && saturation >= o.saturationTarget) break;
+  }
+  return { path: { domain, steps, masks: ws.masks.slice() }, iterations, history: Float64Array.from(history), saturations: Float64Array.from(saturations) };
+}
+
+/** Expects `result`'s path, scores, score, predicted classes and threshold mask bit-for-bit those of the reference path. */
+async function expectResultOf(f: Classifier, result: OptimizationResult, reference: ReferenceRun, o: { image: Image; baseline: Image; target: number }): Promise<void> {
+  expect(bits(result.path.masks)).toEqual(bits(reference.path.masks));
+  const s = await scorePath(f, { ...o, path: reference.path });
+  expect(bits(result.scores)).toEqual(bits(s.scores));
+  expect(result.score).toBe(trapezoid(s.scores));
+  expect(Array.from(result.predicted)).toEqual(Array.from(s.predicted));
+  const th = thresholdMask(reference.path, { target: o.target, scores: s.scores, predicted: s.predicted });
+  expect([result.threshold.index, result.threshold.time, result.threshold.found]).toEqual([th.index, th.time, th.found]);
+  expect(bits(result.threshold.mask)).toEqual(bits(th.mask));
+}
+
+/** Counts gradient calls (predict calls pass through uncounted). */
+function countingGradients(inner: Classifier): Classifier & { gradientCalls: number } {
+  const g = inner.gradient as NonNullable<Classifier['gradient']>;
+  const wrapped = {
+    inputShape: inner.inputShape,
+    classes: inner.classes,
+    gradientCalls: 0,
+    predict: (batch: Parameters<Classifier['predict']>[0]) => inner.predict(batch),
+    gradient: (batch: Parameters<typeof g>[0], targets: Parameters<typeof g>[1]) => {
+      wrapped.gradientCalls++;
+      return g.call(inner, batch, targets);
+    },
+  };
+  return wrapped;
+}
+
+describe('optimizeAblationPath stops at a fixed point (an iteration that returns its input path bit for bit)', () => {
+  const domain = createGridDomain(S, S);
+  const full = { steps: 16, domain, minIterations: 6, maxIterations: 100, saturationTarget: 0.8 };
+
+  for (const threads of [1, 2]) {
+    it(`image = baseline: 1 iteration, the linear path, and bit-for-bit the 100-iteration run's result (threads: ${threads})`, async () => {
+      const o = { image, baseline: image, target };
+      const f = countingGradients(classifier);
+      const r = await optimizeAblationPath(f, { ...o, threads });
+      expect(f.gradientCalls).toBe(1);
+      expect([r.iterations, r.stopReason, r.evaluations]).toEqual([1, 'fixed-point', 2 + 15 * 2]);
+      expect(bits(r.path.masks)).toEqual(bits(straightPath(S, S, 16).masks));
+      // the run without the stop: 100 iterations (the linear path's saturation 9/17 never reaches 0.8)
+      const ref = await referenceRun(classifier, { ...o, ...full });
+      expect(ref.iterations).toBe(100);
+      await expectResultOf(classifier, r, ref, o);
+      // its history and saturations are r's, the last value repeated
+      expect(bits(r.history)).toEqual(bits(ref.history.subarray(0, 1)));
+      expect(bits(r.saturations)).toEqual(bits(ref.saturations.subarray(0, 1)));
+      expect(new Set(ref.history).size).toBe(1);
+      expect(new Set(ref.saturations).size).toBe(1);
+    });
+
+    it(`a classifier whose gradient vanishes (image ≠ baseline) stops at once, before minIterations (threads: ${threads})`, async () => {
+      const zero: Classifier = {
+        inputShape: classifier.inputShape,
+        classes: classifier.classes,
+        predict: (batch) => classifier.predict(batch),
+        gradient: async (batch, targets) => {
+          const g = await (classifier.gradient as NonNullable<Classifier['gradient']>)(batch, targets);
+          return { probabilities: g.probabilities, gradient: new Float32Array(g.gradient.length) };
+        },
+      };
+      const o = { image, baseline, target };
+      const f = countingGradients(zero);
+      const progress: number[] = [];
+      const r = await optimizeAblationPath(f, { ...o, threads, minIterations: 10, onProgress: (p) => progress.push(p.iteration) });
+      expect(f.gradientCalls).toBe(1);
+      expect([r.iterations, r.stopReason, progress]).toEqual([1, 'fixed-point', [1]]);
+      const ref = await referenceRun(zero, { ...o, ...full, minIterations: 10 });
+      expect(ref.iterations).toBe(100);
+      await expectResultOf(zero, r, ref, o);
+      expect(bits(r.history)).toEqual(bits(ref.history.subarray(0, 1)));
+      expect(new Set(ref.history).size).toBe(1);
+    });
+
+    it(`a normal run is unchanged: bit-for-bit Algorithm 2 without the check, stopped by saturation (threads: ${threads})`, async () => {
+      const o = { image, baseline, target };
+      const r = await optimizeAblationPath(classifier, { ...o, threads });
+      const ref = await referenceRun(classifier, { ...o, ...full });
+      expect(r.stopReason).toBe('saturation');
+      expect(r.iterations).toBe(ref.iterations);
+      expect(ref.iterations).toBeGreaterThan(6);
+      await expectResultOf(classifier, r, ref, o);
+      expect(bits(r.history)).toEqual(bits(ref.history));
+      expect(bits(r.saturations)).toEqual(bits(ref.saturations));
+    });
+  }
 });
 
 describe('ablationPathStep', () => {
