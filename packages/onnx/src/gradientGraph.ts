@@ -160,6 +160,7 @@ function layoutConflict(
   const axis = layout === 'NCHW' ? 1 : 3;
   const c = dims[axis];
   if (c === undefined) return `its channel axis (axis ${axis}) would be dynamic`;
+  if (c !== 1 && c !== 3) return `its channel axis (axis ${axis}) would hold ${c} channels`;
   for (const name of ['mean', 'std'] as const) {
     const v = pre[name];
     const n = Array.isArray(v) || ArrayBuffer.isView(v) ? (v as ArrayLike<number>).length : 1;
@@ -170,7 +171,6 @@ function layoutConflict(
   if (inputSize !== undefined && ((h !== undefined && h !== inputSize[0]) || (w !== undefined && w !== inputSize[1]))) {
     return `inputSize ${inputSize[0]}×${inputSize[1]} but its spatial size would be ${h ?? '?'}×${w ?? '?'}`;
   }
-  if (c !== 1 && c !== 3) return `its channel axis (axis ${axis}) would hold ${c} channels`;
   return undefined;
 }
 

@@ -177,6 +177,7 @@ describe('errors', () => {
       expect(e.code).toBe('INVALID_OPTION');
       expect(e).toBeInstanceOf(OptionError);
       expect(e.message).toContain("layout 'NHWC' contradicts the model's input shape [batch, 3, 224, 224]");
+      expect(e.message).toContain('its channel axis (axis 3) would hold 224 channels');
       expect(e.message).toContain("the shape suggests 'NCHW' (3 channels, 224×224 pixels)");
     }
     const grey = (input: (number | string)[]): Uint8Array => {
