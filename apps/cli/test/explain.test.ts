@@ -342,4 +342,18 @@ describe('help and version', () => {
     expect(ex.stdout).toContain('default 16');
     expect(ex.stdout).toContain('default mobilenet-v2');
   });
+  it('explain --help states the range of --steps that is accepted and the memory a step costs', async () => {
+    const ex = await runCli(['explain', '--help']);
+    const steps = ex.stdout.slice(ex.stdout.indexOf('--steps T'), ex.stdout.indexOf('--sigma S'));
+    expect(steps).toContain('2 to 1024');
+    expect(steps).toMatch(/MB per step at 224×224 input/);
+    expect(steps).toMatch(/peak RSS .* 1\.43 GB at 1024/s);
+    // the stated range is the one enforced
+    for (const [value, ok] of [['1024', true], ['1025', false], ['1', false]] as const) {
+      const run = await runCli(['explain', 'missing.png', '--steps', value]);
+      if (ok) expect(run.stderr).not.toContain('--steps must be');
+      else expect(run.stderr).toContain(`--steps must be an integer in [2, 1024], got '${value}'`);
+      expect(run.code).toBe(2);
+    }
+  });
 });

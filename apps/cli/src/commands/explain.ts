@@ -68,7 +68,10 @@ Explanation:
                          or the path of another photo (default blur)
   -t, --target T         top1 (the model's top class on the photo), a class index, or a label
                          (default top1)
-  --steps T              number of path steps; T + 1 masks (default 16)
+  --steps T              number of path steps, 2 to 1024; T + 1 masks (default 16). Memory and
+                         time grow linearly with T: about 0.75-0.95 MB per step at 224×224 input
+                         (15-19 bytes per input pixel) on top of the model's fixed cost; measured
+                         peak RSS with mobilenet-v1-025 0.76 GB at 64 steps, 1.43 GB at 1024
   --sigma S              smoothing of the path (Gaussian metric), in input pixels
                          (default 6/224 of the input width: 6 at 224)
   --iterations N         at most N optimiser iterations (default 100; it stops earlier once the
