@@ -35,6 +35,7 @@ interface Summary {
   threshold: { step: number; time: number; maskArea: number };
   pointingGame: { step: number; time: number; x: number; y: number; original: { x: number; y: number } };
   iterations: number;
+  stopReason: string;
   evaluations: number;
   wallTimeSeconds: number;
   options: Record<string, unknown>;
@@ -88,6 +89,11 @@ async function checkResult(dir: string, maxIterations: number): Promise<Summary>
   expect(summary.score).toBeCloseTo(trapezoid(summary.scores), 4);
   expect(summary.iterations).toBeGreaterThanOrEqual(1);
   expect(summary.iterations).toBeLessThanOrEqual(maxIterations);
+  // the stop reason agrees with the iteration count: the cap stops exactly at --iterations, the
+  // saturation rule not before min(6, --iterations)
+  expect(['saturation', 'fixed-point', 'max-iterations']).toContain(summary.stopReason);
+  if (summary.stopReason === 'max-iterations') expect(summary.iterations).toBe(maxIterations);
+  if (summary.stopReason === 'saturation') expect(summary.iterations).toBeGreaterThanOrEqual(Math.min(6, maxIterations));
   // every iteration evaluates the 15 interior masks; the final path is scored once more
   expect(summary.evaluations).toBeGreaterThanOrEqual(15 * (summary.iterations + 1));
   expect(summary.versions['ablation-path']).toMatch(/^\d+\.\d+\.\d+/);

@@ -4,7 +4,7 @@
  */
 import { basename, extname, join, resolve } from 'node:path';
 import { encodePath, integrate, optimizeAblationPath, pointingGamePoint, stackImages } from '@ablation-path/core';
-import type { AblationPath, Image } from '@ablation-path/core';
+import type { AblationPath, Image, OptimizationStopReason } from '@ablation-path/core';
 import sharp from 'sharp';
 import { booleanFlag, numberFlag, parseFlags, stringFlag } from '../args.js';
 import type { FlagSpec } from '../args.js';
@@ -27,6 +27,13 @@ import { scoresSvg } from '../render/scoresSvg.js';
 import { parseTargetSpec, resolveTarget } from '../target.js';
 import type { TargetSpec } from '../target.js';
 import { versions } from '../versions.js';
+
+/** How the report words the optimiser's stop reason. */
+const STOP_REASONS: Record<OptimizationStopReason, string> = {
+  saturation: 'stopped: saturation reached 0.8',
+  'fixed-point': 'stopped: the path no longer changed',
+  'max-iterations': 'stopped: --iterations reached',
+};
 
 /** The optimiser never stops earlier than this (SPEC §6), unless --iterations is smaller. */
 export const MIN_ITERATIONS = 6;
@@ -75,7 +82,8 @@ Explanation:
   --sigma S              smoothing of the path (Gaussian metric), in input pixels
                          (default 6/224 of the input width: 6 at 224)
   --iterations N         at most N optimiser iterations (default 100; it stops earlier once the
-                         path's saturation reaches 0.8, after at least 6)
+                         path's saturation reaches 0.8, after at least 6, or when an iteration
+                         leaves the path unchanged)
   --seed N               seed for noise baselines and anything random (default 0)
   --methods              add a side-by-side panel of comparison methods to the report (when
                          available in this build; costs extra model evaluations)
@@ -361,6 +369,7 @@ async function explainOne(
       note: 'x, y in model-input pixels (0-based); original: the same point in the photo’s pixels (pixel centres mapped through the resize)',
     },
     iterations: result.iterations,
+    stopReason: result.stopReason,
     evaluations: result.evaluations,
     wallTimeSeconds: 0, // set below, once the pictures are made
     cpuSeconds: 0, // user + system CPU time of the process (all threads) over the same span
@@ -438,7 +447,7 @@ async function explainOne(
       ['score P', result.score.toFixed(4)],
       ['threshold', `step ${thresholdStep} of ${T}: t = ${result.threshold.time.toFixed(4)}, mask area ${thresholdArea.toFixed(4)}`],
       ['pointing game', `(${point.x}, ${point.y}) in input pixels, (${originalPoint.x}, ${originalPoint.y}) in the photo, at t = ${(point.index / T).toFixed(4)}`],
-      ['optimiser', `${result.iterations} iterations, ${result.evaluations} model evaluations, σ = ${round(sigma, 3)} px, T = ${T}, seed ${options.seed}`],
+      ['optimiser', `${result.iterations} iterations (${STOP_REASONS[result.stopReason]}), ${result.evaluations} model evaluations, σ = ${round(sigma, 3)} px, T = ${T}, seed ${options.seed}`],
       ['wall time', `${wallSeconds.toFixed(1)} s`],
     ],
     input: await png(image),
