@@ -12,7 +12,7 @@ export interface PredictedClasses {
   readonly target: number;
   /** F(t_k), the target probability at every mask (`steps + 1` values). */
   readonly scores: ArrayLike<number>;
-  /** The highest-probability class at every mask (ties in favour of the target). */
+  /** The highest-probability class at every mask (ties in favour of the target); integers ≥ 0. */
   readonly predicted: Int32Array;
 }
 
@@ -51,7 +51,8 @@ export interface ThresholdMask {
  * `{ target, classes, probabilities }`.
  *
  * @throws ShapeError when the lengths do not match the path; InvalidValueError for NaN scores;
- *   TargetError for a bad target; OptionError for ignoreFraction outside [0, 1].
+ *   TargetError for a bad target or a `predicted` entry that is not a class index (an integer
+ *   ≥ 0, e.g. 0.5 or NaN from a plain array); OptionError for ignoreFraction outside [0, 1].
  * @example
  * const r = await scorePath(f, { image, baseline, target, path });
  * const { index, mask } = thresholdMask(path, { target, ...r });
@@ -90,6 +91,11 @@ export function thresholdMask(path: AblationPath, input: PredictedClasses | Path
       throw new ShapeError(`scores and predicted must have steps + 1 = ${count} values, got ${s.length} and ${predicted.length}`);
     }
     assertFinite('scores', s);
+    for (let k = 0; k < count; k++) {
+      const c = predicted[k] as number;
+      // an Int32Array always holds integers; callers without TypeScript may pass floats
+      if (!Number.isInteger(c) || c < 0) throw new TargetError(`predicted[${k}] must be a class index (an integer ≥ 0), got ${String(c)}`);
+    }
     for (let k = 0; k < count; k++) {
       scores[k] = s[k] as number;
       kept[k] = predicted[k] === target ? 1 : 0;

@@ -75,6 +75,20 @@ describe('thresholdMask', () => {
     expect(() => thresholdMask(path8, { target: 0, classes: 3, probabilities: new Float32Array(26) })).toThrow(ShapeError);
     expect(() => thresholdMask(path8, { target: 0, scores: new Float64Array(9), predicted }, { ignoreFraction: 1.5 })).toThrow(OptionError);
   });
+
+  it('rejects predicted classes that are not class indices (plain arrays or float arrays from JavaScript)', () => {
+    const scores = new Float64Array(9);
+    // without the check, 0.5 ≠ target silently reads as "target lost" and 0 at index 4 as "kept"
+    const half = [0, 0, 0, 0, 0.5, 0, 0, 0, 0] as unknown as Int32Array;
+    expect(() => thresholdMask(path8, { target: 0, scores, predicted: half })).toThrow(TargetError);
+    expect(() => thresholdMask(path8, { target: 0, scores, predicted: half })).toThrow(/predicted\[4\] must be a class index \(an integer ≥ 0\), got 0\.5/);
+    const nan = Float64Array.from([0, 0, 0, 0, 0, 0, 0, 0, Number.NaN]) as unknown as Int32Array;
+    expect(() => thresholdMask(path8, { target: 0, scores, predicted: nan })).toThrow(/predicted\[8\] .* got NaN/);
+    const negative = [0, 0, -1, 0, 0, 0, 0, 0, 0] as unknown as Int32Array;
+    expect(() => thresholdMask(path8, { target: 0, scores, predicted: negative })).toThrow(TargetError);
+    // integer class indices in a plain array are still accepted: kept at k = 8, the most ablated mask
+    expect(thresholdMask(path8, { target: 0, scores, predicted: [1, 1, 1, 1, 1, 1, 1, 1, 0] as unknown as Int32Array }).index).toBe(8);
+  });
 });
 
 describe('pointingGamePoint', () => {
