@@ -114,15 +114,34 @@ export interface SaliencyPointOptions {
  * centroid of the remaining tied pixels, then by row-major order. Taking the first maximum in
  * row-major order instead would bias coarse maps towards the top-left corner.
  *
- * @throws ShapeError when `data.length ≠ height·width`; InvalidValueError for NaN in the map;
- *   OptionError for a bad `tieSigma`.
+ * `map.point`, when present, is checked (not recomputed): it must have integer coordinates with
+ * 0 ≤ x < width and 0 ≤ y < height.
+ *
+ * @throws ShapeError when `data.length ≠ height·width`, or when `map.point` is not integer pixel
+ *   coordinates inside the map; InvalidValueError for NaN in the map; OptionError for a bad
+ *   `tieSigma`.
  * @example saliencyPoint({ data: Float32Array.of(0, 3, 1, 2), height: 2, width: 2 }) // { x: 1, y: 0 }
  */
 export function saliencyPoint(
   map: Pick<SaliencyMap, 'data' | 'height' | 'width'> & { readonly point?: PixelPoint },
   options: SaliencyPointOptions = {},
 ): PixelPoint {
-  if (map.point !== undefined) return map.point;
+  if (map.point !== undefined) {
+    const { point, height, width } = map;
+    const x: unknown = point?.x;
+    const y: unknown = point?.y;
+    if (
+      typeof x !== 'number' || typeof y !== 'number' ||
+      !Number.isInteger(x) || !Number.isInteger(y) ||
+      x < 0 || y < 0 || !(x < width) || !(y < height)
+    ) {
+      const got = point === null || typeof point !== 'object' ? String(point) : `{ x: ${String(x)}, y: ${String(y)} }`;
+      throw new ShapeError(
+        `map.point must be integer pixel coordinates inside the ${String(height)}×${String(width)} map (0 ≤ x < ${String(width)}, 0 ≤ y < ${String(height)}), got ${got}`,
+      );
+    }
+    return point;
+  }
   const { data, height, width } = map;
   if (data.length !== height * width || data.length === 0) {
     throw new ShapeError(`saliency map has ${data.length} values, expected ${height}×${width} > 0`);

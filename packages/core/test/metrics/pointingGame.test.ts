@@ -81,4 +81,17 @@ describe('saliencyPoint', () => {
   it('rejects a map of the wrong size', () => {
     expect(() => saliencyPoint({ data: new Float32Array(3), height: 2, width: 2 })).toThrow(ShapeError);
   });
+  it('rejects a map point that is not integer pixel coordinates inside the map', () => {
+    const data = Float32Array.of(0, 3, 1, 2, 9, 0); // 2 rows × 3 columns
+    for (const point of [{ x: 3, y: 0 }, { x: 0, y: 2 }, { x: -1, y: 0 }, { x: 0.5, y: 1 }, { x: Number.NaN, y: 0 }, { x: 1 }]) {
+      expect(() => saliencyPoint({ data, height: 2, width: 3, point: point as { x: number; y: number } })).toThrow(ShapeError);
+    }
+    expect(() => saliencyPoint({ data, height: 2, width: 3, point: { x: 3, y: 0 } })).toThrow(
+      /map\.point must be integer pixel coordinates inside the 2×3 map \(0 ≤ x < 3, 0 ≤ y < 2\), got \{ x: 3, y: 0 \}/,
+    );
+    expect(() => saliencyPoint({ data, height: 2, width: 3, point: null as unknown as { x: number; y: number } })).toThrow(/got null/);
+    // the corners are inside
+    expect(saliencyPoint({ data, height: 2, width: 3, point: { x: 2, y: 1 } })).toEqual({ x: 2, y: 1 });
+    expect(saliencyPoint({ data, height: 2, width: 3, point: { x: 0, y: 0 } })).toEqual({ x: 0, y: 0 });
+  });
 });
