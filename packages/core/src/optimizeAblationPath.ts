@@ -1,7 +1,7 @@
 /**
  * Projected gradient ascent on ablation paths (SPEC §6, paper §5, Algorithm 2, Appendix C).
  */
-import { throwIfAborted } from './abort.js';
+import { assertSignal, throwIfAborted } from './abort.js';
 import { gradientBatched, predictBatched, predictImages, requireGradient, DEFAULT_BATCH_SIZE } from './batching.js';
 import { createGridDomain } from './domain.js';
 import { OptionError, ShapeError } from './errors.js';
@@ -534,7 +534,11 @@ export interface OptimizeAblationPathOptions extends AblationPathStepOptions {
   readonly batchSize?: number;
   /** Called after every iteration. */
   readonly onProgress?: (progress: OptimizationProgress) => void;
-  /** Aborts between classifier calls and iterations (AbortError). */
+  /**
+   * Aborts between classifier calls and iterations (AbortError). Anything with a boolean `aborted`
+   * and an `addEventListener` method is accepted (AbortSignal polyfills); other values are an
+   * OptionError.
+   */
   readonly signal?: AbortSignal;
   /** Threshold-mask search: ignore masks with t < ignoreFraction. Default 0.25. */
   readonly ignoreFraction?: number;
@@ -617,8 +621,9 @@ export interface OptimizationResult {
  * weighted domains), so such a run costs 1 iteration, 2 + 2·(T − 1) evaluations, instead of 100.
  *
  * @throws CapabilityError when `classifier.gradient` is missing; OptionError for steps < 2, σ < 0,
- *   ζ ≤ 0, stepSize ≤ 0, bad iteration counts, thread counts or ignoreFraction, or a non-function
- *   onProgress (all checked before the classifier is called); ShapeError, InvalidValueError,
+ *   ζ ≤ 0, stepSize ≤ 0, bad iteration counts, thread counts or ignoreFraction, a non-function
+ *   onProgress, or a `signal` that is not an AbortSignal (a boolean `aborted` and
+ *   `addEventListener`; polyfills pass) (all checked before the classifier is called); ShapeError, InvalidValueError,
  *   TargetError for bad images, domains and targets; AbortError when `signal` is aborted.
  * @example
  * const result = await optimizeAblationPath(classifier, { image, baseline, target: 3, onProgress: (p) => console.log(p.iteration, p.score) });
@@ -646,6 +651,7 @@ export async function optimizeAblationPath(classifier: Classifier, options: Opti
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
     throw new OptionError(`onProgress must be a function, got ${typeof options.onProgress}`);
   }
+  assertSignal(options.signal);
   // checked here, not only by thresholdMask at the end, so that a bad value fails before the run
   if (options.ignoreFraction !== undefined) assertNumberInRange('ignoreFraction', options.ignoreFraction, 0, 1);
   if (options.domain !== undefined) assertDomain(options.domain);

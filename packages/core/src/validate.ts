@@ -101,4 +101,4 @@ export function assertTargets(targets: number | Int32Array, count: number, class
 }
 
 /** Throws an AbortError-compatible error when `signal` is aborted. */
-export { throwIfAborted } from './abort.js';
+export { assertSignal, throwIfAborted } from './abort.js';

@@ -232,6 +232,18 @@ describe('optimizeAblationPath options and errors', () => {
     expect(seen).toBe(2);
   });
 
+  it('rejects a signal that is not an AbortSignal before calling the classifier, and accepts a polyfill', async () => {
+    let calls = 0;
+    const counted = { ...f, predict: (...a: Parameters<typeof f.predict>) => { calls++; return f.predict(...a); } };
+    for (const signal of [{}, { aborted: 0, addEventListener: () => undefined }, { aborted: false }]) {
+      await expect(optimizeAblationPath(counted, { ...base, signal: signal as unknown as AbortSignal })).rejects.toThrow(OptionError);
+      await expect(optimizeAblationPath(counted, { ...base, signal: signal as unknown as AbortSignal })).rejects.toThrow(/signal must be an AbortSignal/);
+    }
+    expect(calls).toBe(0);
+    const polyfill = { aborted: true, reason: undefined, addEventListener: () => undefined, removeEventListener: () => undefined };
+    await expect(optimizeAblationPath(f, { ...base, signal: polyfill as unknown as AbortSignal })).rejects.toThrow(AbortError);
+  });
+
   it('rejects bad input with typed errors naming the problem', async () => {
     await expect(optimizeAblationPath(f, { ...base, steps: 1 })).rejects.toThrow(/steps must be an integer ≥ 2/);
     await expect(optimizeAblationPath(f, { ...base, steps: 0 })).rejects.toThrow(OptionError);

@@ -1,7 +1,7 @@
 /**
  * One verb for every saliency method: `attribute(classifier, { image, baseline, target, method })`.
  */
-import { throwIfAborted } from '../abort.js';
+import { assertSignal, throwIfAborted } from '../abort.js';
 import { OptionError } from '../errors.js';
 import type { Classifier, Image, Progress } from '../types.js';
 import type { AblationPathMethod } from './ablationPathSaliency.js';
@@ -46,7 +46,10 @@ export interface AttributeOptions {
   readonly method: SaliencyMethod;
   /** Largest number of images per classifier call, integer ≥ 1. Default 16. */
   readonly batchSize?: number;
-  /** Aborts between classifier calls with an `AbortError`. */
+  /**
+   * Aborts between classifier calls with an `AbortError`. Anything with a boolean `aborted` and an
+   * `addEventListener` method is accepted (AbortSignal polyfills); other values are an OptionError.
+   */
   readonly signal?: AbortSignal;
   /** Called after each unit of work (batch, iteration) with `{ done, total }`. */
   readonly onProgress?: (progress: Progress) => void;
@@ -68,8 +71,8 @@ export interface AttributeOptions {
  *
  * @throws CapabilityError up front when the method needs gradients and the classifier has none.
  * @throws ShapeError when image/baseline do not have the classifier's input shape.
- * @throws TargetError for a class index outside [0, classes); OptionError for a bad option;
- *   AbortError when `signal` fires.
+ * @throws TargetError for a class index outside [0, classes); OptionError for a bad option
+ *   (including a `signal` that is not an AbortSignal); AbortError when `signal` fires.
  * @example
  * const map = await attribute(classifier, {
  *   image, baseline, target: 3, method: { name: 'integrated-gradients', steps: 32 },
@@ -85,6 +88,7 @@ export async function attribute(classifier: Classifier, options: AttributeOption
     throw new OptionError(`method must be an object { name, ...options } with name one of ${saliencyMethodNames.join(', ')}, got ${String(method)}`);
   }
   checkInputs(classifier, image, baseline, target);
+  assertSignal(options.signal);
   const ctx: MethodContext = {
     classifier,
     image,

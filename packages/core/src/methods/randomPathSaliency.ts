@@ -3,6 +3,7 @@
  */
 import { createGridDomain } from '../domain.js';
 import { randomAblationPath } from '../randomAblationPath.js';
+import { OptionError } from '../errors.js';
 import { assertInteger, assertNumberInRange } from '../validate.js';
 import type { MethodContext } from './internal.js';
 import type { SaliencyMap } from './saliencyMap.js';
@@ -17,7 +18,7 @@ import { switchTimes } from './switchTimes.js';
  */
 export interface RandomPathMethod {
   readonly name: 'random-path';
-  /** Spatially smoothed random orders. Default false (pixelwise). */
+  /** Spatially smoothed random orders, `true` or `false` (anything else is an OptionError). Default false (pixelwise). */
   readonly smooth?: boolean;
   /** σ in pixels of the smoothing when `smooth`, > 0. Default 6/224 of the image width (at least 1). */
   readonly sigma?: number;
@@ -27,17 +28,23 @@ export interface RandomPathMethod {
   readonly seed?: number;
 }
 
-/** Random-path saliency (see {@link RandomPathMethod}). */
+/**
+ * Random-path saliency (see {@link RandomPathMethod}).
+ *
+ * @throws OptionError for steps not an integer ≥ 1, sigma ≤ 0, or a non-boolean `smooth`.
+ */
 export function randomPathSaliency(ctx: MethodContext, method: RandomPathMethod): Promise<SaliencyMap> {
   const { height, width } = ctx.image;
   const steps = method.steps ?? 16;
   assertInteger('steps', steps, 1);
+  const smooth: unknown = method.smooth === undefined ? false : method.smooth;
+  if (typeof smooth !== 'boolean') throw new OptionError(`smooth must be true or false, got ${JSON.stringify(smooth) ?? String(smooth)}`);
   const domain = createGridDomain(height, width);
   const sigma = method.sigma ?? Math.max(1, (6 / 224) * width);
   assertNumberInRange('sigma', sigma, Number.MIN_VALUE);
   const path = randomAblationPath(domain, steps, {
     seed: method.seed ?? 0,
-    ...(method.smooth === true ? { sigma } : {}),
+    ...(smooth ? { sigma } : {}),
   });
   ctx.onProgress?.({ done: 1, total: 1 });
   return Promise.resolve({ data: switchTimes(path), height, width, method: 'random-path', evaluations: 0, path });

@@ -81,6 +81,34 @@ describe('attribute', () => {
     c.abort();
     await expect(attribute(f, { image, baseline, target: 0, method: { name: 'rise' }, signal: c.signal })).rejects.toThrow(/abort/);
   });
+
+  it('rejects a signal that is not an AbortSignal before evaluating anything, and accepts a polyfill', async () => {
+    const { classifier, count } = counting(f);
+    for (const signal of [{}, { aborted: 'no', addEventListener: () => undefined }, { aborted: false }, 'abort', null]) {
+      const options = { image, baseline, target: 0, method: { name: 'rise', masks: 4 }, signal } as unknown as Parameters<typeof attribute>[1];
+      await expect(attribute(classifier, options)).rejects.toThrow(OptionError);
+      await expect(attribute(classifier, options)).rejects.toThrow(/signal must be an AbortSignal/);
+    }
+    expect(count()).toBe(0);
+    // a minimal polyfill (boolean aborted + addEventListener) is accepted and its abort honoured
+    const polyfill = { aborted: true, reason: undefined, addEventListener: () => undefined, removeEventListener: () => undefined };
+    const aborted = { image, baseline, target: 0, method: { name: 'rise', masks: 4 }, signal: polyfill } as unknown as Parameters<typeof attribute>[1];
+    await expect(attribute(classifier, aborted)).rejects.toThrow(/abort/);
+    const running = { image, baseline, target: 0, method: { name: 'rise', masks: 4 }, signal: { ...polyfill, aborted: false } } as unknown as Parameters<typeof attribute>[1];
+    expect((await attribute(classifier, running)).evaluations).toBe(4);
+  });
+
+  it("random-path rejects a non-boolean smooth instead of reading 'yes' as false", async () => {
+    for (const smooth of ['yes', 1, 'false', null]) {
+      const method = { name: 'random-path', smooth } as unknown as SaliencyMethod;
+      await expect(attribute(f, { image, baseline, target: 0, method })).rejects.toThrow(OptionError);
+      await expect(attribute(f, { image, baseline, target: 0, method })).rejects.toThrow(/smooth must be true or false/);
+    }
+    // true and false are still accepted, and differ (smoothed vs pixelwise order)
+    const on = await attribute(f, { image, baseline, target: 0, method: { name: 'random-path', smooth: true, seed: 1 } });
+    const off = await attribute(f, { image, baseline, target: 0, method: { name: 'random-path', smooth: false, seed: 1 } });
+    expect(Array.from(on.data)).not.toEqual(Array.from(off.data));
+  });
 });
 
 describe('ablation-path method', () => {
