@@ -4,6 +4,14 @@
 import { EmptyDomainError, InvalidValueError, OptionError, ShapeError } from './errors.js';
 import type { Domain } from './types.js';
 
+/**
+ * The largest number of points of a domain, 2^31 − 1 = 2147483647: the longest typed array that
+ * every JavaScript engine can allocate (Node 20 allows 2^32 elements, browsers and 32-bit builds as
+ * few as 2^31 − 1). A domain stores a Float64Array of weights (8 bytes per point), and every mask or
+ * path over it a Float32Array, so memory runs out long before this limit on most machines.
+ */
+export const MAX_DOMAIN_SIZE = 2 ** 31 - 1;
+
 /** Options of {@link createGridDomain}. */
 export interface GridDomainOptions {
   /**
@@ -26,7 +34,8 @@ export interface GridDomainOptions {
  * μ({r_i}) = w_i / Σ_j w_j; with no weights, w_i = 1 / (height·width).
  *
  * @throws EmptyDomainError when height or width is 0.
- * @throws OptionError for non-integer or negative sizes, or a non-positive / non-finite extent.
+ * @throws OptionError for non-integer or negative sizes, more than {@link MAX_DOMAIN_SIZE}
+ *   (2^31 − 1) points, or a non-positive / non-finite extent.
  * @throws ShapeError when `weights` has the wrong length.
  * @throws InvalidValueError when a weight is not finite or not > 0, or so small relative to the others
  *   that its normalised weight underflows to 0.
@@ -39,6 +48,11 @@ export function createGridDomain(height: number, width: number, options: GridDom
   }
   const size = height * width;
   if (size === 0) throw new EmptyDomainError(`domain ${height}×${width} has no points`);
+  if (size > MAX_DOMAIN_SIZE) {
+    throw new OptionError(
+      `domain ${height}×${width} has ${size} points, more than the largest supported domain of 2^31 − 1 = ${MAX_DOMAIN_SIZE} points (the typed-array length limit)`,
+    );
+  }
   const extent = options.extent ?? [width, height];
   if (
     extent.length !== 2 ||

@@ -17,7 +17,7 @@ export type { AblationPathErrorCode } from './errors.js';
 export { createRng } from './random.js';
 export type { Rng } from './random.js';
 export { assertImage, assertTarget, assertTargets, assertFinite, assertSameShape } from './validate.js';
-export { createGridDomain, integrate } from './domain.js';
+export { createGridDomain, integrate, MAX_DOMAIN_SIZE } from './domain.js';
 export type { GridDomainOptions } from './domain.js';
 export { createImage, constantImage, blend, blendBatch, batchItem, stackImages } from './image.js';
 export { FileFormatError } from './errors.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createGridDomain, integrate, EmptyDomainError, ShapeError, InvalidValueError } from '@ablation-path/core';
+import { createGridDomain, integrate, EmptyDomainError, ShapeError, InvalidValueError, MAX_DOMAIN_SIZE, OptionError } from '@ablation-path/core';
 
 describe('createGridDomain', () => {
   it('has uniform weights summing to 1 by default', () => {
@@ -44,5 +44,12 @@ describe('createGridDomain', () => {
     expect(() => createGridDomain(2, 2, { weights: [1, 1, 1] })).toThrow(ShapeError);
     expect(() => createGridDomain(1, 2, { weights: [1, Number.NaN] })).toThrow(InvalidValueError);
     expect(() => createGridDomain(1, 2, { weights: [1, 0] })).toThrow(/weights\[1\]/);
+  });
+  it('rejects a grid with more points than a typed array can hold, naming its size, before allocating', () => {
+    expect(MAX_DOMAIN_SIZE).toBe(2147483647); // 2^31 − 1
+    expect(() => createGridDomain(1e6, 1e6)).toThrow(OptionError);
+    expect(() => createGridDomain(1e6, 1e6)).toThrow(/1000000×1000000 has 1000000000000 points, more than the largest supported domain of 2\^31 − 1 = 2147483647/);
+    // one point over the limit (2^31 = 65536 · 32768); with weights the length check would come later
+    expect(() => createGridDomain(65536, 32768, { weights: [1] })).toThrow(/has 2147483648 points, more than the largest supported domain/);
   });
 });
