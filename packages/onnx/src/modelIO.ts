@@ -2,7 +2,7 @@
  * Reading and writing ONNX model files: bytes or a path in, a validated `ModelProto` out.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, posix, resolve, win32 } from 'node:path';
 import { FileFormatError, InvalidModelError, MissingFileError } from '@ablation-path/core';
 import { onnx, toNumber } from './proto.js';
 import type { ModelProto, TensorProto } from './proto.js';
@@ -24,11 +24,14 @@ export interface LoadedOnnxModel {
  * Tensors stored as external data (`model.onnx` + `model.onnx.data`, as PyTorch and `onnx.save(…,
  * save_as_external_data=True)` write them) are read from their `location` relative to the model
  * file's folder, at `offset` for `length` bytes, and inlined, so the returned model is
- * self-contained (it must then fit protobuf's 2 GiB limit to be re-encoded).
+ * self-contained (it must then fit protobuf's 2 GiB limit to be re-encoded). As the ONNX
+ * external-data format requires, a `location` must stay inside that folder: absolute paths and
+ * `..` components are rejected, for every tensor before any file is read.
  *
  * Errors: {@link MissingFileError} when the path, or an external-data file it names, does not exist
  * (or is a directory); {@link InvalidModelError} when the bytes are not an ONNX model, or when a
- * model given as bytes has external data (there is no folder to find it in: pass the path);
+ * model given as bytes has external data (there is no folder to find it in: pass the path), or when
+ * an external-data `location` is absolute or has a `..` component (naming the tensor and location);
  * {@link FileFormatError} when an external-data file is shorter than a tensor's offset + length or
  * a tensor's length does not match its shape.
  *
@@ -75,6 +78,25 @@ function isExternal(t: TensorProto): boolean {
 }
 
 /**
+ * Throws {@link InvalidModelError} unless an external-data `location` is a path relative to the
+ * model's folder that stays inside it. The ONNX external-data format (onnx docs/ExternalData.md)
+ * defines `location` as a "file path relative to the filesystem directory where the ONNX protobuf
+ * model was stored", with up-directory components such as `..` disallowed; reading such paths here
+ * would load files from anywhere on disk. Absolute paths (POSIX `/…`, Windows `C:\…` or `\\server\…`)
+ * and any `..` component (split on `/` and `\`) are rejected, even when `a/../b` would resolve
+ * inside the folder.
+ */
+function assertRelativeLocation(location: string, name: string, modelPath: string): void {
+  const absolute = posix.isAbsolute(location) || win32.isAbsolute(location);
+  const upward = location.split(/[/\\]/).includes('..');
+  if (absolute || upward) {
+    throw new InvalidModelError(
+      `tensor "${name}" of ${modelPath} has external-data location ${JSON.stringify(location)}, ${absolute ? 'an absolute path' : 'a path with a ".." component'}; ONNX external data must be a path relative to the model's folder that stays inside it`,
+    );
+  }
+}
+
+/**
  * Replaces the external-data references of the graph's initializers and `Constant` node tensors by
  * their bytes (`rawData`), read relative to the folder of `modelPath`.
  */
@@ -92,13 +114,19 @@ function inlineExternalData(model: ModelProto, modelPath: string | undefined): v
     );
   }
   const folder = dirname(resolve(modelPath));
+  const locationOf = (t: TensorProto): string => {
+    const location = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? ''])).get('location');
+    if (!location) throw new InvalidModelError(`tensor "${t.name ?? ''}" of ${modelPath} is external but names no location`);
+    return location;
+  };
+  // every location is checked before any file is read
+  for (const t of external) assertRelativeLocation(locationOf(t), t.name ?? '', modelPath);
   const files = new Map<string, Uint8Array>();
   for (const t of external) {
     const entries = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
     const name = t.name ?? '';
-    const location = entries.get('location');
-    if (!location) throw new InvalidModelError(`tensor "${name}" of ${modelPath} is external but names no location`);
-    const file = isAbsolute(location) ? location : resolve(folder, location);
+    const location = locationOf(t);
+    const file = resolve(folder, location);
     let data = files.get(file);
     if (data === undefined) {
       if (!existsSync(file) || !statSync(file).isFile()) {

@@ -3,14 +3,15 @@
  * `onnx.save(…, save_as_external_data=True)`): the weights are read from the data file next to the
  * model: probabilities equal a float64 computation of the model, and everything equals the classifier
  * built from the same model with inline weights; a missing
- * or short data file, and external data given as bytes, are typed errors naming the problem.
+ * or short data file, external data given as bytes, and a location outside the model's folder
+ * (absolute or with `..`) are typed errors naming the problem.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pkg from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
-import { createRng } from '@ablation-path/core';
+import { InvalidModelError, createRng } from '@ablation-path/core';
 import { createOnnxClassifier } from '../src/index.js';
 import { buildModel, head, randomValues } from './tinyModels.js';
 
@@ -139,5 +140,54 @@ describe('external-data models', () => {
     writeFileSync(join(short, 'model.bin'), trimmed.data.subarray(0, trimmed.data.byteLength - 4));
     await expect(createOnnxClassifier(join(short, 'model.onnx'))).rejects.toMatchObject({ code: 'INVALID_FILE', message: expect.stringContaining('model.bin') });
     await expect(createOnnxClassifier(model)).rejects.toMatchObject({ code: 'INVALID_MODEL', message: expect.stringContaining("pass the model's path") });
+  });
+
+  it('a location that is absolute or has a ".." component is INVALID_MODEL naming the tensor and location, even when the file exists', async () => {
+    // the data file exists outside the model's folder, so without the check the weights would load
+    const root = mkdtempSync(join(tmpdir(), 'ap-onnx-ext-'));
+    const folder = join(root, 'model');
+    mkdirSync(join(folder, 'weights'), { recursive: true });
+    const outside = join(root, 'outside.bin');
+    for (const location of [outside, '../outside.bin', 'weights/../../outside.bin', 'weights\\..\\..\\outside.bin', 'weights/../model.bin']) {
+      const { model, data } = externalize(inlineModel(), location);
+      writeFileSync(outside, data);
+      writeFileSync(join(folder, 'model.bin'), data);
+      writeFileSync(join(folder, 'model.onnx'), model);
+      const error: unknown = await createOnnxClassifier(join(folder, 'model.onnx')).then(
+        async (c) => {
+          await c.dispose();
+          return undefined;
+        },
+        (e: unknown) => e,
+      );
+      expect(error, location).toBeInstanceOf(InvalidModelError);
+      expect((error as InvalidModelError).code).toBe('INVALID_MODEL');
+      expect((error as Error).message).toContain('tensor "Wc"');
+      expect((error as Error).message).toContain(JSON.stringify(location));
+      expect((error as Error).message).toMatch(location === outside ? /an absolute path/ : /a path with a "\.\." component/);
+    }
+    // checked for every tensor before any file is read: the first tensor's (missing) file is not reported
+    const mixed = onnx.ModelProto.decode(externalize(inlineModel(), 'missing.bin').model);
+    const last = mixed.graph?.initializer?.at(-1);
+    last?.externalData?.splice(0, 1, { key: 'location', value: '../outside.bin' });
+    writeFileSync(join(folder, 'model.onnx'), onnx.ModelProto.encode(mixed).finish());
+    await expect(createOnnxClassifier(join(folder, 'model.onnx'))).rejects.toMatchObject({
+      code: 'INVALID_MODEL',
+      message: expect.stringContaining(`tensor "${last?.name ?? ''}" of ${join(folder, 'model.onnx')} has external-data location "../outside.bin"`),
+    });
+    // a location in a subfolder of the model's folder is still read
+    const { model, data } = externalize(inlineModel(), 'weights/model.bin');
+    writeFileSync(join(folder, 'weights', 'model.bin'), data);
+    writeFileSync(join(folder, 'model.onnx'), model);
+    const ok = await createOnnxClassifier(join(folder, 'model.onnx'));
+    try {
+      const rng = createRng(4);
+      const batch = { data: Float32Array.from({ length: H * H * C }, () => rng.next()), count: 1, height: H, width: H, channels: C };
+      const p = await ok.predict(batch);
+      const want = referenceProbabilities(batch.data, 0);
+      for (let k = 0; k < K; k++) expect(Math.abs((p[k] as number) - (want[k] as number))).toBeLessThan(1e-6);
+    } finally {
+      await ok.dispose();
+    }
   });
 });
