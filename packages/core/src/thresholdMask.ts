@@ -43,7 +43,9 @@ export interface ThresholdMask {
 
 /**
  * The threshold mask: where the path crosses the decision boundary. Searching from the ablated end
- * (k = steps, steps − 1, …) down to the first index with t_k ≥ `ignoreFraction`, the first mask at
+ * (k = steps, steps − 1, …) down to the first index with t_k ≥ `ignoreFraction` (as k ≥
+ * ignoreFraction·T − 10⁻⁹, so that rounding in the product, e.g. 0.3·10 = 3.0000000000000004, does
+ * not drop the grid time t_k = ignoreFraction itself), the first mask at
  * which the target class still has the highest probability among all classes (ties count as kept).
  * If there is none, the mask with the highest F (ties: the most ablated), with `found: false`.
  *

@@ -44,6 +44,11 @@ describe('thresholdMask', () => {
   it('agrees with a brute-force search over full probabilities (ties count as kept)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 2, max: 5 }), fc.nat(), fc.double({ min: 0, max: 1, noNaN: true }), (steps, classes, seed, ignore) => {
+        // thresholdMask reads t_k ≥ ignoreFraction as k ≥ ignoreFraction·T − 1e-9 (documented: it
+        // absorbs rounding of the product); cut-offs within that band above a grid time are
+        // ambiguous between the two readings and skipped. Exact grid times are kept.
+        const above = ignore * steps - Math.floor(ignore * steps);
+        fc.pre(!(above > 1e-12 * steps && above <= 2e-9));
         const path = randomAblationPath(domain, steps, { seed });
         const target = seed % classes;
         const probabilities = new Float32Array((steps + 1) * classes).map((_, i) => ((i * 7919 + seed) % 13) / 13);
