@@ -5,7 +5,7 @@ import { assertClassifierInput, predictBatched } from './batching.js';
 import { OptionError, ShapeError } from './errors.js';
 import { blendBatch } from './image.js';
 import type { AblationPath, Classifier, Domain, Image } from './types.js';
-import { assertFinite, assertImage, assertInteger, assertOptionsObject, assertSameShape, assertTarget } from './validate.js';
+import { assertFinite, assertImage, assertInteger, assertOptionsObject, assertSameShape, assertTarget, booleanOption } from './validate.js';
 
 /** Options of {@link scorePath}. */
 export interface ScorePathOptions {
@@ -21,7 +21,7 @@ export interface ScorePathOptions {
   readonly batchSize?: number;
   /** Aborts between classifier calls (AbortError). */
   readonly signal?: AbortSignal;
-  /** Also return the full `(steps + 1) × classes` probabilities. Default false. */
+  /** Also return the full `(steps + 1) × classes` probabilities, `true` or `false` (anything else is an OptionError). Default false. */
   readonly keepProbabilities?: boolean;
 }
 
@@ -143,7 +143,8 @@ export function argmaxRow(p: Float32Array, row: number, classes: number, prefer:
  *
  * @throws ShapeError when image, baseline, classifier input shape and path domain disagree.
  * @throws InvalidValueError for NaN/±Infinity in the images or masks, or returned by the classifier.
- * @throws TargetError when `target` is not in `[0, classes)`; OptionError when `path.steps < 1`.
+ * @throws TargetError when `target` is not in `[0, classes)`; OptionError when `path.steps < 1` or
+ *   `keepProbabilities` is neither true, false nor undefined (checked before any classifier call).
  * @throws AbortError when `signal` is aborted.
  * @example
  * const f = createAnalyticClassifier({ height: 4, width: 4, channels: 1, classes: 3 });
@@ -151,6 +152,7 @@ export function argmaxRow(p: Float32Array, row: number, classes: number, prefer:
  */
 export async function scorePath(classifier: Classifier, options: ScorePathOptions): Promise<PathScore> {
   assertPathInputs(classifier, options);
+  const keepProbabilities = booleanOption('keepProbabilities', options.keepProbabilities, false);
   const { image, baseline, target, path } = options;
   const count = path.steps + 1;
   const classes = classifier.classes;
@@ -170,7 +172,7 @@ export async function scorePath(classifier: Classifier, options: ScorePathOption
     predicted[k] = argmaxRow(probabilities, k, classes, target);
   }
   const score = trapezoid(scores);
-  return options.keepProbabilities === true
+  return keepProbabilities
     ? { score, scores, predicted, probabilities, evaluations: count }
     : { score, scores, predicted, evaluations: count };
 }

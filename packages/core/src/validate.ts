@@ -18,6 +18,18 @@ export function assertInteger(name: string, value: number, min: number, max = In
   }
 }
 
+/**
+ * Returns `value` when it is `true` or `false`, `fallback` when it is undefined, and throws
+ * {@link OptionError} naming `name` otherwise (a string such as `'no'` would be read by truthiness).
+ * @example booleanOption('smooth', undefined, false) // false
+ * @example booleanOption('smooth', 'yes', false) // throws OptionError: smooth must be true or false, got "yes"
+ */
+export function booleanOption(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new OptionError(`${name} must be true or false, got ${JSON.stringify(value) ?? String(value)}`);
+  return value;
+}
+
 /** Throws {@link OptionError} unless `value` is a finite number in `[min, max]`. */
 export function assertNumberInRange(name: string, value: number, min: number, max = Infinity): void {
   if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { checkAblationPath, createGridDomain } from '@ablation-path/core';
+import { OptionError, checkAblationPath, createGridDomain } from '@ablation-path/core';
 import {
   ablationPathArb,
   assertMonotoneProjection,
@@ -12,6 +12,14 @@ import {
 } from '@ablation-path/core/testing';
 
 describe('@ablation-path/core/testing arbitraries', () => {
+  it("domainArb rejects a non-boolean weighted or extent instead of reading 'no' by truthiness", () => {
+    for (const value of ['no', 1, 'false', null]) {
+      expect(() => domainArb({ weighted: value as never })).toThrow(OptionError);
+      expect(() => domainArb({ weighted: value as never })).toThrow(/weighted must be true or false/);
+      expect(() => domainArb({ extent: value as never })).toThrow(/extent must be true or false/);
+    }
+    fc.assert(fc.property(domainArb({ weighted: false, extent: false }), (d) => d.uniform && d.extent[0] === d.width && d.extent[1] === d.height), { numRuns: 20 });
+  });
   it('domainArb gives valid domains and covers uniform, weighted, pixel and continuous extents', () => {
     const seen = { weighted: 0, uniform: 0, continuous: 0, pixel: 0 };
     fc.assert(

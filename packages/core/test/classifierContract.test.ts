@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { OptionError } from '@ablation-path/core';
 import type { Classifier, ImageBatch } from '@ablation-path/core';
 import { classifierContractChecks, createAnalyticClassifier } from '@ablation-path/core/testing';
 
@@ -56,6 +57,13 @@ function broken(kind: 'gradient-sign' | 'mutates' | 'random' | 'batch-dependent'
 }
 
 describe('the contract checks can fail', () => {
+  it("rejects a non-boolean expectGradient when called, instead of reading 'yes' as 'test when present'", () => {
+    for (const expectGradient of ['yes', 1, 'false', null]) {
+      const options = { expectGradient } as unknown as Parameters<typeof classifierContractChecks>[1];
+      expect(() => classifierContractChecks(make(), options)).toThrow(OptionError);
+      expect(() => classifierContractChecks(make(), options)).toThrow(/expectGradient must be true or false/);
+    }
+  });
   const expectations: Array<[Parameters<typeof broken>[0], string]> = [
     ['gradient-sign', 'gradient matches central finite differences along random directions'],
     ['mutates', 'predict does not mutate its input'],
@@ -80,6 +88,16 @@ describe('the contract checks can fail', () => {
 });
 
 describe('createAnalyticClassifier', () => {
+  it("rejects a non-boolean gradient option instead of reading 'no' as true", () => {
+    for (const gradient of ['no', 0, 'false', null]) {
+      const options = { ...shape, gradient } as unknown as Parameters<typeof createAnalyticClassifier>[0];
+      expect(() => createAnalyticClassifier(options)).toThrow(OptionError);
+      expect(() => createAnalyticClassifier(options)).toThrow(/gradient must be true or false/);
+    }
+    expect(createAnalyticClassifier({ ...shape, gradient: false }).gradient).toBeUndefined();
+    expect(typeof createAnalyticClassifier({ ...shape, gradient: true }).gradient).toBe('function');
+    expect(typeof createAnalyticClassifier(shape).gradient).toBe('function');
+  });
   it('has an exact gradient: agrees with float64 central differences of its closed-form logits', async () => {
     const f = createAnalyticClassifier({ ...shape, seed: 11, evidence: { class: 2, region: { x: 0, y: 1, width: 3, height: 2 } } });
     const n = 5 * 4 * 3;

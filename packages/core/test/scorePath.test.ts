@@ -180,6 +180,20 @@ describe('scorePath', () => {
     await expect(scorePath(classifier, { image, baseline, target: 0, path: nanPath })).rejects.toThrow(/path\.masks contains NaN/);
     await expect(scorePath(classifier, { image, baseline, target: 0, path: { ...path, masks: path.masks.subarray(1) } })).rejects.toThrow(ShapeError);
   });
+  it("rejects a non-boolean keepProbabilities before calling the classifier, instead of reading 'yes' by truthiness", async () => {
+    const path = straightPath(H, W, 3);
+    const recorded = recordingClassifier(classifier);
+    for (const keepProbabilities of ['yes', 1, 'false', null]) {
+      const options = { image, baseline, target: 0, path, keepProbabilities } as unknown as Parameters<typeof scorePath>[1];
+      await expect(scorePath(recorded, options)).rejects.toThrow(OptionError);
+      await expect(scorePath(recorded, options)).rejects.toThrow(/keepProbabilities must be true or false/);
+    }
+    expect(recorded.calls).toEqual([]);
+    // true, false and undefined are still accepted
+    expect((await scorePath(classifier, { image, baseline, target: 0, path, keepProbabilities: true })).probabilities?.length).toBe(4 * classes);
+    expect((await scorePath(classifier, { image, baseline, target: 0, path, keepProbabilities: false })).probabilities).toBeUndefined();
+    expect((await scorePath(classifier, { image, baseline, target: 0, path })).probabilities).toBeUndefined();
+  });
   it('works without the gradient capability (it only needs predict)', async () => {
     const noGrad = createAnalyticClassifier({ height: H, width: W, channels: C, classes, seed: 7, gradient: false });
     expect(noGrad.gradient).toBeUndefined();

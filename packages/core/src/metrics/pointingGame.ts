@@ -2,7 +2,7 @@
  * The pointing game (Zhang et al. 2017): does the most salient point of a map fall on the object?
  */
 import { OptionError, ShapeError } from '../errors.js';
-import { assertFinite, assertNumberInRange } from '../validate.js';
+import { assertFinite, assertNumberInRange, booleanOption } from '../validate.js';
 import type { PixelPoint, SaliencyMap } from '../methods/saliencyMap.js';
 import { gaussianBlurField } from '../methods/gaussianBlurImage.js';
 
@@ -53,7 +53,8 @@ export interface PointingGameResult {
 export interface PointingGameAccuracyOptions {
   /**
    * false (default): hits / images, the paper's accuracy. true: the mean over classes of each
-   * class's accuracy (TorchRay's benchmark); results without a class form one group.
+   * class's accuracy (TorchRay's benchmark); results without a class form one group. Anything
+   * other than true, false or undefined is an OptionError.
    */
   readonly perClassMean?: boolean;
 }
@@ -61,8 +62,9 @@ export interface PointingGameAccuracyOptions {
 /**
  * Accuracy of a pointing game, in [0, 1].
  *
- * @throws OptionError when `results` is empty (an accuracy of nothing is undefined); ShapeError when
- *   it is not an array or a `hit` is not a boolean (a string would count as a hit).
+ * @throws OptionError when `results` is empty (an accuracy of nothing is undefined) or `perClassMean`
+ *   is not a boolean; ShapeError when it is not an array or a `hit` is not a boolean (a string would
+ *   count as a hit).
  * @example pointingGameAccuracy([{ hit: true }, { hit: false }]) // 0.5
  * @example
  * pointingGameAccuracy([{ hit: true, class: 'a' }, { hit: true, class: 'a' }, { hit: false, class: 'b' }],
@@ -76,7 +78,8 @@ export function pointingGameAccuracy(results: readonly PointingGameResult[], opt
       throw new ShapeError(`results[${i}].hit must be a boolean, got ${String(r?.hit)}`);
     }
   });
-  if (options.perClassMean !== true) {
+  const perClassMean = booleanOption('perClassMean', options.perClassMean, false);
+  if (!perClassMean) {
     let hits = 0;
     for (const r of results) if (r.hit) hits++;
     return hits / results.length;

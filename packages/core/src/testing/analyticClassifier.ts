@@ -6,7 +6,7 @@
 import { OptionError, ShapeError } from '../errors.js';
 import { createRng } from '../random.js';
 import type { Classifier, DifferentiableClassifier, GradientResult, ImageBatch } from '../types.js';
-import { assertImage, assertInteger, assertNumberInRange, assertTarget, assertTargets } from '../validate.js';
+import { assertImage, assertInteger, assertNumberInRange, assertTarget, assertTargets, booleanOption } from '../validate.js';
 
 /** A rectangle of pixels: columns `x … x + width − 1`, rows `y … y + height − 1`. */
 export interface PixelRegion {
@@ -48,7 +48,7 @@ export interface AnalyticClassifierOptions {
    * class), a saturated classifier (SPEC §4.3) whose exact gradient is 0 almost everywhere.
    */
   readonly output?: 'softmax' | 'hard';
-  /** Whether the classifier has the `gradient` capability. Default true. */
+  /** Whether the classifier has the `gradient` capability, `true` or `false` (anything else is an OptionError). Default true. */
   readonly gradient?: boolean;
 }
 
@@ -74,8 +74,8 @@ export interface AnalyticClassifier extends Classifier {
  * Computed in float64, returned as float32. Inputs are validated like a real adapter (ShapeError
  * for a wrong shape, TargetError for a bad target, InvalidValueError for NaN) and never mutated.
  *
- * @throws OptionError for non-integer sizes, fewer than 2 classes, an unknown `output`, or an evidence region outside
- *   the image; TargetError for an evidence class out of range.
+ * @throws OptionError for non-integer sizes, fewer than 2 classes, an unknown `output`, a non-boolean `gradient`, or an
+ *   evidence region outside the image; TargetError for an evidence class out of range.
  * @example
  * const f = createAnalyticClassifier({ height: 8, width: 8, channels: 3, classes: 4,
  *   evidence: { class: 2, region: { x: 2, y: 2, width: 3, height: 3 } } });
@@ -96,6 +96,7 @@ export function createAnalyticClassifier(options: AnalyticClassifierOptions): An
   assertNumberInRange('quadraticScale', q, -Infinity);
   const output = options.output ?? 'softmax';
   if (output !== 'softmax' && output !== 'hard') throw new OptionError(`output must be 'softmax' or 'hard', got ${String(output)}`);
+  const hasGradient = booleanOption('gradient', options.gradient, true);
   const n = height * width * channels;
   const rootN = Math.sqrt(n);
   const rng = createRng(options.seed ?? 1);
@@ -248,6 +249,6 @@ export function createAnalyticClassifier(options: AnalyticClassifierOptions): An
   };
 
   const inputShape = Object.freeze({ height, width, channels });
-  if (options.gradient === false) return { inputShape, classes, predict, logits };
+  if (!hasGradient) return { inputShape, classes, predict, logits };
   return { inputShape, classes, predict, gradient, logits };
 }

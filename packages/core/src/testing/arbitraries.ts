@@ -10,27 +10,29 @@ import { createPath } from '../path.js';
 import { pathFromSaliency } from '../pathFromSaliency.js';
 import { reparametrize } from '../reparametrize.js';
 import type { AblationPath, Domain, Image } from '../types.js';
+import { booleanOption } from '../validate.js';
 
 /** Options of {@link domainArb}. */
 export interface DomainArbOptions {
   /** Largest height and width, default 6. Smallest is 1. */
   readonly maxSide?: number;
-  /** true: always random positive weights; false: always uniform; default: either. */
+  /** true: always random positive weights; false: always uniform; default (undefined): either. Other values: OptionError. */
   readonly weighted?: boolean;
-  /** true: a random continuous extent in [0.5, 50] per axis; false: one unit per pixel; default: either. */
+  /** true: a random continuous extent in [0.5, 50] per axis; false: one unit per pixel; default (undefined): either. Other values: OptionError. */
   readonly extent?: boolean;
 }
 
 /**
  * Random grid domains: height and width in [1, maxSide], uniform or weighted μ (weights in
  * [0.1, 10] before normalisation, so ratios up to 100), pixel or continuous extents.
+ * @throws OptionError for a `weighted` or `extent` that is neither true, false nor undefined.
  * @example fc.assert(fc.property(domainArb({ maxSide: 4 }), (d) => d.size >= 1));
  */
 export function domainArb(options: DomainArbOptions = {}): fc.Arbitrary<Domain> {
   const maxSide = options.maxSide ?? 6;
   const side = fc.integer({ min: 1, max: maxSide });
-  const weighted = options.weighted === undefined ? fc.boolean() : fc.constant(options.weighted);
-  const hasExtent = options.extent === undefined ? fc.boolean() : fc.constant(options.extent);
+  const weighted = options.weighted === undefined ? fc.boolean() : fc.constant(booleanOption('weighted', options.weighted, false));
+  const hasExtent = options.extent === undefined ? fc.boolean() : fc.constant(booleanOption('extent', options.extent, false));
   const length = fc.double({ min: 0.5, max: 50, noNaN: true, noDefaultInfinity: true });
   return fc.tuple(side, side, weighted, hasExtent, length, length).chain(([h, w, isWeighted, ext, ex, ey]) => {
     const weights = isWeighted

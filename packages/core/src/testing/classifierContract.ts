@@ -5,6 +5,7 @@
  * `for (const c of classifierContractChecks(make, options)) it(c.name, c.run)`.
  */
 import { createRng } from '../random.js';
+import { booleanOption } from '../validate.js';
 import type { Rng } from '../random.js';
 import type { Classifier, ImageBatch } from '../types.js';
 import { maxAbsDiff } from './compareArrays.js';
@@ -27,7 +28,7 @@ export interface ClassifierContractOptions {
   readonly sumTolerance?: number;
   /**
    * Require the gradient capability (`true`), require its absence (`false`), or test it when
-   * present (default).
+   * present (default, undefined). Anything else is an OptionError.
    */
   readonly expectGradient?: boolean;
   /**
@@ -127,6 +128,8 @@ async function withClassifier(make: () => Promise<Classifier>, body: (c: Classif
  *
  * `makeClassifier` is called once per check; the classifier is disposed afterwards.
  *
+ * @throws OptionError (when called, not when a check runs) for an `expectGradient` that is neither
+ *   true, false nor undefined.
  * @example
  * for (const c of classifierContractChecks(() => Promise.resolve(createAnalyticClassifier(opts)))) it(c.name, c.run);
  */
@@ -144,6 +147,8 @@ export function classifierContractChecks(
   const relTol = options.fdTolerance?.relative ?? 5e-2;
   const directions = options.fdDirections ?? 3;
   if (!(count >= 2)) throw new RangeError('batchCount must be at least 2');
+  const expectGradient: boolean | undefined =
+    options.expectGradient === undefined ? undefined : booleanOption('expectGradient', options.expectGradient, false);
   const checks: ContractCheck[] = [];
   const add = (name: string, body: (c: Classifier, rng: Rng) => Promise<void>): void => {
     checks.push({ name, run: () => withClassifier(makeClassifier, (c) => body(c, createRng(seed))) });
@@ -211,7 +216,7 @@ export function classifierContractChecks(
     await expectRejection(() => c.predict(short), 'SHAPE_MISMATCH', 'predict on a batch with too few values');
   });
 
-  if (options.expectGradient === false) {
+  if (expectGradient === false) {
     add('has no gradient capability', async (c) => {
       if (c.gradient !== undefined) fail('expected no gradient capability, but classifier.gradient exists');
       await Promise.resolve();
@@ -220,7 +225,7 @@ export function classifierContractChecks(
     const gradientCheck = (name: string, body: (c: Classifier, g: NonNullable<Classifier['gradient']>, rng: Rng) => Promise<void>): void => {
       add(name, async (c, rng) => {
         if (c.gradient === undefined) {
-          if (options.expectGradient === true) fail('expected the gradient capability, but classifier.gradient is missing');
+          if (expectGradient === true) fail('expected the gradient capability, but classifier.gradient is missing');
           return; // capability absent and not required: nothing to check
         }
         await body(c, gradientOf(c), rng);

@@ -56,6 +56,17 @@ describe('pointingGameAccuracy', () => {
   it('rejects an empty list', () => {
     expect(() => pointingGameAccuracy([])).toThrow(OptionError);
   });
+  it("rejects a non-boolean perClassMean instead of reading 'yes' by truthiness", () => {
+    // overall 3/4 = 0.75, per-class mean (1 + 0)/2 = 0.5: a silently misread option would return one of them
+    const results = [{ hit: true, class: 1 }, { hit: true, class: 1 }, { hit: true, class: 1 }, { hit: false, class: 2 }];
+    for (const perClassMean of ['yes', 1, 'false', null]) {
+      const options = { perClassMean } as unknown as Parameters<typeof pointingGameAccuracy>[1];
+      expect(() => pointingGameAccuracy(results, options)).toThrow(OptionError);
+      expect(() => pointingGameAccuracy(results, options)).toThrow(/perClassMean must be true or false/);
+    }
+    expect(pointingGameAccuracy(results, { perClassMean: false })).toBe(0.75);
+    expect(pointingGameAccuracy(results, {})).toBe(0.75);
+  });
 });
 
 describe('saliencyPoint', () => {
