@@ -5,6 +5,7 @@ import { gradientBatched, requireGradient } from './batching.js';
 import { ShapeError } from './errors.js';
 import { blendBatch } from './image.js';
 import { argmaxRow, assertPathInputs, trapezoid, trapezoidWeights } from './scorePath.js';
+import type { ScorePathOptions } from './scorePath.js';
 import type { AblationPath, Classifier, Image } from './types.js';
 import { assertFinite, assertInteger } from './validate.js';
 
@@ -69,17 +70,8 @@ export function differentialFromGradients(
   }
 }
 
-/** Options of {@link pathDifferential}. */
-export interface PathDifferentialOptions {
-  readonly image: Image;
-  readonly baseline: Image;
-  readonly target: number;
-  readonly path: AblationPath;
-  /** Largest number of images per classifier call. Default 16. */
-  readonly batchSize?: number;
-  /** Aborts between classifier calls (AbortError). */
-  readonly signal?: AbortSignal;
-}
+/** Options of {@link pathDifferential}: those of {@link scorePath} (defaults documented there), without `keepProbabilities`. */
+export type PathDifferentialOptions = Omit<ScorePathOptions, 'keepProbabilities'>;
 
 /** What {@link pathDifferential} returns. */
 export interface PathDifferential {
