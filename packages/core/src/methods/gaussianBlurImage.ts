@@ -56,46 +56,19 @@ export function gaussianBlurField(
     throw new OptionError(`field has ${data.length} values, expected ${height}×${width}×${channels}`);
   }
   if (sigma === 0) return data.slice();
-  if (boundary === 'mirror') return blurMirror(data, height, width, channels, sigma);
-  // offsets ≥ max(height, width) never land inside the image
-  const k = kernel(sigma, Math.max(height, width) - 1);
-  const r = (k.length - 1) / 2;
+  const rowAxis: AxisGeometry = { n: width, step: channels, lines: height, lineStride: width * channels, channels };
+  const columnAxis: AxisGeometry = { n: height, step: width * channels, lines: width, lineStride: channels, channels };
   const tmp = new Float32Array(data.length);
   const out = new Float32Array(data.length);
-  const acc = new Float64Array(channels);
-  // horizontal pass
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      acc.fill(0);
-      let wsum = 0;
-      const lo = Math.max(0, x - r);
-      const hi = Math.min(width - 1, x + r);
-      for (let xx = lo; xx <= hi; xx++) {
-        const w = k[xx - x + r] as number;
-        wsum += w;
-        const base = (y * width + xx) * channels;
-        for (let c = 0; c < channels; c++) acc[c] = (acc[c] as number) + w * (data[base + c] as number);
-      }
-      const o = (y * width + x) * channels;
-      for (let c = 0; c < channels; c++) tmp[o + c] = (acc[c] as number) / wsum;
-    }
-  }
-  // vertical pass
-  for (let y = 0; y < height; y++) {
-    const lo = Math.max(0, y - r);
-    const hi = Math.min(height - 1, y + r);
-    for (let x = 0; x < width; x++) {
-      acc.fill(0);
-      let wsum = 0;
-      for (let yy = lo; yy <= hi; yy++) {
-        const w = k[yy - y + r] as number;
-        wsum += w;
-        const base = (yy * width + x) * channels;
-        for (let c = 0; c < channels; c++) acc[c] = (acc[c] as number) + w * (tmp[base + c] as number);
-      }
-      const o = (y * width + x) * channels;
-      for (let c = 0; c < channels; c++) out[o + c] = (acc[c] as number) / wsum;
-    }
+  if (boundary === 'renormalize') {
+    // offsets ≥ max(height, width) never land inside the image
+    const k = kernel(sigma, Math.max(height, width) - 1);
+    blurAxis(data, tmp, rowAxis, k, 'renormalize');
+    blurAxis(tmp, out, columnAxis, k, 'renormalize');
+  } else {
+    const k = mirrorKernel(sigma, Math.max(height, width));
+    mirrorAxis(data, tmp, rowAxis, k, sigma);
+    mirrorAxis(tmp, out, columnAxis, k, sigma);
   }
   return out;
 }
@@ -131,110 +104,78 @@ function foldedKernel(k: Float64Array, n: number): Float64Array {
 }
 
 /**
- * One axis of the mirror blur with a kernel wider than twice the axis (R > 2n): the kernel folded
- * onto one reflection period (O(R) once, then O(n) per value instead of O(R)), or for σ ≥ 10⁴·n the
- * axis mean. `read(i)` / `write(i, v)` address the values of one line; `lines` lines of n values.
+ * The `'mirror'` kernel, normalised to sum 1; undefined for σ ≥ 10⁴·(the longer side), where every
+ * axis is blurred to its mean (see {@link UNIFORM_SIGMA_PER_PIXEL}).
  */
-function mirrorAxisFolded(
-  n: number,
-  k: Float64Array | undefined,
-  lines: number,
-  read: (line: number, i: number) => number,
-  write: (line: number, i: number, v: number) => void,
-): void {
-  const period = 2 * n;
-  const w = k === undefined ? new Float64Array(period).fill(1 / period) : foldedKernel(k, n);
-  for (let line = 0; line < lines; line++) {
-    for (let i = 0; i < n; i++) {
-      let s = 0;
-      for (let m = 0; m < period; m++) s += (w[m] as number) * read(line, reflect(i + m, n));
-      write(line, i, s);
-    }
-  }
-}
-
-/** The `'mirror'` boundary of {@link gaussianBlurField}: kernel normalised to sum 1, then reflected reads. */
-function blurMirror(data: Float32Array, height: number, width: number, channels: number, sigma: number): Float32Array {
-  const radiusOf = Math.max(1, Math.ceil(3 * sigma));
-  if (radiusOf > 2 * Math.min(height, width)) return blurMirrorWide(data, height, width, channels, sigma);
+function mirrorKernel(sigma: number, longerSide: number): Float64Array | undefined {
+  if (sigma >= UNIFORM_SIGMA_PER_PIXEL * longerSide) return undefined;
   const k = kernel(sigma);
-  const radius = (k.length - 1) / 2;
   let total = 0;
   for (let i = 0; i < k.length; i++) total += k[i] as number;
   for (let i = 0; i < k.length; i++) k[i] = (k[i] as number) / total;
-  const tmp = new Float32Array(data.length);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      for (let c = 0; c < channels; c++) {
-        let s = 0;
-        for (let d = -radius; d <= radius; d++) s += (k[d + radius] as number) * (data[(y * width + reflect(x + d, width)) * channels + c] as number);
-        tmp[(y * width + x) * channels + c] = s;
-      }
-    }
-  }
-  const out = new Float32Array(data.length);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      for (let c = 0; c < channels; c++) {
-        let s = 0;
-        for (let d = -radius; d <= radius; d++) s += (k[d + radius] as number) * (tmp[(reflect(y + d, height) * width + x) * channels + c] as number);
-        out[(y * width + x) * channels + c] = s;
-      }
-    }
-  }
-  return out;
+  return k;
 }
 
 /**
- * {@link blurMirror} for a kernel wider than twice an axis: each axis whose radius exceeds 2n uses
- * the folded kernel ({@link mirrorAxisFolded}), the others the direct sum; same rows-then-columns
- * order.
+ * One axis of the `'mirror'` blur: the direct sum over reflected reads, or, when the kernel is
+ * wider than twice the axis (R > 2n) or uniform, the kernel folded onto one reflection period
+ * (O(R) once, then O(n) per value instead of O(R)).
  */
-function blurMirrorWide(data: Float32Array, height: number, width: number, channels: number, sigma: number): Float32Array {
+function mirrorAxis(src: Float32Array, dst: Float32Array, axis: AxisGeometry, k: Float64Array | undefined, sigma: number): void {
   const radius = Math.max(1, Math.ceil(3 * sigma));
-  const normalised = (): Float64Array | undefined => {
-    if (sigma >= UNIFORM_SIGMA_PER_PIXEL * Math.max(height, width)) return undefined;
-    const k = kernel(sigma);
-    let total = 0;
-    for (let i = 0; i < k.length; i++) total += k[i] as number;
-    for (let i = 0; i < k.length; i++) k[i] = (k[i] as number) / total;
-    return k;
-  };
-  const k = normalised();
-  const axis = (n: number, lines: number, read: (line: number, i: number) => number, write: (line: number, i: number, v: number) => void): void => {
-    if (radius > 2 * n || k === undefined) {
-      mirrorAxisFolded(n, k, lines, read, write);
-      return;
-    }
-    for (let line = 0; line < lines; line++) {
+  if (k !== undefined && radius <= 2 * axis.n) {
+    blurAxis(src, dst, axis, k, 'mirror');
+    return;
+  }
+  const period = 2 * axis.n;
+  blurAxis(src, dst, axis, k === undefined ? new Float64Array(period).fill(1 / period) : foldedKernel(k, axis.n), 'folded');
+}
+
+/**
+ * Where one axis pass reads and writes HWC data: `lines × channels` lines of `n` values, value i
+ * of line (a, c) at `a·lineStride + c + i·step`.
+ */
+interface AxisGeometry {
+  readonly n: number;
+  readonly step: number;
+  readonly lines: number;
+  readonly lineStride: number;
+  readonly channels: number;
+}
+
+/**
+ * One axis of the separable blur, from `src` into `dst` (float64 sums, one rounding per value):
+ * - `'renormalize'`: y_i = Σ_{|j−i|≤R, 0≤j<n} k[j−i+R]·x_j / Σ of the same weights (kernel of any
+ *   normalisation, radius R);
+ * - `'mirror'`: y_i = Σ_{d=−R..R} k[d+R]·x_{reflect(i+d)} (k normalised);
+ * - `'folded'`: y_i = Σ_{m=0..2n−1} w[m]·x_{reflect(i+m)} (w the kernel folded onto one period).
+ */
+function blurAxis(src: Float32Array, dst: Float32Array, axis: AxisGeometry, w: Float64Array, rule: 'renormalize' | 'mirror' | 'folded'): void {
+  const { n, step, lines, lineStride, channels } = axis;
+  const r = (w.length - 1) / 2;
+  for (let a = 0; a < lines; a++) {
+    for (let c = 0; c < channels; c++) {
+      const base = a * lineStride + c;
       for (let i = 0; i < n; i++) {
         let s = 0;
-        for (let d = -radius; d <= radius; d++) s += (k[d + radius] as number) * read(line, reflect(i + d, n));
-        write(line, i, s);
+        if (rule === 'renormalize') {
+          let wsum = 0;
+          const hi = Math.min(n - 1, i + r);
+          for (let j = Math.max(0, i - r); j <= hi; j++) {
+            const wj = w[j - i + r] as number;
+            wsum += wj;
+            s += wj * (src[base + j * step] as number);
+          }
+          s /= wsum;
+        } else if (rule === 'mirror') {
+          for (let d = -r; d <= r; d++) s += (w[d + r] as number) * (src[base + reflect(i + d, n) * step] as number);
+        } else {
+          for (let m = 0; m < w.length; m++) s += (w[m] as number) * (src[base + reflect(i + m, n) * step] as number);
+        }
+        dst[base + i * step] = s;
       }
     }
-  };
-  const tmp = new Float32Array(data.length);
-  // rows: line = y·channels + c, index x
-  axis(
-    width,
-    height * channels,
-    (line, x) => data[(Math.floor(line / channels) * width + x) * channels + (line % channels)] as number,
-    (line, x, v) => {
-      tmp[(Math.floor(line / channels) * width + x) * channels + (line % channels)] = v;
-    },
-  );
-  const out = new Float32Array(data.length);
-  // columns: line = x·channels + c, index y
-  axis(
-    height,
-    width * channels,
-    (line, y) => tmp[(y * width + Math.floor(line / channels)) * channels + (line % channels)] as number,
-    (line, y, v) => {
-      out[(y * width + Math.floor(line / channels)) * channels + (line % channels)] = v;
-    },
-  );
-  return out;
+  }
 }
 
 /**
