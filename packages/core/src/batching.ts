@@ -7,7 +7,7 @@
 import { throwIfAborted } from './abort.js';
 import { CapabilityError, InvalidValueError, ShapeError } from './errors.js';
 import type { Classifier, DifferentiableClassifier, Image, ImageBatch } from './types.js';
-import { assertInteger, assertTargets } from './validate.js';
+import { assertInteger, assertProbabilityRows, assertTargets } from './validate.js';
 
 /**
  * Default number of images per classifier call (16: 224×224×3 float32 images take 9.6 MB per chunk).
@@ -105,38 +105,8 @@ function checkProbabilities(p: Float32Array, count: number, classes: number, wha
         `${count} images × ${classes} classes (expected ${count * classes})`,
     );
   }
-  for (let i = 0; i < p.length; i++) {
-    const v = p[i] as number;
-    if (!Number.isFinite(v)) {
-      throw new InvalidValueError(
-        `${what} returned ${String(v)} as the probability of class ${i % classes} for image ${Math.floor(i / classes)}`,
-      );
-    }
-  }
-  // the Classifier contract: each row is a distribution (logits, e.g., would give scores outside [0, 1])
-  for (let image = 0; image < count; image++) {
-    let sum = 0;
-    for (let c = 0; c < classes; c++) {
-      const v = p[image * classes + c] as number;
-      if (v < -PROBABILITY_TOLERANCE) {
-        throw new InvalidValueError(
-          `${what} returned ${String(v)} as the probability of class ${c} for image ${image}: probabilities must be ≥ 0 (logits instead of probabilities?)`,
-        );
-      }
-      sum += v;
-    }
-    if (Math.abs(sum - 1) > ROW_SUM_TOLERANCE) {
-      throw new InvalidValueError(
-        `${what} returned probabilities summing to ${String(sum)} for image ${image}: each row must sum to 1 (logits instead of probabilities?)`,
-      );
-    }
-  }
+  assertProbabilityRows(p, classes, what);
 }
-
-/** Slack for a negative probability: float32 rounding of a softmax never goes below −1e-6. */
-const PROBABILITY_TOLERANCE = 1e-6;
-/** Slack for a row sum: float32 softmax rows sum to 1 within ~1e-6 per class; 1e-3 leaves room. */
-const ROW_SUM_TOLERANCE = 1e-3;
 
 function batchSizeOf(options: BatchingOptions): number {
   const b = options.batchSize ?? DEFAULT_BATCH_SIZE;

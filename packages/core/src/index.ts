@@ -16,7 +16,8 @@ export {
 export type { AblationPathErrorCode } from './errors.js';
 export { createRng } from './random.js';
 export type { Rng } from './random.js';
-export { assertImage, assertTarget, assertTargets, assertFinite, assertSameShape } from './validate.js';
+export { assertImage, assertTarget, assertTargets, assertFinite, assertSameShape, assertProbabilityRows } from './validate.js';
+export type { ProbabilityRowsOptions } from './validate.js';
 export { createGridDomain, integrate, MAX_DOMAIN_SIZE } from './domain.js';
 export type { GridDomainOptions } from './domain.js';
 export { createImage, constantImage, blend, blendBatch, batchItem, stackImages } from './image.js';

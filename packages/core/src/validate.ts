@@ -58,6 +58,46 @@ export function assertFinite(name: string, data: ArrayLike<number>): void {
   }
 }
 
+/** Slack for a negative probability: float32 rounding of a softmax never goes below −1e-6. */
+const PROBABILITY_TOLERANCE = 1e-6;
+/** Slack for a row sum: float32 softmax rows sum to 1 within ~1e-6 per class; 1e-3 leaves room. */
+const ROW_SUM_TOLERANCE = 1e-3;
+
+/** Options of {@link assertProbabilityRows}. */
+export interface ProbabilityRowsOptions {
+  /** Index of the image in row 0, for messages (rows of a later chunk). Default 0. */
+  readonly firstImage?: number;
+  /** What the messages suggest for negative values or bad sums. Default `'logits instead of probabilities?'`. */
+  readonly hint?: string;
+}
+
+/**
+ * The `Classifier` contract on probabilities: every row of `p` (`classes` values per image)
+ * is a distribution — finite, each value ≥ −1e-6, summing to 1 ± 1e-3 (float32 rounding of a
+ * softmax stays far inside). Rows are checked in order, each value for finiteness and sign, then
+ * the row's sum.
+ * @throws InvalidValueError naming `source`, the image and the class (and the hint, for logits).
+ * @example assertProbabilityRows(out.subarray(start * K, end * K), K, 'the model', { firstImage: start });
+ */
+export function assertProbabilityRows(p: Float32Array, classes: number, source: string, options: ProbabilityRowsOptions = {}): void {
+  const first = options.firstImage ?? 0;
+  const hint = options.hint ?? 'logits instead of probabilities?';
+  for (let i = 0; i * classes < p.length; i++) {
+    let sum = 0;
+    for (let c = 0; c < classes; c++) {
+      const v = p[i * classes + c] as number;
+      if (!Number.isFinite(v)) throw new InvalidValueError(`${source} returned ${String(v)} as the probability of class ${c} for image ${first + i}`);
+      if (v < -PROBABILITY_TOLERANCE) {
+        throw new InvalidValueError(`${source} returned ${String(v)} as the probability of class ${c} for image ${first + i}: probabilities must be ≥ 0 (${hint})`);
+      }
+      sum += v;
+    }
+    if (Math.abs(sum - 1) > ROW_SUM_TOLERANCE) {
+      throw new InvalidValueError(`${source} returned probabilities summing to ${String(sum)} for image ${first + i}: each row must sum to 1 (${hint})`);
+    }
+  }
+}
+
 /**
  * Checks that `image` is a well-formed {@link Image} (positive integer dimensions, data length
  * `height·width·channels`, finite values).

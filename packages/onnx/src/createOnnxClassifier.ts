@@ -3,7 +3,7 @@
  * gradients computed by a reverse-mode graph that onnxruntime-node runs natively.
  */
 import * as ort from 'onnxruntime-node';
-import { assertImage, assertTargets, CapabilityError, InvalidModelError, InvalidValueError, OptionError, ShapeError } from '@ablation-path/core';
+import { assertImage, assertProbabilityRows, assertTargets, CapabilityError, InvalidModelError, InvalidValueError, OptionError, ShapeError } from '@ablation-path/core';
 import type { Classifier, GradientResult, ImageBatch } from '@ablation-path/core';
 import { buildClassifierGraphs } from './gradientGraph.js';
 import type { ClassifierGraphs, OnnxPreprocessing } from './gradientGraph.js';
@@ -76,6 +76,9 @@ export interface OnnxClassifier extends Classifier {
   readonly backwardNodes: number;
   dispose(): Promise<void>;
 }
+
+/** What a failed probability check suggests. */
+const PROBABILITIES_HINT = "the output is read as probabilities; pass output: 'logits'";
 
 function checkPositiveInteger(name: string, v: number | undefined): void {
   if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new OptionError(`${name} must be a positive integer, got ${String(v)}`);
@@ -164,23 +167,13 @@ function makeClassifier(g: ClassifierGraphs, forwardSession: ort.InferenceSessio
   };
 
   /**
-   * Rows [first, first + n) of `p` must be probability distributions: finite, ≥ −1e-6, summing to
-   * 1 ± 1e-3 (float32 rounding of a softmax stays far inside). A model output declared or detected
-   * as probabilities that is not (e.g. logits with `output: 'probabilities'`), or a model that
-   * produces NaN/∞, is an InvalidValueError rather than a silently wrong result.
+   * Rows [first, first + n) of `p` must be probability distributions (the core's
+   * `assertProbabilityRows`): a model output declared or detected as probabilities that is not (e.g.
+   * logits with `output: 'probabilities'`), or a model that produces NaN/∞, is an InvalidValueError
+   * rather than a silently wrong result.
    */
-  const checkProbabilities = (p: Float32Array, first: number, n: number): void => {
-    for (let i = 0; i < n; i++) {
-      let sum = 0;
-      for (let k = 0; k < classes; k++) {
-        const v = p[(first + i) * classes + k] as number;
-        if (!Number.isFinite(v)) throw new InvalidValueError(`the model gave a non-finite output (${String(v)}) for image ${first + i}`);
-        if (v < -1e-6) throw new InvalidValueError(`output read as probabilities but image ${first + i} has a negative value ${v}; pass output: 'logits'`);
-        sum += v;
-      }
-      if (Math.abs(sum - 1) > 1e-3) throw new InvalidValueError(`output read as probabilities but those of image ${first + i} sum to ${sum}; pass output: 'logits'`);
-    }
-  };
+  const checkProbabilities = (p: Float32Array, first: number, n: number): void =>
+    assertProbabilityRows(p.subarray(first * classes, (first + n) * classes), classes, 'the model', { firstImage: first, hint: PROBABILITIES_HINT });
 
   const predict = async (batch: ImageBatch): Promise<Float32Array> => {
     check(batch);

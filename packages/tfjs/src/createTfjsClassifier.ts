@@ -8,6 +8,7 @@ import {
   OptionError,
   ShapeError,
   assertImage,
+  assertProbabilityRows,
   assertTargets,
 } from '@ablation-path/core';
 import type { DifferentiableClassifier, GradientResult, ImageBatch } from '@ablation-path/core';
@@ -354,20 +355,8 @@ async function buildClassifier(
     return (output === 'logits' ? tf.softmax(y as tf.Tensor2D) : y) as tf.Tensor2D;
   };
 
-  const checkProbabilities = (p: Float32Array, first: number): void => {
-    for (let i = 0; i * classes < p.length; i++) {
-      let sum = 0;
-      for (let k = 0; k < classes; k++) {
-        const v = p[i * classes + k] as number;
-        if (!Number.isFinite(v)) throw new InvalidValueError(`the ${resolved.kind} gave a non-finite output (${String(v)}) for image ${first + i}`);
-        if (v < -1e-6) throw new InvalidValueError(`output: 'probabilities' but image ${first + i} has a negative value ${v}; pass output: 'logits'`);
-        sum += v;
-      }
-      if (Math.abs(sum - 1) > 1e-3) {
-        throw new InvalidValueError(`output: 'probabilities' but the outputs of image ${first + i} sum to ${sum}; pass output: 'logits'`);
-      }
-    }
-  };
+  const checkProbabilities = (p: Float32Array, first: number): void =>
+    assertProbabilityRows(p, classes, `the ${resolved.kind}`, { firstImage: first, hint: "the output is read as probabilities; pass output: 'logits'" });
 
   const assertUsable = (): void => {
     if (disposed) throw new CapabilityError('this tfjs classifier was disposed');
