@@ -12,15 +12,15 @@
  * the whole process (user + system of all threads, process.cpuUsage()), which other processes'
  * load on a shared machine does not inflate; "main-thread CPU" is the calling thread's own CPU
  * time (Linux /proc/thread-self/schedstat); "total wall" is performance.now() around the iteration.
- * The 2-thread run needs the compiled worker (`out/src/kernels/stepWorker.js`, built by the
+ * The 2-thread run needs the compiled worker (`out/src/optimizer/stepWorker.js`, built by the
  * tsc command above).
  */
-import { createGridDomain } from '../src/domain.js';
-import { createRng } from '../src/random.js';
+import { createGridDomain } from '../src/domain/domain.js';
+import { createRng } from '../src/infra/random.js';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { ablationPathStep, blendWorkspaceMasks, createParallelAblationPathWorkspace, setWorkspaceImages, workspaceDifferential } from '../src/optimizeAblationPath.js';
-import type { AblationPathPhase } from '../src/optimizeAblationPath.js';
+import { ablationPathStep, blendWorkspaceMasks, createParallelAblationPathWorkspace, setWorkspaceImages, workspaceDifferential } from '../src/optimizer/optimizeAblationPath.js';
+import type { AblationPathPhase } from '../src/optimizer/optimizeAblationPath.js';
 import type { Image } from '../src/types.js';
 
 const quick = process.argv.includes('--quick');

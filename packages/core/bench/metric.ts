@@ -7,12 +7,12 @@
  *
  * Reports the median over repetitions of the CPU time per call, in ms, after a warm-up (see `time`).
  */
-import { createGridDomain } from '../src/domain.js';
-import { createGaussianMetric } from '../src/gaussianMetric.js';
-import { projectMonotoneInPlace } from '../src/kernels/monotone.js';
-import { reparametrizeInto } from '../src/kernels/reparametrize.js';
-import { saturateInPlace } from '../src/kernels/saturate.js';
-import { createRng } from '../src/random.js';
+import { createGridDomain } from '../src/domain/domain.js';
+import { createGaussianMetric } from '../src/metric/gaussianMetric.js';
+import { projectMonotoneInPlace } from '../src/path/monotoneKernel.js';
+import { reparametrizeInto } from '../src/path/reparametrizeKernel.js';
+import { saturateInPlace } from '../src/optimizer/saturateKernel.js';
+import { createRng } from '../src/infra/random.js';
 import { loadavg } from 'node:os';
 
 const quick = process.argv.includes('--quick');

@@ -1,8 +1,22 @@
 /**
  * @ablation-path/core: ablation path saliency (Ablation Path Saliency, ICLR 2021 submission) as
- * framework-free, functional TypeScript. See docs/guide.md for the map from the paper to this API.
+ * framework-free, functional TypeScript. See docs/guide.md for the map from the paper to this API and
+ * docs/math.md for the mathematics; the folders of src/ follow the sections of docs/math.md.
  */
-export type { Image, ImageBatch, Domain, AblationPath, Classifier, DifferentiableClassifier, GradientResult, Progress } from './types.js';
+
+// ── shared types ──────────────────────────────────────────────────────────────────────────────
+export type {
+  Image,
+  ImageBatch,
+  Domain,
+  AblationPath,
+  Classifier,
+  DifferentiableClassifier,
+  GradientResult,
+  Progress,
+} from './types.js';
+
+// ── infrastructure: errors, validation, random numbers, batched classifier calls ──────────────
 export {
   AblationPathError,
   ShapeError,
@@ -12,50 +26,71 @@ export {
   EmptyDomainError,
   CapabilityError,
   AbortError,
-} from './errors.js';
-export type { AblationPathErrorCode } from './errors.js';
-export { createRng } from './random.js';
-export type { Rng } from './random.js';
-export { assertImage, assertTarget, assertTargets, assertFinite, assertSameShape, assertProbabilityRows } from './validate.js';
-export type { ProbabilityRowsOptions } from './validate.js';
-export { createGridDomain, integrate, MAX_DOMAIN_SIZE } from './domain.js';
-export type { GridDomainOptions } from './domain.js';
-export { createImage, constantImage, blend, blendBatch, batchItem, stackImages } from './image.js';
-export { FileFormatError } from './errors.js';
-export { encodePath, decodePath, PATH_FILE_MAGIC, PATH_FILE_VERSION } from './pathFile.js';
-export type { DecodedPath, PathMetadata, JsonValue } from './pathFile.js';
-export { UnsupportedOpError, InvalidModelError, MissingFileError } from './errors.js';
-export { DEFAULT_BATCH_SIZE, assertClassifierInput, requireGradient, predictBatched, gradientBatched, predictImages } from './batching.js';
-export type { ImageShape, BatchingOptions, FillImages, GradientChunk, GradientConsumer } from './batching.js';
-export { scorePath, trapezoid, trapezoidWeights, assertPathInputs, assertPathFits } from './scorePath.js';
-export type { ScorePathOptions, PathScore } from './scorePath.js';
-export { pathDifferential, differentialFromGradients, pairDifferential } from './pathDifferential.js';
-export type { PathDifferentialOptions, PathDifferential } from './pathDifferential.js';
-export { createPath, pathMasses, maskAt, assertPath, assertDomain } from './path.js';
-export { linearPath } from './linearPath.js';
-export { projectMonotone, projectMonotoneSequence } from './projectMonotone.js';
-export { reparametrize } from './reparametrize.js';
-export { checkAblationPath } from './checkAblationPath.js';
-export type { CheckAblationPathOptions, AblationPathCheck } from './checkAblationPath.js';
-export { createGaussianMetric } from './gaussianMetric.js';
-export type { GaussianMetric, GaussianMetricOptions } from './gaussianMetric.js';
-export { saturate } from './saturate.js';
-export { pathFromSaliency } from './pathFromSaliency.js';
-export { randomAblationPath } from './randomAblationPath.js';
-export type { RandomAblationPathOptions } from './randomAblationPath.js';
-export { integratedGradients, quadratureRule, gaussLegendre } from './integratedGradients.js';
-export type { IntegrationRule, QuadratureRule, IntegratedGradientsOptions, IntegratedGradientsResult } from './integratedGradients.js';
-export { thresholdMask } from './thresholdMask.js';
-export type { ThresholdMask, ThresholdMaskOptions, PredictedClasses, PathProbabilities } from './thresholdMask.js';
-export { pointingGamePoint } from './pointingGamePoint.js';
-export type { PointingGamePoint, PointingGameOptions } from './pointingGamePoint.js';
+  FileFormatError,
+  UnsupportedOpError,
+  InvalidModelError,
+  MissingFileError,
+} from './infra/errors.js';
+export type { AblationPathErrorCode } from './infra/errors.js';
+export {
+  assertImage,
+  assertTarget,
+  assertTargets,
+  assertFinite,
+  assertSameShape,
+  assertProbabilityRows,
+} from './infra/validate.js';
+export type { ProbabilityRowsOptions } from './infra/validate.js';
+export { createRng } from './infra/random.js';
+export type { Rng } from './infra/random.js';
+export {
+  DEFAULT_BATCH_SIZE,
+  assertClassifierInput,
+  requireGradient,
+  predictBatched,
+  gradientBatched,
+  predictImages,
+} from './infra/batching.js';
+export type { ImageShape, BatchingOptions, FillImages, GradientChunk, GradientConsumer } from './infra/batching.js';
+
+// ── §1 domains, measures and images ───────────────────────────────────────────────────────────
+export { createGridDomain, integrate, MAX_DOMAIN_SIZE } from './domain/domain.js';
+export type { GridDomainOptions } from './domain/domain.js';
+export { createImage, constantImage, blend, blendBatch, batchItem, stackImages } from './domain/image.js';
+
+// ── §1–3 ablation paths: axioms, projection, reparametrisation, constructions, files ──────────
+export { createPath, pathMasses, maskAt, assertPath, assertDomain } from './path/path.js';
+export { linearPath } from './path/linearPath.js';
+export { checkAblationPath } from './path/checkAblationPath.js';
+export type { CheckAblationPathOptions, AblationPathCheck } from './path/checkAblationPath.js';
+export { projectMonotone, projectMonotoneSequence } from './path/projectMonotone.js';
+export { reparametrize } from './path/reparametrize.js';
+export { pathFromSaliency } from './path/pathFromSaliency.js';
+export { randomAblationPath } from './path/randomAblationPath.js';
+export type { RandomAblationPathOptions } from './path/randomAblationPath.js';
+export { encodePath, decodePath, PATH_FILE_MAGIC, PATH_FILE_VERSION } from './path/pathFile.js';
+export type { DecodedPath, PathMetadata, JsonValue } from './path/pathFile.js';
+
+// ── §4 the metric K ───────────────────────────────────────────────────────────────────────────
+export { createGaussianMetric } from './metric/gaussianMetric.js';
+export type { GaussianMetric, GaussianMetricOptions } from './metric/gaussianMetric.js';
+
+// ── §4 the path score P and its differential ──────────────────────────────────────────────────
+export { scorePath, trapezoid, trapezoidWeights, assertPathInputs, assertPathFits } from './score/scorePath.js';
+export type { ScorePathOptions, PathScore } from './score/scorePath.js';
+export { pathDifferential, differentialFromGradients, pairDifferential } from './score/pathDifferential.js';
+export type { PathDifferentialOptions, PathDifferential } from './score/pathDifferential.js';
+
+// ── §6 the optimiser ──────────────────────────────────────────────────────────────────────────
+export { saturate } from './optimizer/saturate.js';
 export {
   optimizeAblationPath,
   ablationPathStep,
   createAblationPathWorkspace,
+  createParallelAblationPathWorkspace,
   pathSaturation,
   DEFAULT_SIGMA_FRACTION,
-} from './optimizeAblationPath.js';
+} from './optimizer/optimizeAblationPath.js';
 export type {
   OptimizeAblationPathOptions,
   OptimizationResult,
@@ -67,12 +102,28 @@ export type {
   AblationPathPhase,
   AblationPathStepHooks,
   AblationPathStepResult,
-} from './optimizeAblationPath.js';
-// comparison methods and evaluation metrics (issue 6)
+  ParallelAblationPathWorkspaceOptions,
+  ThreadCount,
+} from './optimizer/optimizeAblationPath.js';
+
+// ── §7 reading the result ─────────────────────────────────────────────────────────────────────
+export { thresholdMask } from './reading/thresholdMask.js';
+export type { ThresholdMask, ThresholdMaskOptions, PredictedClasses, PathProbabilities } from './reading/thresholdMask.js';
+export { pointingGamePoint } from './reading/pointingGamePoint.js';
+export type { PointingGamePoint, PointingGameOptions } from './reading/pointingGamePoint.js';
+
+// ── §5, §8 comparison methods (one verb: attribute) ───────────────────────────────────────────
 export { attribute, saliencyMethodNames } from './methods/attribute.js';
 export type { AttributeOptions, SaliencyMethod } from './methods/attribute.js';
 export type { SaliencyMap, SaliencyMethodName, PixelPoint } from './methods/saliencyMap.js';
 export type { AblationPathMethod } from './methods/ablationPathSaliency.js';
+export { integratedGradients, quadratureRule, gaussLegendre } from './methods/integratedGradients.js';
+export type {
+  IntegrationRule,
+  QuadratureRule,
+  IntegratedGradientsOptions,
+  IntegratedGradientsResult,
+} from './methods/integratedGradients.js';
 export type { IntegratedGradientsMethod } from './methods/integratedGradientsSaliency.js';
 export type { GradientMethod, SmoothGradMethod } from './methods/gradientSaliency.js';
 export type { MeaningfulPerturbationMethod } from './methods/meaningfulPerturbation.js';
@@ -83,14 +134,26 @@ export { gaussianBlurImage } from './methods/gaussianBlurImage.js';
 export type { GaussianBlurOptions, GaussianBlurBoundary } from './methods/gaussianBlurImage.js';
 export { bilinearUpsample, bilinearUpsampleAdjoint } from './methods/bilinearUpsample.js';
 export type { GridSize } from './methods/bilinearUpsample.js';
-export { pathScoreOfSaliency } from './metrics/pathScoreOfSaliency.js';
-export type { PathScoreOfSaliencyOptions, PathScoreOfSaliencyResult } from './metrics/pathScoreOfSaliency.js';
+
+// ── evaluation metrics: path score of any saliency map, insertion/deletion, pointing game ─────
+export { pathScoreOfSaliency, pathScoreOfSaliencies } from './metrics/pathScoreOfSaliency.js';
+export type {
+  PathScoreOfSaliencyOptions,
+  PathScoreOfSaliencyResult,
+  PathScoreOfSaliencesOptions,
+} from './metrics/pathScoreOfSaliency.js';
 export { insertionDeletion, insertionDeletionMany, saliencyOrder } from './metrics/insertionDeletion.js';
-export type { InsertionDeletionOptions, InsertionDeletionManyOptions, InsertionDeletionResult, InsertionDeletionCurves } from './metrics/insertionDeletion.js';
+export type {
+  InsertionDeletionOptions,
+  InsertionDeletionManyOptions,
+  InsertionDeletionResult,
+  InsertionDeletionCurves,
+} from './metrics/insertionDeletion.js';
 export { pointingGameHit, pointingGameAccuracy, saliencyPoint } from './metrics/pointingGame.js';
-export type { PointingBox, PointingGameHitOptions, PointingGameResult, PointingGameAccuracyOptions } from './metrics/pointingGame.js';
-export { pathScoreOfSaliencies } from './metrics/pathScoreOfSaliency.js';
-export type { PathScoreOfSaliencesOptions } from './metrics/pathScoreOfSaliency.js';
-export { createParallelAblationPathWorkspace } from './optimizeAblationPath.js';
-export type { ParallelAblationPathWorkspaceOptions, ThreadCount } from './optimizeAblationPath.js';
-export type { SaliencyPointOptions } from './metrics/pointingGame.js';
+export type {
+  PointingBox,
+  PointingGameHitOptions,
+  PointingGameResult,
+  PointingGameAccuracyOptions,
+  SaliencyPointOptions,
+} from './metrics/pointingGame.js';

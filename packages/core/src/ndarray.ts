@@ -5,10 +5,10 @@
  */
 import ndarray from 'ndarray';
 import type { NdArray } from 'ndarray';
-import { ShapeError } from './errors.js';
-import { createPath } from './path.js';
+import { ShapeError } from './infra/errors.js';
+import { createPath } from './path/path.js';
 import type { AblationPath, Domain, Image } from './types.js';
-import { createImage } from './image.js';
+import { createImage } from './domain/image.js';
 
 /**
  * An ndarray of shape `[steps + 1, height, width]` viewing (not copying) the masks of `path`:

@@ -1,10 +1,10 @@
 /**
  * The ablation path itself as a saliency method (SPEC §6, §7).
  */
-import { optimizeAblationPath } from '../optimizeAblationPath.js';
-import { pointingGamePoint } from '../pointingGamePoint.js';
-import { requireGradient } from '../batching.js';
-import { OptionError } from '../errors.js';
+import { optimizeAblationPath } from '../optimizer/optimizeAblationPath.js';
+import { pointingGamePoint } from '../reading/pointingGamePoint.js';
+import { requireGradient } from '../infra/batching.js';
+import { OptionError } from '../infra/errors.js';
 import type { MethodContext } from './internal.js';
 import type { SaliencyMap } from './saliencyMap.js';
 import { switchTimes } from './switchTimes.js';

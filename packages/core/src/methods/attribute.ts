@@ -1,8 +1,8 @@
 /**
  * One verb for every saliency method: `attribute(classifier, { image, baseline, target, method })`.
  */
-import { assertSignal, throwIfAborted } from '../abort.js';
-import { OptionError } from '../errors.js';
+import { assertSignal, throwIfAborted } from '../infra/abort.js';
+import { OptionError } from '../infra/errors.js';
 import type { Classifier, Image, Progress } from '../types.js';
 import type { AblationPathMethod } from './ablationPathSaliency.js';
 import { ablationPathSaliency } from './ablationPathSaliency.js';

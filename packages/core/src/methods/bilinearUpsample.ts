@@ -3,8 +3,8 @@
  * upsample the low-resolution masks of meaningful perturbations and RISE and to pull gradients back
  * onto them by the chain rule.
  */
-import { ShapeError } from '../errors.js';
-import { assertFinite, assertInteger } from '../validate.js';
+import { ShapeError } from '../infra/errors.js';
+import { assertFinite, assertInteger } from '../infra/validate.js';
 
 /** A grid size in samples. */
 export interface GridSize {

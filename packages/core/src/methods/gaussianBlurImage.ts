@@ -2,9 +2,9 @@
  * Gaussian blur of images and scalar fields: the blurred baselines of meaningful perturbations and
  * of the insertion metric, and the filter of filtered integrated gradients.
  */
-import { OptionError } from '../errors.js';
+import { OptionError } from '../infra/errors.js';
 import type { Image } from '../types.js';
-import { assertImage, assertNumberInRange } from '../validate.js';
+import { assertImage, assertNumberInRange } from '../infra/validate.js';
 
 /**
  * How the blur treats the image border:

@@ -1,11 +1,11 @@
 /**
  * Vanilla gradient (Simonyan, Vedaldi & Zisserman 2014) and SmoothGrad (Smilkov et al. 2017).
  */
-import { createRng } from '../random.js';
-import { assertInteger, assertNumberInRange } from '../validate.js';
+import { createRng } from '../infra/random.js';
+import { assertInteger, assertNumberInRange } from '../infra/validate.js';
 import type { MethodContext } from './internal.js';
 import { reduceChannels } from './internal.js';
-import { gradientBatched, requireGradient } from '../batching.js';
+import { gradientBatched, requireGradient } from '../infra/batching.js';
 import type { SaliencyMap } from './saliencyMap.js';
 
 /**

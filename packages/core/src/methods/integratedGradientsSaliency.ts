@@ -1,10 +1,10 @@
 /**
  * Integrated gradients (Sundararajan et al. 2017) and its Gaussian-filtered variant, as a map.
  */
-import { integratedGradients } from '../integratedGradients.js';
-import type { IntegrationRule } from '../integratedGradients.js';
-import { requireGradient } from '../batching.js';
-import { assertInteger, assertNumberInRange } from '../validate.js';
+import { integratedGradients } from './integratedGradients.js';
+import type { IntegrationRule } from './integratedGradients.js';
+import { requireGradient } from '../infra/batching.js';
+import { assertInteger, assertNumberInRange } from '../infra/validate.js';
 import { gaussianBlurField } from './gaussianBlurImage.js';
 import type { MethodContext } from './internal.js';
 import { reduceChannels } from './internal.js';

@@ -1,9 +1,9 @@
 /**
  * Helpers shared by the saliency methods and the metrics (not exported from the package).
  */
-import { assertClassifierInput, DEFAULT_BATCH_SIZE, predictBatched } from '../batching.js';
+import { assertClassifierInput, DEFAULT_BATCH_SIZE, predictBatched } from '../infra/batching.js';
 import type { Classifier, Image, Progress } from '../types.js';
-import { assertImage, assertInteger, assertSameShape, assertTarget } from '../validate.js';
+import { assertImage, assertInteger, assertSameShape, assertTarget } from '../infra/validate.js';
 
 export { DEFAULT_BATCH_SIZE };
 

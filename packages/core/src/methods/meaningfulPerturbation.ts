@@ -2,11 +2,11 @@
  * Meaningful perturbations (Fong & Vedaldi 2017), with the settings of the third-party
  * implementation the ablation-path paper compared against (SPEC §8).
  */
-import { throwIfAborted } from '../abort.js';
-import { assertInteger, assertNumberInRange } from '../validate.js';
+import { throwIfAborted } from '../infra/abort.js';
+import { assertInteger, assertNumberInRange } from '../infra/validate.js';
 import { bilinearUpsample, bilinearUpsampleAdjoint } from './bilinearUpsample.js';
 import type { MethodContext } from './internal.js';
-import { gradientBatched, predictImages, requireGradient } from '../batching.js';
+import { gradientBatched, predictImages, requireGradient } from '../infra/batching.js';
 import type { SaliencyMap } from './saliencyMap.js';
 
 /**

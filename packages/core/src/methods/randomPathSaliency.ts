@@ -1,10 +1,10 @@
 /**
  * Random ablation paths (Appendix E) as a saliency method: the null distribution.
  */
-import { createGridDomain } from '../domain.js';
-import { randomAblationPath } from '../randomAblationPath.js';
-import { OptionError } from '../errors.js';
-import { assertInteger, assertNumberInRange } from '../validate.js';
+import { createGridDomain } from '../domain/domain.js';
+import { randomAblationPath } from '../path/randomAblationPath.js';
+import { OptionError } from '../infra/errors.js';
+import { assertInteger, assertNumberInRange } from '../infra/validate.js';
 import type { MethodContext } from './internal.js';
 import type { SaliencyMap } from './saliencyMap.js';
 import { switchTimes } from './switchTimes.js';

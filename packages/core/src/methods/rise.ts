@@ -1,8 +1,8 @@
 /**
  * RISE (Petsiuk, Das & Saenko 2018): randomised input sampling; forward passes only.
  */
-import { createRng } from '../random.js';
-import { assertInteger, assertNumberInRange } from '../validate.js';
+import { createRng } from '../infra/random.js';
+import { assertInteger, assertNumberInRange } from '../infra/validate.js';
 import { applyBilinear, bilinearAxis } from './bilinearUpsample.js';
 import type { MethodContext } from './internal.js';
 import { predictTarget } from './internal.js';

@@ -1,7 +1,7 @@
 /**
  * The saliency map of an ablation path: how long each point keeps the image.
  */
-import { assertPath } from '../path.js';
+import { assertPath } from '../path/path.js';
 import type { AblationPath } from '../types.js';
 
 /**

@@ -1,10 +1,10 @@
 /**
  * The causal insertion and deletion metrics of RISE (Petsiuk, Das & Saenko 2018).
  */
-import { ShapeError } from '../errors.js';
+import { ShapeError } from '../infra/errors.js';
 import type { Classifier, Image, Progress } from '../types.js';
-import { assertFinite, assertImage, assertInteger, assertOptionsObject } from '../validate.js';
-import { createRng } from '../random.js';
+import { assertFinite, assertImage, assertInteger, assertOptionsObject } from '../infra/validate.js';
+import { createRng } from '../infra/random.js';
 import { batchSizeOf, checkInputs, predictTarget } from '../methods/internal.js';
 
 /** Curves of {@link insertionDeletion}: F after each step, against the fraction of pixels moved. */

@@ -1,12 +1,12 @@
 /**
  * The paper's own yardstick for any saliency map: P of its §4.2 ablation path.
  */
-import { createGridDomain } from '../domain.js';
-import { ShapeError } from '../errors.js';
-import { pathFromSaliency } from '../pathFromSaliency.js';
-import { scorePath, trapezoidWeights } from '../scorePath.js';
+import { createGridDomain } from '../domain/domain.js';
+import { ShapeError } from '../infra/errors.js';
+import { pathFromSaliency } from '../path/pathFromSaliency.js';
+import { scorePath, trapezoidWeights } from '../score/scorePath.js';
 import type { AblationPath, Classifier, Image } from '../types.js';
-import { assertFinite, assertInteger, assertOptionsObject } from '../validate.js';
+import { assertFinite, assertInteger, assertOptionsObject } from '../infra/validate.js';
 import { batchSizeOf, checkInputs, predictTarget } from '../methods/internal.js';
 
 /** Arguments of {@link pathScoreOfSaliency}. */

@@ -1,8 +1,8 @@
 /**
  * The pointing game (Zhang et al. 2017): does the most salient point of a map fall on the object?
  */
-import { OptionError, ShapeError } from '../errors.js';
-import { assertFinite, assertNumberInRange, booleanOption } from '../validate.js';
+import { OptionError, ShapeError } from '../infra/errors.js';
+import { assertFinite, assertNumberInRange, booleanOption } from '../infra/validate.js';
 import type { PixelPoint, SaliencyMap } from '../methods/saliencyMap.js';
 import { gaussianBlurField } from '../methods/gaussianBlurImage.js';
 

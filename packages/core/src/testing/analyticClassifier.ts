@@ -3,10 +3,10 @@
  * examples. It depends on nothing in the core except the types, errors and input checks, so the
  * core's numerics can be tested against it.
  */
-import { OptionError, ShapeError } from '../errors.js';
-import { createRng } from '../random.js';
+import { OptionError, ShapeError } from '../infra/errors.js';
+import { createRng } from '../infra/random.js';
 import type { Classifier, DifferentiableClassifier, GradientResult, ImageBatch } from '../types.js';
-import { assertImage, assertInteger, assertNumberInRange, assertTarget, assertTargets, booleanOption } from '../validate.js';
+import { assertImage, assertInteger, assertNumberInRange, assertTarget, assertTargets, booleanOption } from '../infra/validate.js';
 
 /** A rectangle of pixels: columns `x … x + width − 1`, rows `y … y + height − 1`. */
 export interface PixelRegion {

@@ -4,13 +4,13 @@
  * property-test anything built on the library.
  */
 import fc from 'fast-check';
-import { createGridDomain } from '../domain.js';
-import { createImage } from '../image.js';
-import { createPath } from '../path.js';
-import { pathFromSaliency } from '../pathFromSaliency.js';
-import { reparametrize } from '../reparametrize.js';
+import { createGridDomain } from '../domain/domain.js';
+import { createImage } from '../domain/image.js';
+import { createPath } from '../path/path.js';
+import { pathFromSaliency } from '../path/pathFromSaliency.js';
+import { reparametrize } from '../path/reparametrize.js';
 import type { AblationPath, Domain, Image } from '../types.js';
-import { booleanOption } from '../validate.js';
+import { booleanOption } from '../infra/validate.js';
 
 /** Options of {@link domainArb}. */
 export interface DomainArbOptions {

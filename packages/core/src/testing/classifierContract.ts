@@ -4,9 +4,9 @@
  * throws an Error describing the failure; adapters turn them into tests with
  * `for (const c of classifierContractChecks(make, options)) it(c.name, c.run)`.
  */
-import { createRng } from '../random.js';
-import { booleanOption } from '../validate.js';
-import type { Rng } from '../random.js';
+import { createRng } from '../infra/random.js';
+import { booleanOption } from '../infra/validate.js';
+import type { Rng } from '../infra/random.js';
 import type { Classifier, ImageBatch } from '../types.js';
 import { maxAbsDiff } from './compareArrays.js';
 

@@ -2,8 +2,8 @@
  * Reusable law checks for paths and path operations (SPEC §1–3). Each throws an Error describing
  * the first failure, so they work with any test runner (and inside fast-check properties).
  */
-import { checkAblationPath } from '../checkAblationPath.js';
-import { masksMasses } from '../path.js';
+import { checkAblationPath } from '../path/checkAblationPath.js';
+import { masksMasses } from '../path/path.js';
 import type { AblationPath } from '../types.js';
 
 /** Tolerance options of the law checks (absolute, dimensionless). Default 1e-5. */

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { attribute, saliencyMethodNames } from '../../src/index.js';
 import type { SaliencyMethod } from '../../src/index.js';
-import { CapabilityError, OptionError, ShapeError, TargetError } from '../../src/errors.js';
+import { CapabilityError, OptionError, ShapeError, TargetError } from '../../src/infra/errors.js';
 import { blackImage, context, counting, inRegion, plantedClassifier, plantedImage, regionAuc } from './helpers.js';
 import { ablationPathSaliency } from '../../src/methods/ablationPathSaliency.js';
-import { optimizeAblationPath } from '../../src/optimizeAblationPath.js';
+import { optimizeAblationPath } from '../../src/optimizer/optimizeAblationPath.js';
 import { switchTimes } from '../../src/methods/switchTimes.js';
-import { checkAblationPath } from '../../src/checkAblationPath.js';
+import { checkAblationPath } from '../../src/path/checkAblationPath.js';
 
 const cheap: Record<(typeof saliencyMethodNames)[number], SaliencyMethod> = {
   'ablation-path': { name: 'ablation-path', steps: 8, sigma: 1, iterations: 20 },

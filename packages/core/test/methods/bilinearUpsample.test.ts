@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { bilinearUpsample, bilinearUpsampleAdjoint } from '../../src/methods/bilinearUpsample.js';
-import { InvalidValueError, ShapeError } from '../../src/errors.js';
+import { InvalidValueError, ShapeError } from '../../src/infra/errors.js';
 
 const dot = (a: Float32Array, b: Float32Array): number => {
   let s = 0;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { gaussianBlurImage } from '../../src/methods/gaussianBlurImage.js';
-import { constantImage, createImage } from '../../src/image.js';
-import { OptionError } from '../../src/errors.js';
+import { constantImage, createImage } from '../../src/domain/image.js';
+import { OptionError } from '../../src/infra/errors.js';
 
 describe('gaussianBlurImage', () => {
   it('keeps a constant image constant (border renormalisation)', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gradientSaliency, smoothGradSaliency } from '../../src/methods/gradientSaliency.js';
-import { CapabilityError } from '../../src/errors.js';
+import { CapabilityError } from '../../src/infra/errors.js';
 import { blackImage, C, context, counting, H, plantedClassifier, plantedImage, regionAuc, W } from './helpers.js';
 
 describe('gradient saliency', () => {

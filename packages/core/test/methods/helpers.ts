@@ -1,7 +1,7 @@
 /** Shared fixtures of the methods and metrics tests: small images with planted evidence. */
 import { createAnalyticClassifier } from '../../src/testing/analyticClassifier.js';
 import type { AnalyticClassifier } from '../../src/testing/analyticClassifier.js';
-import { createRng } from '../../src/random.js';
+import { createRng } from '../../src/infra/random.js';
 import type { Classifier, Image, ImageBatch } from '../../src/types.js';
 import type { MethodContext } from '../../src/methods/internal.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { integratedGradientsSaliency } from '../../src/methods/integratedGradientsSaliency.js';
 import { gaussianBlurField } from '../../src/methods/gaussianBlurImage.js';
-import { CapabilityError } from '../../src/errors.js';
+import { CapabilityError } from '../../src/infra/errors.js';
 import { attribute } from '../../src/methods/attribute.js';
 import { blackImage, context, plantedClassifier, plantedImage, regionAuc } from './helpers.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { meaningfulPerturbationSaliency, perturbationPenalty } from '../../src/methods/meaningfulPerturbation.js';
-import { CapabilityError } from '../../src/errors.js';
+import { CapabilityError } from '../../src/infra/errors.js';
 import { blackImage, context, counting, H, inRegion, plantedClassifier, plantedImage, regionAuc, W } from './helpers.js';
 
 describe('meaningful perturbation', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { riseSaliency, drawRiseMask } from '../../src/methods/rise.js';
-import { createRng } from '../../src/random.js';
+import { createRng } from '../../src/infra/random.js';
 import type { Classifier, ImageBatch } from '../../src/types.js';
 import { blackImage, context, counting, H, inRegion, plantedClassifier, plantedImage, regionAuc, W } from './helpers.js';
 

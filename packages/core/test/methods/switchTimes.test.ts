@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { switchTimes } from '../../src/methods/switchTimes.js';
-import { InvalidValueError, ShapeError } from '../../src/errors.js';
+import { InvalidValueError, ShapeError } from '../../src/infra/errors.js';
 import { randomPathSaliency } from '../../src/methods/randomPathSaliency.js';
-import { createGridDomain } from '../../src/domain.js';
-import { pathFromSaliency } from '../../src/pathFromSaliency.js';
-import { checkAblationPath } from '../../src/checkAblationPath.js';
+import { createGridDomain } from '../../src/domain/domain.js';
+import { pathFromSaliency } from '../../src/path/pathFromSaliency.js';
+import { checkAblationPath } from '../../src/path/checkAblationPath.js';
 import { blackImage, context, H, plantedClassifier, plantedImage, W } from './helpers.js';
 
 describe('switchTimes', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { insertionDeletion, insertionDeletionMany, saliencyOrder } from '../../src/metrics/insertionDeletion.js';
-import { createRng } from '../../src/random.js';
-import { OptionError, ShapeError } from '../../src/errors.js';
+import { createRng } from '../../src/infra/random.js';
+import { OptionError, ShapeError } from '../../src/infra/errors.js';
 import { blackImage, counting, H, inRegion, plantedClassifier, plantedImage, W } from '../methods/helpers.js';
 
 const perfect = Float32Array.from({ length: H * W }, (_, p) => (inRegion(p) ? 2 + p / 100 : p / 100));

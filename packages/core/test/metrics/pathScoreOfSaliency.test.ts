@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { pathScoreOfSaliencies, pathScoreOfSaliency } from '../../src/metrics/pathScoreOfSaliency.js';
 import { counting } from '../methods/helpers.js';
-import { checkAblationPath } from '../../src/checkAblationPath.js';
-import { OptionError, ShapeError } from '../../src/errors.js';
+import { checkAblationPath } from '../../src/path/checkAblationPath.js';
+import { OptionError, ShapeError } from '../../src/infra/errors.js';
 import { blackImage, H, inRegion, plantedClassifier, plantedImage, W } from '../methods/helpers.js';
 
 describe('pathScoreOfSaliency', () => {

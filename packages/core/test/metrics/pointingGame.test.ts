@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pointingGameAccuracy, pointingGameHit, saliencyPoint } from '../../src/metrics/pointingGame.js';
-import { OptionError, ShapeError } from '../../src/errors.js';
+import { OptionError, ShapeError } from '../../src/infra/errors.js';
 
 describe('pointingGameHit', () => {
   const box = [10, 20, 30, 40] as const;
