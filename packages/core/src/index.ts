@@ -57,6 +57,8 @@ export type { ImageShape, BatchingOptions, FillImages, GradientChunk, GradientCo
 export { createGridDomain, integrate, MAX_DOMAIN_SIZE } from './domain/domain.js';
 export type { GridDomainOptions } from './domain/domain.js';
 export { createImage, constantImage, blend, blendBatch, batchItem, stackImages } from './domain/image.js';
+export { resolvePreprocessing } from './domain/preprocessing.js';
+export type { Preprocessing, ResolvedPreprocessing } from './domain/preprocessing.js';
 
 // ── §1–3 ablation paths: axioms, projection, reparametrisation, constructions, files ──────────
 export { createPath, pathMasses, maskAt, assertPath, assertDomain } from './path/path.js';

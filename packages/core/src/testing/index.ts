@@ -18,3 +18,5 @@ export {
 } from './pathLaws.js';
 export type { LawOptions } from './pathLaws.js';
 export { maxAbsDiff, relativeL2 } from './compareArrays.js';
+export { preprocessingCases } from './preprocessingCases.js';
+export type { PreprocessingCase } from './preprocessingCases.js';
