@@ -6,12 +6,13 @@ import {
   InvalidModelError,
   InvalidValueError,
   OptionError,
+  resolvePreprocessing,
   ShapeError,
   assertImage,
   assertProbabilityRows,
   assertTargets,
 } from '@ablation-path/core';
-import type { DifferentiableClassifier, GradientResult, ImageBatch } from '@ablation-path/core';
+import type { DifferentiableClassifier, GradientResult, ImageBatch, Preprocessing } from '@ablation-path/core';
 import { enableWasmGradients } from './enableWasmGradients.js';
 import { resolveTfjsBackend, withTfjsBackend } from './resolveTfjsBackend.js';
 import { translateTfjsError } from './translateTfjsError.js';
@@ -31,18 +32,13 @@ export type TfjsModelFunction = (x: tf.Tensor4D) => tf.Tensor2D;
 export type TfjsModel = LayersModel | GraphModel | TfjsModelFunction | string;
 
 /**
- * How the classifier turns the core's raw RGB values (in [0, 1]) into model input, per channel c:
- * `x'_c = (x_c · scale − mean_c) / std_c`. Applied inside the differentiated graph, so gradients
- * are with respect to the raw image. Defaults: `scale` 1, `mean` 0, `std` 1 (no change).
- * `mean` and `std` are one number for all channels or one per channel.
+ * How the classifier turns the core's raw RGB values (in [0, 1]) into model input: the core's
+ * {@link Preprocessing}, `x'_c = (x_c · scale − mean_c) / std_c`, resolved by the core's
+ * `resolvePreprocessing` (the same rule as the ONNX adapter's). Applied inside the differentiated graph,
+ * so gradients are with respect to the raw image. Kept as an alias for existing code.
  * Example: MobileNet's `x/127.5 − 1` on 0..255 values is `{ mean: 0.5, std: 0.5 }` on [0, 1].
- * @example const imagenet: TfjsPreprocessing = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
  */
-export interface TfjsPreprocessing {
-  readonly scale?: number;
-  readonly mean?: number | readonly number[];
-  readonly std?: number | readonly number[];
-}
+export type TfjsPreprocessing = Preprocessing;
 
 /**
  * Options of {@link createTfjsClassifier}; every field is optional, defaults below.
@@ -172,14 +168,6 @@ function resolveModel(model: LayersModel | GraphModel | TfjsModelFunction, dispo
     };
   }
   throw new OptionError('model must be a tf.LayersModel, a tf.GraphModel, a function (x: Tensor4D) => Tensor2D, or the path of a model.json');
-}
-
-function perChannel(name: string, v: number | readonly number[] | undefined, fallback: number, channels: number): number[] {
-  if (v === undefined) return new Array<number>(channels).fill(fallback);
-  const arr = typeof v === 'number' ? new Array<number>(channels).fill(v) : [...v];
-  if (arr.length !== channels) throw new OptionError(`preprocessing.${name} has ${arr.length} values but the model has ${channels} channels`);
-  for (const x of arr) if (typeof x !== 'number' || !Number.isFinite(x)) throw new OptionError(`preprocessing.${name} must hold finite numbers, got ${String(x)}`);
-  return arr;
 }
 
 function resolveShape(
@@ -319,16 +307,7 @@ async function buildClassifier(
   }
   const shape = resolveShape(resolved.inputShape, options.inputShape, resolved.kind);
   const { height, width, channels } = shape;
-  const pre = options.preprocessing ?? {};
-  const scale = pre.scale ?? 1;
-  // scale 0 would feed the model a constant image: every gradient 0, silently
-  if (typeof scale !== 'number' || !Number.isFinite(scale) || scale === 0) throw new OptionError(`preprocessing.scale must be a finite non-zero number, got ${String(scale)}`);
-  const mean = perChannel('mean', pre.mean, 0, channels);
-  const std = perChannel('std', pre.std, 1, channels);
-  if (std.some((s) => s === 0)) throw new OptionError('preprocessing.std must not contain 0');
-  const mul = std.map((s) => scale / s);
-  const add = mean.map((m, c) => -m / (std[c] as number));
-  const identity = mul.every((v) => v === 1) && add.every((v) => v === 0);
+  const { mul, add, identity } = resolvePreprocessing(options.preprocessing, channels);
 
   const imageSize = height * width * channels;
   let classes = 0;
@@ -338,7 +317,7 @@ async function buildClassifier(
 
   /** Probabilities `[n, classes]` of a raw `[n, h, w, c]` batch; call inside a tidy. */
   const probabilities = (x: tf.Tensor4D): tf.Tensor2D => {
-    const input = identity ? x : tf.add(tf.mul(x, tf.tensor1d(mul)), tf.tensor1d(add));
+    const input = identity ? x : tf.add(tf.mul(x, tf.tensor1d([...mul])), tf.tensor1d([...add]));
     let y = resolved.forward(input as tf.Tensor4D);
     const n = x.shape[0];
     // [n, 1, 1, K] or [n, K, 1, 1] (e.g. a final 1×1 convolution) counts as [n, K]
