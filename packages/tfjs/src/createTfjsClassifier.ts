@@ -1,6 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { GraphModel } from '@tensorflow/tfjs-converter';
 import {
   CapabilityError,
   InvalidModelError,
@@ -15,6 +13,7 @@ import type { DifferentiableClassifier, GradientResult, ImageBatch } from '@abla
 import { enableWasmGradients } from './enableWasmGradients.js';
 import { resolveTfjsBackend, withTfjsBackend } from './resolveTfjsBackend.js';
 import { translateTfjsError } from './translateTfjsError.js';
+import type { TfjsGraphModel as GraphModel, TfjsLayersModel as LayersModel } from './tfjsModelTypes.js';
 
 /**
  * A classifier as a tfjs function: a `[n, height, width, channels]` batch (after preprocessing) to
