@@ -87,8 +87,11 @@ export interface TfjsClassifier extends DifferentiableClassifier {
   readonly backend: string | undefined;
   /** Largest number of images per tfjs call. */
   readonly batchSize: number;
-  /** Disposes the model when this classifier loaded it from a path (never a model you passed). */
-  dispose(): void;
+  /**
+   * Disposes the model when this classifier loaded it from a path (never a model you passed).
+   * Returns a promise, as every classifier's `dispose` (the core's `Classifier`); a second call is harmless.
+   */
+  dispose(): Promise<void>;
 }
 
 type Forward = (x: tf.Tensor4D) => tf.Tensor;
@@ -469,7 +472,7 @@ async function buildClassifier(
     batchSize,
     predict,
     gradient,
-    dispose: () => {
+    dispose: async () => {
       if (disposed) return;
       disposed = true;
       resolved.dispose?.();
