@@ -182,8 +182,15 @@ export function assertSingleImage(name: string, image: Image, valueRange: ImageV
   }
 }
 
-/** Throws {@link ShapeError} unless `a` and `b` have the same height, width and channels. */
-export function assertSameShape(nameA: string, a: Image, nameB: string, b: Image): void {
+/** A height × width × channels shape: an {@link Image}, a batch, or a classifier's `inputShape`. */
+type Shape3 = { readonly height: number; readonly width: number; readonly channels: number };
+
+/**
+ * Throws {@link ShapeError} (code `SHAPE_MISMATCH`) unless `a` and `b` have the same height, width
+ * and channels; either may be an image, a batch or a classifier's `inputShape`.
+ * @example assertSameShape('batch', batch, 'inputShape', classifier.inputShape) // in a custom classifier's predict
+ */
+export function assertSameShape(nameA: string, a: Shape3, nameB: string, b: Shape3): void {
   if (a.height !== b.height || a.width !== b.width || a.channels !== b.channels) {
     throw new ShapeError(
       `${nameA} is ${a.height}×${a.width}×${a.channels} but ${nameB} is ${b.height}×${b.width}×${b.channels}`,
