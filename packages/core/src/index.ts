@@ -39,8 +39,9 @@ export {
   assertFinite,
   assertSameShape,
   assertProbabilityRows,
+  assertSingleImage,
 } from './infra/validate.js';
-export type { ProbabilityRowsOptions } from './infra/validate.js';
+export type { ProbabilityRowsOptions, ImageInputOptions, ImageValueRange } from './infra/validate.js';
 export { createRng } from './infra/random.js';
 export type { Rng } from './infra/random.js';
 export {
@@ -119,7 +120,7 @@ export { attribute, saliencyMethodNames } from './methods/attribute.js';
 export type { AttributeOptions, SaliencyMethod } from './methods/attribute.js';
 export type { SaliencyMap, SaliencyMethodName, PixelPoint } from './methods/saliencyMap.js';
 export type { AblationPathMethod } from './methods/ablationPathSaliency.js';
-export { integratedGradients, quadratureRule, gaussLegendre } from './methods/integratedGradients.js';
+export { integratedGradients, quadratureRule, gaussLegendre, DEFAULT_IG_STEPS } from './methods/integratedGradients.js';
 export type {
   IntegrationRule,
   QuadratureRule,

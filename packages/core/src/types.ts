@@ -84,8 +84,12 @@ export interface Classifier {
    * is one class index for the whole batch, or one per image.
    */
   gradient?(batch: ImageBatch, targets: number | Int32Array): Promise<GradientResult>;
-  /** Frees native resources; the classifier is unusable afterwards. */
-  dispose?(): void | Promise<void>;
+  /**
+   * Frees native resources; the classifier is unusable afterwards. Optional (a classifier holding
+   * nothing need not have it), but when present it returns a promise, on every adapter, so that
+   * `await classifier.dispose?.()` is the one way to call it. Calling it twice is harmless.
+   */
+  dispose?(): Promise<void>;
 }
 
 /** A classifier whose `gradient` capability is present. */

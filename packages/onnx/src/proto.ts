@@ -1,6 +1,10 @@
+/// <reference types="long" preserve="true" />
 /**
  * Thin helpers over the ONNX protobuf classes of `onnx-proto`: tensor decoding and encoding,
- * attribute access, int64 conversion. Internal to the adapter.
+ * attribute access, int64 conversion. Internal to the adapter, but its types reach the public
+ * declarations (graph builders, rules), and onnx-proto's declarations use protobufjs's global `Long`
+ * type: the reference above (kept in the emitted .d.ts) brings `@types/long` into a consumer's
+ * program, which TypeScript ≥ 6 no longer does on its own (`types` defaults to none).
  */
 import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';

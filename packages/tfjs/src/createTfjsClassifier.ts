@@ -1,6 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { GraphModel } from '@tensorflow/tfjs-converter';
 import {
   CapabilityError,
   InvalidModelError,
@@ -16,6 +14,7 @@ import type { DifferentiableClassifier, GradientResult, ImageBatch, Preprocessin
 import { enableWasmGradients } from './enableWasmGradients.js';
 import { resolveTfjsBackend, withTfjsBackend } from './resolveTfjsBackend.js';
 import { translateTfjsError } from './translateTfjsError.js';
+import type { TfjsGraphModel as GraphModel, TfjsLayersModel as LayersModel } from './tfjsModelTypes.js';
 
 /**
  * A classifier as a tfjs function: a `[n, height, width, channels]` batch (after preprocessing) to
@@ -84,8 +83,11 @@ export interface TfjsClassifier extends DifferentiableClassifier {
   readonly backend: string | undefined;
   /** Largest number of images per tfjs call. */
   readonly batchSize: number;
-  /** Disposes the model when this classifier loaded it from a path (never a model you passed). */
-  dispose(): void;
+  /**
+   * Disposes the model when this classifier loaded it from a path (never a model you passed).
+   * Returns a promise, as every classifier's `dispose` (the core's `Classifier`); a second call is harmless.
+   */
+  dispose(): Promise<void>;
 }
 
 type Forward = (x: tf.Tensor4D) => tf.Tensor;
@@ -449,7 +451,7 @@ async function buildClassifier(
     batchSize,
     predict,
     gradient,
-    dispose: () => {
+    dispose: async () => {
       if (disposed) return;
       disposed = true;
       resolved.dispose?.();

@@ -9,4 +9,5 @@ export { fileIOHandler, readTfjsModelJson } from './fileIOHandler.js';
 export type { TfjsModelJson } from './fileIOHandler.js';
 export { loadTfjsModel, tfjsModelFormat } from './loadTfjsModel.js';
 export type { TfjsModelFormat } from './loadTfjsModel.js';
+export type { TfjsGraphModel, TfjsLayersModel } from './tfjsModelTypes.js';
 export { resolveTfjsBackend, detectTfjsNode, autoBackendOrder } from './resolveTfjsBackend.js';

@@ -1,8 +1,7 @@
-import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { AblationPathError, CapabilityError, InvalidModelError } from '@ablation-path/core';
 import { fileIOHandler, readTfjsModelJson } from './fileIOHandler.js';
 import type { TfjsModelJson } from './fileIOHandler.js';
+import type { TfjsGraphModel, TfjsLayersModel } from './tfjsModelTypes.js';
 
 /**
  * Which loader a model.json needs: `tf.loadLayersModel` or `tf.loadGraphModel`.
@@ -31,7 +30,9 @@ export function tfjsModelFormat(json: TfjsModelJson): TfjsModelFormat {
  * {@link fileIOHandler}, as a `LayersModel` (through `@tensorflow/tfjs-layers`) or a `GraphModel`
  * (through `@tensorflow/tfjs-converter`) according to {@link tfjsModelFormat}. The needed package is
  * imported at run time; when it is not installed this throws {@link CapabilityError} saying which
- * to install. The caller owns (and disposes) the model.
+ * to install. The caller owns (and disposes) the model. The model is typed structurally
+ * ({@link TfjsLayersModel}, {@link TfjsGraphModel}: the optional peers' types are not needed to
+ * compile against this package); cast it (`loaded.model as tf.LayersModel`) for the rest of its API.
  *
  * @example
  * const loaded = await loadTfjsModel('models/mobilenet/model.json');
@@ -39,7 +40,7 @@ export function tfjsModelFormat(json: TfjsModelJson): TfjsModelFormat {
  */
 export async function loadTfjsModel(
   modelJsonPath: string,
-): Promise<{ format: 'layers-model'; model: LayersModel } | { format: 'graph-model'; model: GraphModel }> {
+): Promise<{ format: 'layers-model'; model: TfjsLayersModel } | { format: 'graph-model'; model: TfjsGraphModel }> {
   const json = readTfjsModelJson(modelJsonPath);
   const format = tfjsModelFormat(json);
   const handler = fileIOHandler(modelJsonPath);

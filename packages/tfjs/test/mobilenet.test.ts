@@ -29,7 +29,7 @@ describe('MobileNet v1 0.25 (tfjs layers model from disk)', () => {
     await tf.setBackend('wasm');
     const loaded = await loadTfjsModel(mobilenet.path);
     if (loaded.format !== 'layers-model') throw new Error(`expected a layers model, got ${loaded.format}`);
-    model = loaded.model;
+    model = loaded.model as LayersModel;
     photos = await loadDemoPhotos();
   });
 

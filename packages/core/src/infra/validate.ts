@@ -124,8 +124,73 @@ export function assertImage(name: string, image: Image): void {
   assertFinite(`${name}.data`, image.data);
 }
 
-/** Throws {@link ShapeError} unless `a` and `b` have the same height, width and channels. */
-export function assertSameShape(nameA: string, a: Image, nameB: string, b: Image): void {
+/**
+ * Which pixel values an image may hold: `'unit'` (the default everywhere) is the library's
+ * convention, RGB divided by 255 so that every value is in [0, 1]; `'any'` accepts any finite value,
+ * for classifiers that take another scale (preprocessing then being the classifier's business).
+ */
+export type ImageValueRange = 'unit' | 'any';
+
+/** The option every computation on one image takes (see {@link assertSingleImage}). */
+export interface ImageInputOptions {
+  /**
+   * `'unit'` (default): image and baseline values must lie in [0, 1] (RGB / 255); a value outside is
+   * an InvalidValueError naming the convention. `'any'`: any finite value is accepted.
+   */
+  readonly valueRange?: ImageValueRange;
+}
+
+/** Returns the validated `valueRange` option (default `'unit'`); anything else is an OptionError. */
+export function imageValueRange(value: unknown): ImageValueRange {
+  if (value === undefined) return 'unit';
+  if (value !== 'unit' && value !== 'any') {
+    throw new OptionError(`valueRange must be 'unit' or 'any', got ${JSON.stringify(value) ?? String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Checks that `image` is ONE well-formed image (see {@link assertImage}) where one image is
+ * expected (the image explained, a baseline): an {@link ImageBatch} (any object with a `count`,
+ * even 1) is a ShapeError naming `batchItem`, since a batch would otherwise be read as its first
+ * image or overrun. With `valueRange` `'unit'` (the default), a value outside [0, 1] is an
+ * InvalidValueError that names the convention and the fix (divide by 255, or `valueRange: 'any'`).
+ * @throws ShapeError, InvalidValueError; OptionError for a `valueRange` other than 'unit' / 'any'.
+ * @example assertSingleImage('image', stackImages([a, b])) // throws ShapeError: image is an ImageBatch of 2 images
+ * @example assertSingleImage('image', createImage(Float32Array.of(0, 128, 255), 1, 1, 3)) // throws InvalidValueError
+ */
+export function assertSingleImage(name: string, image: Image, valueRange: ImageValueRange | undefined = 'unit'): void {
+  const range = imageValueRange(valueRange);
+  if (image !== null && typeof image === 'object' && 'count' in image) {
+    const count = (image as ImageBatch).count;
+    throw new ShapeError(
+      `${name} is an ImageBatch of ${String(count)} image(s) where one Image is expected: ` +
+        `pass batchItem(batch, i) (and call once per image)`,
+    );
+  }
+  assertImage(name, image);
+  if (range === 'any') return;
+  const data = image.data;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i] as number;
+    if (v < 0 || v > 1) {
+      throw new InvalidValueError(
+        `${name}.data[${i}] is ${String(v)}, outside [0, 1]: images hold RGB values divided by 255 ` +
+          `(divide 0..255 data by 255), or pass valueRange: 'any' if the classifier takes another scale`,
+      );
+    }
+  }
+}
+
+/** A height × width × channels shape: an {@link Image}, a batch, or a classifier's `inputShape`. */
+type Shape3 = { readonly height: number; readonly width: number; readonly channels: number };
+
+/**
+ * Throws {@link ShapeError} (code `SHAPE_MISMATCH`) unless `a` and `b` have the same height, width
+ * and channels; either may be an image, a batch or a classifier's `inputShape`.
+ * @example assertSameShape('batch', batch, 'inputShape', classifier.inputShape) // in a custom classifier's predict
+ */
+export function assertSameShape(nameA: string, a: Shape3, nameB: string, b: Shape3): void {
   if (a.height !== b.height || a.width !== b.width || a.channels !== b.channels) {
     throw new ShapeError(
       `${nameA} is ${a.height}×${a.width}×${a.channels} but ${nameB} is ${b.height}×${b.width}×${b.channels}`,
@@ -135,6 +200,12 @@ export function assertSameShape(nameA: string, a: Image, nameB: string, b: Image
 
 /** Throws {@link TargetError} unless `target` is an integer class index in `[0, classes)`. */
 export function assertTarget(target: number, classes: number, name = 'target'): void {
+  if (Array.isArray(target) || ArrayBuffer.isView(target)) {
+    throw new TargetError(
+      `${name} must be one class index, got an array: this computation explains one image for one class ` +
+        `(for a batch with a target per image, call it once per image with batchItem(batch, i) and targets[i])`,
+    );
+  }
   if (!Number.isInteger(target) || target < 0 || target >= classes) {
     throw new TargetError(`${name} must be a class index in [0, ${classes}), got ${String(target)}`);
   }

@@ -47,6 +47,7 @@ export async function ablationPathSaliency(ctx: MethodContext, method: AblationP
     image: ctx.image,
     baseline: ctx.baseline,
     target: ctx.target,
+    valueRange: ctx.valueRange,
     batchSize: ctx.batchSize,
     ...(method.steps === undefined ? {} : { steps: method.steps }),
     ...(method.sigma === undefined ? {} : { sigma: method.sigma }),

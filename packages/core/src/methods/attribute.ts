@@ -3,6 +3,8 @@
  */
 import { assertSignal, throwIfAborted } from '../infra/abort.js';
 import { OptionError } from '../infra/errors.js';
+import { imageValueRange } from '../infra/validate.js';
+import type { ImageInputOptions } from '../infra/validate.js';
 import type { Classifier, Image, Progress } from '../types.js';
 import type { AblationPathMethod } from './ablationPathSaliency.js';
 import { ablationPathSaliency } from './ablationPathSaliency.js';
@@ -30,9 +32,16 @@ export type SaliencyMethod =
   | RiseMethod
   | RandomPathMethod;
 
-/** Arguments of {@link attribute}. */
-export interface AttributeOptions {
-  /** The image x0 to explain; must have the classifier's input shape. */
+/**
+ * Arguments of {@link attribute}, with `valueRange` (image values in [0, 1] by default, see
+ * {@link ImageInputOptions}).
+ */
+export interface AttributeOptions extends ImageInputOptions {
+  /**
+   * The image x0 to explain: ONE image of the classifier's input shape. `attribute` explains one
+   * image for one class; unlike Captum it takes no batch with a target per image (a batch is a
+   * ShapeError, a target array a TargetError): loop over `batchItem(batch, i)` and `targets[i]`.
+   */
   readonly image: Image;
   /**
    * The baseline x1 (same shape): the path's end for ablation paths and random paths, the
@@ -70,8 +79,10 @@ export interface AttributeOptions {
  * | `random-path` | no | 0 | switch time of a random path |
  *
  * @throws CapabilityError up front when the method needs gradients and the classifier has none.
- * @throws ShapeError when image/baseline do not have the classifier's input shape.
- * @throws TargetError for a class index outside [0, classes); OptionError for a bad option
+ * @throws ShapeError when image/baseline do not have the classifier's input shape, or are batches
+ *   (one image per call; see {@link AttributeOptions.image}).
+ * @throws InvalidValueError for image/baseline values outside [0, 1] unless `valueRange: 'any'`.
+ * @throws TargetError for a class index outside [0, classes) or an array of targets; OptionError for a bad option
  *   (including a `signal` that is not an AbortSignal); AbortError when `signal` fires.
  * @example
  * const map = await attribute(classifier, {
@@ -87,13 +98,15 @@ export async function attribute(classifier: Classifier, options: AttributeOption
   if (method === null || typeof method !== 'object') {
     throw new OptionError(`method must be an object { name, ...options } with name one of ${saliencyMethodNames.join(', ')}, got ${String(method)}`);
   }
-  checkInputs(classifier, image, baseline, target);
+  const valueRange = imageValueRange(options.valueRange);
+  checkInputs(classifier, image, baseline, target, { valueRange });
   assertSignal(options.signal);
   const ctx: MethodContext = {
     classifier,
     image,
     baseline,
     target,
+    valueRange,
     batchSize: batchSizeOf(options.batchSize),
     signal: options.signal,
     onProgress: options.onProgress,

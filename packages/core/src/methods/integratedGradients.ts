@@ -9,6 +9,7 @@ import { assertPathInputs } from '../score/scorePath.js';
 import { createGridDomain } from '../domain/domain.js';
 import type { Classifier, Image, Progress } from '../types.js';
 import { assertInteger } from '../infra/validate.js';
+import type { ImageInputOptions } from '../infra/validate.js';
 
 /** Quadrature rules on [0, 1] for the path integral of integrated gradients. */
 export type IntegrationRule = 'midpoint' | 'left' | 'right' | 'trapezoid' | 'gauss-legendre';
@@ -102,16 +103,19 @@ export function quadratureRule(rule: IntegrationRule, steps: number): Quadrature
   }
 }
 
-/** Options of {@link integratedGradients}. */
-export interface IntegratedGradientsOptions {
+/** Default number of quadrature nodes of integrated gradients, here and in `attribute`: 50, as Captum. */
+export const DEFAULT_IG_STEPS = 50;
+
+/** Options of {@link integratedGradients} (with `valueRange`, see {@link ImageInputOptions}). */
+export interface IntegratedGradientsOptions extends ImageInputOptions {
   /** x0, the image explained. */
   readonly image: Image;
   /** x1, the baseline (same shape). */
   readonly baseline: Image;
   /** The class whose probability F is attributed. */
   readonly target: number;
-  /** Number of intervals (or Gauss–Legendre points), integer ≥ 1. */
-  readonly steps: number;
+  /** Number of intervals (or Gauss–Legendre points), integer ≥ 1. Default {@link DEFAULT_IG_STEPS} (50, Captum's default). */
+  readonly steps?: number;
   /** Quadrature rule. Default `'midpoint'`. */
   readonly rule?: IntegrationRule;
   /** Largest number of images per classifier call. Default 16. */
@@ -159,7 +163,7 @@ export async function integratedGradients(classifier: Classifier, options: Integ
   requireGradient(classifier, 'integratedGradients');
   assertPathInputs(classifier, options);
   const { image, baseline, target } = options;
-  const { nodes, weights } = quadratureRule(options.rule ?? 'midpoint', options.steps);
+  const { nodes, weights } = quadratureRule(options.rule ?? 'midpoint', options.steps ?? DEFAULT_IG_STEPS);
   const domain = createGridDomain(image.height, image.width);
   const size = domain.size;
   const m = nodes.length;

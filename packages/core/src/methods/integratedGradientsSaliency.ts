@@ -1,7 +1,7 @@
 /**
  * Integrated gradients (Sundararajan et al. 2017) and its Gaussian-filtered variant, as a map.
  */
-import { integratedGradients } from './integratedGradients.js';
+import { DEFAULT_IG_STEPS, integratedGradients } from './integratedGradients.js';
 import type { IntegrationRule } from './integratedGradients.js';
 import { requireGradient } from '../infra/batching.js';
 import { assertInteger, assertNumberInRange } from '../infra/validate.js';
@@ -22,7 +22,7 @@ import type { SaliencyMap } from './saliencyMap.js';
  */
 export interface IntegratedGradientsMethod {
   readonly name: 'integrated-gradients';
-  /** Quadrature nodes, integer ≥ 1. Default 50 (Captum's default). */
+  /** Quadrature nodes, integer ≥ 1. Default {@link DEFAULT_IG_STEPS} = 50 (Captum's default), as {@link integratedGradients}. */
   readonly steps?: number;
   /** Quadrature rule. Default `'midpoint'` (the PyTorch reference fixtures' rule). */
   readonly rule?: IntegrationRule;
@@ -33,7 +33,7 @@ export interface IntegratedGradientsMethod {
 /** Integrated-gradients saliency (see {@link IntegratedGradientsMethod}). */
 export async function integratedGradientsSaliency(ctx: MethodContext, method: IntegratedGradientsMethod): Promise<SaliencyMap> {
   requireGradient(ctx.classifier, "method 'integrated-gradients'");
-  const steps = method.steps ?? 50;
+  const steps = method.steps ?? DEFAULT_IG_STEPS;
   const rule = method.rule ?? 'midpoint';
   const smoothSigma = method.smoothSigma ?? 0;
   assertInteger('steps', steps, 1);
@@ -42,6 +42,7 @@ export async function integratedGradientsSaliency(ctx: MethodContext, method: In
     image: ctx.image,
     baseline: ctx.baseline,
     target: ctx.target,
+    valueRange: ctx.valueRange,
     steps,
     rule,
     batchSize: ctx.batchSize,

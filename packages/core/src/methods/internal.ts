@@ -3,16 +3,29 @@
  */
 import { assertClassifierInput, DEFAULT_BATCH_SIZE, predictBatched } from '../infra/batching.js';
 import type { Classifier, Image, Progress } from '../types.js';
-import { assertImage, assertInteger, assertSameShape, assertTarget } from '../infra/validate.js';
+import { assertInteger, assertSameShape, assertSingleImage, assertTarget } from '../infra/validate.js';
+import type { ImageValueRange } from '../infra/validate.js';
 
 export { DEFAULT_BATCH_SIZE };
 
-/** Checks image, baseline and target against the classifier's input shape and class count. */
-export function checkInputs(classifier: Classifier, image: Image, baseline: Image | undefined, target: number, baselineName = 'baseline'): void {
-  assertImage('image', image);
+/**
+ * Checks image, baseline and target against the classifier's input shape and class count: each is
+ * ONE image (a batch is a ShapeError) with values in [0, 1] unless `valueRange` is `'any'` (see
+ * {@link assertSingleImage}); the target is one class index (an array is a TargetError: the methods
+ * explain one image for one class).
+ */
+export function checkInputs(
+  classifier: Classifier,
+  image: Image,
+  baseline: Image | undefined,
+  target: number,
+  options: { readonly baselineName?: string; readonly valueRange?: ImageValueRange | undefined } = {},
+): void {
+  const baselineName = options.baselineName ?? 'baseline';
+  assertSingleImage('image', image, options.valueRange);
   assertClassifierInput(classifier, image, 'image');
   if (baseline !== undefined) {
-    assertImage(baselineName, baseline);
+    assertSingleImage(baselineName, baseline, options.valueRange);
     assertSameShape('image', image, baselineName, baseline);
   }
   assertTarget(target, classifier.classes);
@@ -83,4 +96,6 @@ export interface MethodContext {
   readonly batchSize: number;
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((progress: Progress) => void) | undefined;
+  /** The caller's `valueRange` (validated), passed on to the computations a method calls. */
+  readonly valueRange: ImageValueRange;
 }

@@ -3,7 +3,8 @@
  */
 import { ShapeError } from '../infra/errors.js';
 import type { Classifier, Image, Progress } from '../types.js';
-import { assertFinite, assertImage, assertInteger, assertOptionsObject } from '../infra/validate.js';
+import { assertFinite, assertInteger, assertOptionsObject, assertSingleImage } from '../infra/validate.js';
+import type { ImageInputOptions } from '../infra/validate.js';
 import { createRng } from '../infra/random.js';
 import { batchSizeOf, checkInputs, predictTarget } from '../methods/internal.js';
 
@@ -28,8 +29,8 @@ export interface InsertionDeletionResult {
   readonly evaluations: number;
 }
 
-/** Arguments of {@link insertionDeletion}. */
-export interface InsertionDeletionOptions {
+/** Arguments of {@link insertionDeletion} (with `valueRange`, see {@link ImageInputOptions}). */
+export interface InsertionDeletionOptions extends ImageInputOptions {
   readonly image: Image;
   readonly target: number;
   /** The map ranking the pixels, `height·width` values (higher = moved first). */
@@ -80,11 +81,11 @@ export async function insertionDeletionMany(
   assertOptionsObject('insertionDeletionMany', options);
   const { image, target, deletionBaseline, insertionBaseline, saliencies } = options;
   // both baselines are required (checkInputs skips a missing one)
-  assertImage('deletionBaseline', deletionBaseline);
-  assertImage('insertionBaseline', insertionBaseline);
+  assertSingleImage('deletionBaseline', deletionBaseline, options.valueRange);
+  assertSingleImage('insertionBaseline', insertionBaseline, options.valueRange);
   if (!Array.isArray(saliencies)) throw new ShapeError('saliencies must be an array of Float32Array maps');
-  checkInputs(classifier, image, deletionBaseline, target, 'deletionBaseline');
-  checkInputs(classifier, image, insertionBaseline, target, 'insertionBaseline');
+  checkInputs(classifier, image, deletionBaseline, target, { baselineName: 'deletionBaseline', valueRange: options.valueRange });
+  checkInputs(classifier, image, insertionBaseline, target, { baselineName: 'insertionBaseline', valueRange: options.valueRange });
   const { height, width, channels } = image;
   const size = height * width;
   const steps = options.steps ?? Math.min(64, size);

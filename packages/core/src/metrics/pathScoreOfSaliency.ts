@@ -7,10 +7,11 @@ import { pathFromSaliency } from '../path/pathFromSaliency.js';
 import { scorePath, trapezoidWeights } from '../score/scorePath.js';
 import type { AblationPath, Classifier, Image } from '../types.js';
 import { assertFinite, assertInteger, assertOptionsObject } from '../infra/validate.js';
+import type { ImageInputOptions } from '../infra/validate.js';
 import { batchSizeOf, checkInputs, predictTarget } from '../methods/internal.js';
 
-/** Arguments of {@link pathScoreOfSaliency}. */
-export interface PathScoreOfSaliencyOptions {
+/** Arguments of {@link pathScoreOfSaliency} (with `valueRange`, see {@link ImageInputOptions}). */
+export interface PathScoreOfSaliencyOptions extends ImageInputOptions {
   readonly image: Image;
   readonly baseline: Image;
   readonly target: number;
@@ -51,7 +52,7 @@ export interface PathScoreOfSaliencyResult {
 export async function pathScoreOfSaliency(classifier: Classifier, options: PathScoreOfSaliencyOptions): Promise<PathScoreOfSaliencyResult> {
   assertOptionsObject('pathScoreOfSaliency', options);
   const { image, baseline, target, saliency } = options;
-  checkInputs(classifier, image, baseline, target);
+  checkInputs(classifier, image, baseline, target, { valueRange: options.valueRange });
   const steps = options.steps ?? 16;
   assertInteger('steps', steps, 1);
   const batchSize = batchSizeOf(options.batchSize);
@@ -67,6 +68,7 @@ export async function pathScoreOfSaliency(classifier: Classifier, options: PathS
     target,
     path,
     batchSize,
+    ...(options.valueRange === undefined ? {} : { valueRange: options.valueRange }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
   return { score: result.score, scores: result.scores, path, evaluations: result.evaluations };
@@ -89,7 +91,7 @@ export interface PathScoreOfSaliencesOptions extends Omit<PathScoreOfSaliencyOpt
 export async function pathScoreOfSaliencies(classifier: Classifier, options: PathScoreOfSaliencesOptions): Promise<PathScoreOfSaliencyResult[]> {
   assertOptionsObject('pathScoreOfSaliencies', options);
   const { image, baseline, target, saliencies } = options;
-  checkInputs(classifier, image, baseline, target);
+  checkInputs(classifier, image, baseline, target, { valueRange: options.valueRange });
   if (!Array.isArray(saliencies)) throw new ShapeError('saliencies must be an array of Float32Array maps');
   const steps = options.steps ?? 16;
   assertInteger('steps', steps, 1);

@@ -20,6 +20,7 @@ import { argmaxRow, assertPathFits, assertPathInputs, trapezoid } from '../score
 import { thresholdMask } from '../reading/thresholdMask.js';
 import type { ThresholdMask } from '../reading/thresholdMask.js';
 import type { AblationPath, Classifier, Domain, Image, Progress } from '../types.js';
+import type { ImageInputOptions } from '../infra/validate.js';
 import { assertInteger, assertNumberInRange } from '../infra/validate.js';
 
 /**
@@ -499,7 +500,7 @@ export interface OptimizationProgress extends Progress {
 }
 
 /** Options of {@link optimizeAblationPath}. */
-export interface OptimizeAblationPathOptions extends AblationPathStepOptions {
+export interface OptimizeAblationPathOptions extends AblationPathStepOptions, ImageInputOptions {
   /** x0, the image explained (HWC, the classifier's input shape). */
   readonly image: Image;
   /** x1, the baseline (same shape). */

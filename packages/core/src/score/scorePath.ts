@@ -5,10 +5,19 @@ import { assertClassifierInput, predictBatched } from '../infra/batching.js';
 import { OptionError, ShapeError } from '../infra/errors.js';
 import { blendBatch } from '../domain/image.js';
 import type { AblationPath, Classifier, Domain, Image } from '../types.js';
-import { assertFinite, assertImage, assertInteger, assertOptionsObject, assertSameShape, assertTarget, booleanOption } from '../infra/validate.js';
+import {
+  assertFinite,
+  assertInteger,
+  assertOptionsObject,
+  assertSameShape,
+  assertSingleImage,
+  assertTarget,
+  booleanOption,
+} from '../infra/validate.js';
+import type { ImageInputOptions } from '../infra/validate.js';
 
-/** Options of {@link scorePath}. */
-export interface ScorePathOptions {
+/** Options of {@link scorePath} (with `valueRange`: image values in [0, 1] by default, see {@link ImageInputOptions}). */
+export interface ScorePathOptions extends ImageInputOptions {
   /** x0, the image being explained (HWC, the classifier's input shape). */
   readonly image: Image;
   /** x1, the baseline the path blends into (same shape). */
@@ -70,19 +79,26 @@ export function trapezoid(values: ArrayLike<number>): number {
 }
 
 /**
- * Checks the arguments shared by path computations: image and baseline are finite images of the
- * classifier's input shape, the target is a class index, and the path's masks fit the image's grid
- * and are finite.
- * @throws ShapeError, InvalidValueError, TargetError, OptionError (steps < 1).
+ * Checks the arguments shared by path computations: image and baseline are each ONE finite image
+ * (an ImageBatch is a ShapeError) of the classifier's input shape, with values in [0, 1] unless
+ * `valueRange: 'any'` (see {@link assertSingleImage}), the target is a class index, and the path's
+ * masks fit the image's grid and are finite.
+ * @throws ShapeError, InvalidValueError, TargetError, OptionError (steps < 1, bad valueRange).
  * @example assertPathInputs(classifier, { image, baseline, target: 3, path }) // throws TargetError for target ≥ classes
  */
 export function assertPathInputs(
   classifier: Classifier,
-  options: { readonly image: Image; readonly baseline: Image; readonly target: number; readonly path?: AblationPath },
+  options: {
+    readonly image: Image;
+    readonly baseline: Image;
+    readonly target: number;
+    readonly path?: AblationPath;
+    readonly valueRange?: ImageInputOptions['valueRange'];
+  },
 ): void {
   assertOptionsObject('this computation', options);
-  assertImage('image', options.image);
-  assertImage('baseline', options.baseline);
+  assertSingleImage('image', options.image, options.valueRange);
+  assertSingleImage('baseline', options.baseline, options.valueRange);
   assertSameShape('image', options.image, 'baseline', options.baseline);
   assertClassifierInput(classifier, options.image, 'image');
   assertTarget(options.target, classifier.classes);

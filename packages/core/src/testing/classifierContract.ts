@@ -124,7 +124,8 @@ async function withClassifier(make: () => Promise<Classifier>, body: (c: Classif
  *   |⟨∇F(x), v⟩ − (F(x + hv) − F(x − hv))/2h| ≤ absolute + relative·|fd|;
  * - per-example targets: an `Int32Array` of targets gives each image its own target's gradient;
  * - targets out of range rejected (code `TARGET_OUT_OF_RANGE`);
- * - no leaked resources (with `leakCheck`).
+ * - no leaked resources (with `leakCheck`);
+ * - `dispose`, when present, returns a promise (and a second call is harmless).
  *
  * `makeClassifier` is called once per check; the classifier is disposed afterwards.
  *
@@ -158,6 +159,20 @@ export function classifierContractChecks(
     if (typeof g !== 'function') fail('the classifier has no gradient capability');
     return g.bind(c);
   };
+
+  checks.push({
+    name: 'dispose, when present, returns a promise, and a second call is harmless',
+    run: async () => {
+      const c = await makeClassifier();
+      if (c.dispose === undefined) return;
+      const first: unknown = c.dispose();
+      if (!(first instanceof Promise)) fail(`dispose() must return a Promise, got ${typeof first}`);
+      await first;
+      const second: unknown = c.dispose();
+      if (!(second instanceof Promise)) fail(`a second dispose() must return a Promise too, got ${typeof second}`);
+      await second;
+    },
+  });
 
   add('declares a positive integer inputShape and number of classes', async (c) => {
     const { height, width, channels } = c.inputShape;

@@ -47,7 +47,7 @@ export function blackImage(): Image {
 }
 
 export function context(classifier: Classifier, image: Image, baseline: Image, target = 0, batchSize = 16): MethodContext {
-  return { classifier, image, baseline, target, batchSize };
+  return { classifier, image, baseline, target, batchSize, valueRange: 'unit' };
 }
 
 /** P(S(inside) > S(outside)) over all pairs (ties count ½): the AUC of region membership by saliency. */
