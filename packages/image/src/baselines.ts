@@ -4,7 +4,14 @@
  * the photo, a constant colour, or seeded uniform noise. (Another photo as baseline: read it with
  * `loadImage` and the same options as the photo.)
  */
-import { assertImage, constantImage, createImage, createRng, gaussianBlurImage, OptionError } from '@ablation-path/core';
+import {
+  assertImage,
+  constantImage,
+  createImage,
+  createRng,
+  gaussianBlurImage,
+  OptionError,
+} from '@ablation-path/core';
 import type { Image } from '@ablation-path/core';
 
 /**
@@ -30,7 +37,8 @@ export interface BlurBaselineOptions {
 export function blurBaseline(image: Image, options: BlurBaselineOptions = {}): Image {
   assertImage('image', image);
   const sigma = options.sigma ?? DEFAULT_BLUR_SIGMA_FRACTION * image.width;
-  if (typeof sigma !== 'number' || !Number.isFinite(sigma) || sigma <= 0) throw new OptionError(`sigma must be a number > 0 (pixels), got ${String(sigma)}`);
+  if (typeof sigma !== 'number' || !Number.isFinite(sigma) || sigma <= 0)
+    throw new OptionError(`sigma must be a number > 0 (pixels), got ${String(sigma)}`);
   return gaussianBlurImage(image, { sigma, boundary: 'mirror' });
 }
 
@@ -42,7 +50,11 @@ export function blurBaseline(image: Image, options: BlurBaselineOptions = {}): I
  */
 export function colorBaseline(image: Image, rgb: readonly number[]): Image {
   assertImage('image', image);
-  if (!Array.isArray(rgb) || rgb.length !== image.channels || !rgb.every((v) => typeof v === 'number' && v >= 0 && v <= 1)) {
+  if (
+    !Array.isArray(rgb) ||
+    rgb.length !== image.channels ||
+    !rgb.every((v) => typeof v === 'number' && v >= 0 && v <= 1)
+  ) {
     throw new OptionError(`rgb must be ${image.channels} numbers in [0, 1], got ${JSON.stringify(rgb) ?? String(rgb)}`);
   }
   return constantImage(image.height, image.width, rgb);
@@ -62,7 +74,8 @@ export interface NoiseBaselineOptions {
 export function noiseBaseline(image: Image, options: NoiseBaselineOptions = {}): Image {
   assertImage('image', image);
   const seed = options.seed ?? 0;
-  if (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 32 - 1) throw new OptionError(`seed must be an integer in [0, 2^32 - 1], got ${String(seed)}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 32 - 1)
+    throw new OptionError(`seed must be an integer in [0, 2^32 - 1], got ${String(seed)}`);
   const rng = createRng(seed);
   const data = new Float32Array(image.data.length);
   for (let i = 0; i < data.length; i++) data[i] = rng.next();

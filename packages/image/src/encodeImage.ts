@@ -9,8 +9,15 @@ import type { Image } from '@ablation-path/core';
 /** The 8-bit bytes of an image with 1 or 3 channels (see the module comment). */
 export function imageBytes(image: Image): Buffer {
   const { height, width, channels, data } = image;
-  if (channels !== 1 && channels !== 3) throw new ShapeError(`a picture needs 1 (grey) or 3 (RGB) channels, got ${channels}`);
-  if (!Number.isInteger(height) || !Number.isInteger(width) || height < 1 || width < 1 || data.length !== height * width * channels) {
+  if (channels !== 1 && channels !== 3)
+    throw new ShapeError(`a picture needs 1 (grey) or 3 (RGB) channels, got ${channels}`);
+  if (
+    !Number.isInteger(height) ||
+    !Number.isInteger(width) ||
+    height < 1 ||
+    width < 1 ||
+    data.length !== height * width * channels
+  ) {
     throw new ShapeError(`image data has ${data.length} values, expected ${height}×${width}×${channels}`);
   }
   const bytes = Buffer.alloc(data.length);
@@ -41,7 +48,8 @@ export async function encodePng(image: Image): Promise<Buffer> {
 export async function encodeJpeg(image: Image, options: { readonly quality?: number } = {}): Promise<Buffer> {
   const bytes = imageBytes(image);
   const quality = options.quality ?? 90;
-  if (!Number.isInteger(quality) || quality < 1 || quality > 100) throw new OptionError(`quality must be an integer in [1, 100], got ${String(quality)}`);
+  if (!Number.isInteger(quality) || quality < 1 || quality > 100)
+    throw new OptionError(`quality must be an integer in [1, 100], got ${String(quality)}`);
   return sharp(bytes, { raw: { width: image.width, height: image.height, channels: image.channels as 1 | 3 } })
     .jpeg({ quality })
     .toBuffer();

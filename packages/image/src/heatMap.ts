@@ -75,21 +75,31 @@ export function normalizeSaliency(values: ArrayLike<number>, options: SaliencySc
   const sign = options.sign ?? 'absolute';
   const scale = options.scale ?? 'linear';
   const p = options.clipPercentile ?? 99;
-  if (!['absolute', 'positive', 'negative', 'all'].includes(sign)) throw new OptionError(`sign must be absolute, positive, negative or all, got ${String(sign)}`);
-  if (scale !== 'linear' && scale !== 'rank') throw new OptionError(`scale must be linear or rank, got ${String(scale)}`);
-  if (typeof p !== 'number' || !(p > 0 && p <= 100)) throw new OptionError(`clipPercentile must be a number in (0, 100], got ${String(p)}`);
+  if (!['absolute', 'positive', 'negative', 'all'].includes(sign))
+    throw new OptionError(`sign must be absolute, positive, negative or all, got ${String(sign)}`);
+  if (scale !== 'linear' && scale !== 'rank')
+    throw new OptionError(`scale must be linear or rank, got ${String(scale)}`);
+  if (typeof p !== 'number' || !(p > 0 && p <= 100))
+    throw new OptionError(`clipPercentile must be a number in (0, 100], got ${String(p)}`);
   assertFinite('saliency', values);
   const n = values.length;
   const v = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const s = values[i] as number;
-    v[i] = sign === 'absolute' ? Math.abs(s) : sign === 'positive' ? Math.max(s, 0) : sign === 'negative' ? Math.max(-s, 0) : s;
+    v[i] =
+      sign === 'absolute'
+        ? Math.abs(s)
+        : sign === 'positive'
+          ? Math.max(s, 0)
+          : sign === 'negative'
+            ? Math.max(-s, 0)
+            : s;
   }
   const t = new Float32Array(n);
   if (n === 0) return t;
   if (scale === 'rank') {
     const order = saliencyOrder(v); // decreasing
-    for (let q = 0; q < n; ) {
+    for (let q = 0; q < n;) {
       let e = q + 1;
       while (e < n && v[order[e] as number] === v[order[q] as number]) e++;
       const r = n === 1 ? 0.5 : 1 - (q + e - 1) / 2 / (n - 1);
@@ -112,10 +122,16 @@ export function normalizeSaliency(values: ArrayLike<number>, options: SaliencySc
  * @throws ShapeError when `saliency` does not hold height·width values.
  * @example const picture = heatMap(map.data, { height: 224, width: 224 }, { sign: 'positive' });
  */
-export function heatMap(saliency: ArrayLike<number>, size: { readonly height: number; readonly width: number }, options: SaliencyScaleOptions = {}): Image {
+export function heatMap(
+  saliency: ArrayLike<number>,
+  size: { readonly height: number; readonly width: number },
+  options: SaliencyScaleOptions = {},
+): Image {
   const { height, width } = size;
-  if (!Number.isInteger(height) || !Number.isInteger(width) || height < 1 || width < 1) throw new ShapeError(`heat map size must be positive integers, got ${width}×${height}`);
-  if (saliency.length !== height * width) throw new ShapeError(`saliency has ${saliency.length} values, expected ${height}×${width} = ${height * width}`);
+  if (!Number.isInteger(height) || !Number.isInteger(width) || height < 1 || width < 1)
+    throw new ShapeError(`heat map size must be positive integers, got ${width}×${height}`);
+  if (saliency.length !== height * width)
+    throw new ShapeError(`saliency has ${saliency.length} values, expected ${height}×${width} = ${height * width}`);
   const t = normalizeSaliency(saliency, options);
   const out = new Float32Array(t.length * 3);
   for (let i = 0; i < t.length; i++) out.set(heatColour(t[i] as number), i * 3);

@@ -27,9 +27,19 @@ import { resizeTransform, RESIZE_RULES } from './resizeTransform.js';
 import type { ResizeRule, ResizeTransform, Size } from './resizeTransform.js';
 
 /** sharp's resampling kernels. */
-export type ResizeKernel = 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3' | 'mks2013' | 'mks2021';
+export type ResizeKernel =
+  'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3' | 'mks2013' | 'mks2021';
 
-const KERNELS: readonly ResizeKernel[] = ['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3', 'mks2013', 'mks2021'];
+const KERNELS: readonly ResizeKernel[] = [
+  'nearest',
+  'linear',
+  'cubic',
+  'mitchell',
+  'lanczos2',
+  'lanczos3',
+  'mks2013',
+  'mks2021',
+];
 
 /** The resize rule of {@link loadImage} when none is given (and of the command line). */
 export const DEFAULT_RESIZE: ResizeRule = 'center-crop';
@@ -65,15 +75,32 @@ function describeSource(source: string | Uint8Array): string {
   return typeof source === 'string' ? `image ${source}` : `image (${source.length}-byte buffer)`;
 }
 
-function checkOptions(options: LoadImageOptions): { rule: ResizeRule; kernel: ResizeKernel; background: readonly [number, number, number] } {
-  if (options === null || typeof options !== 'object') throw new OptionError(`loadImage needs an options object { width, height, ... }, got ${String(options)}`);
+function checkOptions(options: LoadImageOptions): {
+  rule: ResizeRule;
+  kernel: ResizeKernel;
+  background: readonly [number, number, number];
+} {
+  if (options === null || typeof options !== 'object')
+    throw new OptionError(`loadImage needs an options object { width, height, ... }, got ${String(options)}`);
   const rule = options.resize ?? DEFAULT_RESIZE;
-  if (!RESIZE_RULES.includes(rule)) throw new OptionError(`resize must be one of ${RESIZE_RULES.join(', ')}, got ${JSON.stringify(rule) ?? String(rule)}`);
+  if (!RESIZE_RULES.includes(rule))
+    throw new OptionError(
+      `resize must be one of ${RESIZE_RULES.join(', ')}, got ${JSON.stringify(rule) ?? String(rule)}`,
+    );
   const kernel = options.kernel ?? DEFAULT_KERNEL;
-  if (!KERNELS.includes(kernel)) throw new OptionError(`kernel must be one of ${KERNELS.join(', ')}, got ${JSON.stringify(kernel) ?? String(kernel)}`);
+  if (!KERNELS.includes(kernel))
+    throw new OptionError(
+      `kernel must be one of ${KERNELS.join(', ')}, got ${JSON.stringify(kernel) ?? String(kernel)}`,
+    );
   const background = options.background ?? [0, 0, 0];
-  if (!Array.isArray(background) || background.length !== 3 || !background.every((v) => typeof v === 'number' && v >= 0 && v <= 1)) {
-    throw new OptionError(`background must be three numbers in [0, 1] (RGB), got ${JSON.stringify(background) ?? String(background)}`);
+  if (
+    !Array.isArray(background) ||
+    background.length !== 3 ||
+    !background.every((v) => typeof v === 'number' && v >= 0 && v <= 1)
+  ) {
+    throw new OptionError(
+      `background must be three numbers in [0, 1] (RGB), got ${JSON.stringify(background) ?? String(background)}`,
+    );
   }
   return { rule, kernel, background };
 }
@@ -117,7 +144,9 @@ export async function loadImage(source: string | Uint8Array, options: LoadImageO
       // sharp resizes with the colours premultiplied by alpha, which would darken half-transparent
       // pixels and turn fully transparent ones black; drop alpha at full size first, then resize.
       const full = await upright.raw().toBuffer({ resolveWithObject: true });
-      upright = sharp(full.data, { raw: { width: full.info.width, height: full.info.height, channels: full.info.channels } });
+      upright = sharp(full.data, {
+        raw: { width: full.info.width, height: full.info.height, channels: full.info.channels },
+      });
     }
     const { width: rw, height: rh } = transform.resized;
     raw = await upright.resize(rw, rh, { fit: 'fill', kernel }).raw().toBuffer({ resolveWithObject: true });
@@ -129,7 +158,9 @@ export async function loadImage(source: string | Uint8Array, options: LoadImageO
   const { data, info } = raw;
   const { resized, offset, input: size } = transform;
   if (info.width !== resized.width || info.height !== resized.height || info.channels < 3) {
-    throw new FileFormatError(`cannot decode ${what}: got ${info.width}×${info.height}×${info.channels}, expected ${resized.width}×${resized.height}×3`);
+    throw new FileFormatError(
+      `cannot decode ${what}: got ${info.width}×${info.height}×${info.channels}, expected ${resized.width}×${resized.height}×3`,
+    );
   }
   const W = size.width;
   const H = size.height;
@@ -156,7 +187,8 @@ export async function loadImage(source: string | Uint8Array, options: LoadImageO
  * @example pictureSize({ width: 600, height: 400 }, 480) // { width: 480, height: 320 }
  */
 export function pictureSize(original: Size, maxSide: number): Size {
-  if (!Number.isInteger(maxSide) || maxSide < 1) throw new OptionError(`maxSide must be an integer ≥ 1, got ${String(maxSide)}`);
+  if (!Number.isInteger(maxSide) || maxSide < 1)
+    throw new OptionError(`maxSide must be an integer ≥ 1, got ${String(maxSide)}`);
   const s = Math.min(1, maxSide / Math.max(original.width, original.height));
   return { width: Math.max(1, Math.round(original.width * s)), height: Math.max(1, Math.round(original.height * s)) };
 }
@@ -180,16 +212,24 @@ export async function loadPicture(source: string | Uint8Array, options: LoadPict
   pictureSize({ width: 1, height: 1 }, maxSide);
   let original: Size;
   try {
-    if (typeof source === 'string' && !existsSync(source)) throw new MissingFileError(`${describeSource(source)}: no such file`);
-    if (typeof source === 'string' && statSync(source).isDirectory()) throw new FileFormatError(`${describeSource(source)}: is a directory, not an image file`);
+    if (typeof source === 'string' && !existsSync(source))
+      throw new MissingFileError(`${describeSource(source)}: no such file`);
+    if (typeof source === 'string' && statSync(source).isDirectory())
+      throw new FileFormatError(`${describeSource(source)}: is a directory, not an image file`);
     const meta = await sharp(source).metadata();
     const swap = (meta.orientation ?? 1) >= 5;
-    original = swap ? { width: meta.height ?? 0, height: meta.width ?? 0 } : { width: meta.width ?? 0, height: meta.height ?? 0 };
+    original = swap
+      ? { width: meta.height ?? 0, height: meta.width ?? 0 }
+      : { width: meta.width ?? 0, height: meta.height ?? 0 };
   } catch (e) {
     if (e instanceof MissingFileError || e instanceof FileFormatError) throw e;
     const reason = e instanceof Error ? (e.message.split('\n')[0] ?? '') : String(e);
     throw new FileFormatError(`cannot decode ${describeSource(source)}: ${reason}`);
   }
   const size = pictureSize(original, maxSide);
-  return loadImage(source, { ...size, resize: 'squash', ...(options.kernel === undefined ? {} : { kernel: options.kernel }) });
+  return loadImage(source, {
+    ...size,
+    resize: 'squash',
+    ...(options.kernel === undefined ? {} : { kernel: options.kernel }),
+  });
 }

@@ -23,7 +23,8 @@ export interface OverlayOptions {
 }
 
 function unit(name: string, v: number): number {
-  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new OptionError(`${name} must be a number in [0, 1], got ${String(v)}`);
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1))
+    throw new OptionError(`${name} must be a number in [0, 1], got ${String(v)}`);
   return v;
 }
 
@@ -37,14 +38,16 @@ export function overlay(photo: Image, layer: Image, options: OverlayOptions = {}
   assertImage('photo', photo);
   assertImage('layer', layer);
   if (layer.channels !== 3) throw new ShapeError(`layer must be RGB (3 channels), got ${layer.channels}`);
-  if (photo.channels !== 3 && photo.channels !== 1) throw new ShapeError(`photo must have 1 or 3 channels, got ${photo.channels}`);
+  if (photo.channels !== 3 && photo.channels !== 1)
+    throw new ShapeError(`photo must have 1 or 3 channels, got ${photo.channels}`);
   assertSameShape('photo', { ...photo, channels: 3 }, 'layer', layer);
   const alpha = unit('alpha', options.alpha ?? 0.6);
   const dim = unit('outsideDim', options.outsideDim ?? 0.35);
   const grey = options.grey ?? true;
   const n = photo.height * photo.width;
   const inside = options.inside;
-  if (inside !== undefined && inside.length !== n) throw new ShapeError(`inside has ${inside.length} values, expected ${n}`);
+  if (inside !== undefined && inside.length !== n)
+    throw new ShapeError(`inside has ${inside.length} values, expected ${n}`);
   const c = photo.channels;
   const out = new Float32Array(n * 3);
   for (let p = 0; p < n; p++) {
@@ -66,11 +69,20 @@ export function overlay(photo: Image, layer: Image, options: OverlayOptions = {}
  * did not see (cut away by a centre crop) show the photo dimmed.
  * @example saliencyOverlay({ picture: picture.image, transform: loaded.transform }, map.data, { sign: 'positive' })
  */
-export function saliencyOverlay(backdrop: Image | PictureGeometry, saliency: ArrayLike<number>, options: SaliencyScaleOptions & OverlayOptions = {}): Image {
+export function saliencyOverlay(
+  backdrop: Image | PictureGeometry,
+  saliency: ArrayLike<number>,
+  options: SaliencyScaleOptions & OverlayOptions = {},
+): Image {
   const geometry = 'transform' in backdrop ? backdrop : undefined;
-  const input = geometry === undefined ? (backdrop as Image) : { height: geometry.transform.input.height, width: geometry.transform.input.width };
+  const input =
+    geometry === undefined
+      ? (backdrop as Image)
+      : { height: geometry.transform.input.height, width: geometry.transform.input.width };
   if (saliency.length !== input.height * input.width) {
-    throw new ShapeError(`saliency has ${saliency.length} values, expected ${input.width}×${input.height} = ${input.height * input.width}`);
+    throw new ShapeError(
+      `saliency has ${saliency.length} values, expected ${input.width}×${input.height} = ${input.height * input.width}`,
+    );
   }
   const t = normalizeSaliency(saliency, options);
   let field = createImage(t, input.height, input.width, 1);
@@ -85,5 +97,8 @@ export function saliencyOverlay(backdrop: Image | PictureGeometry, saliency: Arr
   const heat = new Float32Array(field.data.length * 3);
   for (let i = 0; i < field.data.length; i++) heat.set(heatColour(field.data[i] as number), i * 3);
   const { inside: _ignored, ...rest } = options;
-  return overlay(photo, createImage(heat, field.height, field.width, 3), { ...rest, ...(inside === undefined ? {} : { inside }) });
+  return overlay(photo, createImage(heat, field.height, field.width, 3), {
+    ...rest,
+    ...(inside === undefined ? {} : { inside }),
+  });
 }

@@ -9,36 +9,50 @@ import type { AblationPath, Image } from '@ablation-path/core';
 import { mapToPicture } from './pictureGeometry.js';
 import type { PictureGeometry } from './pictureGeometry.js';
 
-/** Brightness factor of picture pixels the model never saw (cut away by a centre crop). */
+/** Brightness factor of picture pixels the model never saw (cut away by a centre crop): they are drawn in grey × 0.35. */
 export const OUTSIDE_DIM = 0.35;
 
 /** Colour of those pixels in mask pictures (a dark blue-grey, neither kept-white nor ablated-black). */
 export const OUTSIDE_RGB: readonly [number, number, number] = [0.2, 0.25, 0.35];
 
 function checkStep(path: AblationPath, k: number): void {
-  if (!Number.isInteger(k) || k < 0 || k > path.steps) throw new OptionError(`step must be an integer in [0, ${path.steps}], got ${String(k)}`);
+  if (!Number.isInteger(k) || k < 0 || k > path.steps)
+    throw new OptionError(`step must be an integer in [0, ${path.steps}], got ${String(k)}`);
 }
 
 function checkFits(image: Image, path: AblationPath): void {
   if (path.domain.height !== image.height || path.domain.width !== image.width) {
-    throw new ShapeError(`the path's domain is ${path.domain.width}×${path.domain.height}, the image ${image.width}×${image.height}: pictures need one mask value per pixel`);
+    throw new ShapeError(
+      `the path's domain is ${path.domain.width}×${path.domain.height}, the image ${image.width}×${image.height}: pictures need one mask value per pixel`,
+    );
   }
 }
 
 /** Mask k of the path, as a 1-channel image at the input size. */
 function maskField(path: AblationPath, k: number): Image {
   const n = path.domain.size;
-  return createImage(Float32Array.from(path.masks.subarray(k * n, (k + 1) * n)), path.domain.height, path.domain.width, 1);
+  return createImage(
+    Float32Array.from(path.masks.subarray(k * n, (k + 1) * n)),
+    path.domain.height,
+    path.domain.width,
+    1,
+  );
 }
 
 /**
  * [x0, x1]_{M_k}: the photo with mask k blended towards the baseline, pixel (1 − m)·x0 + m·x1.
  * With `geometry`: x0 is the picture, m and x1 are mapped onto it (bilinear), unseen pixels are
- * OUTSIDE_DIM·x0.
+ * OUTSIDE_DIM × the grey of x0 (mean of its channels).
  * @throws ShapeError when image, baseline and the path's domain differ in size; OptionError for a bad step.
  * @example compositeAt(x0, x1, result.path, result.threshold.index)
  */
-export function compositeAt(image: Image, baseline: Image, path: AblationPath, k: number, geometry?: PictureGeometry): Image {
+export function compositeAt(
+  image: Image,
+  baseline: Image,
+  path: AblationPath,
+  k: number,
+  geometry?: PictureGeometry,
+): Image {
   assertImage('image', image);
   assertSameShape('image', image, 'baseline', baseline);
   checkFits(image, path);
@@ -55,9 +69,11 @@ export function compositeAt(image: Image, baseline: Image, path: AblationPath, k
   const out = new Float32Array(P.data.length);
   for (let p = 0; p < P.height * P.width; p++) {
     const t = m.image.data[p] as number;
+    let mean = 0;
+    for (let ch = 0; ch < c; ch++) mean += (P.data[p * c + ch] as number) / c;
     for (let ch = 0; ch < c; ch++) {
       const i = p * c + ch;
-      out[i] = m.inside[p] === 1 ? (1 - t) * (P.data[i] as number) + t * (x1[i] as number) : OUTSIDE_DIM * (P.data[i] as number);
+      out[i] = m.inside[p] === 1 ? (1 - t) * (P.data[i] as number) + t * (x1[i] as number) : OUTSIDE_DIM * mean;
     }
   }
   return createImage(out, P.height, P.width, c);
@@ -92,7 +108,8 @@ export function maskImage(path: AblationPath, k: number, geometry?: PictureGeome
  * @example stripSteps(16, 8) // [0, 2, 5, 7, 9, 11, 14, 16]
  */
 export function stripSteps(steps: number, frames: number): number[] {
-  if (!Number.isInteger(frames) || frames < 2) throw new OptionError(`frames must be an integer ≥ 2, got ${String(frames)}`);
+  if (!Number.isInteger(frames) || frames < 2)
+    throw new OptionError(`frames must be an integer ≥ 2, got ${String(frames)}`);
   const n = Math.min(frames, steps + 1);
   const ks = new Set<number>();
   for (let i = 0; i < n; i++) ks.add(Math.round((i * steps) / (n - 1)));
@@ -121,14 +138,21 @@ export interface PathStripOptions {
  * @throws OptionError for times outside [0, 1], bad frames or gap.
  * @example pathStrip(x0, x1, result.path, { times: [0, 0.25, 0.5, 0.75, 1] })
  */
-export function pathStrip(image: Image, baseline: Image, path: AblationPath, options: PathStripOptions = {}): { image: Image; steps: number[] } {
+export function pathStrip(
+  image: Image,
+  baseline: Image,
+  path: AblationPath,
+  options: PathStripOptions = {},
+): { image: Image; steps: number[] } {
   const gap = options.gap ?? STRIP_GAP;
   if (!Number.isInteger(gap) || gap < 0) throw new OptionError(`gap must be an integer ≥ 0, got ${String(gap)}`);
   let ks: number[];
   if (options.times !== undefined) {
-    if (!Array.isArray(options.times) || options.times.length === 0) throw new OptionError('times must be a non-empty list of numbers in [0, 1]');
+    if (!Array.isArray(options.times) || options.times.length === 0)
+      throw new OptionError('times must be a non-empty list of numbers in [0, 1]');
     ks = options.times.map((t) => {
-      if (typeof t !== 'number' || !(t >= 0 && t <= 1)) throw new OptionError(`times must be numbers in [0, 1], got ${String(t)}`);
+      if (typeof t !== 'number' || !(t >= 0 && t <= 1))
+        throw new OptionError(`times must be numbers in [0, 1], got ${String(t)}`);
       return Math.round(t * path.steps);
     });
   } else {
@@ -141,7 +165,8 @@ export function pathStrip(image: Image, baseline: Image, path: AblationPath, opt
   const data = new Float32Array(height * total * c).fill(1);
   frames.forEach((frame, i) => {
     const x0 = i * (width + gap);
-    for (let y = 0; y < height; y++) data.set(frame.data.subarray(y * width * c, (y + 1) * width * c), (y * total + x0) * c);
+    for (let y = 0; y < height; y++)
+      data.set(frame.data.subarray(y * width * c, (y + 1) * width * c), (y * total + x0) * c);
   });
   return { image: createImage(data, height, total, c), steps: ks };
 }

@@ -60,17 +60,26 @@ function axisPlan(pictureLength: number, resizedLength: number, offset: number, 
  * @throws ShapeError when the field is not at the transform's input size.
  * @example const { image } = mapToPicture(saliencyField, transform, picture.image);
  */
-export function mapToPicture(field: Image, transform: ResizeTransform, picture: Size = transform.original, options: { readonly outside?: readonly number[] } = {}): MappedField {
+export function mapToPicture(
+  field: Image,
+  transform: ResizeTransform,
+  picture: Size = transform.original,
+  options: { readonly outside?: readonly number[] } = {},
+): MappedField {
   assertImage('field', field);
   if (field.width !== transform.input.width || field.height !== transform.input.height) {
-    throw new ShapeError(`field is ${field.width}×${field.height}, expected the transform's input size ${transform.input.width}×${transform.input.height}`);
+    throw new ShapeError(
+      `field is ${field.width}×${field.height}, expected the transform's input size ${transform.input.width}×${transform.input.height}`,
+    );
   }
   const pw = picture.width;
   const ph = picture.height;
-  if (!Number.isInteger(pw) || !Number.isInteger(ph) || pw < 1 || ph < 1) throw new OptionError(`picture size must be positive integers, got ${pw}×${ph}`);
+  if (!Number.isInteger(pw) || !Number.isInteger(ph) || pw < 1 || ph < 1)
+    throw new OptionError(`picture size must be positive integers, got ${pw}×${ph}`);
   const c = field.channels;
   const outside = options.outside ?? new Array<number>(c).fill(0);
-  if (outside.length !== c) throw new OptionError(`outside must have ${c} values (one per channel), got ${outside.length}`);
+  if (outside.length !== c)
+    throw new OptionError(`outside must have ${c} values (one per channel), got ${outside.length}`);
   const px = axisPlan(pw, transform.resized.width, transform.offset.x, field.width);
   const py = axisPlan(ph, transform.resized.height, transform.offset.y, field.height);
   const out = new Float32Array(pw * ph * c);

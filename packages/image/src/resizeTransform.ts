@@ -5,8 +5,8 @@
  * Every rule first scales the whole photo to a `resized` size (the same scale on both axes up to
  * rounding, except `squash`), then places it in the `input` frame at an integer `offset`:
  *
- * - `squash`: resized = input, offset 0: the whole photo, its aspect ratio changed (the CLI's rule
- *   before 0.2; a 600×400 espresso becomes a tall cup at 224×224);
+ * - `squash`: resized = input, offset 0: the whole photo, its aspect ratio changed (the CLI's only rule
+ *   before `--resize` existed; a 600×400 espresso becomes a tall cup at 224×224);
  * - `center-crop`: scale s = max(W/W0, H/H0) (the shorter side fills the input), resized =
  *   round(s·W0) × round(s·H0), then the centre W × H is cut out: offset = −⌊(resized − input)/2⌋.
  *   torchvision's and timm's evaluation rule (Resize(shorter side) + CenterCrop) with crop ratio 1;
@@ -79,7 +79,13 @@ export function resizeTransform(original: Size, input: Size, rule: ResizeRule): 
   const H = input.height;
   switch (rule) {
     case 'squash':
-      return { rule, original: { width: W0, height: H0 }, input: { width: W, height: H }, resized: { width: W, height: H }, offset: { x: 0, y: 0 } };
+      return {
+        rule,
+        original: { width: W0, height: H0 },
+        input: { width: W, height: H },
+        resized: { width: W, height: H },
+        offset: { x: 0, y: 0 },
+      };
     case 'center-crop': {
       const s = Math.max(W / W0, H / H0);
       const rw = Math.max(W, Math.round(s * W0));
@@ -105,7 +111,9 @@ export function resizeTransform(original: Size, input: Size, rule: ResizeRule): 
       };
     }
     default:
-      throw new OptionError(`resize must be one of ${RESIZE_RULES.join(', ')}, got ${JSON.stringify(rule) ?? String(rule)}`);
+      throw new OptionError(
+        `resize must be one of ${RESIZE_RULES.join(', ')}, got ${JSON.stringify(rule) ?? String(rule)}`,
+      );
   }
 }
 
@@ -121,12 +129,17 @@ export type MapDirection = 'to-input' | 'to-original';
  */
 export function mapPoint(transform: ResizeTransform, point: Point, direction: MapDirection): Point {
   const { original, resized, offset } = transform;
-  if (!Number.isFinite(point.x) || !Number.isFinite(point.y)) throw new ShapeError(`point must have finite x and y, got (${point.x}, ${point.y})`);
+  if (!Number.isFinite(point.x) || !Number.isFinite(point.y))
+    throw new ShapeError(`point must have finite x and y, got (${point.x}, ${point.y})`);
   const sx = resized.width / original.width;
   const sy = resized.height / original.height;
-  if (direction === 'to-input') return { x: (point.x + 0.5) * sx - 0.5 + offset.x, y: (point.y + 0.5) * sy - 0.5 + offset.y };
-  if (direction === 'to-original') return { x: (point.x + 0.5 - offset.x) / sx - 0.5, y: (point.y + 0.5 - offset.y) / sy - 0.5 };
-  throw new OptionError(`direction must be 'to-input' or 'to-original', got ${JSON.stringify(direction) ?? String(direction)}`);
+  if (direction === 'to-input')
+    return { x: (point.x + 0.5) * sx - 0.5 + offset.x, y: (point.y + 0.5) * sy - 0.5 + offset.y };
+  if (direction === 'to-original')
+    return { x: (point.x + 0.5 - offset.x) / sx - 0.5, y: (point.y + 0.5 - offset.y) / sy - 0.5 };
+  throw new OptionError(
+    `direction must be 'to-input' or 'to-original', got ${JSON.stringify(direction) ?? String(direction)}`,
+  );
 }
 
 /**
@@ -136,7 +149,12 @@ export function mapPoint(transform: ResizeTransform, point: Point, direction: Ma
  * frame then becomes undefined.
  * @example mapBox(t, [170, 15, 415, 305], 'to-input') // coffee's cup in input pixels
  */
-export function mapBox(transform: ResizeTransform, box: Box, direction: MapDirection, options: { readonly clip?: boolean } = {}): Box | undefined {
+export function mapBox(
+  transform: ResizeTransform,
+  box: Box,
+  direction: MapDirection,
+  options: { readonly clip?: boolean } = {},
+): Box | undefined {
   const a = mapPoint(transform, { x: Math.min(box[0], box[2]), y: Math.min(box[1], box[3]) }, direction);
   const b = mapPoint(transform, { x: Math.max(box[0], box[2]), y: Math.max(box[1], box[3]) }, direction);
   if (options.clip !== true) return [a.x, a.y, b.x, b.y];

@@ -17,22 +17,43 @@ export const THRESHOLD_DIM = 0.45;
 /**
  * The contour of `mask` (height × width values) at `level`: pixel p is on it when p and its right
  * or lower neighbour lie on opposite sides of the level (one side: value ≥ level). 1 on the
- * contour, 0 elsewhere.
+ * contour, 0 elsewhere. With `inside` (1 = pixel seen by the model), only pairs of seen pixels
+ * count, so the edge of a centre crop is not drawn as a contour.
  * @example maskContour(Float32Array.of(0, 0, 1, 1), 1, 4) // [0, 1, 0, 0]
  */
-export function maskContour(mask: ArrayLike<number>, height: number, width: number, level = 0.5): Uint8Array {
-  if (mask.length !== height * width) throw new ShapeError(`mask has ${mask.length} values, expected ${width}×${height} = ${height * width}`);
-  if (typeof level !== 'number' || !Number.isFinite(level)) throw new OptionError(`level must be a finite number, got ${String(level)}`);
+export function maskContour(
+  mask: ArrayLike<number>,
+  height: number,
+  width: number,
+  level = 0.5,
+  inside?: Uint8Array,
+): Uint8Array {
+  if (mask.length !== height * width)
+    throw new ShapeError(`mask has ${mask.length} values, expected ${width}×${height} = ${height * width}`);
+  if (typeof level !== 'number' || !Number.isFinite(level))
+    throw new OptionError(`level must be a finite number, got ${String(level)}`);
+  if (inside !== undefined && inside.length !== height * width) {
+    throw new ShapeError(`inside has ${inside.length} values, expected ${height * width}`);
+  }
+  const seen = (q: number): boolean => inside === undefined || inside[q] === 1;
   const out = new Uint8Array(height * width);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const p = y * width + x;
-      const inside = (mask[p] as number) >= level;
-      const edge = (x + 1 < width && ((mask[p + 1] as number) >= level) !== inside) || (y + 1 < height && ((mask[p + width] as number) >= level) !== inside);
+      if (!seen(p)) continue;
+      const above = (mask[p] as number) >= level;
+      const edge =
+        (x + 1 < width && seen(p + 1) && (mask[p + 1] as number) >= level !== above) ||
+        (y + 1 < height && seen(p + width) && (mask[p + width] as number) >= level !== above);
       if (edge) out[p] = 1;
     }
   }
   return out;
+}
+
+/** Mean of pixel p's three channels. */
+function grey(data: Float32Array, p: number): number {
+  return ((data[p * 3] as number) + (data[p * 3 + 1] as number) + (data[p * 3 + 2] as number)) / 3;
 }
 
 /** Options of {@link thresholdFigure}. */
@@ -51,17 +72,25 @@ export interface ThresholdFigureOptions {
  * Pixel (1 − m)·x0 + m·dim·x1 — the composite [x0, dim·x1]_m — with the `level` contour of m
  * ({@link maskContour}) drawn in the `contour` colour. `mask` has one value per pixel of `image`
  * (e.g. `maskAt(path, threshold.index)`). With `geometry`, everything is at the picture's size and
- * pixels the model did not see are the photo dimmed by {@link OUTSIDE_DIM}.
+ * pixels the model did not see are the photo in grey dimmed by {@link OUTSIDE_DIM}.
  * @throws ShapeError when the mask or baseline does not fit the image; OptionError for a bad dim.
  * @example thresholdFigure(x0, x1, maskAt(result.path, result.threshold.index))
  */
-export function thresholdFigure(image: Image, baseline: Image, mask: Float32Array, options: ThresholdFigureOptions = {}): Image {
+export function thresholdFigure(
+  image: Image,
+  baseline: Image,
+  mask: Float32Array,
+  options: ThresholdFigureOptions = {},
+): Image {
   assertImage('image', image);
   assertSameShape('image', image, 'baseline', baseline);
-  if (image.channels !== 3) throw new ShapeError(`the threshold figure needs an RGB image, got ${image.channels} channels`);
-  if (mask.length !== image.height * image.width) throw new ShapeError(`mask has ${mask.length} values, expected one per pixel (${image.height * image.width})`);
+  if (image.channels !== 3)
+    throw new ShapeError(`the threshold figure needs an RGB image, got ${image.channels} channels`);
+  if (mask.length !== image.height * image.width)
+    throw new ShapeError(`mask has ${mask.length} values, expected one per pixel (${image.height * image.width})`);
   const dim = options.dim ?? THRESHOLD_DIM;
-  if (typeof dim !== 'number' || !(dim >= 0 && dim <= 1)) throw new OptionError(`dim must be a number in [0, 1], got ${String(dim)}`);
+  if (typeof dim !== 'number' || !(dim >= 0 && dim <= 1))
+    throw new OptionError(`dim must be a number in [0, 1], got ${String(dim)}`);
   const level = options.level ?? 0.5;
   const colour = options.contour === undefined ? CONTOUR_RGB : options.contour;
   let x0 = image;
@@ -77,7 +106,7 @@ export function thresholdFigure(image: Image, baseline: Image, mask: Float32Arra
     inside = mapped.inside;
   }
   const { height, width } = x0;
-  const edge = colour === null ? undefined : maskContour(m, height, width, level);
+  const edge = colour === null ? undefined : maskContour(m, height, width, level, inside);
   const out = new Float32Array(height * width * 3);
   for (let p = 0; p < height * width; p++) {
     const t = m[p] as number;
@@ -85,7 +114,7 @@ export function thresholdFigure(image: Image, baseline: Image, mask: Float32Arra
     for (let c = 0; c < 3; c++) {
       const i = p * 3 + c;
       out[i] = !seen
-        ? OUTSIDE_DIM * (x0.data[i] as number)
+        ? OUTSIDE_DIM * grey(x0.data, p)
         : edge !== undefined && edge[p] === 1 && colour !== null
           ? (colour[c] as number)
           : (1 - t) * (x0.data[i] as number) + t * dim * (x1.data[i] as number);

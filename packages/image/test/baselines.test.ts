@@ -5,7 +5,12 @@ import { blurBaseline, colorBaseline, DEFAULT_BLUR_SIGMA_FRACTION, noiseBaseline
 import { bytes } from './helpers.js';
 
 function randomImage(h: number, w: number, c: number, seed: number) {
-  return createImage(Float32Array.from(bytes(h * w * c, seed), (v) => v / 255), h, w, c);
+  return createImage(
+    Float32Array.from(bytes(h * w * c, seed), (v) => v / 255),
+    h,
+    w,
+    c,
+  );
 }
 
 describe('blurBaseline', () => {
@@ -16,7 +21,8 @@ describe('blurBaseline', () => {
     const mirror = (i: number, n: number) => (i < 0 ? -i - 1 : i >= n ? 2 * n - i - 1 : i);
     const got = blurBaseline(img, { sigma });
     let norm = 0;
-    for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) norm += Math.exp(-(dx * dx + dy * dy) / (2 * sigma * sigma));
+    for (let dy = -r; dy <= r; dy++)
+      for (let dx = -r; dx <= r; dx++) norm += Math.exp(-(dx * dx + dy * dy) / (2 * sigma * sigma));
     for (let y = 0; y < 7; y++) {
       for (let x = 0; x < 9; x++) {
         for (let c = 0; c < 3; c++) {
@@ -35,7 +41,10 @@ describe('blurBaseline', () => {
 
   it('keeps constant images, and its default σ is 10 px at 224 px width', () => {
     const flat = blurBaseline(constantImage(12, 10, [0.2, 0.5, 0.9]));
-    for (let i = 0; i < flat.data.length; i += 3) expect([flat.data[i], flat.data[i + 1], flat.data[i + 2]].map((v) => Number(v?.toFixed(5)))).toEqual([0.2, 0.5, 0.9]);
+    for (let i = 0; i < flat.data.length; i += 3)
+      expect([flat.data[i], flat.data[i + 1], flat.data[i + 2]].map((v) => Number(v?.toFixed(5)))).toEqual([
+        0.2, 0.5, 0.9,
+      ]);
     expect(DEFAULT_BLUR_SIGMA_FRACTION * 224).toBeCloseTo(10, 12);
     const img = randomImage(30, 28, 3, 2);
     expect(Array.from(blurBaseline(img).data)).toEqual(Array.from(blurBaseline(img, { sigma: (10 / 224) * 28 }).data));

@@ -3,7 +3,8 @@ import { InvalidValueError, OptionError, ShapeError } from '@ablation-path/core'
 import { describe, expect, it } from 'vitest';
 import { heatColour, heatMap, HEAT_STOPS, normalizeSaliency } from '../src/index.js';
 
-const luminance = ([r, g, b]: readonly number[]): number => 0.2126 * (r as number) + 0.7152 * (g as number) + 0.0722 * (b as number);
+const luminance = ([r, g, b]: readonly number[]): number =>
+  0.2126 * (r as number) + 0.7152 * (g as number) + 0.0722 * (b as number);
 
 describe('heatColour', () => {
   it('maps 0, ¼, ½, ¾, 1 to the stops and interpolates linearly between them (values by hand)', () => {
@@ -39,7 +40,9 @@ describe('normalizeSaliency', () => {
     expect(Array.from(normalizeSaliency([-2, 1], { clipPercentile: 100 }))).toEqual([1, 0.5]);
     expect(Array.from(normalizeSaliency([-2, 1], { sign: 'positive', clipPercentile: 100 }))).toEqual([0, 1]);
     expect(Array.from(normalizeSaliency([-2, 1], { sign: 'negative', clipPercentile: 100 }))).toEqual([1, 0]);
-    expect(Array.from(normalizeSaliency([-2, 1, 0], { sign: 'all', clipPercentile: 100 })).map((v) => Number(v.toFixed(6)))).toEqual([0, 1, 0.666667]);
+    expect(
+      Array.from(normalizeSaliency([-2, 1, 0], { sign: 'all', clipPercentile: 100 })).map((v) => Number(v.toFixed(6))),
+    ).toEqual([0, 1, 0.666667]);
   });
 
   it('percentile clipping: the top (100 − p) % saturate at 1, the rest scale by the p-th percentile', () => {
@@ -61,7 +64,9 @@ describe('normalizeSaliency', () => {
 
   it('bad values and options are typed errors', () => {
     expect(() => normalizeSaliency([1, Number.NaN])).toThrow(InvalidValueError);
-    expect(() => normalizeSaliency([1], { clipPercentile: 0 })).toThrow(/clipPercentile must be a number in \(0, 100\]/);
+    expect(() => normalizeSaliency([1], { clipPercentile: 0 })).toThrow(
+      /clipPercentile must be a number in \(0, 100\]/,
+    );
     expect(() => normalizeSaliency([1], { sign: 'both' as never })).toThrow(OptionError);
     expect(() => normalizeSaliency([1], { scale: 'log' as never })).toThrow(OptionError);
   });
@@ -71,7 +76,12 @@ describe('heatMap', () => {
   it('colours each pixel by its normalised value, at the map size', () => {
     const img = heatMap([0, 1, 2, 4], { height: 2, width: 2 }, { clipPercentile: 100 });
     expect([img.height, img.width, img.channels]).toEqual([2, 2, 3]);
-    for (const [p, t] of [[0, 0], [1, 0.25], [2, 0.5], [3, 1]] as const) {
+    for (const [p, t] of [
+      [0, 0],
+      [1, 0.25],
+      [2, 0.5],
+      [3, 1],
+    ] as const) {
       const want = heatColour(t);
       for (let c = 0; c < 3; c++) expect(img.data[p * 3 + c]).toBeCloseTo(want[c] as number, 6);
     }

@@ -25,7 +25,9 @@ export async function png(data: Uint8Array, width: number, height: number, chann
 }
 
 /** Decodes a PNG into its raw bytes and size. */
-export async function decode(bytes: Uint8Array): Promise<{ data: Buffer; width: number; height: number; channels: number }> {
+export async function decode(
+  bytes: Uint8Array,
+): Promise<{ data: Buffer; width: number; height: number; channels: number }> {
   const { data, info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
@@ -64,7 +66,8 @@ export function tentResize(data: Uint8Array, W: number, H: number, w: number, h:
         for (let j = 0; j < H; j++) {
           const a = (wy[y] as number[])[j] as number;
           if (a === 0) continue;
-          for (let i = 0; i < W; i++) s += a * ((wx[x] as number[])[i] as number) * (data[(j * W + i) * 3 + c] as number);
+          for (let i = 0; i < W; i++)
+            s += a * ((wx[x] as number[])[i] as number) * (data[(j * W + i) * 3 + c] as number);
         }
         out[(y * w + x) * 3 + c] = s;
       }

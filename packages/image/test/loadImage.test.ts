@@ -25,30 +25,47 @@ describe('loadImage: golden pixels', () => {
     const { image, transform } = await loadImage(await png(raw, 9, 6, 3), { width: 4, height: 3, resize: 'squash' });
     expect([image.width, image.height, image.channels]).toEqual([4, 3, 3]);
     expect(transform.resized).toEqual({ width: 4, height: 3 });
-    expectClose(image.data, Array.from(tentResize(raw, 9, 6, 4, 3), (v) => v / 255));
+    expectClose(
+      image.data,
+      Array.from(tentResize(raw, 9, 6, 4, 3), (v) => v / 255),
+    );
   });
 
   it('center-crop: 12×6 → 4×4 scales the shorter side to 4 (8×4) and keeps columns 2..5', async () => {
     const raw = bytes(12 * 6 * 3, 12);
-    const { image, transform } = await loadImage(await png(raw, 12, 6, 3), { width: 4, height: 4, resize: 'center-crop' });
+    const { image, transform } = await loadImage(await png(raw, 12, 6, 3), {
+      width: 4,
+      height: 4,
+      resize: 'center-crop',
+    });
     expect(transform.resized).toEqual({ width: 8, height: 4 });
     expect(transform.offset).toEqual({ x: -2, y: 0 });
     const full = tentResize(raw, 12, 6, 8, 4);
     const want: number[] = [];
-    for (let y = 0; y < 4; y++) for (let x = 2; x < 6; x++) for (let c = 0; c < 3; c++) want.push((full[(y * 8 + x) * 3 + c] as number) / 255);
+    for (let y = 0; y < 4; y++)
+      for (let x = 2; x < 6; x++) for (let c = 0; c < 3; c++) want.push((full[(y * 8 + x) * 3 + c] as number) / 255);
     expectClose(image.data, want);
   });
 
   it('letterbox: 12×6 → 4×4 scales the longer side to 4 (4×2) and pads one row above and below', async () => {
     const raw = bytes(12 * 6 * 3, 13);
     const bg = [0.2, 0.4, 0.6] as const;
-    const { image, transform } = await loadImage(await png(raw, 12, 6, 3), { width: 4, height: 4, resize: 'letterbox', background: bg });
+    const { image, transform } = await loadImage(await png(raw, 12, 6, 3), {
+      width: 4,
+      height: 4,
+      resize: 'letterbox',
+      background: bg,
+    });
     expect(transform.resized).toEqual({ width: 4, height: 2 });
     expect(transform.offset).toEqual({ x: 0, y: 1 });
     const inner = tentResize(raw, 12, 6, 4, 2);
     const want: number[] = [];
     for (let y = 0; y < 4; y++) {
-      for (let x = 0; x < 4; x++) for (let c = 0; c < 3; c++) want.push(y === 0 || y === 3 ? Math.fround(bg[c] as number) : (inner[((y - 1) * 4 + x) * 3 + c] as number) / 255);
+      for (let x = 0; x < 4; x++)
+        for (let c = 0; c < 3; c++)
+          want.push(
+            y === 0 || y === 3 ? Math.fround(bg[c] as number) : (inner[((y - 1) * 4 + x) * 3 + c] as number) / 255,
+          );
     }
     expectClose(image.data, want);
     // the padding is the background exactly, not a rounded byte
@@ -58,7 +75,12 @@ describe('loadImage: golden pixels', () => {
   it('no resampling at scale 1: center-crop 6×4 → 4×4 and letterbox 4×2 → 4×4 copy the bytes exactly', async () => {
     const raw = bytes(6 * 4 * 3, 14);
     const crop = await loadImage(await png(raw, 6, 4, 3), { width: 4, height: 4, resize: 'center-crop' });
-    for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) for (let c = 0; c < 3; c++) expect(crop.image.data[(y * 4 + x) * 3 + c]).toBe(Math.fround((raw[(y * 6 + x + 1) * 3 + c] as number) / 255));
+    for (let y = 0; y < 4; y++)
+      for (let x = 0; x < 4; x++)
+        for (let c = 0; c < 3; c++)
+          expect(crop.image.data[(y * 4 + x) * 3 + c]).toBe(
+            Math.fround((raw[(y * 6 + x + 1) * 3 + c] as number) / 255),
+          );
     const small = bytes(4 * 2 * 3, 15);
     const box = await loadImage(await png(small, 4, 2, 3), { width: 4, height: 4, resize: 'letterbox' });
     for (let y = 0; y < 4; y++) {
@@ -79,7 +101,10 @@ describe('loadImage: golden pixels', () => {
     const c = await loadImage(file, { width: 10, height: 10, resize: 'letterbox' });
     expect(Array.from(a.image.data)).not.toEqual(Array.from(b.image.data));
     expect(Array.from(b.image.data)).not.toEqual(Array.from(c.image.data));
-    expectClose(a.image.data, Array.from(tentResize(raw, 30, 20, 10, 10), (v) => v / 255));
+    expectClose(
+      a.image.data,
+      Array.from(tentResize(raw, 30, 20, 10, 10), (v) => v / 255),
+    );
   });
 
   it('alpha does not change the colours: a half-transparent copy reads as the opaque photo, transparent red stays red', async () => {
@@ -100,7 +125,8 @@ describe('loadImage: golden pixels', () => {
     const red = new Uint8Array(9 * 9 * 4);
     for (let p = 0; p < 81; p++) red[p * 4] = 255;
     const clear = await loadImage(await png(red, 9, 9, 4), { width: 7, height: 5, resize: 'squash' });
-    for (let p = 0; p < 35; p++) expect([clear.image.data[p * 3], clear.image.data[p * 3 + 1], clear.image.data[p * 3 + 2]]).toEqual([1, 0, 0]);
+    for (let p = 0; p < 35; p++)
+      expect([clear.image.data[p * 3], clear.image.data[p * 3 + 1], clear.image.data[p * 3 + 2]]).toEqual([1, 0, 0]);
   });
 
   it('grey photos become RGB, and files and buffers read the same', async () => {
@@ -109,7 +135,8 @@ describe('loadImage: golden pixels', () => {
     const file = join(dir, 'grey.png');
     writeFileSync(file, await png(grey, 8, 8, 1));
     const a = await loadImage(file, { width: 8, height: 8 });
-    for (let p = 0; p < 64; p++) for (let c = 0; c < 3; c++) expect(a.image.data[p * 3 + c]).toBe(Math.fround((grey[p] as number) / 255));
+    for (let p = 0; p < 64; p++)
+      for (let c = 0; c < 3; c++) expect(a.image.data[p * 3 + c]).toBe(Math.fround((grey[p] as number) / 255));
     const b = await loadImage(await png(grey, 8, 8, 1), { width: 8, height: 8 });
     expect(Array.from(b.image.data)).toEqual(Array.from(a.image.data));
   });
@@ -127,12 +154,18 @@ describe('loadImage: typed errors', () => {
   it('a missing file is a MissingFileError naming it; a directory or an undecodable file a FileFormatError', async () => {
     const dir = tempDir();
     await expect(loadImage(join(dir, 'nope.png'), { width: 4, height: 4 })).rejects.toThrow(MissingFileError);
-    await expect(loadImage(join(dir, 'nope.png'), { width: 4, height: 4 })).rejects.toThrow(/image .*nope\.png: no such file/);
+    await expect(loadImage(join(dir, 'nope.png'), { width: 4, height: 4 })).rejects.toThrow(
+      /image .*nope\.png: no such file/,
+    );
     mkdirSync(join(dir, 'sub'));
-    await expect(loadImage(join(dir, 'sub'), { width: 4, height: 4 })).rejects.toThrow(/is a directory, not an image file/);
+    await expect(loadImage(join(dir, 'sub'), { width: 4, height: 4 })).rejects.toThrow(
+      /is a directory, not an image file/,
+    );
     writeFileSync(join(dir, 'bad.png'), 'not a picture');
     await expect(loadImage(join(dir, 'bad.png'), { width: 4, height: 4 })).rejects.toThrow(FileFormatError);
-    await expect(loadImage(join(dir, 'bad.png'), { width: 4, height: 4 })).rejects.toThrow(/cannot decode image .*bad\.png/);
+    await expect(loadImage(join(dir, 'bad.png'), { width: 4, height: 4 })).rejects.toThrow(
+      /cannot decode image .*bad\.png/,
+    );
     const whole = await png(bytes(40 * 40 * 3, 7), 40, 40, 3);
     await expect(loadImage(whole.subarray(0, 60), { width: 4, height: 4 })).rejects.toThrow(FileFormatError);
     await expect(loadPicture(join(dir, 'nope.png'))).rejects.toThrow(MissingFileError);

@@ -41,10 +41,12 @@ describe('pathStrip', () => {
       for (let y = 0; y < 3; y++) {
         for (let x = 0; x < 4; x++) {
           const want = Math.round(255 * (1 - (masks[k * 12 + y * 4 + x] as number)));
-          for (let c = 0; c < 3; c++) expect(png.data[(y * png.width + i * (4 + STRIP_GAP) + x) * png.channels + c]).toBe(want);
+          for (let c = 0; c < 3; c++)
+            expect(png.data[(y * png.width + i * (4 + STRIP_GAP) + x) * png.channels + c]).toBe(want);
         }
       }
-      if (i > 0) for (let g = 1; g <= STRIP_GAP; g++) expect(png.data[(i * (4 + STRIP_GAP) - g) * png.channels]).toBe(255);
+      if (i > 0)
+        for (let g = 1; g <= STRIP_GAP; g++) expect(png.data[(i * (4 + STRIP_GAP) - g) * png.channels]).toBe(255);
     });
   });
 
@@ -94,7 +96,12 @@ describe('mapToPicture', () => {
       const t = resizeTransform({ width: 30, height: 20 }, { width: 10, height: 10 }, rule);
       const field = new Float32Array(100);
       for (let v = 0; v < 10; v++) for (let u = 0; u < 10; u++) field[v * 10 + u] = f(u, v);
-      const { image, inside } = mapToPicture(createImage(field, 10, 10, 1), t, { width: 15, height: 10 }, { outside: [-1] });
+      const { image, inside } = mapToPicture(
+        createImage(field, 10, 10, 1),
+        t,
+        { width: 15, height: 10 },
+        { outside: [-1] },
+      );
       for (let Y = 0; Y < 10; Y++) {
         for (let X = 0; X < 15; X++) {
           // by hand: picture pixel → photo pixel (×2) → input pixel
@@ -126,6 +133,24 @@ describe('threshold figure and contour', () => {
     for (let p = 0; p < 25; p++) if (c[p] === 1) on.push(`${p % 5},${Math.floor(p / 5)}`);
     expect(on.sort()).toEqual(['0,1', '0,2', '0,3', '1,0', '1,3', '2,0', '2,3', '3,0', '3,1', '3,2', '3,3'].sort());
     expect(Array.from(maskContour(Float32Array.of(0, 0, 1, 1), 1, 4))).toEqual([0, 1, 0, 0]);
+    // pixels the model did not see neither carry nor bound a contour
+    expect(Array.from(maskContour(Float32Array.of(0, 1, 1, 0), 1, 4, 0.5, Uint8Array.of(0, 1, 1, 0)))).toEqual([
+      0, 0, 0, 0,
+    ]);
+  });
+
+  it('a fully ablated mask on a centre-cropped photo draws no contour along the crop edge', () => {
+    const transform = resizeTransform({ width: 8, height: 4 }, { width: 4, height: 4 }, 'center-crop');
+    const picture = constantImage(4, 8, [0.2, 0.4, 0.6]);
+    const img = constantImage(4, 4, [1, 1, 1]);
+    const f = thresholdFigure(img, constantImage(4, 4, [1, 1, 1]), new Float32Array(16).fill(1), {
+      geometry: { picture, transform },
+    });
+    for (let x = 0; x < 8; x++) {
+      // columns 0, 1, 6, 7 unseen: grey 0.4 × 0.35; columns 2–5: the dimmed baseline 0.45, never amber
+      const want = x < 2 || x > 5 ? 0.35 * 0.4 : 0.45;
+      for (let c = 0; c < 3; c++) expect(f.data[x * 3 + c]).toBeCloseTo(want, 6);
+    }
   });
 
   it('kept pixels show the photo, ablated ones the dimmed baseline, the ½ line is amber', () => {
@@ -151,13 +176,25 @@ describe('threshold figure and contour', () => {
     const f = thresholdFigure(img, base, m, { geometry: { picture, transform }, contour: null });
     expect([f.width, f.height]).toEqual([8, 4]);
     for (const v of f.data) expect(v).toBeCloseTo(0.75, 6); // (1 − ¼)·1 + ¼·0.45·0
-    const c = compositeAt(img, base, { domain: createGridDomain(4, 4), steps: 1, masks: new Float32Array(32).fill(0.5) }, 1, { picture, transform });
+    const c = compositeAt(
+      img,
+      base,
+      { domain: createGridDomain(4, 4), steps: 1, masks: new Float32Array(32).fill(0.5) },
+      1,
+      { picture, transform },
+    );
     for (const v of c.data) expect(v).toBeCloseTo(0.5, 6);
     const cropT = resizeTransform({ width: 8, height: 4 }, { width: 4, height: 4 }, 'center-crop');
-    const mk = maskImage({ domain: createGridDomain(4, 4), steps: 1, masks: new Float32Array(32) }, 0, { picture, transform: cropT });
+    const mk = maskImage({ domain: createGridDomain(4, 4), steps: 1, masks: new Float32Array(32) }, 0, {
+      picture,
+      transform: cropT,
+    });
     expect(Array.from(mk.data.subarray(0, 3))).toEqual(OUTSIDE_RGB.map((v) => Math.fround(v)));
     expect(Array.from(mk.data.subarray(3 * 3, 3 * 3 + 3))).toEqual([1, 1, 1]);
-    const cc = compositeAt(img, base, { domain: createGridDomain(4, 4), steps: 1, masks: new Float32Array(32) }, 0, { picture, transform: cropT });
+    const cc = compositeAt(img, base, { domain: createGridDomain(4, 4), steps: 1, masks: new Float32Array(32) }, 0, {
+      picture,
+      transform: cropT,
+    });
     expect(cc.data[0]).toBeCloseTo(OUTSIDE_DIM, 6);
   });
 });

@@ -36,14 +36,28 @@ describe('resizeTransform', () => {
   it('points and boxes map to the input and back to where they were, under every rule and odd sizes', () => {
     const sizes = [
       [coffee, input],
-      [{ width: 427, height: 640 }, { width: 224, height: 224 }],
-      [{ width: 17, height: 5 }, { width: 8, height: 3 }],
-      [{ width: 3, height: 9 }, { width: 7, height: 7 }],
+      [
+        { width: 427, height: 640 },
+        { width: 224, height: 224 },
+      ],
+      [
+        { width: 17, height: 5 },
+        { width: 8, height: 3 },
+      ],
+      [
+        { width: 3, height: 9 },
+        { width: 7, height: 7 },
+      ],
     ] as const;
     for (const [o, i] of sizes) {
       for (const rule of RESIZE_RULES) {
         const t = resizeTransform(o, i, rule);
-        for (const p of [{ x: 0, y: 0 }, { x: o.width - 1, y: o.height - 1 }, { x: 1.25, y: 3.5 }, { x: -7, y: 40 }]) {
+        for (const p of [
+          { x: 0, y: 0 },
+          { x: o.width - 1, y: o.height - 1 },
+          { x: 1.25, y: 3.5 },
+          { x: -7, y: 40 },
+        ]) {
           const back = mapPoint(t, mapPoint(t, p, 'to-input'), 'to-original');
           expect(back.x).toBeCloseTo(p.x, 9);
           expect(back.y).toBeCloseTo(p.y, 9);
@@ -68,10 +82,16 @@ describe('resizeTransform', () => {
 
   it('bad sizes and rules are OptionErrors, non-finite points ShapeErrors', () => {
     expect(() => resizeTransform({ width: 0, height: 4 }, input, 'squash')).toThrow(OptionError);
-    expect(() => resizeTransform(coffee, { width: 224, height: 1.5 }, 'squash')).toThrow(/input\.height must be an integer/);
+    expect(() => resizeTransform(coffee, { width: 224, height: 1.5 }, 'squash')).toThrow(
+      /input\.height must be an integer/,
+    );
     expect(() => resizeTransform(coffee, input, 'fit' as never)).toThrow(/resize must be one of/);
-    expect(() => mapPoint(resizeTransform(coffee, input, 'squash'), { x: Number.NaN, y: 0 }, 'to-input')).toThrow(ShapeError);
-    expect(() => mapPoint(resizeTransform(coffee, input, 'squash'), { x: 0, y: 0 }, 'up' as never)).toThrow(OptionError);
+    expect(() => mapPoint(resizeTransform(coffee, input, 'squash'), { x: Number.NaN, y: 0 }, 'to-input')).toThrow(
+      ShapeError,
+    );
+    expect(() => mapPoint(resizeTransform(coffee, input, 'squash'), { x: 0, y: 0 }, 'up' as never)).toThrow(
+      OptionError,
+    );
   });
 });
 
@@ -80,7 +100,13 @@ describe('mapPoint agrees with the pixels loadImage produces', () => {
     const W = 60;
     const H = 40;
     const raw = new Uint8Array(W * H * 3);
-    for (const [x, y] of [[30, 10], [31, 10], [30, 11], [31, 11]] as const) raw.fill(255, (y * W + x) * 3, (y * W + x) * 3 + 3);
+    for (const [x, y] of [
+      [30, 10],
+      [31, 10],
+      [30, 11],
+      [31, 11],
+    ] as const)
+      raw.fill(255, (y * W + x) * 3, (y * W + x) * 3 + 3);
     const file = await png(raw, W, H, 3);
     for (const rule of RESIZE_RULES) {
       const { image, transform } = await loadImage(file, { width: 24, height: 24, resize: rule });

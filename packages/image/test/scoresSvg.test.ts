@@ -7,7 +7,10 @@ describe('scoresSvg', () => {
   it('draws the curve through (t_k, F_k), the threshold line, and stays well-formed', () => {
     const scores = [0.9, 0.8, 0.5, 0.2, 0.05];
     const svg = scoresSvg({ scores, threshold: 0.5, score: 0.47, label: 'a<b' });
-    const poly = /<polyline points="([^"]+)"/.exec(svg)?.[1]?.split(' ').map((p) => p.split(',').map(Number));
+    const poly = /<polyline points="([^"]+)"/
+      .exec(svg)?.[1]
+      ?.split(' ')
+      .map((p) => p.split(',').map(Number));
     expect(poly).toHaveLength(5);
     poly?.forEach(([x, y], k) => {
       expect(x).toBeCloseTo(plotX(k / 4), 1);
