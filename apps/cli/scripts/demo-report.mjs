@@ -12,7 +12,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { demoImages } from '@ablation-path/assets';
-import { scoresSvg } from '../dist/render/scoresSvg.js';
+import { scoresSvg } from '@ablation-path/image';
 
 const cliDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const root = join(cliDir, '..', '..');
@@ -67,7 +67,8 @@ lines.push(`What \`ablation-path explain\` shows for the five annotated demo pho
 lines.push(`(\`images/boxes.json\`: hand-drawn boxes around the main object, about 10 px accurate), with the`);
 lines.push(`default model (${model.name}: ${model.description}) against a blurred baseline`);
 lines.push(`(${rows[0]?.summary.baseline.description}), every other option at its default`);
-lines.push(`(T = ${rows[0]?.summary.options.steps}, σ = ${rows[0]?.summary.options.sigma} px, at most ${rows[0]?.summary.options.maxIterations} iterations, stop at saturation 0.8).`);
+lines.push(`(T = ${rows[0]?.summary.options.steps}, σ = ${rows[0]?.summary.options.sigma} px, at most ${rows[0]?.summary.options.maxIterations} iterations, stop at saturation 0.8,`);
+lines.push(`photos fitted to the input by \`--resize ${rows[0]?.summary.options.resize}\`; see docs/image.md).`);
 lines.push('The target is the photo\'s `label` in boxes.json when it has one, otherwise the model\'s top class.');
 lines.push('');
 lines.push('Reproduce: `pnpm --filter @ablation-path/cli... build && node apps/cli/scripts/demo-report.mjs`');
@@ -89,7 +90,7 @@ for (const r of rows) {
 }
 lines.push('');
 lines.push('Wall times are for the whole explanation (optimisation and pictures) on the project\'s 2-core machine while it was');
-lines.push('shared with other heavy work (load average 7–10), so they are upper bounds; see docs/benchmarks.md for the demo\'s timing.');
+lines.push('shared with other heavy work (load average 8–20 during the last regeneration), so they are upper bounds; see docs/benchmarks.md for the demo\'s timing.');
 lines.push('');
 for (const r of rows) {
   const s = r.summary;
@@ -99,11 +100,14 @@ for (const r of rows) {
   lines.push(`F(x0) = ${f(s.fx0)}, F(x1) = ${f(s.fx1)}, P = ${f(s.score)}; threshold at step ${s.threshold.step} of 16 (t = ${f(s.threshold.time)}, mask area ${f(s.threshold.maskArea)}${s.threshold.found ? '' : ', no mask kept the class on top: the mask with the highest F'}).`);
   lines.push(`Pointing game: (${f(s.pointingGame.original.x, 0)}, ${f(s.pointingGame.original.y, 0)}) in the photo, boxes ${r.im.boxes.map((b) => `[${b.join(', ')}]`).join(', ')}: **${r.hit ? 'hit' : 'miss'}**.`);
   lines.push('');
-  lines.push(`<img src="img/report-${r.stem}-threshold.png" width="224" alt="threshold mask of ${r.im.file}"> <img src="img/report-${r.stem}-scores.svg" width="480" alt="score curve of ${r.im.file}">`);
+  const pic = s.image.pictureSize;
+  const shown = Math.round((pic.width * 300) / Math.max(pic.width, pic.height));
+  lines.push(`<img src="img/report-${r.stem}-threshold.png" width="${shown}" alt="threshold mask of ${r.im.file}"> <img src="img/report-${r.stem}-scores.svg" width="480" alt="score curve of ${r.im.file}">`);
   lines.push('');
 }
 lines.push('The threshold figure shows the photo where the threshold mask keeps it and the (dimmed) blurred baseline where it');
-lines.push('ablates it, with the mask = ½ contour in amber; it is at the model\'s 224×224 input size (the whole photo resized, no crop).');
+lines.push('ablates it, with the mask = ½ contour in amber. It shows the whole photo at its own aspect ratio: the model saw the');
+lines.push('centre crop (the shorter side scaled to 224, the centre 224×224 cut out), and the margins it did not see are darkened.');
 lines.push('The curve is F(t) along the optimised path with the threshold time dashed; its shaded area is P.');
 lines.push('');
 writeFileSync(join(docs, 'report.md'), lines.join('\n'));

@@ -1,14 +1,15 @@
 /**
- * Baselines x1, the image a path blends into: a blurred copy of the photo, another photo, a
- * constant colour, or seeded uniform noise. All are built at the model's input size, in raw RGB in
- * [0, 1] (the same space as the photo, before the classifier's preprocessing).
+ * The `--baseline` flag: parsing it and building the baseline x1 with `@ablation-path/image`'s
+ * baselines (a blurred copy of the photo, a constant colour, seeded uniform noise) or another photo
+ * read like the input. All at the model's input size, in raw RGB in [0, 1] (the same space as the
+ * photo, before the classifier's preprocessing).
  */
 import { existsSync } from 'node:fs';
-import { constantImage, createImage, createRng, gaussianBlurImage } from '@ablation-path/core';
 import type { Image } from '@ablation-path/core';
+import { blurBaseline, colorBaseline, DEFAULT_BLUR_SIGMA_FRACTION, loadImage, noiseBaseline } from '@ablation-path/image';
+import type { ResizeRule } from '@ablation-path/image';
 import { parseNumber, parseTriple } from './args.js';
 import { CliError } from './cliError.js';
-import { readImage } from './imageFile.js';
 
 /** The parsed `--baseline` value. */
 export type BaselineSpec =
@@ -17,12 +18,7 @@ export type BaselineSpec =
   | { readonly kind: 'noise' }
   | { readonly kind: 'image'; readonly path: string };
 
-/**
- * Default blur σ as a fraction of the image width: 10 px at 224 px, a strong blur that removes
- * object detail but keeps the colour layout (the blurred-image substrate of meaningful
- * perturbations and of the paper's Table 1).
- */
-export const DEFAULT_BLUR_SIGMA_FRACTION = 10 / 224;
+export { DEFAULT_BLUR_SIGMA_FRACTION };
 
 /**
  * Parses `blur`, `blur:SIGMA` (σ in model-input pixels), `color:R,G,B` (each in [0, 1]; one
@@ -46,39 +42,26 @@ export interface Baseline {
 }
 
 /**
- * Separable Gaussian blur of an HWC image with standard deviation `sigma` pixels: the core's
- * `gaussianBlurImage` with the `'mirror'` border (kernel exp(−d²/(2σ²)) truncated at 3σ and
- * normalised to sum 1, edges mirrored: index −1 reads 0), so constants are kept exactly.
- * @example gaussianBlur(constantImage(8, 8, [0.5, 0.5, 0.5]), 2).data[0] // 0.5
- */
-export function gaussianBlur(image: Image, sigma: number): Image {
-  return gaussianBlurImage(image, { sigma, boundary: 'mirror' });
-}
-
-/**
  * Builds the baseline for `image` (the photo at model input size).
  *
- * - `blur`: {@link gaussianBlur} with σ = `spec.sigma` pixels, default
- *   {@link DEFAULT_BLUR_SIGMA_FRACTION} × width (10 px at 224);
- * - `color`: the constant colour;
- * - `noise`: uniform noise in [0, 1] per pixel and channel from `createRng(seed)`;
- * - `image`: another photo read and resized like the input (see `readImage`).
+ * - `blur`: `blurBaseline` (core's Gaussian blur, mirror border) with σ = `spec.sigma` pixels,
+ *   default {@link DEFAULT_BLUR_SIGMA_FRACTION} × width (10 px at 224);
+ * - `color`: `colorBaseline`, the constant colour;
+ * - `noise`: `noiseBaseline`, uniform noise in [0, 1) per pixel and channel from `createRng(seed)`;
+ * - `image`: another photo read by `loadImage` with the input's size and resize rule.
  *
- * @example const { image: x1 } = await makeBaseline({ kind: 'blur' }, x0, { seed: 0 });
+ * @example const { image: x1 } = await makeBaseline({ kind: 'blur' }, x0, { seed: 0, resize: 'center-crop' });
  */
-export async function makeBaseline(spec: BaselineSpec, image: Image, options: { seed: number }): Promise<Baseline> {
+export async function makeBaseline(spec: BaselineSpec, image: Image, options: { seed: number; resize: ResizeRule }): Promise<Baseline> {
   switch (spec.kind) {
     case 'blur': {
       const sigma = spec.sigma ?? DEFAULT_BLUR_SIGMA_FRACTION * image.width;
-      return { image: gaussianBlur(image, sigma), description: `Gaussian blur of the image, σ = ${round(sigma)} px at ${image.width}×${image.height}`, spec };
+      return { image: blurBaseline(image, { sigma }), description: `Gaussian blur of the image, σ = ${round(sigma)} px at ${image.width}×${image.height}`, spec };
     }
     case 'color':
-      return { image: constantImage(image.height, image.width, spec.rgb), description: `constant colour RGB(${spec.rgb.map(round).join(', ')})`, spec };
+      return { image: colorBaseline(image, spec.rgb), description: `constant colour RGB(${spec.rgb.map(round).join(', ')})`, spec };
     case 'noise': {
-      const rng = createRng(options.seed);
-      const data = new Float32Array(image.data.length);
-      for (let i = 0; i < data.length; i++) data[i] = rng.next();
-      return { image: createImage(data, image.height, image.width, image.channels), description: `uniform noise in [0, 1], seed ${options.seed}`, spec };
+      return { image: noiseBaseline(image, { seed: options.seed }), description: `uniform noise in [0, 1], seed ${options.seed}`, spec };
     }
     case 'image': {
       if (!existsSync(spec.path)) {
@@ -86,11 +69,11 @@ export async function makeBaseline(spec: BaselineSpec, image: Image, options: { 
       }
       let loaded;
       try {
-        loaded = await readImage(spec.path, [image.height, image.width]);
+        loaded = await loadImage(spec.path, { width: image.width, height: image.height, resize: options.resize });
       } catch (e) {
-        throw e instanceof CliError ? new CliError('input', `--baseline photo: ${e.message}`) : e;
+        throw e instanceof Error ? new CliError('input', `--baseline photo: ${e.message}`, { cause: e }) : e;
       }
-      return { image: loaded.image, description: `photo ${spec.path} resized to ${image.width}×${image.height}`, spec };
+      return { image: loaded.image, description: `photo ${spec.path} fitted to ${image.width}×${image.height} (${options.resize})`, spec };
     }
   }
 }

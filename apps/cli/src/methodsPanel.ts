@@ -4,9 +4,10 @@
  * path) plus RISE: each map shown as a heat map of its pixel ranking over the photo, with P of the
  * §4.2 path built from it, so all methods are read on one scale.
  */
-import { attribute, pathScoreOfSaliency, saliencyOrder, switchTimes } from '@ablation-path/core';
+import { attribute, pathScoreOfSaliency, switchTimes } from '@ablation-path/core';
 import type { Image, SaliencyMethod } from '@ablation-path/core';
-import { encodePng } from './imageFile.js';
+import { encodePng, saliencyOverlay } from '@ablation-path/image';
+import type { PictureGeometry } from '@ablation-path/image';
 import type { MethodsPanelInput } from './methodsPanelHook.js';
 import { dataUri, escapeHtml } from './render/reportHtml.js';
 
@@ -20,48 +21,16 @@ export function panelMethods(width: number, seed: number): readonly { readonly t
   ];
 }
 
-/** A 5-stop "inferno"-like colour map, t in [0, 1] → RGB in [0, 1]. */
-export function heatColour(t: number): [number, number, number] {
-  const stops: [number, number, number][] = [
-    [0, 0, 0.02],
-    [0.34, 0.06, 0.43],
-    [0.73, 0.21, 0.33],
-    [0.98, 0.55, 0.04],
-    [0.99, 1, 0.64],
-  ];
-  const x = Math.min(Math.max(t, 0), 1) * (stops.length - 1);
-  const i = Math.min(Math.floor(x), stops.length - 2);
-  const f = x - i;
-  const a = stops[i] as [number, number, number];
-  const b = stops[i + 1] as [number, number, number];
-  return [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]), a[2] + f * (b[2] - a[2])];
-}
-
 /**
  * The map's pixel ranking (0 = least salient, 1 = most; ties get their mean rank) as a heat map
- * blended 60/40 over the photo in grey: the ranking is what the §4.2 path and the insertion and
- * deletion metrics use, so it is shown instead of raw values whose scales differ between methods.
+ * blended 60/40 over the photo in grey (`@ablation-path/image`'s `saliencyOverlay` with
+ * `{ sign: 'all', scale: 'rank', alpha: 0.6 }`): the ranking is what the §4.2 path and the
+ * insertion and deletion metrics use, so it is shown instead of raw values whose scales differ
+ * between methods. Drawn over `backdrop`: the photo at the input size, or a picture geometry (the
+ * photo at its own aspect ratio).
  */
-export function rankHeatMap(image: Image, saliency: Float32Array): Image {
-  const n = saliency.length;
-  const order = saliencyOrder(saliency); // decreasing
-  const rank = new Float32Array(n);
-  for (let q = 0; q < n; ) {
-    let e = q + 1;
-    while (e < n && saliency[order[e] as number] === saliency[order[q] as number]) e++;
-    const r = 1 - (q + e - 1) / 2 / Math.max(1, n - 1);
-    for (let k = q; k < e; k++) rank[order[k] as number] = r;
-    q = e;
-  }
-  const out = new Float32Array(n * 3);
-  for (let p = 0; p < n; p++) {
-    const c = image.channels;
-    let grey = 0;
-    for (let ch = 0; ch < Math.min(3, c); ch++) grey += (image.data[p * c + ch] as number) / Math.min(3, c);
-    const h = heatColour(rank[p] as number);
-    for (let ch = 0; ch < 3; ch++) out[p * 3 + ch] = 0.6 * h[ch as 0 | 1 | 2] + 0.4 * grey;
-  }
-  return { data: out, height: image.height, width: image.width, channels: 3 };
+export function rankHeatMap(backdrop: Image | PictureGeometry, saliency: Float32Array): Image {
+  return saliencyOverlay(backdrop, saliency, { sign: 'all', scale: 'rank', alpha: 0.6 });
 }
 
 /**
@@ -87,10 +56,11 @@ export async function renderMethodsPanel(input: MethodsPanelInput): Promise<stri
   const figures: string[] = [];
   for (const e of entries) {
     const { score } = await pathScoreOfSaliency(classifier, { image, baseline, target, saliency: e.data, steps: input.path.steps, ...common });
-    const png = await encodePng(rankHeatMap(image, e.data));
+    const heat = rankHeatMap(input.geometry ?? image, e.data);
+    const png = await encodePng(heat);
     const evals = e.evaluations === undefined ? '' : `, ${e.evaluations} evaluations`;
     figures.push(
-      `<figure style="margin:0;text-align:center"><img src="${dataUri({ bytes: png, mime: 'image/png' })}" width="${image.width}" height="${image.height}" alt="${escapeHtml(e.title)}">` +
+      `<figure style="margin:0;text-align:center"><img src="${dataUri({ bytes: png, mime: 'image/png' })}" width="${heat.width}" height="${heat.height}" alt="${escapeHtml(e.title)}">` +
         `<figcaption>${escapeHtml(e.title)}<br>P = ${score.toFixed(3)}${escapeHtml(evals)}</figcaption></figure>`,
     );
   }

@@ -10,6 +10,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AblationPath, Image } from '@ablation-path/core';
+import type { PictureGeometry } from '@ablation-path/image';
 import type { LoadedModel } from './model.js';
 
 /** What the panel gets: the same model, photo, baseline and target as the explanation. */
@@ -19,6 +20,8 @@ export interface MethodsPanelInput {
   readonly image: Image;
   /** x1, the baseline, same shape. */
   readonly baseline: Image;
+  /** Where to draw the maps: the photo at its own aspect ratio (default: over `image` at the input size). */
+  readonly geometry?: PictureGeometry;
   readonly target: number;
   readonly label: string;
   /** The optimised ablation path (its saliency need not be recomputed). */

@@ -43,6 +43,12 @@ describe('ablation-path evaluate', () => {
     // the labelled photo's target is its label
     const coffee = report.images.find((i) => i.file === 'coffee.png');
     expect(coffee?.target).toBe(967);
+    // points are mapped back through the default center-crop: on coffee.png (600×400 → 336×224, 56 px
+    // cut on the left) every point lies in the part the model saw, x in [99.5, 499.5] (by hand)
+    for (const r of coffee?.results ?? []) {
+      expect(r.point.x).toBeGreaterThanOrEqual(99.5 - 1e-9);
+      expect(r.point.x).toBeLessThanOrEqual(499.5 + 1e-9);
+    }
     const expectedEvaluations: Record<string, number> = {
       'integrated-gradients': 6,
       'integrated-gradients-filtered': 6,

@@ -26,7 +26,12 @@ function canResolve(specifier: string): boolean {
 const rocket = demoImagePath('rocket.jpg');
 
 interface Summary {
-  image: { originalSize: { width: number; height: number }; inputSize: { width: number; height: number } };
+  image: {
+    originalSize: { width: number; height: number };
+    inputSize: { width: number; height: number };
+    pictureSize: { width: number; height: number };
+    resize: { rule: string; resized: { width: number; height: number }; offset: { x: number; y: number } };
+  };
   target: { index: number; label: string; topClass: { index: number } };
   fx0: number;
   fx1: number;
@@ -55,12 +60,17 @@ async function checkResult(dir: string, maxIterations: number): Promise<Summary>
   expect(readdirSync(dir).sort()).toEqual(['path.apath', 'path.png', 'report.html', 'scores.svg', 'summary.json', 'threshold.png']);
   const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary;
   const { width, height } = summary.image.inputSize;
-  // PNGs decode, at the model's input size
+  const { width: W0, height: H0 } = summary.image.originalSize;
+  const { resized, offset } = summary.image.resize;
+  // PNGs decode at the picture size: the photo's own aspect ratio (±1 px of rounding), longer side ≤ 448
+  const pic = summary.image.pictureSize;
+  expect(Math.max(pic.width, pic.height)).toBe(Math.min(448, Math.max(W0, H0)));
+  expect(Math.abs(pic.width / pic.height - W0 / H0)).toBeLessThan(1 / Math.min(pic.width, pic.height));
   const th = await sharp(join(dir, 'threshold.png')).metadata();
-  expect([th.width, th.height, th.channels]).toEqual([width, height, 3]);
+  expect([th.width, th.height, th.channels]).toEqual([pic.width, pic.height, 3]);
   const strip = await sharp(join(dir, 'path.png')).metadata();
-  expect(strip.height).toBe(height);
-  expect(strip.width).toBe(8 * width + 7 * 4);
+  expect(strip.height).toBe(pic.height);
+  expect(strip.width).toBe(8 * pic.width + 7 * 4);
   // the saved path reloads, and the summary agrees with it
   const { path, metadata } = decodePath(new Uint8Array(readFileSync(join(dir, 'path.apath'))));
   expect(path.steps).toBe(16);
@@ -79,9 +89,9 @@ async function checkResult(dir: string, maxIterations: number): Promise<Summary>
   const p = summary.pointingGame;
   const m = path.masks.subarray(p.step * size, (p.step + 1) * size);
   expect(m[p.y * width + p.x]).toBe(Math.min(...m));
-  const { width: W0, height: H0 } = summary.image.originalSize;
-  expect(p.original.x).toBeCloseTo(((p.x + 0.5) * W0) / width - 0.5, 1);
-  expect(p.original.y).toBeCloseTo(((p.y + 0.5) * H0) / height - 0.5, 1);
+  // mapped back through the resize: input u = (x + ½)·resized/original − ½ + offset, inverted by hand
+  expect(p.original.x).toBeCloseTo(((p.x + 0.5 - offset.x) * W0) / resized.width - 0.5, 1);
+  expect(p.original.y).toBeCloseTo(((p.y + 0.5 - offset.y) * H0) / resized.height - 0.5, 1);
   // scores: F(x0), F(x1) are the ends of the curve, P its trapezoid integral
   expect(summary.scores).toHaveLength(17);
   expect(summary.fx0).toBe(summary.scores[0]);
@@ -105,7 +115,8 @@ async function checkResult(dir: string, maxIterations: number): Promise<Summary>
   const html = readFileSync(join(dir, 'report.html'), 'utf8');
   expect(html.match(/(?:https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}/gi)?.filter((u) => !u.includes('www.w3.org')) ?? []).toEqual([]);
   expect(html).not.toMatch(/<script[^>]+src=/);
-  // the slider's masks in the report are the saved path's masks (white = kept): 8-bit, ±1
+  // the slider's masks in the report are the saved path's masks (white = kept) mapped onto the
+  // picture, re-computed here from the documented geometry (bilinear; unseen pixels RGB(51, 64, 89)): 8-bit, ±1
   const data = JSON.parse(/var d = (\{.*\});\n/.exec(html)?.[1] ?? 'null') as { masks: string[]; frames: string[]; scores: number[]; thresholdStep: number };
   expect(data.masks).toHaveLength(17);
   expect(data.frames).toHaveLength(17);
@@ -113,10 +124,35 @@ async function checkResult(dir: string, maxIterations: number): Promise<Summary>
   for (const step of [k, p.step]) {
     const png = Buffer.from((data.masks[step] as string).replace(/^data:image\/png;base64,/, ''), 'base64');
     const { data: grey, info } = await sharp(png).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
-    expect([info.width, info.height, info.channels]).toEqual([width, height, 1]);
+    expect([info.width, info.height, info.channels]).toEqual([pic.width, pic.height, 1]);
+    const mask = (x: number, y: number) => path.masks[step * size + y * width + x] as number;
     let worst = 0;
-    for (let i = 0; i < size; i++) worst = Math.max(worst, Math.abs((grey[i] as number) - 255 * (1 - (path.masks[step * size + i] as number))));
+    let unseen = 0;
+    for (let Y = 0; Y < pic.height; Y++) {
+      for (let X = 0; X < pic.width; X++) {
+        const u = ((X + 0.5) * resized.width) / pic.width - 0.5 + offset.x;
+        const v = ((Y + 0.5) * resized.height) / pic.height - 0.5 + offset.y;
+        let want: number;
+        if (u < -0.5 || u > width - 0.5 || v < -0.5 || v > height - 0.5) {
+          want = 51;
+          unseen++;
+        } else {
+          const cu = Math.min(width - 1, Math.max(0, u));
+          const cv = Math.min(height - 1, Math.max(0, v));
+          const x0 = Math.min(width - 2, Math.floor(cu));
+          const y0 = Math.min(height - 2, Math.floor(cv));
+          const fx = cu - x0;
+          const fy = cv - y0;
+          const m = (1 - fy) * ((1 - fx) * mask(x0, y0) + fx * mask(x0 + 1, y0)) + fy * ((1 - fx) * mask(x0, y0 + 1) + fx * mask(x0 + 1, y0 + 1));
+          want = 255 * (1 - m);
+        }
+        worst = Math.max(worst, Math.abs((grey[Y * pic.width + X] as number) - want));
+      }
+    }
     expect(worst).toBeLessThanOrEqual(1);
+    // a centre crop of a landscape photo hides its left and right margins, nothing else does
+    if (summary.image.resize.rule === 'center-crop' && W0 > H0) expect(unseen).toBeGreaterThan(0);
+    if (summary.image.resize.rule !== 'center-crop') expect(unseen).toBe(0);
   }
   expect(data.scores.map((v) => Number(v.toFixed(4)))).toEqual(summary.scores.map((v) => Number(v.toFixed(4))));
   return summary;
@@ -140,6 +176,8 @@ describe('explain (mobilenet-v1-025, 2 iterations)', () => {
   it('writes a complete, self-consistent result folder and nothing else', async () => {
     expect(readdirSync(out)).toEqual(['coffee']);
     const s = await checkResult(join(out, 'coffee'), 2);
+    // the default rule is center-crop; 600×400 → 336×224 with 56 px cut on the left (by hand)
+    expect(s.image.resize).toMatchObject({ rule: 'center-crop', resized: { width: 336, height: 224 }, offset: { x: -56, y: 0 } });
     expect(s.target.index).toBe(s.target.topClass.index);
     expect(s.target.label).toBe('espresso');
     expect(s.options['maxIterations']).toBe(2);
@@ -169,17 +207,21 @@ describe('explain, several images with --json and a label target', () => {
 });
 
 describe('explain with other baselines', () => {
-  it('a photo as baseline, and seeded noise, are recorded in the summary', async () => {
+  it('a photo as baseline, and seeded noise, are recorded in the summary (with the letterbox and squash rules)', async () => {
     const out = tempDir();
-    const a = await runCli(['explain', coffee, '--model', 'mobilenet-v1-025', '--iterations', '1', '--baseline', rocket, '--quiet', '--out', join(out, 'a')]);
+    const a = await runCli(['explain', coffee, '--model', 'mobilenet-v1-025', '--iterations', '1', '--baseline', rocket, '--resize', 'letterbox', '--quiet', '--out', join(out, 'a')]);
     expect(a.stderr).toBe('');
     expect(a.code).toBe(0);
     const sa = await checkResult(join(out, 'a', 'coffee'), 1);
     expect(JSON.stringify(sa)).toContain('photo ' + rocket);
-    const b = await runCli(['explain', coffee, '--model', 'mobilenet-v1-025', '--iterations', '1', '--baseline', 'noise', '--seed', '7', '--quiet', '--out', join(out, 'b')]);
+    // letterbox of 600×400 into 224×224, by hand: 224×149 (400·224/600 = 149.3), 37 rows of padding above
+    expect(sa.image.resize).toMatchObject({ rule: 'letterbox', resized: { width: 224, height: 149 }, offset: { x: 0, y: 37 } });
+    expect(sa.options['resize']).toBe('letterbox');
+    const b = await runCli(['explain', coffee, '--model', 'mobilenet-v1-025', '--iterations', '1', '--baseline', 'noise', '--seed', '7', '--resize', 'squash', '--quiet', '--out', join(out, 'b')]);
     expect(b.code).toBe(0);
     const sb = await checkResult(join(out, 'b', 'coffee'), 1);
     expect(JSON.stringify(sb)).toContain('uniform noise in [0, 1], seed 7');
+    expect(sb.image.resize).toMatchObject({ rule: 'squash', resized: { width: 224, height: 224 }, offset: { x: 0, y: 0 } });
     expect(sb.fx1).not.toBe(sa.fx1);
   });
 });
@@ -244,6 +286,7 @@ describe('bad input: one line on stderr, exit code 2, no stack trace, no result'
     ['labels that do not fit the model', (d) => { writeFileSync(join(d, 'labels.txt'), 'cat\ndog\n'); return ['explain', coffee, '--model', 'mobilenet-v1-025', '--labels', join(d, 'labels.txt'), '--out', join(d, 'o')]; }, /2 lines but the model has 1000 classes/],
     ['an output directory that cannot be written', (d) => { writeFileSync(join(d, 'file'), ''); return ['explain', coffee, '--model', 'mobilenet-v1-025', '--out', join(d, 'file', 'sub')]; }, /cannot write to output directory/],
     ['a bad number', (d) => ['explain', coffee, '--steps', 'many', '--out', d], /--steps must be an integer/],
+    ['an unknown resize rule', (d) => ['explain', coffee, '--resize', 'stretch', '--out', d], /--resize must be one of squash, center-crop, letterbox, got 'stretch'/],
     ['an unknown flag', (d) => ['explain', coffee, '--frobnicate', '--out', d], /Unknown option '--frobnicate'/],
     ['an unknown command', () => ['explian', coffee], /unknown command 'explian'/],
     ['no image', (d) => ['explain', '--out', d], /at least one IMAGE/],
@@ -342,10 +385,11 @@ describe('help and version', () => {
     for (const c of ['explain', 'demo', 'evaluate']) expect(top.stdout).toContain(c);
     const ex = await runCli(['explain', '--help']);
     expect(ex.code).toBe(0);
-    for (const f of ['--model', '--baseline', '--target', '--labels', '--steps', '--sigma', '--iterations', '--seed', '--out', '--quiet', '--json', '--batch-size', '--threads', '--mean', '--std', '--scale', '--layout', '--output', '--size']) {
+    for (const f of ['--model', '--baseline', '--target', '--labels', '--steps', '--sigma', '--iterations', '--seed', '--out', '--quiet', '--json', '--batch-size', '--threads', '--mean', '--std', '--scale', '--layout', '--output', '--size', '--resize']) {
       expect(ex.stdout).toContain(f);
     }
     expect(ex.stdout).toContain('default 16');
+    expect(ex.stdout).toContain('(default center-crop)');
     expect(ex.stdout).toContain('default mobilenet-v2');
   });
   it('explain --help states the range of --steps that is accepted and the memory a step costs', async () => {

@@ -32,7 +32,7 @@ function build(dir: string): void {
 }
 
 export default function setup(): void {
-  for (const pkg of ['packages/core', 'packages/assets', 'packages/onnx', 'packages/tfjs']) {
+  for (const pkg of ['packages/core', 'packages/assets', 'packages/image', 'packages/onnx', 'packages/tfjs']) {
     const dir = join(root, pkg);
     const entry = join(dir, 'dist', 'index.js');
     if (!existsSync(entry) || newestMtime(join(dir, 'src')) > statSync(entry).mtimeMs) build(dir);

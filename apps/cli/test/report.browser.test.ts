@@ -74,14 +74,15 @@ describe.skipIf(chromiumPath === undefined)('report.html in headless Chromium', 
     expect(external).toEqual([]);
   });
 
-  it('renders a non-blank page with the image present at the model input size', async () => {
+  it('renders a non-blank page with the photo at its own aspect ratio (600×400 shown at 448×299)', async () => {
     const shot = await page.screenshot({ fullPage: false });
     writeFileSync(join(artefacts, 'report.png'), shot);
     const px = await pixels(shot);
     expect(px.width).toBe(1200);
     expect(stddev(px.data)).toBeGreaterThan(20); // not a blank page
     const figure = page.locator('#threshold-figure');
-    expect(await figure.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([224, 224]);
+    // the report's pictures keep the photo's 3:2 (was squashed to 224×224): 448 × 400·448/600 = 298.7 → 299
+    expect(await figure.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([448, 299]);
     const box = await figure.boundingBox();
     expect(box).not.toBeNull();
     expect(box?.width).toBeGreaterThan(200);

@@ -1,69 +1,24 @@
 /**
  * In-process tests of the CLI's building blocks whose properties can be checked against an
- * independent computation: the blur baseline, target resolution, flag parsing, the score plot,
- * the path strip, the progress display, error reporting and the atomic result directory.
+ * independent computation: target resolution, flag parsing, the progress display, error reporting
+ * and the atomic result directory. (Photos, baselines and pictures are `@ablation-path/image`'s,
+ * tested in packages/image/test.)
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { constantImage, createGridDomain, createImage, createRng, InvalidValueError } from '@ablation-path/core';
-import type { AblationPath } from '@ablation-path/core';
+import { InvalidValueError } from '@ablation-path/core';
 import { describe, expect, it } from 'vitest';
 import { numberFlag, parseFlags, parseNumber, parseSize, parseTriple, stringFlag } from '../src/args.js';
-import { gaussianBlur, parseBaselineSpec } from '../src/baseline.js';
+import { parseBaselineSpec } from '../src/baseline.js';
+import { parseResize } from '../src/resizeFlag.js';
 import { CliError, describeError } from '../src/cliError.js';
 import { memoryIO } from '../src/io.js';
 import { isReplaceableResult, makeDirs, removeCreatedDirs, writeResultDir } from '../src/outputDir.js';
-import { readImage } from '../src/imageFile.js';
-import sharp from 'sharp';
 import { createProgress } from '../src/progress.js';
-import { compositeAt, maskImage, pathStrip, STRIP_GAP, stripSteps, thresholdFigure } from '../src/render/composite.js';
-import { plotX, plotY, scoresSvg } from '../src/render/scoresSvg.js';
 import { parseTargetSpec, resolveTarget } from '../src/target.js';
 import { uniqueStems } from '../src/commands/explain.js';
 import { readLabelsFile } from '../src/model.js';
 import { tempDir } from './helpers.js';
-
-function randomImage(h: number, w: number, c: number, seed: number) {
-  const rng = createRng(seed);
-  return createImage(Float32Array.from({ length: h * w * c }, () => rng.next()), h, w, c);
-}
-
-describe('gaussianBlur (blur baseline)', () => {
-  it('equals a brute-force 2-D convolution with the mirrored, truncated, normalised Gaussian', () => {
-    const img = randomImage(7, 9, 3, 1);
-    const sigma = 1.3;
-    const r = Math.ceil(3 * sigma);
-    const mirror = (i: number, n: number) => (i < 0 ? -i - 1 : i >= n ? 2 * n - i - 1 : i);
-    const got = gaussianBlur(img, sigma);
-    let norm = 0;
-    for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) norm += Math.exp(-(dx * dx + dy * dy) / (2 * sigma * sigma));
-    for (let y = 0; y < 7; y++) {
-      for (let x = 0; x < 9; x++) {
-        for (let c = 0; c < 3; c++) {
-          let s = 0;
-          for (let dy = -r; dy <= r; dy++) {
-            for (let dx = -r; dx <= r; dx++) {
-              const v = img.data[(mirror(y + dy, 7) * 9 + mirror(x + dx, 9)) * 3 + c] as number;
-              s += (Math.exp(-(dx * dx + dy * dy) / (2 * sigma * sigma)) / norm) * v;
-            }
-          }
-          expect(got.data[(y * 9 + x) * 3 + c]).toBeCloseTo(s, 5);
-        }
-      }
-    }
-  });
-
-  it('keeps constant images and reduces variation', () => {
-    const flat = gaussianBlur(constantImage(12, 10, [0.2, 0.5, 0.9]), 4);
-    for (let i = 0; i < flat.data.length; i += 3) expect([flat.data[i], flat.data[i + 1], flat.data[i + 2]].map((v) => Number(v?.toFixed(5)))).toEqual([0.2, 0.5, 0.9]);
-    const img = randomImage(20, 20, 3, 2);
-    const variance = (d: Float32Array) => {
-      const m = d.reduce((a, b) => a + b, 0) / d.length;
-      return d.reduce((a, b) => a + (b - m) ** 2, 0) / d.length;
-    };
-    expect(variance(gaussianBlur(img, 3).data)).toBeLessThan(variance(img.data) / 10);
-  });
-});
 
 describe('flags', () => {
   it('parses baselines, sizes and triples, and names bad values', () => {
@@ -78,6 +33,12 @@ describe('flags', () => {
     expect(() => parseSize('--size', '224 by 224')).toThrow(CliError);
     expect(parseTriple('--mean', '0.5')).toEqual([0.5, 0.5, 0.5]);
     expect(() => parseTriple('--mean', '1,2')).toThrow(/three/);
+  });
+  it('--resize takes the three rules, defaults to center-crop, and names a bad value', () => {
+    expect(parseResize(undefined)).toBe('center-crop');
+    for (const r of ['squash', 'center-crop', 'letterbox']) expect(parseResize(r)).toBe(r);
+    expect(() => parseResize('fill')).toThrow(CliError);
+    expect(() => parseResize('fill')).toThrow("--resize must be one of squash, center-crop, letterbox, got 'fill'");
   });
   it('numbers are decimal notation only: hex, binary, blanks and underscores are malformed', () => {
     expect(parseNumber('--sigma', '2.5')).toBe(2.5);
@@ -105,62 +66,6 @@ describe('resolveTarget', () => {
     expect(resolveTarget(parseTargetSpec('white shark'), probs, labels)).toBe(3); // whole line wins
     expect(() => resolveTarget(parseTargetSpec('latte'), probs, labels)).toThrow(/unknown label 'latte'/);
     expect(() => resolveTarget(parseTargetSpec('espresso'), probs, undefined)).toThrow(/no labels/);
-  });
-});
-
-describe('scoresSvg', () => {
-  it('draws the curve through (t_k, F_k), the threshold line, and stays well-formed', () => {
-    const scores = [0.9, 0.8, 0.5, 0.2, 0.05];
-    const svg = scoresSvg({ scores, threshold: 0.5, score: 0.47, label: 'a<b' });
-    const poly = /<polyline points="([^"]+)"/.exec(svg)?.[1]?.split(' ').map((p) => p.split(',').map(Number));
-    expect(poly).toHaveLength(5);
-    poly?.forEach(([x, y], k) => {
-      expect(x).toBeCloseTo(plotX(k / 4), 1);
-      expect(y).toBeCloseTo(plotY(scores[k] as number), 1);
-    });
-    // y grows downwards: higher F is higher on the page
-    expect(plotY(1)).toBeLessThan(plotY(0));
-    expect(svg).toContain('threshold t = 0.500');
-    expect(svg).toContain('p(a&lt;b)');
-    const opened = (svg.match(/<(svg|text|g)\b/g) ?? []).length;
-    const closed = (svg.match(/<\/(svg|text|g)>/g) ?? []).length;
-    expect(opened).toBe(closed);
-  });
-});
-
-describe('pictures of a path', () => {
-  const domain = createGridDomain(3, 4);
-  // Two steps: nothing ablated, the left half ablated, everything ablated.
-  const masks = new Float32Array(3 * 12);
-  for (let y = 0; y < 3; y++) for (let x = 0; x < 2; x++) masks[12 + y * 4 + x] = 1;
-  masks.fill(1, 24);
-  const path: AblationPath = { domain, steps: 2, masks };
-  const x0 = constantImage(3, 4, [1, 0, 0]);
-  const x1 = constantImage(3, 4, [0, 0, 1]);
-  it('composites follow [x0, x1]_θ and masks show white = kept', () => {
-    const c = compositeAt(x0, x1, path, 1);
-    expect(Array.from(c.data.subarray(0, 3))).toEqual([0, 0, 1]); // (0,0) ablated → baseline
-    expect(Array.from(c.data.subarray(9, 12))).toEqual([1, 0, 0]); // (0,3) kept → image
-    const m = maskImage(path, 1);
-    expect(m.channels).toBe(1);
-    expect(Array.from(m.data.subarray(0, 4))).toEqual([0, 0, 1, 1]);
-  });
-  it('the threshold figure draws the ½ contour only where the mask crosses ½', () => {
-    const f = thresholdFigure(x0, x1, path, 1);
-    // column 1 touches the boundary between x = 1 and x = 2 → contour colour; column 3 does not
-    expect(f.data[(0 * 4 + 1) * 3 + 1]).toBeCloseTo(0.78, 5);
-    expect(Array.from(f.data.subarray((0 * 4 + 3) * 3, (0 * 4 + 3) * 3 + 3))).toEqual([1, 0, 0]);
-    // ablated pixels away from the contour show the baseline dimmed to 45 %
-    expect(f.data[(2 * 4 + 0) * 3 + 2]).toBeCloseTo(0.45, 6);
-    expect(f.data[(2 * 4 + 0) * 3 + 0]).toBe(0);
-  });
-  it('the strip has one frame per chosen step with gaps, first and last steps included', () => {
-    expect(stripSteps(16, 8)).toEqual([0, 2, 5, 7, 9, 11, 14, 16]);
-    expect(stripSteps(2, 8)).toEqual([0, 1, 2]);
-    const s = pathStrip(x0, x1, path, 8);
-    expect(s.steps).toEqual([0, 1, 2]);
-    expect(s.image.width).toBe(3 * 4 + 2 * STRIP_GAP);
-    expect(s.image.height).toBe(3);
   });
 });
 
@@ -277,32 +182,6 @@ describe('result folders are replaced only when they are results', () => {
     removeCreatedDirs(created);
     expect(existsSync(join(dir, 'a', 'b'))).toBe(false);
     expect(readdirSync(join(dir, 'a'))).toEqual(['keep.txt']);
-  });
-});
-
-describe('readImage and alpha', () => {
-  it('alpha does not change the colours: a half-transparent copy reads as the opaque photo, transparent red stays red', async () => {
-    const dir = tempDir();
-    const w = 37;
-    const h = 23;
-    const rgb = Buffer.alloc(w * h * 3);
-    const rgba = Buffer.alloc(w * h * 4);
-    const rng = createRng(3);
-    for (let p = 0; p < w * h; p++) {
-      for (let c = 0; c < 3; c++) rgb[p * 3 + c] = rgba[p * 4 + c] = Math.floor(rng.next() * 256);
-      rgba[p * 4 + 3] = Math.floor(rng.next() * 256); // alpha anywhere in 0..255
-    }
-    await sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png().toFile(join(dir, 'opaque.png'));
-    await sharp(rgba, { raw: { width: w, height: h, channels: 4 } }).png().toFile(join(dir, 'alpha.png'));
-    const opaque = await readImage(join(dir, 'opaque.png'), [16, 20]);
-    const alpha = await readImage(join(dir, 'alpha.png'), [16, 20]);
-    expect(Array.from(alpha.image.data)).toEqual(Array.from(opaque.image.data));
-    // fully transparent pixels keep their colour (a constant image resizes to itself)
-    const red = Buffer.alloc(9 * 9 * 4);
-    for (let p = 0; p < 81; p++) red[p * 4] = 255;
-    await sharp(red, { raw: { width: 9, height: 9, channels: 4 } }).png().toFile(join(dir, 'clear.png'));
-    const clear = await readImage(join(dir, 'clear.png'), [5, 7]);
-    for (let p = 0; p < 35; p++) expect([clear.image.data[p * 3], clear.image.data[p * 3 + 1], clear.image.data[p * 3 + 2]]).toEqual([1, 0, 0]);
   });
 });
 

@@ -4,7 +4,7 @@
  * printing and saving a comparison table (see docs/methods.md).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { demoBoxesPath } from '@ablation-path/assets';
 import {
   attribute,
@@ -22,11 +22,12 @@ import { booleanFlag, numberFlag, parseFlags, stringFlag } from '../args.js';
 import type { FlagSpec } from '../args.js';
 import { makeBaseline, parseBaselineSpec } from '../baseline.js';
 import { CliError } from '../cliError.js';
-import { readImage } from '../imageFile.js';
+import { describeTransform, loadImage, mapPoint } from '@ablation-path/image';
 import type { CliIO } from '../io.js';
 import { labelOf, loadModel, modelFlagSpecs, modelFlagsHelp, readModelFlags } from '../model.js';
 import { ensureWritableDir, isReplaceableFile, notOursError, removeCreatedDirs, writeFileAtomic } from '../outputDir.js';
 import { createProgress, progressMode } from '../progress.js';
+import { parseResize, resizeFlagHelp } from '../resizeFlag.js';
 
 /** Method names `--methods` accepts: the core's methods plus two named variants. */
 export const EVALUATE_METHODS = [
@@ -67,6 +68,7 @@ const evaluateFlagSpecs: Readonly<Record<string, FlagSpec>> = {
   boxes: { type: 'string' },
   methods: { type: 'string' },
   baseline: { type: 'string', short: 'b' },
+  resize: { type: 'string' },
   steps: { type: 'string' },
   iterations: { type: 'string' },
   'ig-steps': { type: 'string' },
@@ -95,11 +97,14 @@ Methods and metrics:
   --boxes FILE           boxes file (default FOLDER/boxes.json), format of the bundled
                          images/boxes.json: { "images": [{ "file", "boxes": [[x0,y0,x1,y1]...],
                          "label"? }] } in original pixels; "label" (a class index) is the
-                         target, otherwise the model's top class
+                         target, otherwise the model's top class. Each map's point is mapped
+                         back to the photo's pixels through the --resize geometry and tested
+                         against the boxes there
   --methods LIST         comma-separated, from: ${EVALUATE_METHODS.join(', ')}
                          (default: all)
   -b, --baseline B       baseline of paths, IG, RISE and meaningful perturbations: blur (default),
                          blur:SIGMA, color:R,G,B, noise, or a photo
+${resizeFlagHelp}
   --steps T              ablation-path steps, also of the §4.2 path scoring every map (default 16)
   --iterations N         ablation-path optimiser iterations at most (default 100)
   --ig-steps N           integrated-gradients steps, midpoint rule (default 50)
@@ -300,6 +305,7 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
   const entries = readBoxesFile(boxesPath);
   const methods = parseMethods(stringFlag(args, 'methods'));
   const baselineSpec = parseBaselineSpec(stringFlag(args, 'baseline') ?? EVALUATE_DEFAULTS.baseline);
+  const resize = parseResize(stringFlag(args, 'resize'));
   const settings: EvaluateSettings = {
     steps: numberFlag(args, 'steps', { min: 2, max: 1024, integer: true }) ?? EVALUATE_DEFAULTS.steps,
     iterations: numberFlag(args, 'iterations', { min: 1, max: 100000, integer: true }) ?? EVALUATE_DEFAULTS.iterations,
@@ -327,6 +333,7 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
         if (needing.length > 0) throw new CliError('input', `model ${model.name} has no gradients, which ${needing.join(', ')} need (rise and random-path work without)`);
       }
       const mode = progressMode(io, quiet || json);
+      const read = (file: string) => loadImage(resolve(folder, file), { height: model.inputSize[0], width: model.inputSize[1], resize });
       // Every photo, label and the baseline are read and checked before the first method runs, so
       // that a bad entry of the boxes file fails at once rather than after the work on the others.
       // (Photos are read again below rather than kept: memory stays one photo, whatever the count.)
@@ -334,21 +341,22 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
         if (entry.label !== undefined && entry.label >= model.classifier.classes) {
           throw new CliError('input', `${entry.file}: label ${entry.label} is not a class of the model (${model.classifier.classes} classes)`);
         }
-        const photo = await readImage(resolve(folder, entry.file), model.inputSize);
-        if (n === 0) await makeBaseline(baselineSpec, photo.image, { seed: settings.seed });
+        const photo = await read(entry.file);
+        if (n === 0) await makeBaseline(baselineSpec, photo.image, { seed: settings.seed, resize });
       }
-      const perImage: { file: string; target: number; label: string; results: MethodImageResult[] }[] = [];
+      const perImage: { file: string; target: number; label: string; resize: string; results: MethodImageResult[] }[] = [];
       for (const [n, entry] of entries.entries()) {
-        const photo = await readImage(resolve(folder, entry.file), model.inputSize);
+        const photo = await read(entry.file);
+        const stem = basename(entry.file, extname(entry.file));
         const image = photo.image;
-        const baseline = (await makeBaseline(baselineSpec, image, { seed: settings.seed })).image;
+        const baseline = (await makeBaseline(baselineSpec, image, { seed: settings.seed, resize })).image;
         const probs = await model.classifier.predict(stackImages([image]));
         let target = entry.label ?? 0;
         if (entry.label === undefined) for (let c = 1; c < model.classifier.classes; c++) if ((probs[c] as number) > (probs[target] as number)) target = c;
         const maps: SaliencyMap[] = [];
         const times: number[] = [];
         for (const method of methods) {
-          const progress = createProgress(io, mode, `[${n + 1}/${entries.length}] ${photo.stem} ${method}`);
+          const progress = createProgress(io, mode, `[${n + 1}/${entries.length}] ${stem} ${method}`);
           const t0 = performance.now();
           const map = await attribute(model.classifier, {
             image,
@@ -363,7 +371,7 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
           progress.finish();
           maps.push(map);
         }
-        const metricsProgress = createProgress(io, mode, `[${n + 1}/${entries.length}] ${photo.stem} metrics`);
+        const metricsProgress = createProgress(io, mode, `[${n + 1}/${entries.length}] ${stem} metrics`);
         const causal = await insertionDeletionMany(model.classifier, {
           image,
           target,
@@ -391,11 +399,8 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
           if (scored === undefined) throw new Error('missing path score');
           const score = scored.score;
           const p = saliencyPoint(map);
-          // photos are resized to the input without crop: scale pixel centres back to the original
-          const point = {
-            x: ((p.x + 0.5) * photo.original.width) / image.width - 0.5,
-            y: ((p.y + 0.5) * photo.original.height) / image.height - 0.5,
-          };
+          // the boxes are in the photo's pixels: map the point back through the resize geometry
+          const point = mapPoint(photo.transform, p, 'to-original');
           const c = causal[j];
           if (c === undefined) throw new Error('missing insertion/deletion result');
           const hasBoxes = entry.boxes.length > 0;
@@ -413,7 +418,7 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
           });
         }
         metricsProgress.finish();
-        perImage.push({ file: entry.file, target, label: labelOf(model, target), results });
+        perImage.push({ file: entry.file, target, label: labelOf(model, target), resize: describeTransform(photo.transform), results });
       }
       const rows = summarise(methods, perImage);
       const table = markdownTable(rows);
@@ -423,11 +428,12 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
         folder,
         boxes: boxesPath,
         baseline: stringFlag(args, 'baseline') ?? EVALUATE_DEFAULTS.baseline,
+        resize,
         settings,
         methods: rows,
         images: perImage,
       };
-      const md = `${RESULTS_MD_HEADING}\n\nModel ${model.name} (${model.description}); ${perImage.length} images from ${boxesPath}; baseline ${report.baseline}.\nSettings: ${JSON.stringify(settings)}.\n\n${table}\n`;
+      const md = `${RESULTS_MD_HEADING}\n\nModel ${model.name} (${model.description}); ${perImage.length} images from ${boxesPath}; baseline ${report.baseline}; photos fitted by ${resize}.\nSettings: ${JSON.stringify(settings)}.\n\n${table}\n`;
       writeFileAtomic(join(outDir, 'results.md'), outDir, 'results.md', md);
       writeFileAtomic(join(outDir, 'results.json'), outDir, 'results.json', `${JSON.stringify(report, null, 1)}\n`);
       if (json) io.stdout.write(`${JSON.stringify(report)}\n`);

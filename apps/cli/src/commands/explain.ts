@@ -3,27 +3,37 @@
  * model and write its report (see docs/cli.md for every flag and output).
  */
 import { basename, extname, join, resolve } from 'node:path';
-import { encodePath, integrate, optimizeAblationPath, pointingGamePoint, stackImages } from '@ablation-path/core';
+import { encodePath, integrate, maskAt, optimizeAblationPath, pointingGamePoint, stackImages } from '@ablation-path/core';
 import type { AblationPath, Image, OptimizationStopReason } from '@ablation-path/core';
-import sharp from 'sharp';
+import {
+  compositeAt,
+  describeTransform,
+  encodeJpeg,
+  encodePng,
+  loadImage,
+  loadPicture,
+  mapPoint,
+  maskImage,
+  pathStrip,
+  scoresSvg,
+  thresholdFigure,
+} from '@ablation-path/image';
+import type { LoadedImage, PictureGeometry, ResizeRule } from '@ablation-path/image';
 import { booleanFlag, numberFlag, parseFlags, stringFlag } from '../args.js';
 import type { FlagSpec } from '../args.js';
 import { parseBaselineSpec, makeBaseline } from '../baseline.js';
 import type { BaselineSpec } from '../baseline.js';
 import { CliError } from '../cliError.js';
-import { encodePng, readImage } from '../imageFile.js';
-import type { LoadedImage } from '../imageFile.js';
 import type { CliIO } from '../io.js';
 import { loadMethodsPanel } from '../methodsPanelHook.js';
 import { labelOf, loadModel, modelFlagSpecs, modelFlagsHelp, readModelFlags } from '../model.js';
 import type { LoadedModel } from '../model.js';
 import { ensureWritableDir, isReplaceableFile, isReplaceableResult, notOursError, removeCreatedDirs, writeFileAtomic, writeResultDir } from '../outputDir.js';
 import { createProgress, progressMode } from '../progress.js';
-import { compositeAt, maskImage, pathStrip, thresholdFigure } from '../render/composite.js';
 import { indexHtml } from '../render/indexHtml.js';
 import { reportHtml } from '../render/reportHtml.js';
 import type { InlineImage } from '../render/reportHtml.js';
-import { scoresSvg } from '../render/scoresSvg.js';
+import { parseResize, resizeFlagHelp } from '../resizeFlag.js';
 import { parseTargetSpec, resolveTarget } from '../target.js';
 import type { TargetSpec } from '../target.js';
 import { versions } from '../versions.js';
@@ -41,11 +51,17 @@ export const MIN_ITERATIONS = 6;
 export const DEFAULT_OUT_DIR = 'ablation-path-out';
 /** Defaults of SPEC §6. */
 export const EXPLAIN_DEFAULTS = { steps: 16, sigmaFraction: 6 / 224, maxIterations: 100, seed: 0, frames: 8, baseline: 'blur' } as const;
+/**
+ * Longest side, in pixels, of the report's pictures (threshold figure, strip frames, slider): they
+ * show the whole photo at its own aspect ratio, scaled down to this size (never up).
+ */
+export const PICTURE_MAX_SIDE = 448;
 
 /** Flags of `explain`. */
 export const explainFlagSpecs: Readonly<Record<string, FlagSpec>> = {
   ...modelFlagSpecs,
   baseline: { type: 'string', short: 'b' },
+  resize: { type: 'string' },
   target: { type: 'string', short: 't' },
   steps: { type: 'string' },
   sigma: { type: 'string' },
@@ -73,6 +89,7 @@ Explanation:
   -b, --baseline B       blur (Gaussian blur of the photo, σ = 10/224 of its width), blur:SIGMA
                          (σ in pixels), color:R,G,B (values in [0,1]), noise (uniform, seeded),
                          or the path of another photo (default blur)
+${resizeFlagHelp}
   -t, --target T         top1 (the model's top class on the photo), a class index, or a label
                          (default top1)
   --steps T              number of path steps, 2 to 1024; T + 1 masks (default 16). Memory and
@@ -95,7 +112,8 @@ Output:
   --json                 one JSON summary line per image on stdout instead of report paths
   -h, --help             this help
 
-Photos are resized to the model's input size with bilinear interpolation, no crop. Exit codes:
+The report's pictures show the whole photo at its own aspect ratio (parts a centre crop cut away
+are dimmed). Exit codes:
 0 success, 2 bad input (file, image, model, label, flag, output directory), 1 internal error,
 130 interrupted.`;
 
@@ -104,6 +122,7 @@ export interface ExplainOptions {
   readonly model: string | undefined;
   readonly baseline: BaselineSpec;
   readonly baselineRaw: string;
+  readonly resize: ResizeRule;
   readonly target: TargetSpec;
   readonly targetRaw: string;
   readonly steps: number;
@@ -132,6 +151,7 @@ export function readExplainArgs(argv: readonly string[]): { images: string[]; op
     model: stringFlag(args, 'model'),
     baseline: parseBaselineSpec(baselineRaw),
     baselineRaw,
+    resize: parseResize(stringFlag(args, 'resize')),
     target: parseTargetSpec(targetRaw),
     targetRaw,
     steps: numberFlag(args, 'steps', { min: 2, max: 1024, integer: true }) ?? EXPLAIN_DEFAULTS.steps,
@@ -219,8 +239,10 @@ async function explainLoaded(images: readonly string[], stems: readonly string[]
     // first is kept, the others are decoded again when their turn comes (memory holds one photo,
     // not a whole folder of them at 0.6 MB each).
     let first: LoadedImage | undefined;
+    const read = (p: string): Promise<LoadedImage> =>
+      loadImage(resolve(io.cwd, p), { height: model.inputSize[0], width: model.inputSize[1], resize: options.resize });
     for (const p of images) {
-      const photo = await readImage(resolve(io.cwd, p), model.inputSize);
+      const photo = await read(p);
       first ??= photo;
     }
     const renderPanel = options.methods ? await loadMethodsPanel() : undefined;
@@ -229,9 +251,9 @@ async function explainLoaded(images: readonly string[], stems: readonly string[]
     }
     const results: ImageResult[] = [];
     for (let i = 0; i < images.length; i++) {
-      const photo = i === 0 && first !== undefined ? first : await readImage(resolve(io.cwd, images[i] as string), model.inputSize);
+      const photo = i === 0 && first !== undefined ? first : await read(images[i] as string);
       first = undefined;
-      const result = await explainOne(photo, images[i] as string, stems[i] as string, model, options, outDir, io, renderPanel);
+      const result = await explainOne(photo, resolve(io.cwd, images[i] as string), images[i] as string, stems[i] as string, model, options, outDir, io, renderPanel);
       results.push(result);
       if (options.json) io.stdout.write(`${JSON.stringify({ ...result.summary, report: result.report })}\n`);
       else io.stdout.write(`${images.length > 1 ? `${images[i]}: ` : ''}report: ${result.report}\n`);
@@ -271,16 +293,14 @@ async function png(image: Image): Promise<InlineImage> {
 }
 
 async function jpeg(image: Image): Promise<InlineImage> {
-  const bytes = Buffer.alloc(image.data.length);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = Math.max(0, Math.min(255, Math.round((image.data[i] as number) * 255)));
-  const out = await sharp(bytes, { raw: { width: image.width, height: image.height, channels: image.channels as 3 } }).jpeg({ quality: 90 }).toBuffer();
-  return { bytes: out, mime: 'image/jpeg' };
+  return { bytes: await encodeJpeg(image, { quality: 90 }), mime: 'image/jpeg' };
 }
 
 const round = (v: number, digits = 6): number => Math.round(v * 10 ** digits) / 10 ** digits;
 
 async function explainOne(
   loaded: LoadedImage,
+  file: string,
   given: string,
   stem: string,
   model: LoadedModel,
@@ -291,8 +311,8 @@ async function explainOne(
 ): Promise<ImageResult> {
   const started = performance.now();
   const cpuStart = process.cpuUsage();
-  const { image } = loaded;
-  const baseline = await makeBaseline(options.baseline, image, { seed: options.seed });
+  const { image, transform } = loaded;
+  const baseline = await makeBaseline(options.baseline, image, { seed: options.seed, resize: options.resize });
   const probabilities = await model.classifier.predict(stackImages([image]));
   const target = resolveTarget(options.target, probabilities, model.labels);
   let top = 0;
@@ -326,16 +346,30 @@ async function explainOne(
   const thresholdStep = result.threshold.index;
   const thresholdArea = integrate(path.domain, path.masks, thresholdStep * path.domain.size);
   const { width: W0, height: H0 } = loaded.original;
-  const originalPoint = {
-    x: round(((point.x + 0.5) * W0) / image.width - 0.5, 2),
-    y: round(((point.y + 0.5) * H0) / image.height - 0.5, 2),
-  };
+  const mapped = mapPoint(transform, point, 'to-original');
+  const originalPoint = { x: round(mapped.x, 2), y: round(mapped.y, 2) };
+  // The photo at its own aspect ratio, for the pictures (the model's masks are mapped back onto it).
+  const picture = await loadPicture(file, { maxSide: PICTURE_MAX_SIDE });
+  const geometry: PictureGeometry = { picture: picture.image, transform };
   const label = labelOf(model, target);
   const shortLabel = label.split(',')[0]?.trim() ?? label;
   const summary: Record<string, unknown> = {
     format: 'ablation-path/summary',
     formatVersion: 1,
-    image: { path: given, stem, originalSize: { width: W0, height: H0 }, inputSize: { width: image.width, height: image.height }, resize: 'bilinear, whole image, no crop' },
+    image: {
+      path: given,
+      stem,
+      originalSize: { width: W0, height: H0 },
+      inputSize: { width: image.width, height: image.height },
+      pictureSize: { width: picture.image.width, height: picture.image.height },
+      resize: {
+        rule: transform.rule,
+        resized: transform.resized,
+        offset: transform.offset,
+        kernel: 'linear (sharp/libvips: triangle filter widened by the reduction factor; bilinear when enlarging)',
+        description: describeTransform(transform),
+      },
+    },
     model: {
       name: model.name,
       path: model.path,
@@ -366,7 +400,7 @@ async function explainOne(
       x: point.x,
       y: point.y,
       original: originalPoint,
-      note: 'x, y in model-input pixels (0-based); original: the same point in the photo’s pixels (pixel centres mapped through the resize)',
+      note: 'x, y in model-input pixels (0-based); original: the same point in the photo’s pixels (pixel centres mapped back through the resize rule: mapPoint(transform, point, "to-original"))',
     },
     iterations: result.iterations,
     stopReason: result.stopReason,
@@ -377,6 +411,7 @@ async function explainOne(
     options: {
       model: options.model ?? model.name,
       baseline: options.baselineRaw,
+      resize: options.resize,
       target: options.targetRaw,
       steps: options.steps,
       sigma: round(sigma),
@@ -393,16 +428,18 @@ async function explainOne(
     files: ['summary.json', 'threshold.png', 'path.png', 'scores.svg', 'path.apath', 'report.html'],
   };
 
-  // Pictures.
-  const thresholdPng = await png(thresholdFigure(image, baseline.image, path, thresholdStep));
-  const strip = pathStrip(image, baseline.image, path, options.frames);
+  // Pictures, at the photo's own aspect ratio: the model-input masks and baseline mapped back onto it.
+  const thresholdPng = await png(thresholdFigure(image, baseline.image, maskAt(path, thresholdStep), { geometry }));
+  const strip = pathStrip(image, baseline.image, path, { frames: options.frames, geometry });
   const stripPng = await png(strip.image);
   const frames: InlineImage[] = [];
   const masks: InlineImage[] = [];
   for (let k = 0; k <= T; k++) {
-    frames.push(await jpeg(compositeAt(image, baseline.image, path, k)));
-    masks.push(await png(maskImage(path, k)));
+    frames.push(await jpeg(compositeAt(image, baseline.image, path, k, geometry)));
+    masks.push(await png(maskImage(path, k, geometry)));
   }
+  // the pointing-game point in the picture's pixels (photo pixels scaled to the picture)
+  const picturePoint = mapPoint(picture.transform, mapped, 'to-input');
   const plot = { scores, threshold: result.threshold.time, score: result.score, label: shortLabel };
   const svg = scoresSvg(plot);
   let methodsPanel: string | undefined;
@@ -412,6 +449,7 @@ async function explainOne(
       model,
       image,
       baseline: baseline.image,
+      geometry,
       target,
       label,
       path,
@@ -437,9 +475,9 @@ async function explainOne(
     threshold: thresholdStep,
   });
   const html = reportHtml({
-    title: `${loaded.stem}: why “${shortLabel}”?`,
+    title: `${basename(given, extname(given))}: why “${shortLabel}”?`,
     facts: [
-      ['image', `${given} (${W0}×${H0}, resized to ${image.width}×${image.height}, no crop)`],
+      ['image', `${given}: ${describeTransform(transform)}`],
       ['model', `${model.name}: ${model.description}`],
       ['target', `${target}: ${label}${target === top ? ' (top class)' : ` (top class: ${top} ${labelOf(model, top)})`}`],
       ['baseline', baseline.description],
@@ -460,8 +498,10 @@ async function explainOne(
     scores,
     thresholdStep,
     scoresSvg: scoresSvg({ ...plot, markerId: 'marker' }),
-    point: { x: point.x, y: point.y },
-    size: { width: image.width, height: image.height },
+    point: { x: round(picturePoint.x, 1), y: round(picturePoint.y, 1) },
+    size: { width: picture.image.width, height: picture.image.height },
+    inputSize: { width: image.width, height: image.height },
+    resize: transform.rule,
     summaryJson,
     ...(methodsPanel === undefined ? {} : { methodsPanel }),
   });

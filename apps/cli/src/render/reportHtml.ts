@@ -4,7 +4,7 @@
  * t_k and F(t_k), a marker on the plot), and the numbers of the summary. No external request of any
  * kind (no fonts, scripts or styles from elsewhere); the page works from `file://`.
  */
-import { plotX } from './scoresSvg.js';
+import { plotX } from '@ablation-path/image';
 
 /** A picture to inline: its bytes and media type. */
 export interface InlineImage {
@@ -33,10 +33,14 @@ export interface ReportContent {
   readonly thresholdStep: number;
   /** The plot, rendered with `markerId: 'marker'`. */
   readonly scoresSvg: string;
-  /** Pointing-game point in model-input pixels (drawn as a cross on the threshold figure). */
+  /** Pointing-game point in the pictures' pixels (drawn as a cross on the threshold figure). */
   readonly point?: { readonly x: number; readonly y: number };
-  /** Size of the pictures in pixels. */
+  /** Size of the pictures (threshold figure, frames, masks) in pixels: the photo's aspect ratio. */
   readonly size: { readonly width: number; readonly height: number };
+  /** Size of x0 and x1 as the model sees them (the model's input size). */
+  readonly inputSize: { readonly width: number; readonly height: number };
+  /** The resize rule that fitted the photo to the input (for the captions). */
+  readonly resize: string;
   /** Optional extra HTML section (the comparison-methods panel). */
   readonly methodsPanel?: string;
   /** The full summary, embedded as JSON for scripts and shown in a collapsible block. */
@@ -112,7 +116,7 @@ ${facts}
 <h2>Threshold mask and score along the path</h2>
 <div class="row">
 <figure><div class="pos"><img id="threshold-figure" class="px" width="${w}" height="${h}" src="${dataUri(c.threshold)}" alt="threshold mask over the image">${cross}</div>
-<figcaption>The most ablated mask that keeps the target class on top, blended towards the baseline (shown dimmed); amber line: mask = ½${c.point === undefined ? '' : '; cyan cross: pointing-game point'}.</figcaption></figure>
+<figcaption>The most ablated mask that keeps the target class on top, blended towards the baseline (shown dimmed); amber line: mask = ½${c.point === undefined ? '' : '; cyan cross: pointing-game point'}. The whole photo at its own aspect ratio; parts the model did not see (${escapeHtml(c.resize)}) are darkened.</figcaption></figure>
 <figure>${c.scoresSvg}<figcaption>F(t), the target probability along the path; dashed: threshold time; shaded area: the score P.</figcaption></figure>
 </div>
 
@@ -129,8 +133,8 @@ ${facts}
 
 <h2>Input and baseline</h2>
 <div class="row">
-<figure><img class="px" width="${w}" height="${h}" src="${dataUri(c.input)}" alt="input image"><figcaption>x0: the photo at the model's input size.</figcaption></figure>
-<figure><img class="px" width="${w}" height="${h}" src="${dataUri(c.baseline)}" alt="baseline image"><figcaption>x1: the baseline.</figcaption></figure>
+<figure><img class="px" width="${c.inputSize.width}" height="${c.inputSize.height}" src="${dataUri(c.input)}" alt="input image"><figcaption>x0: the photo as the model sees it (${escapeHtml(c.resize)} to ${c.inputSize.width}×${c.inputSize.height}).</figcaption></figure>
+<figure><img class="px" width="${c.inputSize.width}" height="${c.inputSize.height}" src="${dataUri(c.baseline)}" alt="baseline image"><figcaption>x1: the baseline.</figcaption></figure>
 </div>
 ${c.methodsPanel === undefined ? '' : `\n<h2>Comparison methods</h2>\n${c.methodsPanel}\n`}
 <h2>Summary</h2>
