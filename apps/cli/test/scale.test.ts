@@ -7,28 +7,7 @@ import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } 
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from './helpers.js';
-
-/** Three fast methods (one gradient, one random, one forward-only) on the five bundled photos. */
-export const cheapEvaluate = ['evaluate', '--model', 'mobilenet-v1-025', '--methods', 'gradient,rise,random-path', '--steps', '4', '--rise-masks', '16', '--metric-steps', '4'];
-
-interface Report {
-  methods: Record<string, unknown>[];
-  images: { file: string; results: Record<string, unknown>[] }[];
-  [key: string]: unknown;
-}
-
-/** results.json without the measured times (the only numbers that differ between two runs). */
-export function withoutTimes(path: string): Report {
-  const r = JSON.parse(readFileSync(path, 'utf8')) as Report;
-  for (const m of r.methods) delete m['meanSeconds'];
-  for (const im of r.images) for (const x of im.results) delete x['seconds'];
-  return r;
-}
-
-/** results.md with the time column blanked. */
-export function mdWithoutTimes(path: string): string {
-  return readFileSync(path, 'utf8').replace(/\| [0-9.]+ s \|/g, '| s |');
-}
+import { cheapEvaluate, mdWithoutTimes, withoutTimes } from './scaleHelpers.js';
 
 let reference: string;
 
