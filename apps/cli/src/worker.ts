@@ -32,6 +32,9 @@ async function createHandler(req: Extract<WorkerRequest, { type: 'init' }>): Pro
   return { run: (index) => runner.run(index), dispose: () => runner.dispose() };
 }
 
+// the parent is gone (killed, or it stopped after an error): nothing to report to any more
+process.on('disconnect', () => process.exit(130));
+
 process.on('message', (raw) => {
   const req = raw as WorkerRequest;
   if (req.type === 'init') {

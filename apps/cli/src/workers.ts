@@ -127,8 +127,17 @@ export function runWorkerPool(options: WorkerPoolOptions): Promise<void> {
           if (++finished === tasks.length) {
             settled = true;
             options.signal?.removeEventListener('abort', onAbort);
-            for (const c of children) if (c.connected) c.send({ type: 'stop' } satisfies WorkerRequest);
-            resolvePool();
+            // resolve once every worker has exited (reaped: no orphans, and their CPU time is ours)
+            void Promise.all(
+              children.map(
+                (c, i) =>
+                  new Promise<void>((done) => {
+                    if (c.exitCode !== null || c.signalCode !== null) return done();
+                    c.once('exit', () => done());
+                    if (c.connected && !stopped.has(i)) c.send({ type: 'stop' } satisfies WorkerRequest);
+                  }),
+              ),
+            ).then(() => resolvePool());
           } else give(w);
         } else {
           const where = msg.index < 0 ? 'while starting' : `on photo ${msg.index}`;
