@@ -1,5 +1,5 @@
 /**
- * The `ablation-path` command line: dispatches to `explain`, `demo` and `evaluate`, prints help and
+ * The `ablation-path` command line: dispatches to `explain`, `demo`, `evaluate` and `merge`, prints help and
  * version, and turns every error into one line on stderr with an exit code (0 success, 2 bad input
  * or usage, 1 internal error, 130 interrupted).
  */
@@ -22,6 +22,7 @@ Commands:
   explain IMAGE...   explain photos with a model; writes reports (see explain --help)
   demo               explain the bundled espresso photo with the bundled MobileNetV2
   evaluate           compare saliency methods on a folder of annotated photos (see evaluate --help)
+  merge DIR...       combine the shards of an evaluate or explain run (see merge --help)
 
 Options:
   -h, --help         this help
@@ -58,8 +59,12 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
         const { runEvaluate } = await import('./commands/evaluate.js');
         return await runEvaluate(rest, io);
       }
+      case 'merge': {
+        const { runMerge } = await import('./commands/merge.js');
+        return await runMerge(rest, io);
+      }
       default:
-        throw new CliError('usage', `unknown command '${command}' (commands: explain, demo, evaluate; see --help)`);
+        throw new CliError('usage', `unknown command '${command}' (commands: explain, demo, evaluate, merge; see --help)`);
     }
   } catch (e) {
     if (io.signal?.aborted === true || e instanceof AbortError) {

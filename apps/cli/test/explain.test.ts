@@ -195,7 +195,8 @@ describe('explain, several images with --json and a label target', () => {
     expect(lines).toHaveLength(2);
     expect(lines.map((l) => l.target.index)).toEqual([967, 967]);
     expect(lines[1]?.report).toBe(join(out, 'rocket', 'report.html'));
-    expect(readdirSync(out).sort()).toEqual(['coffee', 'index.html', 'results.jsonl', 'rocket']);
+    // run.jsonl: the run log that makes a rerun resume (runLog.ts)
+    expect(readdirSync(out).sort()).toEqual(['coffee', 'index.html', 'results.jsonl', 'rocket', 'run.jsonl']);
     const jsonl = readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n');
     expect(jsonl.map((l) => (JSON.parse(l) as Summary).report)).toEqual(lines.map((l) => l.report));
     const index = readFileSync(join(out, 'index.html'), 'utf8');

@@ -23,11 +23,19 @@ import type { FlagSpec } from '../args.js';
 import { makeBaseline, parseBaselineSpec } from '../baseline.js';
 import { CliError } from '../cliError.js';
 import { describeTransform, loadImage, mapPoint } from '@ablation-path/image';
+import type { ResizeRule } from '@ablation-path/image';
 import type { CliIO } from '../io.js';
+import { canonicalJson, prepareRunLog, readRunLog, removeIfEmpty } from '../runLog.js';
+import type { RunHeader, RunLog, RunRecord } from '../runLog.js';
+import { modelFingerprint, sha256, uniqueKeys } from '../fingerprint.js';
 import { labelOf, loadModel, modelFlagSpecs, modelFlagsHelp, readModelFlags } from '../model.js';
+import type { LoadedModel, ModelFlags } from '../model.js';
 import { ensureWritableDir, isReplaceableFile, notOursError, removeCreatedDirs, writeFileAtomic } from '../outputDir.js';
 import { createProgress, progressMode } from '../progress.js';
 import { parseResize, resizeFlagHelp } from '../resizeFlag.js';
+import { formatShard, resolveShard, shardIndices } from '../shard.js';
+import type { Shard } from '../shard.js';
+import { runWorkerPool, workerThreads } from '../workers.js';
 
 /** Method names `--methods` accepts: the core's methods plus two named variants. */
 export const EVALUATE_METHODS = [
@@ -77,6 +85,8 @@ const evaluateFlagSpecs: Readonly<Record<string, FlagSpec>> = {
   'smoothgrad-samples': { type: 'string' },
   'metric-steps': { type: 'string' },
   seed: { type: 'string' },
+  shard: { type: 'string' },
+  workers: { type: 'string' },
   out: { type: 'string', short: 'o' },
   quiet: { type: 'boolean', short: 'q' },
   json: { type: 'boolean' },
@@ -115,6 +125,17 @@ ${resizeFlagHelp}
   --seed N               seed of the random methods (default 0)
 
 ${modelFlagsHelp}
+
+Large runs (docs/scale.md):
+  --workers N            N worker processes, each with its own model and --threads (default
+                         cores / N); same results as one (default 1)
+  --shard K/N            do only photos K, K+N, K+2N, … of the boxes file (0 ≤ K < N) and write
+                         OUT/run.shard-K-of-N.jsonl; combine the shards with ablation-path merge.
+                         Default: from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT (Slurm job
+                         arrays) or JOB_COMPLETION_INDEX/ABLATION_PATH_SHARD_COUNT (Kubernetes
+                         Indexed Jobs), else the whole run
+  Every finished photo is appended to OUT/run.jsonl (or the shard's log) at once; rerunning the
+  same command skips the photos done. Other settings with the same OUT stop with exit 2.
 
 Output:
   -o, --out DIR          output directory (default ./${DEFAULT_EVALUATE_OUT})
@@ -288,13 +309,32 @@ function isOurResultsJson(content: string): boolean {
   }
 }
 
-/** `evaluate`'s entry point: returns the exit code (0). Errors are thrown for the dispatcher to report. */
-export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<number> {
+/** Everything `evaluate` needs from its command line, read and checked before any model is loaded. */
+export interface EvaluatePlan {
+  readonly folder: string;
+  readonly boxesPath: string;
+  readonly entries: readonly BoxesEntry[];
+  /** Run-log key of each entry: its file name, `-2`, `-3`, … appended when a file is listed again. */
+  readonly keys: readonly string[];
+  readonly methods: readonly EvaluateMethod[];
+  readonly baselineRaw: string;
+  readonly baselineSpec: ReturnType<typeof parseBaselineSpec>;
+  /** How photos are fitted to the model's input (`--resize`). */
+  readonly resize: ResizeRule;
+  readonly settings: EvaluateSettings;
+  readonly quiet: boolean;
+  readonly json: boolean;
+  readonly outDir: string;
+  readonly modelSpec: string | undefined;
+  readonly modelFlags: ModelFlags;
+  readonly shard: Shard & { readonly source: string };
+  readonly workers: number;
+}
+
+/** Parses and checks `evaluate`'s command line (flags, folder, boxes file); loads no model. */
+export function planEvaluate(argv: readonly string[], io: CliIO): EvaluatePlan | 'help' {
   const args = parseFlags(argv, evaluateFlagSpecs);
-  if (booleanFlag(args, 'help')) {
-    io.stdout.write(`${evaluateHelp}\n`);
-    return 0;
-  }
+  if (booleanFlag(args, 'help')) return 'help';
   if (args.positionals.length > 1) throw new CliError('usage', 'evaluate takes at most one FOLDER (see --help)');
   const folderArg = args.positionals[0];
   const boxesArg = stringFlag(args, 'boxes');
@@ -304,7 +344,8 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
   const boxesPath = boxesArg === undefined ? join(folder, 'boxes.json') : resolve(io.cwd, boxesArg);
   const entries = readBoxesFile(boxesPath);
   const methods = parseMethods(stringFlag(args, 'methods'));
-  const baselineSpec = parseBaselineSpec(stringFlag(args, 'baseline') ?? EVALUATE_DEFAULTS.baseline);
+  const baselineRaw = stringFlag(args, 'baseline') ?? EVALUATE_DEFAULTS.baseline;
+  const baselineSpec = parseBaselineSpec(baselineRaw);
   const resize = parseResize(stringFlag(args, 'resize'));
   const settings: EvaluateSettings = {
     steps: numberFlag(args, 'steps', { min: 2, max: 1024, integer: true }) ?? EVALUATE_DEFAULTS.steps,
@@ -316,134 +357,296 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
     metricSteps: numberFlag(args, 'metric-steps', { min: 1, max: 1e6, integer: true }) ?? EVALUATE_DEFAULTS.metricSteps,
     seed: numberFlag(args, 'seed', { min: 0, max: 2 ** 32 - 1, integer: true }) ?? EVALUATE_DEFAULTS.seed,
   };
-  const quiet = booleanFlag(args, 'quiet');
-  const json = booleanFlag(args, 'json');
-  const outDir = resolve(io.cwd, stringFlag(args, 'out') ?? DEFAULT_EVALUATE_OUT);
-  const modelFlags = readModelFlags(args);
-  // results.md and results.json are overwritten only when a previous evaluate wrote them
-  if (!isReplaceableFile(join(outDir, 'results.md'), (c) => c.startsWith(RESULTS_MD_HEADING))) throw notOursError(join(outDir, 'results.md'), 'a results.md');
-  if (!isReplaceableFile(join(outDir, 'results.json'), isOurResultsJson)) throw notOursError(join(outDir, 'results.json'), 'a results.json');
-  const created = ensureWritableDir(outDir);
+  return {
+    folder,
+    boxesPath,
+    entries,
+    keys: uniqueKeys(entries.map((e) => e.file)),
+    methods,
+    baselineRaw,
+    baselineSpec,
+    resize,
+    settings,
+    quiet: booleanFlag(args, 'quiet'),
+    json: booleanFlag(args, 'json'),
+    outDir: resolve(io.cwd, stringFlag(args, 'out') ?? DEFAULT_EVALUATE_OUT),
+    modelSpec: stringFlag(args, 'model'),
+    modelFlags: readModelFlags(args),
+    shard: resolveShard(stringFlag(args, 'shard'), io.env),
+    workers: numberFlag(args, 'workers', { min: 1, max: 1024, integer: true }) ?? 1,
+  };
+}
+
+/**
+ * The settings that make two evaluations comparable (the run log's fingerprint): a rerun or
+ * another shard with any of them changed is refused. Threads and workers are not among them (they
+ * do not change results); the batch size is (it may change the last bits of model outputs).
+ */
+export function evaluateFingerprint(plan: EvaluatePlan): Record<string, unknown> {
+  return {
+    ...modelFingerprint(plan.modelSpec, plan.modelFlags),
+    baseline: plan.baselineRaw,
+    methods: plan.methods,
+    settings: plan.settings,
+    tolerance: EVALUATE_DEFAULTS.tolerance,
+    resize: plan.resize,
+    boxes: sha256(canonicalJson(plan.entries)),
+  };
+}
+
+/** One photo's record in the run log: its target and every method's numbers. */
+export interface EvaluatedPhoto {
+  readonly file: string;
+  readonly target: number;
+  readonly label: string;
+  /** The resize geometry of the photo (describeTransform). */
+  readonly resize: string;
+  readonly results: MethodImageResult[];
+}
+
+/** A loaded model ready to evaluate the photos of a plan, one at a time. */
+export interface PhotoEvaluator {
+  readonly model: LoadedModel;
+  /** Runs every method and metric on photo `index` of the boxes file. */
+  evaluate(index: number, progressLabel: string): Promise<EvaluatedPhoto>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Loads the model of `plan` (with `threads` onnxruntime threads when given) and checks the photos
+ * at `indices`, their labels and the baseline before returning, so that a bad entry fails at once
+ * rather than after hours of work on the others.
+ */
+export async function createPhotoEvaluator(plan: EvaluatePlan, io: CliIO, indices: readonly number[], threads?: number): Promise<PhotoEvaluator> {
+  const { methods, settings, entries, folder, baselineSpec, resize } = plan;
+  const batchSize = plan.modelFlags.batchSize;
+  const model = await loadModel(plan.modelSpec, threads === undefined ? plan.modelFlags : { ...plan.modelFlags, threads });
+  const read = (file: string) =>
+    loadImage(resolve(folder, file), { height: model.inputSize[0], width: model.inputSize[1], resize });
   try {
-    const batchSize = modelFlags.batchSize;
-    const model = await loadModel(stringFlag(args, 'model'), modelFlags);
-    try {
-      if (model.classifier.gradient === undefined) {
-        const needing = methods.filter((m) => !m.startsWith('rise') && !m.startsWith('random-path'));
-        if (needing.length > 0) throw new CliError('input', `model ${model.name} has no gradients, which ${needing.join(', ')} need (rise and random-path work without)`);
+    if (model.classifier.gradient === undefined) {
+      const needing = methods.filter((m) => !m.startsWith('rise') && !m.startsWith('random-path'));
+      if (needing.length > 0) throw new CliError('input', `model ${model.name} has no gradients, which ${needing.join(', ')} need (rise and random-path work without)`);
+    }
+    // (Photos are read again when their turn comes rather than kept: memory stays one photo.)
+    for (const [k, n] of indices.entries()) {
+      const entry = entries[n] as BoxesEntry;
+      if (entry.label !== undefined && entry.label >= model.classifier.classes) {
+        throw new CliError('input', `${entry.file}: label ${entry.label} is not a class of the model (${model.classifier.classes} classes)`);
       }
-      const mode = progressMode(io, quiet || json);
-      const read = (file: string) => loadImage(resolve(folder, file), { height: model.inputSize[0], width: model.inputSize[1], resize });
-      // Every photo, label and the baseline are read and checked before the first method runs, so
-      // that a bad entry of the boxes file fails at once rather than after the work on the others.
-      // (Photos are read again below rather than kept: memory stays one photo, whatever the count.)
-      for (const [n, entry] of entries.entries()) {
-        if (entry.label !== undefined && entry.label >= model.classifier.classes) {
-          throw new CliError('input', `${entry.file}: label ${entry.label} is not a class of the model (${model.classifier.classes} classes)`);
-        }
-        const photo = await read(entry.file);
-        if (n === 0) await makeBaseline(baselineSpec, photo.image, { seed: settings.seed, resize });
-      }
-      const perImage: { file: string; target: number; label: string; resize: string; results: MethodImageResult[] }[] = [];
-      for (const [n, entry] of entries.entries()) {
-        const photo = await read(entry.file);
-        const stem = basename(entry.file, extname(entry.file));
-        const image = photo.image;
-        const baseline = (await makeBaseline(baselineSpec, image, { seed: settings.seed, resize })).image;
-        const probs = await model.classifier.predict(stackImages([image]));
-        let target = entry.label ?? 0;
-        if (entry.label === undefined) for (let c = 1; c < model.classifier.classes; c++) if ((probs[c] as number) > (probs[target] as number)) target = c;
-        const maps: SaliencyMap[] = [];
-        const times: number[] = [];
-        for (const method of methods) {
-          const progress = createProgress(io, mode, `[${n + 1}/${entries.length}] ${stem} ${method}`);
-          const t0 = performance.now();
-          const map = await attribute(model.classifier, {
-            image,
-            baseline,
-            target,
-            method: methodOptions(method, settings, image.width),
-            ...(batchSize === undefined ? {} : { batchSize }),
-            ...(io.signal === undefined ? {} : { signal: io.signal }),
-            onProgress: (p) => progress.update(p),
-          });
-          times.push((performance.now() - t0) / 1000);
-          progress.finish();
-          maps.push(map);
-        }
-        const metricsProgress = createProgress(io, mode, `[${n + 1}/${entries.length}] ${stem} metrics`);
-        const causal = await insertionDeletionMany(model.classifier, {
-          image,
-          target,
-          saliencies: maps.map((m) => m.data),
-          deletionBaseline: constantImage(image.height, image.width, [0, 0, 0]),
-          insertionBaseline: gaussianBlurImage(image, { sigma: (10 / 224) * image.width }),
-          steps: Math.min(settings.metricSteps, image.height * image.width),
-          ...(batchSize === undefined ? {} : { batchSize }),
-          ...(io.signal === undefined ? {} : { signal: io.signal }),
-          onProgress: (p) => metricsProgress.update(p),
-        });
-        const scores = await pathScoreOfSaliencies(model.classifier, {
-          image,
-          baseline,
-          target,
-          saliencies: maps.map((m) => m.data),
-          steps: settings.steps,
-          ...(batchSize === undefined ? {} : { batchSize }),
-          ...(io.signal === undefined ? {} : { signal: io.signal }),
-        });
-        const results: MethodImageResult[] = [];
-        for (const [j, method] of methods.entries()) {
-          const map = maps[j] as SaliencyMap;
-          const scored = scores[j];
-          if (scored === undefined) throw new Error('missing path score');
-          const score = scored.score;
-          const p = saliencyPoint(map);
-          // the boxes are in the photo's pixels: map the point back through the resize geometry
-          const point = mapPoint(photo.transform, p, 'to-original');
-          const c = causal[j];
-          if (c === undefined) throw new Error('missing insertion/deletion result');
-          const hasBoxes = entry.boxes.length > 0;
-          results.push({
-            method,
-            seconds: times[j] as number,
-            evaluations: map.evaluations,
-            score,
-            insertion: c.insertion,
-            deletion: c.deletion,
-            point,
-            ...(hasBoxes
-              ? { hit: pointingGameHit(point, entry.boxes), hitTolerant: pointingGameHit(point, entry.boxes, { tolerance: EVALUATE_DEFAULTS.tolerance }) }
-              : {}),
-          });
-        }
-        metricsProgress.finish();
-        perImage.push({ file: entry.file, target, label: labelOf(model, target), resize: describeTransform(photo.transform), results });
-      }
-      const rows = summarise(methods, perImage);
-      const table = markdownTable(rows);
-      const report = {
-        model: model.name,
-        modelDescription: model.description,
-        folder,
-        boxes: boxesPath,
-        baseline: stringFlag(args, 'baseline') ?? EVALUATE_DEFAULTS.baseline,
-        resize,
-        settings,
-        methods: rows,
-        images: perImage,
-      };
-      const md = `${RESULTS_MD_HEADING}\n\nModel ${model.name} (${model.description}); ${perImage.length} images from ${boxesPath}; baseline ${report.baseline}; photos fitted by ${resize}.\nSettings: ${JSON.stringify(settings)}.\n\n${table}\n`;
-      writeFileAtomic(join(outDir, 'results.md'), outDir, 'results.md', md);
-      writeFileAtomic(join(outDir, 'results.json'), outDir, 'results.json', `${JSON.stringify(report, null, 1)}\n`);
-      if (json) io.stdout.write(`${JSON.stringify(report)}\n`);
-      else io.stdout.write(`${table}\n\nwritten: ${join(outDir, 'results.md')}, ${join(outDir, 'results.json')}\n`);
-      return 0;
-    } finally {
-      await model.classifier.dispose?.();
+      const photo = await read(entry.file);
+      if (k === 0) await makeBaseline(baselineSpec, photo.image, { seed: settings.seed, resize });
     }
   } catch (e) {
-    removeCreatedDirs(created); // a failed run leaves no empty output folder behind
+    await model.classifier.dispose?.();
+    throw e;
+  }
+  const mode = progressMode(io, plan.quiet || plan.json);
+  const evaluate = async (n: number, progressLabel: string): Promise<EvaluatedPhoto> => {
+    const entry = entries[n] as BoxesEntry;
+    const photo = await read(entry.file);
+    const stem = basename(entry.file, extname(entry.file));
+    const image = photo.image;
+    const baseline = (await makeBaseline(baselineSpec, image, { seed: settings.seed, resize })).image;
+    const probs = await model.classifier.predict(stackImages([image]));
+    let target = entry.label ?? 0;
+    if (entry.label === undefined) for (let c = 1; c < model.classifier.classes; c++) if ((probs[c] as number) > (probs[target] as number)) target = c;
+    const maps: SaliencyMap[] = [];
+    const times: number[] = [];
+    for (const method of methods) {
+      const progress = createProgress(io, mode, `${progressLabel} ${stem} ${method}`);
+      const t0 = performance.now();
+      const map = await attribute(model.classifier, {
+        image,
+        baseline,
+        target,
+        method: methodOptions(method, settings, image.width),
+        ...(batchSize === undefined ? {} : { batchSize }),
+        ...(io.signal === undefined ? {} : { signal: io.signal }),
+        onProgress: (p) => progress.update(p),
+      });
+      times.push((performance.now() - t0) / 1000);
+      progress.finish();
+      maps.push(map);
+    }
+    const metricsProgress = createProgress(io, mode, `${progressLabel} ${stem} metrics`);
+    const causal = await insertionDeletionMany(model.classifier, {
+      image,
+      target,
+      saliencies: maps.map((m) => m.data),
+      deletionBaseline: constantImage(image.height, image.width, [0, 0, 0]),
+      insertionBaseline: gaussianBlurImage(image, { sigma: (10 / 224) * image.width }),
+      steps: Math.min(settings.metricSteps, image.height * image.width),
+      ...(batchSize === undefined ? {} : { batchSize }),
+      ...(io.signal === undefined ? {} : { signal: io.signal }),
+      onProgress: (p) => metricsProgress.update(p),
+    });
+    const scores = await pathScoreOfSaliencies(model.classifier, {
+      image,
+      baseline,
+      target,
+      saliencies: maps.map((m) => m.data),
+      steps: settings.steps,
+      ...(batchSize === undefined ? {} : { batchSize }),
+      ...(io.signal === undefined ? {} : { signal: io.signal }),
+    });
+    const results: MethodImageResult[] = [];
+    for (const [j, method] of methods.entries()) {
+      const map = maps[j] as SaliencyMap;
+      const scored = scores[j];
+      if (scored === undefined) throw new Error('missing path score');
+      const score = scored.score;
+      const p = saliencyPoint(map);
+      // the boxes are in the photo's pixels: map the point back through the resize geometry
+      const point = mapPoint(photo.transform, p, 'to-original');
+      const c = causal[j];
+      if (c === undefined) throw new Error('missing insertion/deletion result');
+      const hasBoxes = entry.boxes.length > 0;
+      results.push({
+        method,
+        seconds: times[j] as number,
+        evaluations: map.evaluations,
+        score,
+        insertion: c.insertion,
+        deletion: c.deletion,
+        point,
+        ...(hasBoxes
+          ? { hit: pointingGameHit(point, entry.boxes), hitTolerant: pointingGameHit(point, entry.boxes, { tolerance: EVALUATE_DEFAULTS.tolerance }) }
+          : {}),
+      });
+    }
+    metricsProgress.finish();
+    return { file: entry.file, target, label: labelOf(model, target), resize: describeTransform(photo.transform), results };
+  };
+  return { model, evaluate, dispose: async () => void (await model.classifier.dispose?.()) };
+}
+
+/** The results of a whole evaluation: what results.json holds, and results.md's text. */
+export interface EvaluateReport {
+  readonly report: Record<string, unknown>;
+  readonly table: string;
+  readonly markdown: string;
+}
+
+/**
+ * Builds results.json and results.md from a run log's header and the records of every photo (of
+ * one run, or of all shards of one): the only way they are made, so that a merge of shards and a
+ * single run give the same files. Photos are taken in the header's order whatever the order of
+ * `records`; per-photo numbers are the logged ones (JSON round-trips doubles exactly).
+ */
+export function evaluateReport(header: RunHeader, records: readonly RunRecord[]): EvaluateReport {
+  const fp = header.fingerprint;
+  const ctx = header.context;
+  const methods = fp['methods'] as EvaluateMethod[];
+  const perImage = [...records].sort((a, b) => a.index - b.index).map((r) => r.result as EvaluatedPhoto);
+  const rows = summarise(methods, perImage);
+  const table = markdownTable(rows);
+  const settings = fp['settings'] as EvaluateSettings;
+  const report = {
+    model: fp['model'],
+    modelDescription: ctx['modelDescription'],
+    folder: ctx['folder'],
+    boxes: ctx['boxes'],
+    baseline: fp['baseline'],
+    resize: fp['resize'],
+    settings,
+    methods: rows,
+    images: perImage,
+  };
+  const markdown = `${RESULTS_MD_HEADING}\n\nModel ${String(fp['model'])} (${String(ctx['modelDescription'])}); ${perImage.length} images from ${String(ctx['boxes'])}; baseline ${String(fp['baseline'])}; photos fitted by ${String(fp['resize'])}.\nSettings: ${JSON.stringify(settings)}.\n\n${table}\n`;
+  return { report, table, markdown };
+}
+
+/** Checks that results.md / results.json in `outDir` may be (over)written: absent, or ours. */
+export function checkEvaluateOutputs(outDir: string): void {
+  if (!isReplaceableFile(join(outDir, 'results.md'), (c) => c.startsWith(RESULTS_MD_HEADING))) throw notOursError(join(outDir, 'results.md'), 'a results.md');
+  if (!isReplaceableFile(join(outDir, 'results.json'), isOurResultsJson)) throw notOursError(join(outDir, 'results.json'), 'a results.json');
+}
+
+/** Writes results.md and results.json (each atomically) and prints the table or the JSON. */
+export function writeEvaluateReport(outDir: string, r: EvaluateReport, io: CliIO, json: boolean): void {
+  writeFileAtomic(join(outDir, 'results.md'), outDir, 'results.md', r.markdown);
+  writeFileAtomic(join(outDir, 'results.json'), outDir, 'results.json', `${JSON.stringify(r.report, null, 1)}\n`);
+  if (json) io.stdout.write(`${JSON.stringify(r.report)}\n`);
+  else io.stdout.write(`${r.table}\n\nwritten: ${join(outDir, 'results.md')}, ${join(outDir, 'results.json')}\n`);
+}
+
+/**
+ * `evaluate`'s entry point: returns the exit code (0). Errors are thrown for the dispatcher to report.
+ *
+ * Every finished photo is appended to the run log (runLog.ts) at once, so a killed run loses at most
+ * the photo in progress; a rerun skips the logged photos. A whole run (shard 0/1) then writes
+ * results.md and results.json from the log; a shard writes only its log, for `ablation-path merge`.
+ */
+export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<number> {
+  const plan = planEvaluate(argv, io);
+  if (plan === 'help') {
+    io.stdout.write(`${evaluateHelp}\n`);
+    return 0;
+  }
+  const { outDir, shard, entries } = plan;
+  const whole = shard.count === 1;
+  // results.md and results.json are overwritten only when a previous evaluate wrote them
+  if (whole) checkEvaluateOutputs(outDir);
+  // the run log is checked before anything expensive: other settings stop the run here (exit 2)
+  const prepared = prepareRunLog(outDir, { command: 'evaluate', fingerprint: evaluateFingerprint(plan), shard, photos: plan.keys });
+  const mine = shardIndices(entries.length, shard);
+  const pending = mine.filter((n) => !prepared.done.has(plan.keys[n] as string));
+  const note = (text: string): void => {
+    if (!plan.quiet) io.stderr.write(`ablation-path: ${text}\n`);
+  };
+  if (!whole) note(`shard ${formatShard(shard)} (${shard.source}): ${mine.length} of ${entries.length} photos`);
+  if (prepared.existing !== undefined && prepared.existing.partialBytes > 0) {
+    note(`${prepared.path}: a half-written last line (${prepared.existing.partialBytes} bytes, from a run that was killed) is discarded; its photo is redone`);
+  }
+  if (mine.length > pending.length) note(`resuming ${prepared.path}: ${mine.length - pending.length} of ${mine.length} photos already done, ${pending.length} to go`);
+  const created = ensureWritableDir(outDir);
+  let log: RunLog | undefined;
+  try {
+    if (pending.length > 0) {
+      const workers = Math.min(plan.workers, pending.length);
+      const evaluator = await createPhotoEvaluator(plan, io, pending);
+      const context = { folder: plan.folder, boxes: plan.boxesPath, modelDescription: evaluator.model.description };
+      if (workers > 1) await evaluator.dispose(); // the workers load their own; this one only checked the photos
+      log = prepared.open(context);
+      const runLog = log;
+      let finishedCount = 0;
+      const append = (n: number, result: EvaluatedPhoto): void => runLog.append({ photo: plan.keys[n] as string, index: n, result });
+      try {
+        if (workers > 1) {
+          await runWorkerPool({
+            command: 'evaluate',
+            argv,
+            cwd: io.cwd,
+            workers,
+            threads: workerThreads(plan.modelSpec, plan.modelFlags, workers),
+            tasks: pending,
+            ...(io.signal === undefined ? {} : { signal: io.signal }),
+            onResult: (n, result, worker) => {
+              append(n, result as EvaluatedPhoto);
+              note(`[${mine.length - pending.length + ++finishedCount}/${mine.length}] ${entries[n]?.file ?? ''} done (worker ${worker + 1})`);
+            },
+          });
+        } else {
+          for (const [k, n] of pending.entries()) append(n, await evaluator.evaluate(n, `[${mine.length - pending.length + k + 1}/${mine.length}]`));
+        }
+      } finally {
+        if (workers === 1) await evaluator.dispose();
+      }
+    }
+    log?.close();
+    if (!whole) {
+      note(`shard ${formatShard(shard)} complete: ${prepared.path}; once every shard is done: ablation-path merge ${outDir}`);
+      return 0;
+    }
+    const final = readRunLog(prepared.path);
+    if (final === undefined) throw new Error(`run log ${prepared.path} lost its header`);
+    writeEvaluateReport(outDir, evaluateReport(final.header, final.records), io, plan.json);
+    return 0;
+  } catch (e) {
+    log?.close();
+    removeIfEmpty(prepared.path); // a run that failed before its first photo leaves no log…
+    removeCreatedDirs(created); // …and no empty output folder behind
     throw e;
   }
 }

@@ -28,6 +28,12 @@ import type { CliIO } from '../io.js';
 import { loadMethodsPanel } from '../methodsPanelHook.js';
 import { labelOf, loadModel, modelFlagSpecs, modelFlagsHelp, readModelFlags } from '../model.js';
 import type { LoadedModel } from '../model.js';
+import { modelFingerprint, uniqueKeys } from '../fingerprint.js';
+import { prepareRunLog, readRunLog, removeIfEmpty } from '../runLog.js';
+import type { RunLog, RunRecord } from '../runLog.js';
+import { formatShard, resolveShard, shardIndices } from '../shard.js';
+import type { Shard } from '../shard.js';
+import { runWorkerPool, workerThreads } from '../workers.js';
 import { ensureWritableDir, isReplaceableFile, isReplaceableResult, notOursError, removeCreatedDirs, writeFileAtomic, writeResultDir } from '../outputDir.js';
 import { createProgress, progressMode } from '../progress.js';
 import { indexHtml } from '../render/indexHtml.js';
@@ -67,6 +73,8 @@ export const explainFlagSpecs: Readonly<Record<string, FlagSpec>> = {
   sigma: { type: 'string' },
   iterations: { type: 'string' },
   seed: { type: 'string' },
+  shard: { type: 'string' },
+  workers: { type: 'string' },
   out: { type: 'string', short: 'o' },
   frames: { type: 'string' },
   methods: { type: 'boolean' },
@@ -105,6 +113,16 @@ ${resizeFlagHelp}
   --methods              add a side-by-side panel of comparison methods to the report (when
                          available in this build; costs extra model evaluations)
 
+Large runs (several images; docs/scale.md):
+  --workers N            N worker processes, each with its own model and --threads (default
+                         cores / N); same results as one (default 1)
+  --shard K/N            explain only images K, K+N, K+2N, … of the list (0 ≤ K < N); combine
+                         the shards' index with ablation-path merge. Default: from Slurm
+                         (SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT) or Kubernetes
+                         (JOB_COMPLETION_INDEX/ABLATION_PATH_SHARD_COUNT), else every image
+  Each finished image is appended to OUT/run.jsonl (or the shard's log) at once; rerunning the
+  same command skips the images done. Other settings with the same OUT stop with exit 2.
+
 Output:
   -o, --out DIR          output directory (default ./${DEFAULT_OUT_DIR})
   --frames N             pictures in path.png (default 8)
@@ -142,8 +160,20 @@ function nonEmpty(flag: string, value: string | undefined): string | undefined {
   return value;
 }
 
+/** `--shard` and `--workers` as given (see {@link explainImages}'s `large`). */
+export interface LargeRunFlags {
+  readonly shard: string | undefined;
+  readonly workers: number;
+}
+
 /** Parses `explain`'s flags; returns the images, the options and the model flags. */
-export function readExplainArgs(argv: readonly string[]): { images: string[]; options: ExplainOptions; help: boolean; modelFlags: ReturnType<typeof readModelFlags> } {
+export function readExplainArgs(argv: readonly string[]): {
+  images: string[];
+  options: ExplainOptions;
+  help: boolean;
+  modelFlags: ReturnType<typeof readModelFlags>;
+  large: LargeRunFlags;
+} {
   const args = parseFlags(argv, explainFlagSpecs);
   const baselineRaw = stringFlag(args, 'baseline') ?? EXPLAIN_DEFAULTS.baseline;
   const targetRaw = stringFlag(args, 'target') ?? 'top1';
@@ -165,17 +195,20 @@ export function readExplainArgs(argv: readonly string[]): { images: string[]; op
     json: booleanFlag(args, 'json'),
     batchSize: numberFlag(args, 'batch-size', { min: 1, max: 4096, integer: true }),
   };
-  return { images: [...args.positionals], options, help: booleanFlag(args, 'help'), modelFlags: readModelFlags(args) };
+  const large = { shard: stringFlag(args, 'shard'), workers: numberFlag(args, 'workers', { min: 1, max: 1024, integer: true }) ?? 1 };
+  return { images: [...args.positionals], options, help: booleanFlag(args, 'help'), modelFlags: readModelFlags(args), large };
 }
 
 /** `explain`'s entry point: returns the exit code. */
 export async function runExplain(argv: readonly string[], io: CliIO): Promise<number> {
-  const { images, options, help, modelFlags } = readExplainArgs(argv);
+  const { images, options, help, modelFlags, large } = readExplainArgs(argv);
   if (help) {
     io.stdout.write(`${explainHelp}\n`);
     return 0;
   }
   if (images.length === 0) throw new CliError('usage', 'explain needs at least one IMAGE (try `ablation-path demo`, or see --help)');
+  const shard = resolveShard(large.shard, io.env);
+  if (images.length > 1 || shard.count > 1) return explainLogged(images, options, modelFlags, io, { shard, workers: large.workers, argv });
   return explainImages(images, options, modelFlags, io);
 }
 
@@ -211,6 +244,181 @@ export async function explainImages(images: readonly string[], options: ExplainO
     // a run that fails before writing anything leaves no empty output folder behind
     if (!finished) removeCreatedDirs(created);
   }
+}
+
+/**
+ * The settings that make two explanations comparable (the run log's fingerprint, runLog.ts): the
+ * model and every option that changes a number or a picture; not --out, --quiet, --json.
+ */
+export function explainFingerprint(options: ExplainOptions, modelFlags: ReturnType<typeof readModelFlags>): Record<string, unknown> {
+  return {
+    ...modelFingerprint(options.model, { ...modelFlags, ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) }),
+    baseline: options.baselineRaw,
+    target: options.targetRaw,
+    steps: options.steps,
+    sigma: options.sigma ?? null,
+    iterations: options.maxIterations,
+    seed: options.seed,
+    frames: options.frames,
+    methods: options.methods,
+    resize: options.resize,
+  };
+}
+
+/** One image's record in the run log: its summary, its folder (relative to OUT) and its report. */
+interface ExplainRecord {
+  readonly summary: Record<string, unknown>;
+  readonly dir: string;
+  readonly report: string;
+}
+
+/** Checks that results.jsonl and index.html in `outDir` may be (over)written: absent, or ours. */
+export function checkExplainOutputs(outDir: string): void {
+  if (!isReplaceableFile(join(outDir, 'results.jsonl'), isOurResultsJsonl)) throw notOursError(join(outDir, 'results.jsonl'), 'a results.jsonl');
+  if (!isReplaceableFile(join(outDir, 'index.html'), isOurIndexHtml)) throw notOursError(join(outDir, 'index.html'), 'an index.html');
+}
+
+/**
+ * Writes results.jsonl (one summary line per image, in the run's order) and index.html from run-log
+ * records, for a whole run and for `merge` alike; prints where the index is unless `json`.
+ */
+export function writeExplainIndex(outDir: string, records: readonly RunRecord[], io: CliIO, json: boolean): void {
+  const results = [...records].sort((a, b) => a.index - b.index).map((r) => r.result as ExplainRecord);
+  const jsonl = results.map((r) => JSON.stringify({ ...r.summary, report: r.report })).join('\n') + '\n';
+  writeFileAtomic(resolve(outDir, 'results.jsonl'), outDir, 'results.jsonl', jsonl);
+  const index = writeFileAtomic(resolve(outDir, 'index.html'), outDir, 'index.html', indexHtml(results.map((r) => ({ summary: r.summary, dir: r.dir }))));
+  if (!json) io.stdout.write(`index: ${index}\n`);
+}
+
+/**
+ * `explain` over several images or a shard: like {@link explainImages}, but each finished image
+ * is appended to the run log at once (after its folder is written), a rerun skips the images the
+ * log lists, and `large.workers` processes share the images. A whole run writes results.jsonl and
+ * index.html from the log at the end; a shard only its log and folders (for `merge`).
+ * @throws CliError (input) before any work when the log was written with other settings, or a
+ * result folder, results.jsonl or index.html exists and is not ours.
+ */
+export async function explainLogged(
+  images: readonly string[],
+  options: ExplainOptions,
+  modelFlags: ReturnType<typeof readModelFlags>,
+  io: CliIO,
+  large: { readonly shard: Shard & { readonly source: string }; readonly workers: number; readonly argv: readonly string[] },
+): Promise<number> {
+  const outDir = resolve(io.cwd, options.outDir);
+  const { shard } = large;
+  const whole = shard.count === 1;
+  const stems = uniqueStems(images.map((p) => basename(p, extname(p))));
+  const keys = uniqueKeys([...images]);
+  const mine = shardIndices(images.length, shard);
+  const prepared = prepareRunLog(outDir, { command: 'explain', fingerprint: explainFingerprint(options, modelFlags), shard, photos: keys });
+  const pending = mine.filter((n) => !prepared.done.has(keys[n] as string));
+  for (const n of pending) if (!isReplaceableResult(join(outDir, stems[n] as string))) throw notOursError(join(outDir, stems[n] as string), 'a result folder');
+  if (whole) checkExplainOutputs(outDir);
+  const note = (text: string): void => {
+    if (!options.quiet) io.stderr.write(`ablation-path: ${text}\n`);
+  };
+  if (!whole) note(`shard ${formatShard(shard)} (${shard.source}): ${mine.length} of ${images.length} images`);
+  if (prepared.existing !== undefined && prepared.existing.partialBytes > 0) {
+    note(`${prepared.path}: a half-written last line (${prepared.existing.partialBytes} bytes, from a run that was killed) is discarded; its image is redone`);
+  }
+  if (mine.length > pending.length) note(`resuming ${prepared.path}: ${mine.length - pending.length} of ${mine.length} images already done, ${pending.length} to go`);
+  const created = ensureWritableDir(outDir);
+  let log: RunLog | undefined;
+  try {
+    if (pending.length > 0) {
+      const workers = Math.min(large.workers, pending.length);
+      const worker = await createExplainRunner(images, stems, options, modelFlags, io, pending, workers > 1 ? 1 : 'auto', undefined);
+      if (workers > 1) await worker.dispose(); // each worker loads its own model; this one checked the photos
+      log = prepared.open({});
+      const runLog = log;
+      const done = (n: number, r: ExplainRecord): void => {
+        runLog.append({ photo: keys[n] as string, index: n, result: r });
+        if (options.json) io.stdout.write(`${JSON.stringify({ ...r.summary, report: r.report })}\n`);
+        else io.stdout.write(`${images[n]}: report: ${r.report}\n`);
+      };
+      if (workers > 1) {
+        await runWorkerPool({
+          command: 'explain',
+          argv: large.argv,
+          cwd: io.cwd,
+          workers,
+          threads: workerThreads(options.model, modelFlags, workers),
+          tasks: pending,
+          ...(io.signal === undefined ? {} : { signal: io.signal }),
+          onResult: (n, r) => done(n, r as ExplainRecord),
+        });
+      } else {
+        try {
+          for (const n of pending) done(n, await worker.run(n));
+        } finally {
+          await worker.dispose();
+        }
+      }
+    }
+    log?.close();
+    if (!whole) {
+      note(`shard ${formatShard(shard)} complete: ${prepared.path}; once every shard is done: ablation-path merge ${outDir}`);
+      return 0;
+    }
+    const final = readRunLog(prepared.path);
+    if (final === undefined) throw new Error(`run log ${prepared.path} lost its header`);
+    writeExplainIndex(outDir, final.records, io, options.json);
+    return 0;
+  } catch (e) {
+    log?.close();
+    removeIfEmpty(prepared.path);
+    removeCreatedDirs(created);
+    throw e;
+  }
+}
+
+/** A loaded model that explains image `n` of a list and writes its folder. */
+interface ExplainRunner {
+  run(n: number): Promise<ExplainRecord>;
+  dispose(): Promise<void>;
+}
+
+async function createExplainRunner(
+  images: readonly string[],
+  stems: readonly string[],
+  options: ExplainOptions,
+  modelFlags: ReturnType<typeof readModelFlags>,
+  io: CliIO,
+  check: readonly number[],
+  coreThreads: number | 'auto',
+  threads: number | undefined,
+): Promise<ExplainRunner> {
+  const outDir = resolve(io.cwd, options.outDir);
+  const model = await loadModel(options.model, threads === undefined ? modelFlags : { ...modelFlags, threads });
+  const read = (p: string): Promise<LoadedImage> =>
+    loadImage(resolve(io.cwd, p), { height: model.inputSize[0], width: model.inputSize[1], resize: options.resize });
+  let renderPanel: Awaited<ReturnType<typeof loadMethodsPanel>>;
+  try {
+    if (model.classifier.gradient === undefined) throw new CliError('input', `model ${model.name} has no gradients, which ablation paths need`);
+    for (const n of check) await read(images[n] as string);
+    renderPanel = options.methods ? await loadMethodsPanel() : undefined;
+  } catch (e) {
+    await model.classifier.dispose?.();
+    throw e;
+  }
+  return {
+    async run(n) {
+      const photo = await read(images[n] as string);
+      const given = images[n] as string;
+      const r = await explainOne(photo, resolve(io.cwd, given), given, stems[n] as string, model, options, outDir, io, renderPanel, coreThreads);
+      return { summary: r.summary, dir: stems[n] as string, report: r.report };
+    },
+    dispose: async () => void (await model.classifier.dispose?.()),
+  };
+}
+
+/** The runner of a `--workers` process (worker.ts): same arguments as the parent, quiet. */
+export async function createExplainWorker(argv: readonly string[], io: CliIO, threads: number | undefined): Promise<ExplainRunner> {
+  const { images, options, modelFlags } = readExplainArgs(argv);
+  const stems = uniqueStems(images.map((p) => basename(p, extname(p))));
+  // the core's threads stay at 1: the machine's cores are shared by the worker processes already
+  return createExplainRunner(images, stems, { ...options, quiet: true }, modelFlags, io, [], 1, threads);
 }
 
 /** A results.jsonl written by {@link explainImages}: its first line is a summary. */
@@ -308,6 +516,7 @@ async function explainOne(
   outDir: string,
   io: CliIO,
   renderPanel: Awaited<ReturnType<typeof loadMethodsPanel>>,
+  coreThreads: number | 'auto' = 'auto',
 ): Promise<ImageResult> {
   const started = performance.now();
   const cpuStart = process.cpuUsage();
@@ -331,7 +540,7 @@ async function explainOne(
       minIterations: Math.min(MIN_ITERATIONS, options.maxIterations),
       seed: options.seed,
       // the core's own per-iteration work on both cores (Node worker threads; bit-identical results)
-      threads: 'auto',
+      threads: coreThreads,
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
       ...(io.signal === undefined ? {} : { signal: io.signal }),
       onProgress: (p) => progress.update(p),
