@@ -8,13 +8,13 @@
  *
  * The reverse pass visits the nodes that lie between the model input and its output in reverse
  * topological order, sums the gradient contributions of every tensor (`Sum`) and applies the
- * per-op rules of `gradientRules.ts`. Shape-computing subgraphs are not differentiated; their
+ * per-op rules of `rules/`. Shape-computing subgraphs are not differentiated; their
  * constant values are folded into initializers.
  */
 import { InvalidModelError, OptionError, ShapeError, UnsupportedOpError } from '@ablation-path/core';
 import { GraphBuilder } from './graphBuilder.js';
-import { gradientRules, nonDifferentiableOps, RuleError } from './gradientRules.js';
-import type { RuleContext } from './gradientRules.js';
+import { gradientRules, nonDifferentiableOps, RuleError } from './rules/index.js';
+import type { RuleContext } from './rules/index.js';
 import { encodeOnnxModel } from './modelIO.js';
 import type { LoadedOnnxModel } from './modelIO.js';
 import { probeTensorInfos } from './probeShapes.js';
