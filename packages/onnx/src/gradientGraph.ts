@@ -148,12 +148,11 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
   if (io.affine) gx = b.op('Mul', [gx, b.float(io.mulA, [channels])]);
   b.nodes.push(onnx.NodeProto.create({ opType: 'Identity', name: b.fresh('gradient'), input: [gx], output: [NAMES.gradient] }));
   const backwardNodes = b.nodes.slice(backwardStart);
-  const withIndices = keptNodes.map((n: NodeProto) => {
-    const idx = reverse.maxPoolIndices.get(n);
-    if (!idx) return n;
-    return onnx.NodeProto.create({ ...n, output: [(n.output ?? [])[0] ?? '', idx] });
+  const withOutputs = keptNodes.map((n: NodeProto) => {
+    const outs = reverse.addedOutputs.get(n);
+    return outs ? onnx.NodeProto.create({ ...n, output: outs.slice() }) : n;
   });
-  const gradNodes = [...b.nodes.slice(0, prefixCount), ...withIndices, ...b.nodes.slice(prefixCount, forwardExtra), ...backwardNodes];
+  const gradNodes = [...b.nodes.slice(0, prefixCount), ...withOutputs, ...b.nodes.slice(prefixCount, forwardExtra), ...backwardNodes];
   const gradient = assembleModel(
     loaded,
     gradNodes,

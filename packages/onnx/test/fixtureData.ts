@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { ImageBatch } from '@ablation-path/core';
 
 export const fixturesDir = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
-export const fixtureNames = ['tiny_cnn', 'squeezenet1_1_k10_64', 'mobilenet_v2_w050_k10_96', 'mobilenet_v3_small_k10_96'] as const;
+export const fixtureNames = ['tiny_cnn', 'squeezenet1_1_k10_64', 'mobilenet_v2_w050_k10_96', 'mobilenet_v3_small_k10_96', 'convnext_mini_k10_64'] as const;
 
 export interface Fixture {
   readonly name: string;

@@ -67,8 +67,11 @@ export interface ReversePassInput {
 export interface ReversePassResult {
   /** Name of ∂F/∂input, or undefined when no gradient reached it (or problems were reported). */
   readonly inputGradient: string | undefined;
-  /** MaxPool nodes that need an `Indices` output they did not have, with its name. */
-  readonly maxPoolIndices: ReadonlyMap<NodeProto, string>;
+  /**
+   * Forward nodes that need outputs they did not have (e.g. MaxPool's Indices), with their full
+   * output lists (omitted optional outputs in between are empty names).
+   */
+  readonly addedOutputs: ReadonlyMap<NodeProto, readonly string[]>;
 }
 
 /**
@@ -96,7 +99,7 @@ export function runReversePass(input: ReversePassInput): ReversePassResult {
   };
   push(outputName, seed);
 
-  const indicesFor = new Map<NodeProto, string>();
+  const addedOutputs = new Map<NodeProto, string[]>();
   const producerOf = new Map<string, NodeProto>();
   for (const n of nodes) for (const o of n.output ?? []) if (o) producerOf.set(o, n);
   const consumersOf = new Map<string, NodeProto[]>();
@@ -128,14 +131,14 @@ export function runReversePass(input: ReversePassInput): ReversePassResult {
     active: (name) => active.has(name),
     producer: (name) => producerOf.get(name),
     consumers: (name) => (name === outputName ? undefined : (consumersOf.get(name) ?? [])),
-    maxPoolIndices(node) {
-      const existing = (node.output ?? [])[1];
+    output(node, j, hint) {
+      const outs = addedOutputs.get(node) ?? (node.output ?? []).slice();
+      const existing = outs[j];
       if (existing) return existing;
-      let name = indicesFor.get(node);
-      if (!name) {
-        name = b.fresh('maxpool_indices');
-        indicesFor.set(node, name);
-      }
+      while (outs.length <= j) outs.push('');
+      const name = b.fresh(hint);
+      outs[j] = name;
+      addedOutputs.set(node, outs);
       return name;
     },
   };
@@ -171,5 +174,5 @@ export function runReversePass(input: ReversePassInput): ReversePassResult {
       if (name && g && active.has(name)) push(name, g);
     });
   }
-  return { inputGradient: finalize(inputName), maxPoolIndices: indicesFor };
+  return { inputGradient: finalize(inputName), addedOutputs };
 }

@@ -21,8 +21,13 @@ export interface RuleContext {
   producer(name: string): NodeProto | undefined;
   /** The nodes reading a tensor (undefined when it is also the model output). */
   consumers(name: string): readonly NodeProto[] | undefined;
-  /** Names MaxPool's Indices output, adding it to the node when the model did not request it. */
-  maxPoolIndices(node: NodeProto): string;
+  /**
+   * Names output `j` of a forward node, adding it (as `hint`_k) when the model did not request it:
+   * e.g. MaxPool's Indices, LayerNormalization's Mean and InvStdDev, so that the reverse pass reads
+   * the forward pass's intermediates instead of recomputing them. Only the gradient graph's copy of
+   * the node gets the added outputs.
+   */
+  output(node: NodeProto, j: number, hint: string): string;
 }
 
 /** A reverse-mode rule. */

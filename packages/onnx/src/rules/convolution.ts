@@ -175,7 +175,7 @@ const maxPoolRule: GradientRule = {
   backward(ctx, node, dY) {
     const b = ctx.b;
     const x = in0(node);
-    const idx = ctx.maxPoolIndices(node);
+    const idx = ctx.output(node, 1, 'maxpool_indices');
     const overlapping = maxPoolOverlaps(node);
     const shapeX = b.shapeOf(x);
     const flat = b.int64([-1]);

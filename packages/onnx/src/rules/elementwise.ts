@@ -1,6 +1,6 @@
 /** Reverse rules of elementwise arithmetic and activation functions. */
 import type { GraphBuilder } from '../graphBuilder.js';
-import { attrFloat, DataType } from '../proto.js';
+import { attrFloat, attrString, DataType } from '../proto.js';
 import type { NodeProto } from '../proto.js';
 import { applyMasks, in0, inputs, intervalMask, out0, unbroadcast, zero } from './common.js';
 import type { GradientRule, RuleContext } from './common.js';
@@ -199,6 +199,55 @@ const sqrtRule: GradientRule = {
 };
 
 /**
+ * Erf: dX = dY·(2/√π)·exp(−x²), emitted as dY·Exp(ln(2/√π) − x·x) (4 full-tensor passes: the
+ * constant factor rides in the exponent).
+ */
+const erfRule: GradientRule = {
+  backward(ctx, node, dY) {
+    const b = ctx.b;
+    const x = in0(node);
+    const e = b.op('Exp', [b.op('Sub', [b.scalar(Math.log(2 / Math.sqrt(Math.PI))), b.op('Mul', [x, x])])]);
+    return [b.op('Mul', [dY[0] as string, e])];
+  },
+};
+
+/** √(2/π), the tanh approximation's scale. */
+const GELU_C = Math.sqrt(2 / Math.PI);
+
+/**
+ * Gelu (opset 20). approximate = 'none': y = x·Φ(x), Φ(x) = ½(1 + erf(x/√2)), so
+ * y' = Φ(x) + x·φ(x) with x·φ(x) = s·exp(−s² − ½ln π) for s = x/√2; emitted as
+ * dY·Sum(½·erf(s), ½, s·Exp(−½ln π − s·s)): 9 full-tensor passes. approximate = 'tanh':
+ * y = x·σ(2u), u = √(2/π)(x + 0.044715x³) (½(1 + tanh u) = σ(2u)), so
+ * y' = q + (x − y)·q·2u' (since x·(1 − q) = x − y with q = σ(2u), and 2u' = 2√(2/π)(1 + 3·0.044715x²)),
+ * reusing the forward output y: 12 passes.
+ */
+const geluRule: GradientRule = {
+  check(node, opset) {
+    if (opset < 20) return `Gelu needs opset ≥ 20, the model has opset ${opset}`;
+    const mode = attrString(node, 'approximate', 'none');
+    return mode === 'none' || mode === 'tanh' ? undefined : `approximate "${mode}" is not a Gelu mode`;
+  },
+  backward(ctx, node, dY) {
+    const b = ctx.b;
+    const x = in0(node);
+    const g = dY[0] as string;
+    if (attrString(node, 'approximate', 'none') === 'tanh') {
+      const x2 = b.op('Mul', [x, x]);
+      const twoU = b.op('Mul', [x, b.op('Add', [b.op('Mul', [x2, b.scalar(2 * GELU_C * 0.044715)]), b.scalar(2 * GELU_C)])]);
+      const q = b.op('Sigmoid', [twoU]);
+      const dTwoU = b.op('Add', [b.op('Mul', [x2, b.scalar(6 * GELU_C * 0.044715)]), b.scalar(2 * GELU_C)]);
+      const tail = b.op('Mul', [b.op('Mul', [b.op('Sub', [x, out0(node)]), dTwoU]), q]);
+      return [b.op('Mul', [g, b.op('Add', [q, tail])])];
+    }
+    const s = b.op('Mul', [x, b.scalar(Math.SQRT1_2)]);
+    const halfErf = b.op('Mul', [b.op('Erf', [s]), b.scalar(0.5)]);
+    const xPhi = b.op('Mul', [s, b.op('Exp', [b.op('Sub', [b.scalar(-0.5 * Math.log(Math.PI)), b.op('Mul', [s, s])])])]);
+    return [b.op('Mul', [g, b.op('Sum', [halfErf, b.scalar(0.5), xPhi])])];
+  },
+};
+
+/**
  * Elementwise arithmetic and activations.
  *
  * @example
@@ -222,4 +271,6 @@ export const elementwiseRules: Readonly<Record<string, GradientRule>> = {
   Tanh: tanhRule,
   HardSigmoid: hardSigmoidRule,
   HardSwish: hardSwishRule,
+  Erf: erfRule,
+  Gelu: geluRule,
 };
