@@ -6,6 +6,7 @@
  */
 import { convolutionRules } from './convolution.js';
 import { elementwiseRules } from './elementwise.js';
+import { indexingRules } from './indexing.js';
 import { linearAlgebraRules } from './linearAlgebra.js';
 import { normalizationRules } from './normalization.js';
 import { reductionRules } from './reduction.js';
@@ -28,6 +29,7 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
   ...normalizationRules,
   ...reductionRules,
   ...shapeRules,
+  ...indexingRules,
 };
 
 /**
