@@ -248,6 +248,132 @@ const geluRule: GradientRule = {
 };
 
 /**
+ * Pow y = a^e (broadcast). ∂y/∂a = e·a^(e−1), taken as 0 where e = 0 (y ≡ 1; also at a = 0, where
+ * 0·0^(−1) would be NaN); a constant uniform exponent takes a shortcut: 0 → 0, 1 → dY, 2 → 2a·dY,
+ * ½ → dY/(2y). At a = 0 with 0 < e < 1 the derivative is +∞, as in PyTorch. ∂y/∂e = y·ln a, taken
+ * as 0 where a = 0 and e ≥ 0 (y is 0 or 1 there; PyTorch's rule); for a < 0 it is NaN, as in
+ * PyTorch (a negative base has no real logarithm).
+ */
+const powRule: GradientRule = {
+  backward(ctx, node, dY) {
+    const b = ctx.b;
+    const [a = '', e = ''] = inputs(node);
+    const y = out0(node);
+    const g = dY[0] as string;
+    const ys = ctx.shape(y);
+    const out: (string | undefined)[] = [undefined, undefined];
+    if (ctx.active(a)) {
+      const ev = ctx.active(e) ? undefined : ctx.value(e);
+      const c = ev !== undefined && ev.length > 0 && ev.every((v) => v === ev[0]) ? (ev[0] as number) : undefined;
+      let raw: string;
+      if (c === 0) raw = b.op('Mul', [g, zero(b)]);
+      else if (c === 1) raw = g;
+      else if (c === 2) raw = b.op('Mul', [g, b.op('Add', [a, a])]);
+      else if (c === 0.5) raw = b.op('Div', [g, b.op('Add', [y, y])]);
+      else if (c !== undefined) raw = b.op('Mul', [g, b.op('Mul', [b.op('Pow', [a, b.scalar(c - 1)]), b.scalar(c)])]);
+      else {
+        const d = b.op('Mul', [e, b.op('Pow', [a, b.op('Sub', [e, b.scalar(1)])])]);
+        const safe = ev !== undefined && !ev.includes(0) ? d : b.op('Where', [b.op('Equal', [e, zero(b)]), zero(b), d]);
+        raw = b.op('Mul', [g, safe]);
+      }
+      out[0] = unbroadcast(b, raw, ys, ctx.shape(a));
+    }
+    if (ctx.active(e)) {
+      const d = b.op('Mul', [y, b.op('Log', [a])]);
+      const atZero = b.op('And', [b.op('Equal', [a, zero(b)]), b.op('GreaterOrEqual', [e, zero(b)])]);
+      out[1] = unbroadcast(b, b.op('Mul', [g, b.op('Where', [atZero, zero(b), d])]), ys, ctx.shape(e));
+    }
+    return out;
+  },
+};
+
+/** Softplus y = ln(1 + eˣ): dX = dY·σ(x). */
+const softplusRule: GradientRule = {
+  backward: (ctx, node, dY) => [ctx.b.op('Mul', [dY[0] as string, ctx.b.op('Sigmoid', [in0(node)])])],
+};
+
+/**
+ * Mish y = x·tanh(softplus(x)): y' = t + x·σ(x)·(1 − t²) with t = tanh(softplus(x)) (9 passes;
+ * t is recomputed, the forward op is fused).
+ */
+const mishRule: GradientRule = {
+  backward(ctx, node, dY) {
+    const b = ctx.b;
+    const x = in0(node);
+    const t = b.op('Tanh', [b.op('Softplus', [x])]);
+    const sech2 = b.op('Sub', [b.scalar(1), b.op('Mul', [t, t])]);
+    const d = b.op('Add', [t, b.op('Mul', [b.op('Mul', [x, b.op('Sigmoid', [x])]), sech2])]);
+    return [b.op('Mul', [dY[0] as string, d])];
+  },
+};
+
+/** Abs: dX = dY·sign(x), 0 at x = 0 (the subgradient PyTorch uses). */
+const absRule: GradientRule = {
+  backward: (ctx, node, dY) => [ctx.b.op('Mul', [dY[0] as string, ctx.b.op('Sign', [in0(node)])])],
+};
+
+/** Reciprocal y = 1/x: dX = −dY·y² (±∞ at x = 0, where y is). */
+const reciprocalRule: GradientRule = {
+  backward(ctx, node, dY) {
+    const b = ctx.b;
+    const y = out0(node);
+    return [b.op('Mul', [b.op('Neg', [dY[0] as string]), b.op('Mul', [y, y])])];
+  },
+};
+
+/**
+ * Max / Min of any number of inputs (broadcast). The gradient goes to the inputs equal to the
+ * result, split equally among tied inputs (as PyTorch's maximum/minimum): dxᵢ = Σ_broadcast
+ * dY·[xᵢ = y] / #{j : xⱼ = y}, constant inputs counting in the tie. One input: identity.
+ */
+function extremumRule(): GradientRule {
+  return {
+    backward(ctx, node, dY) {
+      const b = ctx.b;
+      const ins = inputs(node);
+      const g = dY[0] as string;
+      if (ins.length === 1) return [g];
+      const y = out0(node);
+      const ys = ctx.shape(y);
+      const masks = ins.map((x) => b.op('Cast', [b.op('Equal', [x, y])], { to: { i: DataType.FLOAT } }));
+      const share = b.op('Div', [g, b.op('Sum', masks)]);
+      return ins.map((x, i) => (ctx.active(x) ? unbroadcast(b, b.op('Mul', [share, masks[i] as string]), ys, ctx.shape(x)) : undefined));
+    },
+  };
+}
+
+/** Sum / Mean of any number of inputs (broadcast): dxᵢ = dY (÷ count for Mean) summed over xᵢ's broadcast axes. */
+function variadicSumRule(mean: boolean): GradientRule {
+  return {
+    backward(ctx, node, dY) {
+      const b = ctx.b;
+      const ins = inputs(node);
+      const ys = ctx.shape(out0(node));
+      const g = mean && ins.length > 1 ? b.op('Mul', [dY[0] as string, b.scalar(1 / ins.length)]) : (dY[0] as string);
+      return ins.map((x) => (ctx.active(x) ? unbroadcast(b, g, ys, ctx.shape(x)) : undefined));
+    },
+  };
+}
+
+/**
+ * Where(cond, X, Y): dX = dY where cond, dY = dY elsewhere (each summed back over its broadcast
+ * axes); the boolean condition carries no gradient.
+ */
+const whereRule: GradientRule = {
+  backward(ctx, node, dY) {
+    const b = ctx.b;
+    const [cond = '', x = '', y = ''] = inputs(node);
+    const g = dY[0] as string;
+    const ys = ctx.shape(out0(node));
+    return [
+      undefined,
+      ctx.active(x) ? unbroadcast(b, b.op('Where', [cond, g, zero(b)]), ys, ctx.shape(x)) : undefined,
+      ctx.active(y) ? unbroadcast(b, b.op('Where', [cond, zero(b), g]), ys, ctx.shape(y)) : undefined,
+    ];
+  },
+};
+
+/**
  * Elementwise arithmetic and activations.
  *
  * @example
@@ -273,4 +399,14 @@ export const elementwiseRules: Readonly<Record<string, GradientRule>> = {
   HardSwish: hardSwishRule,
   Erf: erfRule,
   Gelu: geluRule,
+  Pow: powRule,
+  Softplus: softplusRule,
+  Mish: mishRule,
+  Abs: absRule,
+  Reciprocal: reciprocalRule,
+  Max: extremumRule(),
+  Min: extremumRule(),
+  Where: whereRule,
+  Sum: variadicSumRule(false),
+  Mean: variadicSumRule(true),
 };
