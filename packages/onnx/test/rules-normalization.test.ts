@@ -1,8 +1,9 @@
 /**
  * Reverse rules of LayerNormalization, InstanceNormalization and GroupNormalization against
  * central finite differences of the forward graph (see finiteDifferences.ts): any axis (negative
- * too), with and without bias, the optional Mean/InvStdDev outputs read downstream, an
- * and both GroupNormalization scale forms (opset 18 per group, 21 per channel).
+ * too), with and without bias, the optional Mean/InvStdDev outputs read downstream, LayerNorm
+ * decomposed as torch.onnx exports it before opset 17, and both GroupNormalization scale forms
+ * (opset 18 per group, 21 per channel).
  */
 import { describe, expect, it } from 'vitest';
 import { UnsupportedOpError } from '@ablation-path/core';
@@ -64,6 +65,29 @@ const cases: FiniteDifferenceCase[] = [
       { op: 'Mul', inputs: ['x', 'rs'], outputs: ['y'] },
     ],
     initializers: [w('g', [5], 8, 0.5, 1)],
+    feature: 'y',
+  },
+  {
+    name: 'LayerNorm as torch.onnx exports it before opset 17 (opset 13: ReduceMean, Sub, Pow 2, Add ε, Sqrt, Div, Mul, Add)',
+    opset: 13,
+    input: [3, 4, 5],
+    nodes: [
+      { op: 'ReduceMean', inputs: ['x'], outputs: ['mu'], attrs: { axes: [-1] } },
+      { op: 'Sub', inputs: ['x', 'mu'], outputs: ['xc'] },
+      { op: 'Pow', inputs: ['xc', 'two'], outputs: ['sq'] },
+      { op: 'ReduceMean', inputs: ['sq'], outputs: ['v'], attrs: { axes: [-1] } },
+      { op: 'Add', inputs: ['v', 'eps'], outputs: ['ve'] },
+      { op: 'Sqrt', inputs: ['ve'], outputs: ['sd'] },
+      { op: 'Div', inputs: ['xc', 'sd'], outputs: ['n'] },
+      { op: 'Mul', inputs: ['n', 'g'], outputs: ['ng'] },
+      { op: 'Add', inputs: ['ng', 'b'], outputs: ['y'] },
+    ],
+    initializers: [
+      { name: 'two', dims: [], values: [2] },
+      { name: 'eps', dims: [], values: [1e-5] },
+      w('g', [5], 18, 0.5, 1),
+      w('b', [5], 19),
+    ],
     feature: 'y',
   },
   {
