@@ -10,6 +10,7 @@ import { indexingRules } from './indexing.js';
 import { linearAlgebraRules } from './linearAlgebra.js';
 import { normalizationRules } from './normalization.js';
 import { reductionRules } from './reduction.js';
+import { resizeRules } from './resize.js';
 import { shapeRules } from './shape.js';
 import type { GradientRule } from './common.js';
 
@@ -30,6 +31,7 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
   ...reductionRules,
   ...shapeRules,
   ...indexingRules,
+  ...resizeRules,
 };
 
 /**
