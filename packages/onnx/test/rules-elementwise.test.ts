@@ -13,9 +13,14 @@
  * of the mean of the tied elements, a model that has the same value there and is differentiated
  * by the Add/Mul rules only.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import type { ImageBatch } from '@ablation-path/core';
-import { createOnnxClassifier } from '../src/index.js';
+import { buildClassifierGraphs, createOnnxClassifier, loadOnnxModel } from '../src/index.js';
+import { onnx } from '../src/proto.js';
 import { caseModel, expectFiniteDifferences, randomBatch } from './finiteDifferences.js';
 import type { FiniteDifferenceCase } from './finiteDifferences.js';
 import { randomValues } from './tinyModels.js';
@@ -69,6 +74,20 @@ const cases: FiniteDifferenceCase[] = [
       { op: 'Mul', inputs: ['m', 'half'], outputs: ['y'] },
     ],
     initializers: [spreadInit(4), f32('sqrt2', [Math.SQRT2], []), f32('one', [1], []), f32('half', [0.5], [])],
+    feature: 'y',
+  },
+  {
+    name: 'GELU as x·(1 + Erf(x·(1/√2)))·0.5 with the operands the other way round (fused rule, Mul form)',
+    input: [3, 4, 5],
+    nodes: [
+      spread,
+      { op: 'Mul', inputs: ['c', 'isqrt2'], outputs: ['d'] },
+      { op: 'Erf', inputs: ['d'], outputs: ['e'] },
+      { op: 'Add', inputs: ['one', 'e'], outputs: ['a'] },
+      { op: 'Mul', inputs: ['a', 'c'], outputs: ['m'] },
+      { op: 'Mul', inputs: ['half', 'm'], outputs: ['y'] },
+    ],
+    initializers: [spreadInit(7), f32('isqrt2', [Math.SQRT1_2], []), f32('one', [1], []), f32('half', [0.5], [])],
     feature: 'y',
   },
 ];
@@ -283,6 +302,61 @@ const tieCase = (name: string, nodes: TinyNode[], initializers: TinyTensor[] = [
   nodes: [threeChannels, ...nodes],
   initializers: [ones3, ...initializers],
   feature: 'y',
+});
+
+describe('GELU exported before opset 20 (Div → Erf → Add → Mul → Mul)', () => {
+  it('the fused rule reads no Div/Erf/Add output, so onnxruntime fuses the forward chain into one Gelu kernel in the gradient session; same gradient as the Mul, Erf and Div rules', async () => {
+    // The same function twice: as exported (matched) and with an Identity between Add and Mul (not matched).
+    const gelu = (fused: boolean): FiniteDifferenceCase => ({
+      name: fused ? 'fused' : 'plain',
+      input: [3, 4, 5],
+      nodes: [
+        spread,
+        { op: 'Div', inputs: ['c', 'sqrt2'], outputs: ['d'] },
+        { op: 'Erf', inputs: ['d'], outputs: ['e'] },
+        { op: 'Add', inputs: ['e', 'one'], outputs: fused ? ['a'] : ['a0'] },
+        ...(fused ? [] : [{ op: 'Identity', inputs: ['a0'], outputs: ['a'] }]),
+        { op: 'Mul', inputs: ['c', 'a'], outputs: ['m'] },
+        { op: 'Mul', inputs: ['m', 'half'], outputs: ['y'] },
+      ],
+      initializers: [spreadInit(8), f32('sqrt2', [Math.SQRT2], []), f32('one', [1], []), f32('half', [0.5], [])],
+      feature: 'y',
+    });
+    const fusedBytes = await caseModel(gelu(true));
+    const plainBytes = await caseModel(gelu(false));
+    const dir = mkdtempSync(join(tmpdir(), 'ap-gelu-'));
+    try {
+      const geluKernels: number[] = [];
+      for (const bytes of [fusedBytes, plainBytes]) {
+        const graphs = await buildClassifierGraphs(loadOnnxModel(bytes), { layout: 'NCHW' });
+        const path = join(dir, `optimized-${geluKernels.length}.onnx`);
+        const session = await ort.InferenceSession.create(graphs.gradient!, { graphOptimizationLevel: 'extended', optimizedModelFilePath: path });
+        await session.release();
+        geluKernels.push((onnx.ModelProto.decode(readFileSync(path)).graph?.node ?? []).filter((n) => n.opType === 'Gelu').length);
+      }
+      expect(geluKernels).toEqual([1, 0]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const fused = await createOnnxClassifier(fusedBytes, { layout: 'NCHW', intraOpNumThreads: 1 });
+    const plain = await createOnnxClassifier(plainBytes, { layout: 'NCHW', intraOpNumThreads: 1 });
+    try {
+      const batch = randomBatch(3, 4, 5, 2, 5);
+      const gf = (await fused.gradient!(batch, Int32Array.from([1, 3]))).gradient;
+      const gp = (await plain.gradient!(batch, Int32Array.from([1, 3]))).gradient;
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < gf.length; i++) {
+        num += ((gf[i] as number) - (gp[i] as number)) ** 2;
+        den += (gp[i] as number) ** 2;
+      }
+      expect(den).toBeGreaterThan(0);
+      expect(Math.sqrt(num / den)).toBeLessThan(1e-5);
+    } finally {
+      await fused.dispose();
+      await plain.dispose();
+    }
+  });
 });
 
 describe('ties: the gradient is split equally among tied elements', () => {

@@ -22,6 +22,37 @@ function siluOperands(ctx: RuleContext, node: NodeProto): { x: string; s: string
   return undefined;
 }
 
+/** Whether `name` is a constant whose values all equal `v` within float32 rounding. */
+function constantNear(ctx: RuleContext, name: string, v: number): boolean {
+  const values = ctx.active(name) ? undefined : ctx.value(name);
+  return values !== undefined && values.length > 0 && values.every((u) => Math.abs(u - v) <= 1e-6 * Math.abs(v));
+}
+
+/**
+ * Whether `node` is x · (1 + Erf(x / √2)), the inner product of GELU as torch.onnx exports it
+ * before opset 20 (`Div(x, √2) → Erf → Add(·, 1) → Mul(x, ·) → Mul(·, 0.5)`; also Mul by 1/√2,
+ * either operand order): returns x, else undefined.
+ */
+function erfGeluOperand(ctx: RuleContext, node: NodeProto): string | undefined {
+  const [a = '', bIn = ''] = inputs(node);
+  for (const [x, t] of [[a, bIn], [bIn, a]] as const) {
+    const add = ctx.producer(t);
+    if (add?.opType !== 'Add' || !ctx.active(x)) continue;
+    const [p = '', q = ''] = inputs(add);
+    const e = constantNear(ctx, q, 1) ? p : constantNear(ctx, p, 1) ? q : undefined;
+    const erf = e === undefined ? undefined : ctx.producer(e);
+    if (erf?.opType !== 'Erf') continue;
+    const scaled = ctx.producer(in0(erf));
+    if (!scaled || in0(scaled) !== x) continue;
+    const c = inputs(scaled)[1] ?? '';
+    const ok = (scaled.opType === 'Div' && constantNear(ctx, c, Math.SQRT2)) || (scaled.opType === 'Mul' && constantNear(ctx, c, Math.SQRT1_2));
+    const xs = ctx.shape(x);
+    const ts = ctx.shape(t);
+    if (ok && xs.length === ts.length && xs.every((d, i) => d === ts[i])) return x;
+  }
+  return undefined;
+}
+
 function binary(kind: 'Add' | 'Sub' | 'Mul' | 'Div'): GradientRule {
   return {
     backward(ctx, node, dY) {
@@ -30,6 +61,18 @@ function binary(kind: 'Add' | 'Sub' | 'Mul' | 'Div'): GradientRule {
       const y = out0(node);
       const ys = ctx.shape(y);
       const b = ctx.b;
+      const gelu = kind === 'Mul' ? erfGeluOperand(ctx, node) : undefined;
+      if (gelu !== undefined) {
+        // y = x·(1 + erf(s)), s = x/√2: dx = dY·(1 + erf(s) + 2s·exp(−s²)/√π), recomputed from x
+        // (8 passes, against 9 for the Mul, Erf, Div rules and their Sum); since no reverse node
+        // reads Div/Erf/Add outputs, onnxruntime can still fuse the forward chain into one Gelu
+        // kernel. Erf, Add and Div get no gradient from this use.
+        const x = gelu;
+        const sx = b.op('Mul', [x, b.scalar(Math.SQRT1_2)]);
+        const t = b.op('Mul', [sx, b.op('Exp', [b.op('Sub', [b.scalar(Math.log(2 / Math.sqrt(Math.PI))), b.op('Mul', [sx, sx])])])]);
+        const dx = b.op('Mul', [g, b.op('Sum', [b.op('Erf', [sx]), b.scalar(1), t])]);
+        return x === a ? [dx, undefined] : [undefined, dx];
+      }
       const silu = kind === 'Mul' ? siluOperands(ctx, node) : undefined;
       if (silu) {
         // y = x·σ(x): dx = dY·(σ + y·(1 − σ)) through both factors at once (4 elementwise passes
