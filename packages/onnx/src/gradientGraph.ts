@@ -21,7 +21,15 @@ import { DataType, onnx } from './proto.js';
 import type { NodeProto } from './proto.js';
 import type { OnnxClassifierOptions } from './createOnnxClassifier.js';
 import { findActiveSubgraph } from './graph/activeSubgraph.js';
-import { assembleModel, chooseNames, emitHeadBackward, emitInputPrefix, emitScoreHead, tensorNames, valueInfo } from './graph/assembly.js';
+import {
+  assembleModel,
+  chooseNames,
+  emitHeadBackward,
+  emitInputPrefix,
+  emitScoreHead,
+  tensorNames,
+  valueInfo,
+} from './graph/assembly.js';
 import { foldConstants } from './graph/constantFolding.js';
 import { resolveModelIO, resolveOutputShape } from './graph/resolveIO.js';
 import { precheckRules, runReversePass } from './graph/reversePass.js';
@@ -50,7 +58,12 @@ export interface ClassifierGraphs {
   /** Gradient model bytes (when requested): inputs `names.image`, `names.targets`; outputs `names.probabilities`, `names.gradient`. */
   readonly gradient?: Uint8Array;
   /** Names of the graphs' inputs and outputs: `image`, `targets`, … unless the model uses them (then `image_1`, …). */
-  readonly names: { readonly image: string; readonly targets: string; readonly probabilities: string; readonly gradient: string };
+  readonly names: {
+    readonly image: string;
+    readonly targets: string;
+    readonly probabilities: string;
+    readonly gradient: string;
+  };
   readonly height: number;
   readonly width: number;
   readonly channels: number;
@@ -75,7 +88,10 @@ export interface ClassifierGraphs {
  * @example
  * const graphs = await buildClassifierGraphs(loadOnnxModel('model.onnx'), { preprocessing: { mean: 0.5, std: 0.5 } });
  */
-export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: ClassifierGraphOptions = {}): Promise<ClassifierGraphs> {
+export async function buildClassifierGraphs(
+  loaded: LoadedOnnxModel,
+  options: ClassifierGraphOptions = {},
+): Promise<ClassifierGraphs> {
   const { model, opset } = loaded;
   const graph = model.graph;
   if (!graph) throw new InvalidModelError('model has no graph');
@@ -98,7 +114,13 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
   let fixedBatch = io.declaredBatch;
   let infos: Map<string, TensorInfo>;
   try {
-    const probed = await probeTensorInfos(model, inputName, io.modelInputDims, fixedBatch === undefined, sub.dataDependent);
+    const probed = await probeTensorInfos(
+      model,
+      inputName,
+      io.modelInputDims,
+      fixedBatch === undefined,
+      sub.dataDependent,
+    );
     infos = probed.infos;
     // declared dynamic but runs at batch 1 only (e.g. x.view(1, -1)): a batch-1 model
     if (probed.batchOneOnly) fixedBatch = 1;
@@ -107,7 +129,10 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
     throw e;
   }
   const batchDim: Dim = fixedBatch ?? 'N';
-  infos.set(inputName, { dtype: 'float32', shape: layout === 'NCHW' ? [batchDim, channels, height, width] : [batchDim, height, width, channels] });
+  infos.set(inputName, {
+    dtype: 'float32',
+    shape: layout === 'NCHW' ? [batchDim, channels, height, width] : [batchDim, height, width, channels],
+  });
   const outInfo = infos.get(outputName);
   if (!outInfo) throw new InvalidModelError(`onnxruntime did not produce output "${outputName}"`);
   const out = resolveOutputShape(io, outInfo, fixedBatch);
@@ -126,10 +151,26 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
 
   const imageDims: Dim[] = [batchDim, height, width, channels];
   const baseNodes = [...b.nodes.slice(0, prefixCount), ...keptNodes, ...b.nodes.slice(prefixCount, forwardExtra)];
-  const forward = assembleModel(loaded, baseNodes, [...initializers, ...constants, ...b.initializers], [valueInfo(NAMES.image, DataType.FLOAT, imageDims)], [valueInfo(NAMES.probabilities, DataType.FLOAT, [batchDim, classes])]);
+  const forward = assembleModel(
+    loaded,
+    baseNodes,
+    [...initializers, ...constants, ...b.initializers],
+    [valueInfo(NAMES.image, DataType.FLOAT, imageDims)],
+    [valueInfo(NAMES.probabilities, DataType.FLOAT, [batchDim, classes])],
+  );
 
   const common = {
-    names: NAMES, height, width, channels, classes, layout, output: out.outputKind, inputName, outputName, fixedBatch, opset,
+    names: NAMES,
+    height,
+    width,
+    channels,
+    classes,
+    layout,
+    output: out.outputKind,
+    inputName,
+    outputName,
+    fixedBatch,
+    opset,
   };
   if (!withGradient) return { forward, ...common, backwardNodes: 0 };
 
@@ -137,7 +178,17 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
   const backwardStart = b.nodes.length;
   const seed = emitHeadBackward(b, NAMES.targets, outputName, head, out);
   const reverse = runReversePass({
-    b, opset, nodes: keptNodes, participating: sub.participating, infos, initializers, active: sub.active, inputName, outputName, seed, problems,
+    b,
+    opset,
+    nodes: keptNodes,
+    participating: sub.participating,
+    infos,
+    initializers,
+    active: sub.active,
+    inputName,
+    outputName,
+    seed,
+    problems,
   });
   problems.raise();
   let gx = reverse.inputGradient;
@@ -146,19 +197,29 @@ export async function buildClassifierGraphs(loaded: LoadedOnnxModel, options: Cl
   // ---- 5b. chain rule through the prefix, assembly
   if (layout === 'NCHW') gx = b.op('Transpose', [gx], { perm: { ints: [0, 2, 3, 1] } });
   if (io.affine) gx = b.op('Mul', [gx, b.float(io.mulA, [channels])]);
-  b.nodes.push(onnx.NodeProto.create({ opType: 'Identity', name: b.fresh('gradient'), input: [gx], output: [NAMES.gradient] }));
+  b.nodes.push(
+    onnx.NodeProto.create({ opType: 'Identity', name: b.fresh('gradient'), input: [gx], output: [NAMES.gradient] }),
+  );
   const backwardNodes = b.nodes.slice(backwardStart);
   const withOutputs = keptNodes.map((n: NodeProto) => {
     const outs = reverse.addedOutputs.get(n);
     return outs ? onnx.NodeProto.create({ ...n, output: outs.slice() }) : n;
   });
-  const gradNodes = [...b.nodes.slice(0, prefixCount), ...withOutputs, ...b.nodes.slice(prefixCount, forwardExtra), ...backwardNodes];
+  const gradNodes = [
+    ...b.nodes.slice(0, prefixCount),
+    ...withOutputs,
+    ...b.nodes.slice(prefixCount, forwardExtra),
+    ...backwardNodes,
+  ];
   const gradient = assembleModel(
     loaded,
     gradNodes,
     [...initializers, ...constants, ...b.initializers],
     [valueInfo(NAMES.image, DataType.FLOAT, imageDims), valueInfo(NAMES.targets, DataType.FLOAT, [batchDim, classes])],
-    [valueInfo(NAMES.probabilities, DataType.FLOAT, [batchDim, classes]), valueInfo(NAMES.gradient, DataType.FLOAT, imageDims)],
+    [
+      valueInfo(NAMES.probabilities, DataType.FLOAT, [batchDim, classes]),
+      valueInfo(NAMES.gradient, DataType.FLOAT, imageDims),
+    ],
   );
   return { forward, gradient, ...common, backwardNodes: backwardNodes.length };
 }

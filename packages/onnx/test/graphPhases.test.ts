@@ -13,7 +13,14 @@ import type { TensorInfo } from '../src/probeShapes.js';
 import { DataType, decodeTensor, onnx } from '../src/proto.js';
 import type { TensorProto } from '../src/proto.js';
 import { findActiveSubgraph } from '../src/graph/activeSubgraph.js';
-import { assembleModel, chooseNames, emitHeadBackward, emitInputPrefix, emitScoreHead, valueInfo } from '../src/graph/assembly.js';
+import {
+  assembleModel,
+  chooseNames,
+  emitHeadBackward,
+  emitInputPrefix,
+  emitScoreHead,
+  valueInfo,
+} from '../src/graph/assembly.js';
 import { foldConstants } from '../src/graph/constantFolding.js';
 import { resolveModelIO, resolveOutputShape } from '../src/graph/resolveIO.js';
 import { precheckRules, runReversePass } from '../src/graph/reversePass.js';
@@ -24,7 +31,10 @@ import type { TinyModelSpec } from './tinyModels.js';
 const load = (spec: TinyModelSpec) => loadOnnxModel(buildModel(spec));
 
 async function run(bytes: Uint8Array, feeds: Record<string, ort.Tensor>, output: string): Promise<Float32Array> {
-  const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1 });
+  const session = await ort.InferenceSession.create(bytes, {
+    graphOptimizationLevel: 'disabled',
+    intraOpNumThreads: 1,
+  });
   try {
     const out = await session.run(feeds);
     return (out[output] as ort.Tensor).data as Float32Array;
@@ -58,22 +68,51 @@ describe('phase 1: resolveModelIO / resolveOutputShape', () => {
   });
 
   it('rejects a second free input, a contradicting layout and a non-image rank with the typed errors', () => {
-    const twoInputs = loadOnnxModel(buildModel({ input: ['N', 3, 4, 4], nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }], output: 'y', outputDims: ['N', 3, 4, 4] }));
+    const twoInputs = loadOnnxModel(
+      buildModel({
+        input: ['N', 3, 4, 4],
+        nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }],
+        output: 'y',
+        outputDims: ['N', 3, 4, 4],
+      }),
+    );
     expect(() => resolveModelIO(twoInputs, { inputName: 'nope' })).toThrow(OptionError);
-    const nchw = load({ input: ['N', 3, 8, 8], nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }], output: 'y', outputDims: ['N', 3, 8, 8] });
+    const nchw = load({
+      input: ['N', 3, 8, 8],
+      nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }],
+      output: 'y',
+      outputDims: ['N', 3, 8, 8],
+    });
     expect(() => resolveModelIO(nchw, { layout: 'NHWC' })).toThrow(/suggests 'NCHW'/);
-    const flat = load({ input: ['N', 12], nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }], output: 'y', outputDims: ['N', 12] });
+    const flat = load({
+      input: ['N', 12],
+      nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }],
+      output: 'y',
+      outputDims: ['N', 12],
+    });
     expect(() => resolveModelIO(flat)).toThrow(ShapeError);
   });
 
   it('reads [N, K, 1, 1] as K classes, one Sigmoid score as a binary probability, and rejects [N, 2, 3]', () => {
-    const sigmoid = load({ input: ['N', 3, 4, 4], nodes: [{ op: 'Sigmoid', inputs: ['x'], outputs: ['y'] }], output: 'y', outputDims: ['N', 1] });
+    const sigmoid = load({
+      input: ['N', 3, 4, 4],
+      nodes: [{ op: 'Sigmoid', inputs: ['x'], outputs: ['y'] }],
+      output: 'y',
+      outputDims: ['N', 1],
+    });
     const io = resolveModelIO(sigmoid);
     expect(io.outputKind).toBe('logits');
     const binary = resolveOutputShape(io, { dtype: 'float32', shape: ['N', 1] }, undefined);
     expect(binary).toMatchObject({ binary: true, classes: 2, outputKind: 'probabilities', squeezedBatch: false });
-    expect(resolveOutputShape(io, { dtype: 'float32', shape: ['N', 10, 1, 1] }, undefined)).toMatchObject({ binary: false, classes: 10, rank: 4 });
-    expect(resolveOutputShape(io, { dtype: 'float32', shape: [7] }, 1)).toMatchObject({ squeezedBatch: true, classes: 7 });
+    expect(resolveOutputShape(io, { dtype: 'float32', shape: ['N', 10, 1, 1] }, undefined)).toMatchObject({
+      binary: false,
+      classes: 10,
+      rank: 4,
+    });
+    expect(resolveOutputShape(io, { dtype: 'float32', shape: [7] }, 1)).toMatchObject({
+      squeezedBatch: true,
+      classes: 7,
+    });
     expect(() => resolveOutputShape(io, { dtype: 'float32', shape: ['N', 2, 3] }, undefined)).toThrow(ShapeError);
   });
 });
@@ -159,7 +198,19 @@ describe('phase 4: runReversePass', () => {
     const sub = findActiveSubgraph(nodes, 'x', 'y');
     const b = new GraphBuilder(17, '__t_');
     const problems = new UnsupportedNodes();
-    const result = runReversePass({ b, opset: 17, nodes, participating: sub.participating, infos, initializers, active: sub.active, inputName: 'x', outputName: 'y', seed: 'dy', problems });
+    const result = runReversePass({
+      b,
+      opset: 17,
+      nodes,
+      participating: sub.participating,
+      infos,
+      initializers,
+      active: sub.active,
+      inputName: 'x',
+      outputName: 'y',
+      seed: 'dy',
+      problems,
+    });
     expect(problems.size).toBe(0);
     expect(result.inputGradient).toBeDefined();
     const graphNodes = [...nodes, ...b.nodes].map((n) => onnx.NodeProto.create(n));
@@ -176,7 +227,11 @@ describe('phase 4: runReversePass', () => {
     });
     const x = Float32Array.from([-1, 2, 0.5, -0.3, 4, -2, 1, -1, 2, 3, -4, 0.25]);
     const dy = Float32Array.from([1, 0.5, -1, 2, 0.25, 3, -2, 1, 1, -0.5, 2, 1]);
-    const dx = await run(onnx.ModelProto.encode(model).finish(), { x: new ort.Tensor('float32', x, shape), dy: new ort.Tensor('float32', dy, shape) }, result.inputGradient as string);
+    const dx = await run(
+      onnx.ModelProto.encode(model).finish(),
+      { x: new ort.Tensor('float32', x, shape), dy: new ort.Tensor('float32', dy, shape) },
+      result.inputGradient as string,
+    );
     const expected = Array.from(x, (v, i) => (dy[i] as number) * (1 + (v > 0 ? (W[i % 6] as number) : 0)));
     expect(Array.from(dx)).toEqual(expected.map((v) => Math.fround(v)));
   });
@@ -195,7 +250,19 @@ describe('phase 4: runReversePass', () => {
     ]);
     const sub = findActiveSubgraph(nodes, 'x', 'y');
     const problems = new UnsupportedNodes();
-    const result = runReversePass({ b: new GraphBuilder(17), opset: 17, nodes, participating: sub.participating, infos, initializers: [], active: sub.active, inputName: 'x', outputName: 'y', seed: 'dy', problems });
+    const result = runReversePass({
+      b: new GraphBuilder(17),
+      opset: 17,
+      nodes,
+      participating: sub.participating,
+      infos,
+      initializers: [],
+      active: sub.active,
+      inputName: 'x',
+      outputName: 'y',
+      seed: 'dy',
+      problems,
+    });
     expect(result.inputGradient).toBeUndefined();
     expect(problems.list.map((u) => [u.node, u.reason])).toEqual([
       ['mystery', 'no gradient rule'],
@@ -207,13 +274,23 @@ describe('phase 4: runReversePass', () => {
 describe('phase 5: assembly', () => {
   it('chooseNames avoids names and the prefix the model already uses', () => {
     const { names, prefix } = chooseNames(new Set(['image', 'image_1', 'gradient', '__ap_w']));
-    expect(names).toEqual({ image: 'image_2', targets: 'targets', probabilities: 'probabilities', gradient: 'gradient_1' });
+    expect(names).toEqual({
+      image: 'image_2',
+      targets: 'targets',
+      probabilities: 'probabilities',
+      gradient: 'gradient_1',
+    });
     expect(prefix).toBe('__ap1_');
   });
 
   it('prefix, head and head backward around an identity "model": probabilities and ∂F/∂logits match a JavaScript softmax', async () => {
     // The "model" maps its NCHW input [1, 3, 1, 2] to logits [1, 6] by Flatten.
-    const loaded = load({ input: [1, 3, 1, 2], nodes: [{ op: 'Flatten', inputs: ['x'], outputs: ['logits'], attrs: { axis: 1 } }], output: 'logits', outputDims: [1, 6] });
+    const loaded = load({
+      input: [1, 3, 1, 2],
+      nodes: [{ op: 'Flatten', inputs: ['x'], outputs: ['logits'], attrs: { axis: 1 } }],
+      output: 'logits',
+      outputDims: [1, 6],
+    });
     const b = new GraphBuilder(loaded.opset, '__t_');
     emitInputPrefix(b, 'image', 'x', { mulA: [2, 2, 2], addB: [-1, 0, 1], affine: true, layout: 'NCHW' });
     const prefixCount = b.nodes.length;
@@ -221,16 +298,31 @@ describe('phase 5: assembly', () => {
     const head = emitScoreHead(b, 'logits', 'probabilities', spec);
     const seed = emitHeadBackward(b, 'targets', 'logits', head, spec);
     b.nodes.push(onnx.NodeProto.create({ opType: 'Identity', input: [seed], output: ['dlogits'] }));
-    const nodes = [...b.nodes.slice(0, prefixCount), ...(loaded.model.graph?.node ?? []), ...b.nodes.slice(prefixCount)];
-    const bytes = assembleModel(loaded, nodes, b.initializers, [valueInfo('image', DataType.FLOAT, [1, 1, 2, 3]), valueInfo('targets', DataType.FLOAT, [1, 6])], [valueInfo('probabilities', DataType.FLOAT, [1, 6]), valueInfo('dlogits', DataType.FLOAT, [1, 6])]);
+    const nodes = [
+      ...b.nodes.slice(0, prefixCount),
+      ...(loaded.model.graph?.node ?? []),
+      ...b.nodes.slice(prefixCount),
+    ];
+    const bytes = assembleModel(
+      loaded,
+      nodes,
+      b.initializers,
+      [valueInfo('image', DataType.FLOAT, [1, 1, 2, 3]), valueInfo('targets', DataType.FLOAT, [1, 6])],
+      [valueInfo('probabilities', DataType.FLOAT, [1, 6]), valueInfo('dlogits', DataType.FLOAT, [1, 6])],
+    );
     const image = Float32Array.from([0.1, 0.5, 0.9, 0.3, 0.7, 0.2]); // NHWC: pixel 0 = (0.1, 0.5, 0.9), pixel 1 = (0.3, 0.7, 0.2)
     const targets = Float32Array.from([0, 0, 0, 1, 0, 0]);
-    const feeds = { image: new ort.Tensor('float32', image, [1, 1, 2, 3]), targets: new ort.Tensor('float32', targets, [1, 6]) };
+    const feeds = {
+      image: new ort.Tensor('float32', image, [1, 1, 2, 3]),
+      targets: new ort.Tensor('float32', targets, [1, 6]),
+    };
     const p = await run(bytes, feeds, 'probabilities');
     const dz = await run(bytes, feeds, 'dlogits');
     // NCHW flatten of 2x − (1, 0, −1)ᶜ… per channel c: channel-major order
     const addB = [-1, 0, 1];
-    const logits = [0, 1, 2].flatMap((c) => [0, 1].map((px) => 2 * (image[px * 3 + c] as number) + (addB[c] as number)));
+    const logits = [0, 1, 2].flatMap((c) =>
+      [0, 1].map((px) => 2 * (image[px * 3 + c] as number) + (addB[c] as number)),
+    );
     const m = Math.max(...logits);
     const e = logits.map((v) => Math.exp(v - m));
     const sum = e.reduce((a, v) => a + v, 0);

@@ -29,10 +29,19 @@ import type { TinyNode, TinyTensor } from './tinyModels.js';
 const w = (name: string, dims: number[], seed: number, scale = 0.5): TinyTensor => ({
   name,
   dims,
-  values: randomValues(dims.reduce((a, c) => a * c, 1), seed, scale),
+  values: randomValues(
+    dims.reduce((a, c) => a * c, 1),
+    seed,
+    scale,
+  ),
 });
 const f32 = (name: string, values: number[], dims: number[] = [values.length]): TinyTensor => ({ name, dims, values });
-const i64 = (name: string, values: number[], dims: number[] = [values.length]): TinyTensor => ({ name, dims, values, type: 'int64' });
+const i64 = (name: string, values: number[], dims: number[] = [values.length]): TinyTensor => ({
+  name,
+  dims,
+  values,
+  type: 'int64',
+});
 
 /** x in [0, 1) → c = 1×1 Conv with weights in ±2 (values of both signs, about ±3). */
 const spread: TinyNode = { op: 'Conv', inputs: ['x', 'Wc'], outputs: ['c'], attrs: { kernel_shape: [1, 1] } };
@@ -92,7 +101,12 @@ const cases: FiniteDifferenceCase[] = [
   },
 ];
 
-const threeChannels: TinyNode = { op: 'Split', inputs: ['x', 'ones3'], outputs: ['c0', 'c1', 'c2'], attrs: { axis: 1 } };
+const threeChannels: TinyNode = {
+  op: 'Split',
+  inputs: ['x', 'ones3'],
+  outputs: ['c0', 'c1', 'c2'],
+  attrs: { axis: 1 },
+};
 const ones3 = i64('ones3', [1, 1, 1]);
 /** r = Relu(x − ½): exactly 0 for about half the values. */
 const zeros: TinyNode[] = [
@@ -143,7 +157,11 @@ cases.push(
   {
     name: 'Pow at 0 with a per-channel constant exponent [2, 0, 1] (0·0⁻¹ masked to 0 where the exponent is 0)',
     input: [3, 4, 5],
-    nodes: [...zeros, { op: 'Pow', inputs: ['r', 'e'], outputs: ['p'] }, { op: 'Add', inputs: ['p', 'x'], outputs: ['y'] }],
+    nodes: [
+      ...zeros,
+      { op: 'Pow', inputs: ['r', 'e'], outputs: ['p'] },
+      { op: 'Add', inputs: ['p', 'x'], outputs: ['y'] },
+    ],
     initializers: [half, f32('e', [2, 0, 1], [3, 1, 1])],
     feature: 'y',
   },
@@ -248,7 +266,13 @@ cases.push(
       { op: 'Unsqueeze', inputs: ['e', 'ax1'], outputs: ['ef'] },
       { op: 'Concat', inputs: ['af', 'b', 'cf', 'df', 'ef'], outputs: ['y'], attrs: { axis: 1 } },
     ],
-    initializers: [i64('axLast', [-1]), i64('axHW', [-1, -2]), i64('axC', [1]), i64('ax1', [1]), i64('axCHW', [1, -2, 3])],
+    initializers: [
+      i64('axLast', [-1]),
+      i64('axHW', [-1, -2]),
+      i64('axC', [1]),
+      i64('ax1', [1]),
+      i64('axCHW', [1, -2, 3]),
+    ],
     feature: 'y',
   },
   {
@@ -287,13 +311,18 @@ function tiedBatch(channel: (c: number, v: number) => number): ImageBatch {
 }
 
 /** The gradients of `tied` and of `reference` agree within float32 rounding, and are not zero. */
-async function expectSameGradient(tied: FiniteDifferenceCase, reference: FiniteDifferenceCase, batch: ImageBatch): Promise<void> {
+async function expectSameGradient(
+  tied: FiniteDifferenceCase,
+  reference: FiniteDifferenceCase,
+  batch: ImageBatch,
+): Promise<void> {
   const g = await gradientOf(tied, batch);
   const r = await gradientOf(reference, batch);
   let scale = 0;
   for (const v of r) scale = Math.max(scale, Math.abs(v));
   expect(scale).toBeGreaterThan(0);
-  for (let i = 0; i < g.length; i++) expect(Math.abs((g[i] as number) - (r[i] as number)), `element ${i}`).toBeLessThan(1e-6 * scale + 1e-9);
+  for (let i = 0; i < g.length; i++)
+    expect(Math.abs((g[i] as number) - (r[i] as number)), `element ${i}`).toBeLessThan(1e-6 * scale + 1e-9);
 }
 
 const tieCase = (name: string, nodes: TinyNode[], initializers: TinyTensor[] = []): FiniteDifferenceCase => ({
@@ -330,9 +359,14 @@ describe('GELU exported before opset 20 (Div → Erf → Add → Mul → Mul)', 
       for (const bytes of [fusedBytes, plainBytes]) {
         const graphs = await buildClassifierGraphs(loadOnnxModel(bytes), { layout: 'NCHW' });
         const path = join(dir, `optimized-${geluKernels.length}.onnx`);
-        const session = await ort.InferenceSession.create(graphs.gradient!, { graphOptimizationLevel: 'extended', optimizedModelFilePath: path });
+        const session = await ort.InferenceSession.create(graphs.gradient!, {
+          graphOptimizationLevel: 'extended',
+          optimizedModelFilePath: path,
+        });
         await session.release();
-        geluKernels.push((onnx.ModelProto.decode(readFileSync(path)).graph?.node ?? []).filter((n) => n.opType === 'Gelu').length);
+        geluKernels.push(
+          (onnx.ModelProto.decode(readFileSync(path)).graph?.node ?? []).filter((n) => n.opType === 'Gelu').length,
+        );
       }
       expect(geluKernels).toEqual([1, 0]);
     } finally {
@@ -362,10 +396,14 @@ describe('GELU exported before opset 20 (Div → Erf → Add → Mul → Mul)', 
 describe('ties: the gradient is split equally among tied elements', () => {
   it('Max and Min of three exactly equal inputs give each a third, as (a + b + c)/3 does', async () => {
     const batch = tiedBatch((_c, v) => v);
-    const mean = tieCase('mean', [
-      { op: 'Sum', inputs: ['c0', 'c1', 'c2'], outputs: ['s'] },
-      { op: 'Mul', inputs: ['s', 'third'], outputs: ['y'] },
-    ], [f32('third', [1 / 3], [])]);
+    const mean = tieCase(
+      'mean',
+      [
+        { op: 'Sum', inputs: ['c0', 'c1', 'c2'], outputs: ['s'] },
+        { op: 'Mul', inputs: ['s', 'third'], outputs: ['y'] },
+      ],
+      [f32('third', [1 / 3], [])],
+    );
     for (const op of ['Max', 'Min']) {
       await expectSameGradient(tieCase(op, [{ op, inputs: ['c0', 'c1', 'c2'], outputs: ['y'] }]), mean, batch);
     }
@@ -373,20 +411,28 @@ describe('ties: the gradient is split equally among tied elements', () => {
 
   it('Max of two tied inputs and a smaller third gives each tied input half, as (a + b)/2 does', async () => {
     const batch = tiedBatch((c, v) => (c === 1 ? v : v - 0.25));
-    const mean = tieCase('mean', [
-      { op: 'Add', inputs: ['c0', 'c1'], outputs: ['s'] },
-      { op: 'Mul', inputs: ['s', 'half'], outputs: ['y'] },
-    ], [half]);
+    const mean = tieCase(
+      'mean',
+      [
+        { op: 'Add', inputs: ['c0', 'c1'], outputs: ['s'] },
+        { op: 'Mul', inputs: ['s', 'half'], outputs: ['y'] },
+      ],
+      [half],
+    );
     await expectSameGradient(tieCase('Max', [{ op: 'Max', inputs: ['c0', 'c2', 'c1'], outputs: ['y'] }]), mean, batch);
   });
 
   it('ReduceMax / ReduceMin over channels with two tied channels split the gradient between them, as their mean does', async () => {
     const maxBatch = tiedBatch((c, v) => (c === 1 ? v : v - 0.25));
     const minBatch = tiedBatch((c, v) => (c === 1 ? v : v + 0.25));
-    const mean = tieCase('mean', [
-      { op: 'Add', inputs: ['c0', 'c1'], outputs: ['s'] },
-      { op: 'Mul', inputs: ['s', 'half'], outputs: ['y'] },
-    ], [half]);
+    const mean = tieCase(
+      'mean',
+      [
+        { op: 'Add', inputs: ['c0', 'c1'], outputs: ['s'] },
+        { op: 'Mul', inputs: ['s', 'half'], outputs: ['y'] },
+      ],
+      [half],
+    );
     const reduce = (op: string, keepdims: number): FiniteDifferenceCase => ({
       name: op,
       input: [3, 4, 5],

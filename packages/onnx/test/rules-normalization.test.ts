@@ -16,7 +16,11 @@ import type { TinyTensor } from './tinyModels.js';
 const w = (name: string, dims: number[], seed: number, scale = 0.5, offset = 0): TinyTensor => ({
   name,
   dims,
-  values: randomValues(dims.reduce((a, c) => a * c, 1), seed, scale).map((v) => v + offset),
+  values: randomValues(
+    dims.reduce((a, c) => a * c, 1),
+    seed,
+    scale,
+  ).map((v) => v + offset),
 });
 
 const cases: FiniteDifferenceCase[] = [
@@ -114,7 +118,12 @@ const cases: FiniteDifferenceCase[] = [
     input: [3, 3, 4],
     nodes: [
       { op: 'Conv', inputs: ['x', 'W'], outputs: ['c'], attrs: { kernel_shape: [1, 1] } },
-      { op: 'GroupNormalization', inputs: ['c', 'g', 'b'], outputs: ['y'], attrs: { num_groups: 2, epsilon: { f: 1e-3 } } },
+      {
+        op: 'GroupNormalization',
+        inputs: ['c', 'g', 'b'],
+        outputs: ['y'],
+        attrs: { num_groups: 2, epsilon: { f: 1e-3 } },
+      },
     ],
     initializers: [w('W', [4, 3, 1, 1], 17, 1), w('g', [4], 13, 0.5, 1), w('b', [4], 14)],
     feature: 'y',
@@ -143,7 +152,9 @@ describe('normalisation rules against central finite differences', () => {
     });
     const err = await createOnnxClassifier(bytes, { layout: 'NCHW' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnsupportedOpError);
-    expect((err as Error).message).toMatch(/LayerNormalization "[^"]+" \(its scale or bias depends on the model input\)/);
+    expect((err as Error).message).toMatch(
+      /LayerNormalization "[^"]+" \(its scale or bias depends on the model input\)/,
+    );
   });
 
   it('LayerNormalization in a model of opset 16 (not yet an ONNX op there) is an UnsupportedOpError naming the opset', async () => {
@@ -156,10 +167,12 @@ describe('normalisation rules against central finite differences', () => {
       feature: 'y',
     });
     // the rule's check reads the model's opset: same graph, claimed opset 16
-    const { onnx } = (await import('../src/proto.js'));
+    const { onnx } = await import('../src/proto.js');
     const model = onnx.ModelProto.decode(bytes);
     model.opsetImport = [{ domain: '', version: 16 }];
-    const err = await createOnnxClassifier(onnx.ModelProto.encode(model).finish(), { layout: 'NCHW' }).catch((e: unknown) => e);
+    const err = await createOnnxClassifier(onnx.ModelProto.encode(model).finish(), { layout: 'NCHW' }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(UnsupportedOpError);
     expect((err as Error).message).toMatch(/LayerNormalization needs opset ≥ 17, the model has opset 16/);
   });

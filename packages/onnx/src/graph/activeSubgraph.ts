@@ -62,7 +62,8 @@ export function findActiveSubgraph(nodes: readonly NodeProto[], inputName: strin
       if (o && differentiableOutput(n, j)) active.add(o);
     });
   }
-  if (!active.has(outputName)) throw new InvalidModelError(`model output "${outputName}" does not depend on input "${inputName}"`);
+  if (!active.has(outputName))
+    throw new InvalidModelError(`model output "${outputName}" does not depend on input "${inputName}"`);
   const needed = new Set<string>([outputName]);
   const participating: IndexedNode[] = [];
   for (let i = nodes.length - 1; i >= 0; i--) {

@@ -44,7 +44,15 @@ export function chooseNames(used: ReadonlySet<string>): { names: GraphNames; pre
   };
   let prefix = '__ap_';
   for (let i = 1; [...used].some((name) => name.startsWith(prefix)); i++) prefix = `__ap${i}_`;
-  return { names: { image: free('image'), targets: free('targets'), probabilities: free('probabilities'), gradient: free('gradient') }, prefix };
+  return {
+    names: {
+      image: free('image'),
+      targets: free('targets'),
+      probabilities: free('probabilities'),
+      gradient: free('gradient'),
+    },
+    prefix,
+  };
 }
 
 /** A float or integer tensor's value info with static or symbolic dims. */
@@ -84,7 +92,9 @@ export function emitInputPrefix(b: GraphBuilder, image: string, inputName: strin
     x = b.op('Add', [x, b.float(spec.addB, [channels])]);
   }
   if (spec.layout === 'NCHW') x = b.op('Transpose', [x], { perm: { ints: [0, 3, 1, 2] } });
-  b.nodes.push(onnx.NodeProto.create({ opType: 'Identity', name: `${b.fresh('input')}`, input: [x], output: [inputName] }));
+  b.nodes.push(
+    onnx.NodeProto.create({ opType: 'Identity', name: `${b.fresh('input')}`, input: [x], output: [inputName] }),
+  );
 }
 
 /** How the score output becomes probabilities. */
@@ -123,7 +133,9 @@ export function emitScoreHead(b: GraphBuilder, outputName: string, probabilities
     z2 = b.op('Concat', [negative, z], { axis: { i: 1 } });
   }
   const p = spec.outputKind === 'logits' ? b.op('Softmax', [z2], { axis: { i: 1 } }) : z2;
-  b.nodes.push(onnx.NodeProto.create({ opType: 'Identity', name: b.fresh('probabilities'), input: [p], output: [probabilities] }));
+  b.nodes.push(
+    onnx.NodeProto.create({ opType: 'Identity', name: b.fresh('probabilities'), input: [p], output: [probabilities] }),
+  );
   return { scores: z, probabilities: p };
 }
 
@@ -135,7 +147,13 @@ export function emitScoreHead(b: GraphBuilder, outputName: string, probabilities
  * @example
  * const seed = emitHeadBackward(b, 'targets', 'logits', head, spec);
  */
-export function emitHeadBackward(b: GraphBuilder, targets: string, outputName: string, head: Head, spec: HeadSpec): string {
+export function emitHeadBackward(
+  b: GraphBuilder,
+  targets: string,
+  outputName: string,
+  head: Head,
+  spec: HeadSpec,
+): string {
   let dz = targets;
   if (spec.outputKind === 'logits') {
     const s = b.reduceSum(b.op('Mul', [dz, head.probabilities]), [1], true);
@@ -158,14 +176,26 @@ export function emitHeadBackward(b: GraphBuilder, targets: string, outputName: s
  * @example
  * const bytes = assembleModel(loaded, nodes, initializers, [valueInfo('image', 1, ['N', 8, 8, 3])], outputs);
  */
-export function assembleModel(loaded: LoadedOnnxModel, nodes: NodeProto[], initializers: TensorProto[], inputs: ValueInfoProto[], outputs: ValueInfoProto[]): Uint8Array {
+export function assembleModel(
+  loaded: LoadedOnnxModel,
+  nodes: NodeProto[],
+  initializers: TensorProto[],
+  inputs: ValueInfoProto[],
+  outputs: ValueInfoProto[],
+): Uint8Array {
   const base = loaded.model;
   const g = base.graph;
   const model = onnx.ModelProto.create({
     irVersion: Math.max(toNumber(base.irVersion as number), 4),
     opsetImport: base.opsetImport,
     producerName: 'ablation-path',
-    graph: onnx.GraphProto.create({ name: g?.name ?? 'graph', node: nodes, initializer: initializers, input: inputs, output: outputs }),
+    graph: onnx.GraphProto.create({
+      name: g?.name ?? 'graph',
+      node: nodes,
+      initializer: initializers,
+      input: inputs,
+      output: outputs,
+    }),
     functions: base.functions,
   });
   return encodeOnnxModel(model);

@@ -40,7 +40,13 @@ export function foldConstants(
       outs.length > 0 &&
       outs.every((o) => {
         const info = infos.get(o);
-        return info?.value !== undefined && ORT_TO_ONNX[info.dtype] !== undefined && !dataDependent.has(o) && o !== outputName && !active.has(o);
+        return (
+          info?.value !== undefined &&
+          ORT_TO_ONNX[info.dtype] !== undefined &&
+          !dataDependent.has(o) &&
+          o !== outputName &&
+          !active.has(o)
+        );
       });
     if (!foldable) {
       keptNodes.push(n);

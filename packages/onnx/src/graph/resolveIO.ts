@@ -45,14 +45,20 @@ function dimsOf(v: ValueInfoProto): (number | undefined)[] | undefined {
   });
 }
 
-function perChannel(name: string, v: number | readonly number[] | undefined, fallback: number, channels: number): number[] {
+function perChannel(
+  name: string,
+  v: number | readonly number[] | undefined,
+  fallback: number,
+  channels: number,
+): number[] {
   if (v === undefined) return new Array<number>(channels).fill(fallback);
   const arr = typeof v === 'number' ? [v] : Array.from(v);
   if (arr.length !== 1 && arr.length !== channels) {
     throw new OptionError(`preprocessing.${name} must have 1 or ${channels} values, got ${arr.length}`);
   }
   for (const x of arr) {
-    if (typeof x !== 'number' || !Number.isFinite(x)) throw new OptionError(`preprocessing.${name} must be finite numbers, got ${String(x)}`);
+    if (typeof x !== 'number' || !Number.isFinite(x))
+      throw new OptionError(`preprocessing.${name} must be finite numbers, got ${String(x)}`);
   }
   return arr.length === 1 ? new Array<number>(channels).fill(arr[0] as number) : arr;
 }
@@ -88,7 +94,8 @@ function layoutConflict(
   for (const name of ['mean', 'std'] as const) {
     const v = pre[name];
     const n = Array.isArray(v) || ArrayBuffer.isView(v) ? (v as ArrayLike<number>).length : 1;
-    if (n > 1 && n !== c) return `preprocessing.${name} has ${n} values but its channel axis (axis ${axis}) would hold ${c}`;
+    if (n > 1 && n !== c)
+      return `preprocessing.${name} has ${n} values but its channel axis (axis ${axis}) would hold ${c}`;
   }
   const h = layout === 'NCHW' ? dims[2] : dims[1];
   const w = layout === 'NCHW' ? dims[3] : dims[2];
@@ -118,7 +125,10 @@ export function resolveModelIO(loaded: LoadedOnnxModel, options: ClassifierGraph
   const realInputs = (graph.input ?? []).filter((i) => !initNames.has(i.name ?? ''));
   const inputNames = realInputs.map((i) => i.name ?? '');
   const inputName = options.inputName ?? (inputNames.length === 1 ? (inputNames[0] as string) : undefined);
-  if (inputName === undefined) throw new OptionError(`the model has ${inputNames.length} inputs (${inputNames.join(', ')}): pass options.inputName`);
+  if (inputName === undefined)
+    throw new OptionError(
+      `the model has ${inputNames.length} inputs (${inputNames.join(', ')}): pass options.inputName`,
+    );
   const input = realInputs.find((i) => i.name === inputName);
   if (!input) throw new OptionError(`the model has no input "${inputName}" (inputs: ${inputNames.join(', ')})`);
   const others = inputNames.filter((n) => n !== inputName);
@@ -129,32 +139,49 @@ export function resolveModelIO(loaded: LoadedOnnxModel, options: ClassifierGraph
   }
   const outputNames = (graph.output ?? []).map((o) => o.name ?? '');
   const outputName = options.outputName ?? (outputNames.length === 1 ? (outputNames[0] as string) : undefined);
-  if (outputName === undefined) throw new OptionError(`the model has ${outputNames.length} outputs (${outputNames.join(', ')}): pass options.outputName`);
-  if (!outputNames.includes(outputName)) throw new OptionError(`the model has no output "${outputName}" (outputs: ${outputNames.join(', ')})`);
+  if (outputName === undefined)
+    throw new OptionError(
+      `the model has ${outputNames.length} outputs (${outputNames.join(', ')}): pass options.outputName`,
+    );
+  if (!outputNames.includes(outputName))
+    throw new OptionError(`the model has no output "${outputName}" (outputs: ${outputNames.join(', ')})`);
   if (opset < 11) throw new UnsupportedOpError(`the model imports opset ${opset}; opset 11 or later is required`, []);
 
   const elemType = input.type?.tensorType?.elemType ?? 0;
-  if (elemType !== DataType.FLOAT) throw new InvalidModelError(`model input "${inputName}" must be float32 (ONNX element type 1), got type ${elemType}`);
+  if (elemType !== DataType.FLOAT)
+    throw new InvalidModelError(
+      `model input "${inputName}" must be float32 (ONNX element type 1), got type ${elemType}`,
+    );
   const dims = dimsOf(input);
   if (!dims || dims.length !== 4) {
-    throw new ShapeError(`model input "${inputName}" has rank ${dims ? dims.length : 'unknown'}; expected a rank-4 image input (NCHW or NHWC)`);
+    throw new ShapeError(
+      `model input "${inputName}" has rank ${dims ? dims.length : 'unknown'}; expected a rank-4 image input (NCHW or NHWC)`,
+    );
   }
   const [d0, d1, , d3] = dims;
   let layout = options.layout;
-  if (layout !== undefined && layout !== 'NCHW' && layout !== 'NHWC') throw new OptionError(`layout must be 'NCHW' or 'NHWC', got ${String(layout)}`);
+  if (layout !== undefined && layout !== 'NCHW' && layout !== 'NHWC')
+    throw new OptionError(`layout must be 'NCHW' or 'NHWC', got ${String(layout)}`);
   if (layout === undefined) {
     const c1 = d1 === 1 || d1 === 3;
     const c3 = d3 === 1 || d3 === 3;
     if (c1) layout = 'NCHW';
     else if (c3) layout = 'NHWC';
-    else throw new OptionError(`cannot infer the layout of input "${inputName}" ${shapeText(input)}: pass options.layout`);
+    else
+      throw new OptionError(`cannot infer the layout of input "${inputName}" ${shapeText(input)}: pass options.layout`);
   } else {
     // An explicit layout that fits the shape worse than the other one is a mistake (e.g. 'NHWC' for
     // [N, 3, 224, 224] would read 224 channels and fail later on preprocessing.mean's length).
     // (malformed preprocessing or inputSize values are left to their own checks below)
     const other = layout === 'NCHW' ? 'NHWC' : 'NCHW';
-    const pre = typeof options.preprocessing === 'object' && options.preprocessing !== null ? options.preprocessing : {};
-    const size = Array.isArray(options.inputSize) && options.inputSize.length === 2 && options.inputSize.every((n) => Number.isInteger(n) && n >= 1) ? options.inputSize : undefined;
+    const pre =
+      typeof options.preprocessing === 'object' && options.preprocessing !== null ? options.preprocessing : {};
+    const size =
+      Array.isArray(options.inputSize) &&
+      options.inputSize.length === 2 &&
+      options.inputSize.every((n) => Number.isInteger(n) && n >= 1)
+        ? options.inputSize
+        : undefined;
     const reason = layoutConflict(dims, layout, pre, size);
     if (reason !== undefined && layoutConflict(dims, other, pre, size) === undefined) {
       const oc = other === 'NCHW' ? d1 : d3;
@@ -171,18 +198,23 @@ export function resolveModelIO(loaded: LoadedOnnxModel, options: ClassifierGraph
   let width = layout === 'NCHW' ? dims[3] : dims[2];
   if (options.inputSize !== undefined) {
     const [h, w] = options.inputSize;
-    if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1) throw new OptionError(`inputSize must be two positive integers, got ${String(options.inputSize)}`);
+    if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1)
+      throw new OptionError(`inputSize must be two positive integers, got ${String(options.inputSize)}`);
     if ((height !== undefined && height !== h) || (width !== undefined && width !== w)) {
-      throw new OptionError(`inputSize ${h}×${w} contradicts the model's fixed input size ${String(height)}×${String(width)}`);
+      throw new OptionError(
+        `inputSize ${h}×${w} contradicts the model's fixed input size ${String(height)}×${String(width)}`,
+      );
     }
     height = h;
     width = w;
   }
   if (channelsDim === undefined) throw new ShapeError(`model input "${inputName}" has no static channel count`);
-  if (height === undefined || width === undefined) throw new ShapeError(`model input "${inputName}" has a dynamic spatial size: pass options.inputSize`);
+  if (height === undefined || width === undefined)
+    throw new ShapeError(`model input "${inputName}" has a dynamic spatial size: pass options.inputSize`);
   const channels = channelsDim;
   const fixedBatch = d0;
-  const modelInputDims = layout === 'NCHW' ? [fixedBatch ?? 1, channels, height, width] : [fixedBatch ?? 1, height, width, channels];
+  const modelInputDims =
+    layout === 'NCHW' ? [fixedBatch ?? 1, channels, height, width] : [fixedBatch ?? 1, height, width, channels];
 
   let outputKind = options.output;
   if (outputKind !== undefined && outputKind !== 'logits' && outputKind !== 'probabilities') {
@@ -206,7 +238,8 @@ export function resolveModelIO(loaded: LoadedOnnxModel, options: ClassifierGraph
 
   const pre = options.preprocessing ?? {};
   const scale = pre.scale ?? 1;
-  if (typeof scale !== 'number' || !Number.isFinite(scale) || scale === 0) throw new OptionError(`preprocessing.scale must be a finite non-zero number, got ${String(scale)}`);
+  if (typeof scale !== 'number' || !Number.isFinite(scale) || scale === 0)
+    throw new OptionError(`preprocessing.scale must be a finite non-zero number, got ${String(scale)}`);
   const mean = perChannel('mean', pre.mean, 0, channels);
   const std = perChannel('std', pre.std, 1, channels);
   if (std.some((s) => s === 0)) throw new OptionError('preprocessing.std must be non-zero');
@@ -260,10 +293,13 @@ export function resolveOutputShape(io: ModelIO, outInfo: TensorInfo, fixedBatch:
   const squeezedBatch = fixedBatch === 1 && outInfo.shape.length < 2;
   const nonUnit: Dim[] = (squeezedBatch ? outInfo.shape : outInfo.shape.slice(1)).filter((d) => d !== 1);
   if ((outInfo.shape.length < 2 && !squeezedBatch) || nonUnit.length > 1) {
-    throw new ShapeError(`model output "${io.outputName}" has shape [${outInfo.shape.join(', ')}]; expected [batch, classes] (axes of size 1 around classes are dropped)`);
+    throw new ShapeError(
+      `model output "${io.outputName}" has shape [${outInfo.shape.join(', ')}]; expected [batch, classes] (axes of size 1 around classes are dropped)`,
+    );
   }
   const scores = nonUnit[0] ?? 1;
-  if (typeof scores !== 'number' || scores < 1) throw new ShapeError(`model output "${io.outputName}" has no static class count`);
+  if (typeof scores !== 'number' || scores < 1)
+    throw new ShapeError(`model output "${io.outputName}" has no static class count`);
   const binary = scores === 1;
   const outputKind = binary && !io.outputKindGiven && io.finalOp === 'Sigmoid' ? 'probabilities' : io.outputKind;
   return { squeezedBatch, binary, classes: binary ? 2 : scores, outputKind, rank: outInfo.shape.length };

@@ -23,7 +23,12 @@ import type { UnsupportedNodes } from './unsupportedNodes.js';
  * @example
  * precheckRules(participating, 17, active, problems);
  */
-export function precheckRules(participating: readonly IndexedNode[], opset: number, active: ReadonlySet<string>, problems: UnsupportedNodes): void {
+export function precheckRules(
+  participating: readonly IndexedNode[],
+  opset: number,
+  active: ReadonlySet<string>,
+  problems: UnsupportedNodes,
+): void {
   for (const { node, index } of participating) {
     if (node.domain && node.domain !== 'ai.onnx') {
       problems.report(node, index, `custom domain "${node.domain}"`);
@@ -125,7 +130,8 @@ export function runReversePass(input: ReversePassInput): ReversePassResult {
       const info = infos.get(name);
       if (info) return info.value;
       const init = initByName.get(name);
-      if (init && (init.dims ?? []).reduce<number>((a, d) => a * toNumber(d as number), 1) <= 4096) return Array.from(decodeTensor(init).data);
+      if (init && (init.dims ?? []).reduce<number>((a, d) => a * toNumber(d as number), 1) <= 4096)
+        return Array.from(decodeTensor(init).data);
       return undefined;
     },
     active: (name) => active.has(name),
@@ -149,7 +155,9 @@ export function runReversePass(input: ReversePassInput): ReversePassResult {
       if (problems.size === 0) continue;
       // Upstream of a node already reported no gradient arrives: run the rule on placeholder
       // gradients anyway (the graph is discarded) so its own problems are reported too.
-      dY = (node.output ?? []).map((o, j) => (o && active.has(o) && differentiableOutput(node, j) ? b.fresh('unreached') : undefined));
+      dY = (node.output ?? []).map((o, j) =>
+        o && active.has(o) && differentiableOutput(node, j) ? b.fresh('unreached') : undefined,
+      );
       if (dY.every((g) => g === undefined)) continue;
     }
     const rule = gradientRules[node.opType ?? ''];

@@ -76,7 +76,12 @@ export function unbroadcast(b: GraphBuilder, grad: string, from: readonly Dim[],
     // layout (no reorder after the convolutions), unlike ReduceSum.
     g = b.op('Mul', [b.op('GlobalAveragePool', [g]), b.scalar(count)]);
   } else if (inner.length > 0) g = b.reduceSum(g, inner, true);
-  if (r > 0) g = b.reduceSum(g, Array.from({ length: r }, (_, i) => i), false);
+  if (r > 0)
+    g = b.reduceSum(
+      g,
+      Array.from({ length: r }, (_, i) => i),
+      false,
+    );
   return g;
 }
 
@@ -94,8 +99,10 @@ export const masked = (b: GraphBuilder, cond: string, dY: string): string => b.o
 const BIG = 2 ** 100;
 export function intervalMask(b: GraphBuilder, y: string, lo: number | undefined, hi: number | undefined): string[] {
   const parts: string[] = [];
-  if (lo !== undefined && lo > -3.4e38) parts.push(b.op('HardSigmoid', [y], { alpha: { f: BIG }, beta: { f: -BIG * lo } }));
-  if (hi !== undefined && hi < 3.4e38) parts.push(b.op('HardSigmoid', [y], { alpha: { f: -BIG }, beta: { f: BIG * hi } }));
+  if (lo !== undefined && lo > -3.4e38)
+    parts.push(b.op('HardSigmoid', [y], { alpha: { f: BIG }, beta: { f: -BIG * lo } }));
+  if (hi !== undefined && hi < 3.4e38)
+    parts.push(b.op('HardSigmoid', [y], { alpha: { f: -BIG }, beta: { f: BIG * hi } }));
   return parts;
 }
 

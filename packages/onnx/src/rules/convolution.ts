@@ -7,7 +7,14 @@ import { in0, inputs, num, out0, RuleError } from './common.js';
 import type { GradientRule, RuleContext } from './common.js';
 
 /** Explicit begin/end pads of a conv or pool along each spatial axis. */
-function spatialPads(node: NodeProto, xs: readonly Dim[], ys: readonly Dim[], kernel: readonly number[], strides: readonly number[], dilations: readonly number[]): { begin: number[]; end: number[] } {
+function spatialPads(
+  node: NodeProto,
+  xs: readonly Dim[],
+  ys: readonly Dim[],
+  kernel: readonly number[],
+  strides: readonly number[],
+  dilations: readonly number[],
+): { begin: number[]; end: number[] } {
   const n = kernel.length;
   const autoPad = attrString(node, 'auto_pad', 'NOTSET');
   const begin: number[] = [];
@@ -17,7 +24,10 @@ function spatialPads(node: NodeProto, xs: readonly Dim[], ys: readonly Dim[], ke
     if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
       const inLen = num(xs[2 + i], 'spatial input size');
       const outLen = num(ys[2 + i], 'spatial output size');
-      const total = Math.max(0, (outLen - 1) * (strides[i] as number) + ((kernel[i] as number) - 1) * (dilations[i] as number) + 1 - inLen);
+      const total = Math.max(
+        0,
+        (outLen - 1) * (strides[i] as number) + ((kernel[i] as number) - 1) * (dilations[i] as number) + 1 - inLen,
+      );
       const small = Math.floor(total / 2);
       begin.push(autoPad === 'SAME_UPPER' ? small : total - small);
       end.push(autoPad === 'SAME_UPPER' ? total - small : small);
@@ -37,7 +47,14 @@ function spatialPads(node: NodeProto, xs: readonly Dim[], ys: readonly Dim[], ke
  * strided window op with input length `outLen` and output length `inLen` (per spatial axis). Any
  * trailing rows no window reached are added by a final zero Pad.
  */
-function transposeGeometry(inLen: readonly number[], outLen: readonly number[], kernel: readonly number[], strides: readonly number[], dilations: readonly number[], padBegin: readonly number[]): { pads: number[]; outputPadding: number[]; extra: number[] } {
+function transposeGeometry(
+  inLen: readonly number[],
+  outLen: readonly number[],
+  kernel: readonly number[],
+  strides: readonly number[],
+  dilations: readonly number[],
+  padBegin: readonly number[],
+): { pads: number[]; outputPadding: number[]; extra: number[] } {
   const n = kernel.length;
   const pe: number[] = [];
   const op: number[] = [];
@@ -100,7 +117,14 @@ const convRule: GradientRule = {
     const convPadsBegin = kernel.map((k, i) => (k - 1) * (dilations[i] as number) - (begin[i] as number));
     const convPadsEnd = kernel.map((k, i) => (k - 1) * (dilations[i] as number) - (end[i] as number));
     const stride1 = strides.every((s) => s === 1);
-    const sizesOk = outLen.every((L, i) => L === (inLen[i] as number) + (convPadsBegin[i] as number) + (convPadsEnd[i] as number) - ((kernel[i] as number) - 1) * (dilations[i] as number));
+    const sizesOk = outLen.every(
+      (L, i) =>
+        L ===
+        (inLen[i] as number) +
+          (convPadsBegin[i] as number) +
+          (convPadsEnd[i] as number) -
+          ((kernel[i] as number) - 1) * (dilations[i] as number),
+    );
     const m = num(ws[0], 'Conv output channels');
     const cg = num(ws[1], 'Conv input channels per group');
     const usable = stride1 && sizesOk && convPadsEnd.every((p) => p >= 0) && convPadsBegin.every((p) => p >= 0);
@@ -116,7 +140,13 @@ const convRule: GradientRule = {
       let wt = swapped();
       if (kernel.some((k) => k > 1)) {
         const axes = kernel.map((_, i) => 2 + i);
-        wt = b.op('Slice', [wt, b.int64(axes.map(() => -1)), b.int64(axes.map(() => -(2 ** 53) + 1)), b.int64(axes), b.int64(axes.map(() => -1))]);
+        wt = b.op('Slice', [
+          wt,
+          b.int64(axes.map(() => -1)),
+          b.int64(axes.map(() => -(2 ** 53) + 1)),
+          b.int64(axes),
+          b.int64(axes.map(() => -1)),
+        ]);
       }
       const dx = b.op('Conv', [g, wt], {
         group: { i: group },
@@ -140,7 +170,18 @@ const convRule: GradientRule = {
   },
 };
 
-function poolGeometry(ctx: RuleContext, node: NodeProto): { xs: readonly Dim[]; ys: readonly Dim[]; kernel: number[]; strides: number[]; dilations: number[]; begin: number[]; end: number[] } {
+function poolGeometry(
+  ctx: RuleContext,
+  node: NodeProto,
+): {
+  xs: readonly Dim[];
+  ys: readonly Dim[];
+  kernel: number[];
+  strides: number[];
+  dilations: number[];
+  begin: number[];
+  end: number[];
+} {
   const xs = ctx.shape(in0(node));
   const ys = ctx.shape(out0(node));
   const kernel = attrInts(node, 'kernel_shape') ?? [];
@@ -168,7 +209,8 @@ const maxPoolRule: GradientRule = {
   check(node, opset) {
     if (attrInt(node, 'storage_order', 0) !== 0) return 'storage_order = 1 is not supported';
     const overlapping = maxPoolOverlaps(node);
-    if (overlapping && opset < 16) return `overlapping windows need ScatterElements with reduction (opset ≥ 16), the model has opset ${opset}`;
+    if (overlapping && opset < 16)
+      return `overlapping windows need ScatterElements with reduction (opset ≥ 16), the model has opset ${opset}`;
     if (opset < 11) return 'needs opset ≥ 11';
     return undefined;
   },
@@ -181,7 +223,11 @@ const maxPoolRule: GradientRule = {
     const flat = b.int64([-1]);
     const zeros = b.op('Reshape', [b.op('ConstantOfShape', [shapeX]), flat]);
     const attrs = overlapping ? { axis: { i: 0 }, reduction: { s: 'add' } } : { axis: { i: 0 } };
-    const sc = b.op('ScatterElements', [zeros, b.op('Reshape', [idx, flat]), b.op('Reshape', [dY[0] as string, flat])], attrs);
+    const sc = b.op(
+      'ScatterElements',
+      [zeros, b.op('Reshape', [idx, flat]), b.op('Reshape', [dY[0] as string, flat])],
+      attrs,
+    );
     return [b.op('Reshape', [sc, shapeX])];
   },
 };
@@ -230,7 +276,11 @@ const averagePoolRule: GradientRule = {
       inv[p] = count > 0 ? 1 / count : 0;
     }
     const scaled = b.op('Mul', [dY[0] as string, b.float(inv, inLen)]);
-    const ones = b.float(new Float32Array(channels * kernel.reduce((a, c) => a * c, 1)).fill(1), [channels, 1, ...kernel]);
+    const ones = b.float(new Float32Array(channels * kernel.reduce((a, c) => a * c, 1)).fill(1), [
+      channels,
+      1,
+      ...kernel,
+    ]);
     const geo = transposeGeometry(inLen, outLen, kernel, strides, dilations, begin);
     const dx = b.op('ConvTranspose', [scaled, ones], {
       group: { i: channels },

@@ -11,7 +11,10 @@ import type { GradientRule, RuleContext } from './common.js';
  */
 function siluOperands(ctx: RuleContext, node: NodeProto): { x: string; s: string } | undefined {
   const [a = '', bIn = ''] = inputs(node);
-  for (const [x, s] of [[a, bIn], [bIn, a]] as const) {
+  for (const [x, s] of [
+    [a, bIn],
+    [bIn, a],
+  ] as const) {
     const p = ctx.producer(s);
     if (p?.opType === 'Sigmoid' && in0(p) === x && ctx.active(x)) {
       const xs = ctx.shape(x);
@@ -35,7 +38,10 @@ function constantNear(ctx: RuleContext, name: string, v: number): boolean {
  */
 function erfGeluOperand(ctx: RuleContext, node: NodeProto): string | undefined {
   const [a = '', bIn = ''] = inputs(node);
-  for (const [x, t] of [[a, bIn], [bIn, a]] as const) {
+  for (const [x, t] of [
+    [a, bIn],
+    [bIn, a],
+  ] as const) {
     const add = ctx.producer(t);
     if (add?.opType !== 'Add' || !ctx.active(x)) continue;
     const [p = '', q = ''] = inputs(add);
@@ -45,7 +51,9 @@ function erfGeluOperand(ctx: RuleContext, node: NodeProto): string | undefined {
     const scaled = ctx.producer(in0(erf));
     if (!scaled || in0(scaled) !== x) continue;
     const c = inputs(scaled)[1] ?? '';
-    const ok = (scaled.opType === 'Div' && constantNear(ctx, c, Math.SQRT2)) || (scaled.opType === 'Mul' && constantNear(ctx, c, Math.SQRT1_2));
+    const ok =
+      (scaled.opType === 'Div' && constantNear(ctx, c, Math.SQRT2)) ||
+      (scaled.opType === 'Mul' && constantNear(ctx, c, Math.SQRT1_2));
     const xs = ctx.shape(x);
     const ts = ctx.shape(t);
     if (ok && xs.length === ts.length && xs.every((d, i) => d === ts[i])) return x;
@@ -69,7 +77,10 @@ function binary(kind: 'Add' | 'Sub' | 'Mul' | 'Div'): GradientRule {
         // kernel. Erf, Add and Div get no gradient from this use.
         const x = gelu;
         const sx = b.op('Mul', [x, b.scalar(Math.SQRT1_2)]);
-        const t = b.op('Mul', [sx, b.op('Exp', [b.op('Sub', [b.scalar(Math.log(2 / Math.sqrt(Math.PI))), b.op('Mul', [sx, sx])])])]);
+        const t = b.op('Mul', [
+          sx,
+          b.op('Exp', [b.op('Sub', [b.scalar(Math.log(2 / Math.sqrt(Math.PI))), b.op('Mul', [sx, sx])])]),
+        ]);
         const dx = b.op('Mul', [g, b.op('Sum', [b.op('Erf', [sx]), b.scalar(1), t])]);
         return x === a ? [dx, undefined] : [undefined, dx];
       }
@@ -179,7 +190,10 @@ const preluRule: GradientRule = {
   backward(ctx, node, dY) {
     const b = ctx.b;
     const g = dY[0] as string;
-    return [b.op('Where', [b.op('Greater', [in0(node), zero(b)]), g, b.op('Mul', [g, inputs(node)[1] ?? ''])]), undefined];
+    return [
+      b.op('Where', [b.op('Greater', [in0(node), zero(b)]), g, b.op('Mul', [g, inputs(node)[1] ?? ''])]),
+      undefined,
+    ];
   },
 };
 
@@ -229,7 +243,11 @@ const hardSwishRule: GradientRule = {
     const b = ctx.b;
     const x = in0(node);
     const mid = b.op('Add', [b.op('Mul', [x, b.scalar(1 / 3)]), b.scalar(0.5)]);
-    const d = b.op('Where', [b.op('Less', [x, b.scalar(-3)]), zero(b), b.op('Where', [b.op('Greater', [x, b.scalar(3)]), b.scalar(1), mid])]);
+    const d = b.op('Where', [
+      b.op('Less', [x, b.scalar(-3)]),
+      zero(b),
+      b.op('Where', [b.op('Greater', [x, b.scalar(3)]), b.scalar(1), mid]),
+    ]);
     return [b.op('Mul', [dY[0] as string, d])];
   },
 };
@@ -277,7 +295,10 @@ const geluRule: GradientRule = {
     const g = dY[0] as string;
     if (attrString(node, 'approximate', 'none') === 'tanh') {
       const x2 = b.op('Mul', [x, x]);
-      const twoU = b.op('Mul', [x, b.op('Add', [b.op('Mul', [x2, b.scalar(2 * GELU_C * 0.044715)]), b.scalar(2 * GELU_C)])]);
+      const twoU = b.op('Mul', [
+        x,
+        b.op('Add', [b.op('Mul', [x2, b.scalar(2 * GELU_C * 0.044715)]), b.scalar(2 * GELU_C)]),
+      ]);
       const q = b.op('Sigmoid', [twoU]);
       const dTwoU = b.op('Add', [b.op('Mul', [x2, b.scalar(6 * GELU_C * 0.044715)]), b.scalar(2 * GELU_C)]);
       const tail = b.op('Mul', [b.op('Mul', [b.op('Sub', [x, out0(node)]), dTwoU]), q]);
@@ -285,7 +306,10 @@ const geluRule: GradientRule = {
     }
     const s = b.op('Mul', [x, b.scalar(Math.SQRT1_2)]);
     const halfErf = b.op('Mul', [b.op('Erf', [s]), b.scalar(0.5)]);
-    const xPhi = b.op('Mul', [s, b.op('Exp', [b.op('Sub', [b.scalar(-0.5 * Math.log(Math.PI)), b.op('Mul', [s, s])])])]);
+    const xPhi = b.op('Mul', [
+      s,
+      b.op('Exp', [b.op('Sub', [b.scalar(-0.5 * Math.log(Math.PI)), b.op('Mul', [s, s])])]),
+    ]);
     return [b.op('Mul', [g, b.op('Sum', [halfErf, b.scalar(0.5), xPhi])])];
   },
 };
@@ -380,7 +404,9 @@ function extremumRule(): GradientRule {
       const ys = ctx.shape(y);
       const masks = ins.map((x) => b.op('Cast', [b.op('Equal', [x, y])], { to: { i: DataType.FLOAT } }));
       const share = b.op('Div', [g, b.op('Sum', masks)]);
-      return ins.map((x, i) => (ctx.active(x) ? unbroadcast(b, b.op('Mul', [share, masks[i] as string]), ys, ctx.shape(x)) : undefined));
+      return ins.map((x, i) =>
+        ctx.active(x) ? unbroadcast(b, b.op('Mul', [share, masks[i] as string]), ys, ctx.shape(x)) : undefined,
+      );
     },
   };
 }

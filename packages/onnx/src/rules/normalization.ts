@@ -42,7 +42,12 @@ const logSoftmaxRule: GradientRule = {
 const batchNormRule: GradientRule = {
   check(node, _o, active) {
     if (attrInt(node, 'training_mode', 0) !== 0) return 'training_mode = 1 is not supported';
-    if (inputs(node).slice(1).some((n) => active(n))) return 'its parameters depend on the model input';
+    if (
+      inputs(node)
+        .slice(1)
+        .some((n) => active(n))
+    )
+      return 'its parameters depend on the model input';
     return undefined;
   },
   backward(ctx, node, dY) {
@@ -112,7 +117,11 @@ function count(shape: readonly Dim[], axes: readonly number[], what: string): nu
 const layerNormRule: GradientRule = {
   check(node, opset, active) {
     if (opset < 17) return `LayerNormalization needs opset ≥ 17, the model has opset ${opset}`;
-    return inputs(node).slice(1).some((i) => i && active(i)) ? 'its scale or bias depends on the model input' : undefined;
+    return inputs(node)
+      .slice(1)
+      .some((i) => i && active(i))
+      ? 'its scale or bias depends on the model input'
+      : undefined;
   },
   backward(ctx, node, dY) {
     const b = ctx.b;
@@ -121,7 +130,8 @@ const layerNormRule: GradientRule = {
     const rank = xs.length;
     let axis = attrInt(node, 'axis', -1);
     if (axis < 0) axis += rank;
-    if (axis < 0 || axis >= rank) throw new RuleError(`axis ${attrInt(node, 'axis', -1)} is out of range for rank ${rank}`);
+    if (axis < 0 || axis >= rank)
+      throw new RuleError(`axis ${attrInt(node, 'axis', -1)} is out of range for rank ${rank}`);
     const axes = Array.from({ length: rank - axis }, (_, i) => axis + i);
     const n = count(xs, axes, 'LayerNormalization normalised axis');
     const mean = ctx.output(node, 1, 'layernorm_mean');
@@ -140,7 +150,11 @@ const layerNormRule: GradientRule = {
  */
 const instanceNormRule: GradientRule = {
   check(node, _o, active) {
-    return inputs(node).slice(1).some((i) => i && active(i)) ? 'its scale or bias depends on the model input' : undefined;
+    return inputs(node)
+      .slice(1)
+      .some((i) => i && active(i))
+      ? 'its scale or bias depends on the model input'
+      : undefined;
   },
   backward(ctx, node, dY) {
     const b = ctx.b;
@@ -159,7 +173,13 @@ const instanceNormRule: GradientRule = {
 };
 
 /** X − μ and r = 1/√(mean((X − μ)²) + ε) over `axes` (n elements), recomputed from X. */
-function centredAndInvStd(b: GraphBuilder, x: string, axes: readonly number[], n: number, eps: number): { xc: string; r: string } {
+function centredAndInvStd(
+  b: GraphBuilder,
+  x: string,
+  axes: readonly number[],
+  n: number,
+  eps: number,
+): { xc: string; r: string } {
   const mean = b.op('Mul', [b.reduceSum(x, axes, true), b.scalar(1 / n)]);
   const xc = b.op('Sub', [x, mean]);
   const v = b.op('Mul', [b.reduceSum(b.op('Mul', [xc, xc]), axes, true), b.scalar(1 / n)]);
@@ -177,7 +197,11 @@ function centredAndInvStd(b: GraphBuilder, x: string, axes: readonly number[], n
 const groupNormRule: GradientRule = {
   check(node, opset, active) {
     if (opset < 18) return `GroupNormalization needs opset ≥ 18, the model has opset ${opset}`;
-    return inputs(node).slice(1).some((i) => i && active(i)) ? 'its scale or bias depends on the model input' : undefined;
+    return inputs(node)
+      .slice(1)
+      .some((i) => i && active(i))
+      ? 'its scale or bias depends on the model input'
+      : undefined;
   },
   backward(ctx, node, dY) {
     const b = ctx.b;
@@ -187,9 +211,14 @@ const groupNormRule: GradientRule = {
     if (rank < 3) throw new RuleError(`GroupNormalization input must have rank ≥ 3, got ${rank}`);
     const groups = attrInt(node, 'num_groups', 0);
     const channels = num(xs[1], 'GroupNormalization channels');
-    if (groups < 1 || channels % groups !== 0) throw new RuleError(`num_groups ${groups} does not divide the ${channels} channels`);
+    if (groups < 1 || channels % groups !== 0)
+      throw new RuleError(`num_groups ${groups} does not divide the ${channels} channels`);
     const eps = attrFloat(node, 'epsilon', 1e-5);
-    const spatial = count(xs, Array.from({ length: rank - 2 }, (_, i) => 2 + i), 'GroupNormalization spatial axis');
+    const spatial = count(
+      xs,
+      Array.from({ length: rank - 2 }, (_, i) => 2 + i),
+      'GroupNormalization spatial axis',
+    );
     const n = (channels / groups) * spatial;
     const grouped = b.int64([0, groups, n]);
     const xg = b.op('Reshape', [x, grouped]);
@@ -197,7 +226,10 @@ const groupNormRule: GradientRule = {
     const perChannel = ctx.opset >= 21;
     const gy = dY[0] as string;
     const g = perChannel
-      ? b.op('Reshape', [b.op('Mul', [gy, b.op('Reshape', [scale, b.int64([-1, ...new Array<number>(rank - 2).fill(1)])])]), grouped])
+      ? b.op('Reshape', [
+          b.op('Mul', [gy, b.op('Reshape', [scale, b.int64([-1, ...new Array<number>(rank - 2).fill(1)])])]),
+          grouped,
+        ])
       : b.op('Mul', [b.op('Reshape', [gy, grouped]), b.op('Reshape', [scale, b.int64([-1, 1])])]);
     const dx = normalizedBackward(b, g, xc, r, [2], n);
     return [b.op('Reshape', [dx, b.shapeOf(x)]), undefined, undefined];

@@ -9,7 +9,12 @@ import type { GradientRule, RuleContext } from './common.js';
  * `axesAsInputFrom`, which must be constant) or attribute; all axes when none are given, or
  * undefined when none are given and `noop_with_empty_axes` = 1 (the node is then an identity).
  */
-export function reduceAxes(ctx: RuleContext, node: NodeProto, rank: number, axesAsInputFrom: number): number[] | undefined {
+export function reduceAxes(
+  ctx: RuleContext,
+  node: NodeProto,
+  rank: number,
+  axesAsInputFrom: number,
+): number[] | undefined {
   let axes: readonly number[] | undefined;
   if (ctx.opset >= axesAsInputFrom) {
     const a = inputs(node)[1];
@@ -59,7 +64,8 @@ function keptDims(ctx: RuleContext, node: NodeProto, g: string): { axes: number[
 }
 
 /** Runtimes disagree on what an elementwise-then-reduce op does when it reduces nothing. */
-const NOOP = 'empty axes with noop_with_empty_axes = 1 (an identity or an elementwise square, depending on the runtime) is not differentiated';
+const NOOP =
+  'empty axes with noop_with_empty_axes = 1 (an identity or an elementwise square, depending on the runtime) is not differentiated';
 
 /** ReduceSumSquare y = Σ x²: dX = 2x·dY (broadcast back over the reduced axes). */
 const reduceSumSquareRule: GradientRule = {
