@@ -109,8 +109,8 @@ function count(shape: readonly Dim[], axes: readonly number[], what: string): nu
  * axis counts from the end), r = 1/√(var + ε), with optional outputs Mean (μ) and InvStdDev (r)
  * shaped like X with the normalised axes set to 1. The reverse pass reads μ and r from the forward
  * node (adding those outputs to it when the model did not request them) instead of recomputing
- * them, and emits {@link normalizedBackward} with g = dY·Scale: 9 full-tensor passes (X − μ, g, and
- * the 7 of the shared core), against the forward's one fused kernel. Gradients reaching Mean and
+ * them, and emits {@link normalizedBackward} with g = dY·Scale: 8 full-tensor passes (X − μ, g, and
+ * the 6 of the shared core), against the forward's one fused kernel. Gradients reaching Mean and
  * InvStdDev (when the model reads them) are included. B is optional; Scale and B must not depend
  * on the model input.
  */
