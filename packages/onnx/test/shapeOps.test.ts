@@ -1,7 +1,7 @@
 /**
  * Reverse rules of shape, indexing, resampling and attention ops against central finite differences
  * (see finiteDifferences.ts): Gather (scalar, negative, repeated and run-time indices, any axis),
- * GatherElements, Slice with steps ≠ 1, Pad in reflect/edge/wrap mode, Expand, Tile,
+ * GatherElements, GatherND, ScatterND/ScatterElements into input-dependent tensors, Slice with steps ≠ 1, Pad in reflect/edge/wrap mode, Expand, Tile,
  * DepthToSpace/SpaceToDepth, Einsum, MatMul with two input-dependent operands (attention) and 1-D
  * operands, Resize in every mode, and shape-only subgraphs that need no rule.
  */
@@ -16,7 +16,11 @@ import type { TinyNode, TinyTensor } from './tinyModels.js';
 const w = (name: string, dims: number[], seed: number, scale = 0.5): TinyTensor => ({
   name,
   dims,
-  values: randomValues(dims.reduce((a, c) => a * c, 1), seed, scale),
+  values: randomValues(
+    dims.reduce((a, c) => a * c, 1),
+    seed,
+    scale,
+  ),
 });
 const i64 = (name: string, values: number[], dims: number[] = [values.length]): TinyTensor => ({
   name,
@@ -128,6 +132,66 @@ const gatherElementsCases: FiniteDifferenceCase[] = [
     input: [3, 3, 3],
     nodes: [{ op: 'GatherElements', inputs: ['x', 'idx'], outputs: ['y'], attrs: { axis: 2 } }],
     initializers: [i64('idx', DISTINCT_ALONG_H, [2, 2, 3, 3])],
+    feature: 'y',
+  },
+];
+
+const scatterCases: FiniteDifferenceCase[] = [
+  {
+    name: 'GatherND: rows (image, channel), one repeated, across the batch (ScatterND, reduction add)',
+    batch: 2,
+    input: [3, 4, 5],
+    nodes: [
+      { op: 'GatherND', inputs: ['x', 'rows'], outputs: ['a'] },
+      { op: 'GatherND', inputs: ['x', 'same'], outputs: ['b'] },
+      { op: 'Mul', inputs: ['a', 'b'], outputs: ['y'] },
+    ],
+    initializers: [i64('rows', [1, 2, 0, -1], [2, 1, 2]), i64('same', [1, 2, 1, 2], [2, 1, 2])],
+    feature: 'y',
+  },
+  {
+    name: 'GatherND at opset 13: distinct constant rows (plain ScatterND)',
+    opset: 13,
+    batch: 2,
+    input: [3, 4, 5],
+    nodes: [{ op: 'GatherND', inputs: ['x', 'rows'], outputs: ['y'] }],
+    initializers: [i64('rows', [1, 2, 0, 0, 1, 0, 0, 2], [2, 2, 2])],
+    feature: 'y',
+  },
+  {
+    name: 'ScatterND: x[:, 0] = tanh(x[:, 1]) (data and updates input-dependent), and reduction add',
+    batch: 2,
+    input: [3, 4, 5],
+    nodes: [
+      { op: 'Gather', inputs: ['x', 'one'], outputs: ['c1'], attrs: { axis: 1 } },
+      { op: 'Tanh', inputs: ['c1'], outputs: ['u'] },
+      { op: 'ScatterND', inputs: ['x', 'at', 'u'], outputs: ['w'] },
+      { op: 'ScatterND', inputs: ['w', 'at', 'u'], outputs: ['y'], attrs: { reduction: 'add' } },
+    ],
+    initializers: [i64('one', [1], []), i64('at', [0, 0, 1, 0], [2, 2])],
+    feature: 'y',
+  },
+  {
+    name: 'ScatterElements on axis 1: channel 2 overwritten by sigmoid(channel 0), then added to',
+    batch: 2,
+    input: [3, 4, 5],
+    nodes: [
+      { op: 'Slice', inputs: ['x', 'z', 'o', 'ax1'], outputs: ['c0'] },
+      { op: 'Sigmoid', inputs: ['c0'], outputs: ['u'] },
+      { op: 'ScatterElements', inputs: ['x', 'idx', 'u'], outputs: ['w'], attrs: { axis: 1 } },
+      { op: 'ScatterElements', inputs: ['w', 'idx2', 'u'], outputs: ['y'], attrs: { axis: 1, reduction: 'add' } },
+    ],
+    initializers: [
+      i64('z', [0]),
+      i64('o', [1]),
+      i64('ax1', [1]),
+      i64('idx', new Array<number>(40).fill(2), [2, 1, 4, 5]),
+      i64(
+        'idx2',
+        Array.from({ length: 40 }, (_, i) => i % 3),
+        [2, 1, 4, 5],
+      ),
+    ],
     feature: 'y',
   },
 ];
@@ -362,7 +426,15 @@ const attentionCases: FiniteDifferenceCase[] = [
 ];
 
 describe('shape, indexing and attention rules against central finite differences', () => {
-  const all = [...gatherCases, ...gatherElementsCases, ...sliceCases, ...padCases, ...shapeCases, ...attentionCases];
+  const all = [
+    ...gatherCases,
+    ...gatherElementsCases,
+    ...scatterCases,
+    ...sliceCases,
+    ...padCases,
+    ...shapeCases,
+    ...attentionCases,
+  ];
   for (const cs of all) {
     it(cs.name, async () => {
       await expectFiniteDifferences(cs);

@@ -1,8 +1,9 @@
 /**
  * Reverse rules of indexing ops on activations: Gather (e.g. the class token `x[:, 0]` of a vision
- * transformer) and GatherElements. The indices never carry a gradient (they are integers).
+ * transformer), GatherElements, GatherND, and ScatterElements/ScatterND writing into or from
+ * input-dependent tensors (torch's in-place slice assignment). Indices never carry a gradient.
  */
-import { attrInt } from '../proto.js';
+import { attrInt, attrString } from '../proto.js';
 import type { Dim } from '../probeShapes.js';
 import { applyAdjointAlongAxis, normalizeAxis, product, reshapeTarget, scatterAlongAxis } from './axisMaps.js';
 import { inputs, num, RuleError } from './common.js';
@@ -89,13 +90,74 @@ const gatherElementsRule: GradientRule = {
     const dims = ctx.shape(idx).map((d) => num(d, 'GatherElements indices'));
     if (values === undefined || repeatsTarget(values, dims, axis, size)) {
       const why = values === undefined ? 'non-constant (or more than 4096) indices' : 'repeated indices';
-      throw new RuleError(
-        `${why} need ScatterElements with reduction (opset ≥ 16), the model has opset ${ctx.opset}`,
-      );
+      throw new RuleError(`${why} need ScatterElements with reduction (opset ≥ 16), the model has opset ${ctx.opset}`);
     }
     return [b.op('ScatterElements', [zeros, idx, g], { axis: { i: axis } }), undefined];
   },
 };
+
+/**
+ * GatherND (batch_dims 0): y[j…] = x[idx[j…]] (each index row picks a slice of x), so dx =
+ * `ScatterND` of dY into zeros at the same rows, with `reduction = 'add'` (opset ≥ 16) so that
+ * repeated rows accumulate; before opset 16 only constant rows that never repeat.
+ */
+const gatherNDRule: GradientRule = {
+  check: (node) => (attrInt(node, 'batch_dims', 0) !== 0 ? 'batch_dims ≠ 0 is not supported' : undefined),
+  backward(ctx, node, dY) {
+    const b = ctx.b;
+    const [x = '', idx = ''] = inputs(node);
+    const zeros = b.op('ConstantOfShape', [b.shapeOf(x)]);
+    const g = dY[0] as string;
+    if (ctx.opset >= 16) return [b.op('ScatterND', [zeros, idx, g], { reduction: { s: 'add' } }), undefined];
+    const values = ctx.value(idx);
+    const is = ctx.shape(idx);
+    const depth = num(is[is.length - 1], 'GatherND index depth');
+    const xs = ctx.shape(x);
+    const rows = values
+      ? Array.from({ length: values.length / depth }, (_, r) => values.slice(r * depth, (r + 1) * depth))
+      : [];
+    const keys = rows.map((row) => row.map((v, k) => (v < 0 ? v + num(xs[k], 'GatherND axis') : v)).join(','));
+    if (values === undefined || new Set(keys).size !== keys.length) {
+      const why = values === undefined ? 'non-constant (or more than 4096) indices' : 'repeated indices';
+      throw new RuleError(`${why} need ScatterND with reduction (opset ≥ 16), the model has opset ${ctx.opset}`);
+    }
+    return [b.op('ScatterND', [zeros, idx, g]), undefined];
+  },
+};
+
+/**
+ * ScatterElements / ScatterND with reduction 'none' (the default) or 'add'. 'none' overwrites:
+ * d data = dY with the written positions zeroed (the same scatter of zeros into dY), d updates =
+ * the `GatherElements`/`GatherND` of dY at the indices. 'add': d data = dY, d updates as before.
+ * Indices that repeat a position under 'none' are undefined behaviour in ONNX (not checked).
+ */
+function scatterRule(elements: boolean): GradientRule {
+  return {
+    check(node) {
+      const reduction = attrString(node, 'reduction', 'none');
+      return reduction === 'none' || reduction === 'add' ? undefined : `reduction "${reduction}" is not supported`;
+    },
+    backward(ctx, node, dY) {
+      const b = ctx.b;
+      const [data = '', idx = '', updates = ''] = inputs(node);
+      const g = dY[0] as string;
+      const axis = elements
+        ? normalizeAxis(attrInt(node, 'axis', 0), ctx.shape(data).length, 'ScatterElements axis')
+        : 0;
+      const attrs = elements ? { axis: { i: axis } } : {};
+      const overwrite = attrString(node, 'reduction', 'none') === 'none';
+      let dData: string | undefined;
+      if (ctx.active(data)) {
+        const zeros = b.op('ConstantOfShape', [b.shapeOf(updates)]);
+        dData = overwrite ? b.op(elements ? 'ScatterElements' : 'ScatterND', [g, idx, zeros], attrs) : g;
+      }
+      const dUpdates = ctx.active(updates)
+        ? b.op(elements ? 'GatherElements' : 'GatherND', [g, idx], attrs)
+        : undefined;
+      return [dData, undefined, dUpdates];
+    },
+  };
+}
 
 /**
  * Indexing ops.
@@ -106,4 +168,7 @@ const gatherElementsRule: GradientRule = {
 export const indexingRules: Readonly<Record<string, GradientRule>> = {
   Gather: gatherRule,
   GatherElements: gatherElementsRule,
+  GatherND: gatherNDRule,
+  ScatterElements: scatterRule(true),
+  ScatterND: scatterRule(false),
 };

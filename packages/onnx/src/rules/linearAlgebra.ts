@@ -18,14 +18,16 @@ const gemmRule: GradientRule = {
     const g = dY[0] as string;
     const out: (string | undefined)[] = [undefined, undefined, undefined];
     if (ctx.active(a)) {
-      out[0] = ta === 0
-        ? b.op('Gemm', [g, bIn], { alpha: { f: alpha }, transB: { i: tb === 0 ? 1 : 0 } })
-        : b.op('Gemm', [bIn, g], { alpha: { f: alpha }, transA: { i: tb }, transB: { i: 1 } });
+      out[0] =
+        ta === 0
+          ? b.op('Gemm', [g, bIn], { alpha: { f: alpha }, transB: { i: tb === 0 ? 1 : 0 } })
+          : b.op('Gemm', [bIn, g], { alpha: { f: alpha }, transA: { i: tb }, transB: { i: 1 } });
     }
     if (ctx.active(bIn)) {
-      out[1] = tb === 0
-        ? b.op('Gemm', [a, g], { alpha: { f: alpha }, transA: { i: ta === 0 ? 1 : 0 } })
-        : b.op('Gemm', [g, a], { alpha: { f: alpha }, transA: { i: 1 }, transB: { i: ta } });
+      out[1] =
+        tb === 0
+          ? b.op('Gemm', [a, g], { alpha: { f: alpha }, transA: { i: ta === 0 ? 1 : 0 } })
+          : b.op('Gemm', [g, a], { alpha: { f: alpha }, transA: { i: 1 }, transB: { i: ta } });
     }
     if (c && ctx.active(c)) {
       const scaled = beta === 1 ? g : b.op('Mul', [g, b.scalar(beta)]);

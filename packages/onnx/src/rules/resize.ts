@@ -201,7 +201,12 @@ const resizeRule: GradientRule = {
     const nearest = attrString(node, 'nearest_mode', 'round_prefer_floor');
     if (!(NEAREST_MODES as readonly string[]).includes(nearest)) return `nearest_mode "${nearest}" is not supported`;
     if (attrInt(node, 'antialias', 0) !== 0) return 'antialias = 1 is not supported';
-    if (inputs(node).slice(1).some((n) => n && active(n))) return 'its roi, scales or sizes depend on the model input';
+    if (
+      inputs(node)
+        .slice(1)
+        .some((n) => n && active(n))
+    )
+      return 'its roi, scales or sizes depend on the model input';
     return undefined;
   },
   backward(ctx, node, dY) {
@@ -262,7 +267,12 @@ const resizeRule: GradientRule = {
       });
       gs[i] = lenIn;
     }
-    return [g, ...inputs(node).slice(1).map(() => undefined)];
+    return [
+      g,
+      ...inputs(node)
+        .slice(1)
+        .map(() => undefined),
+    ];
   },
 };
 

@@ -256,7 +256,14 @@ const tileRule: GradientRule = {
     const rank = ctx.shape(x).length;
     const pairs = b.op('Concat', [b.unsqueeze(repeats, [1]), b.unsqueeze(b.shapeOf(x), [1])], { axis: { i: 1 } });
     const split = b.op('Reshape', [dY[0] as string, b.op('Reshape', [pairs, b.int64([-1])])]);
-    return [b.reduceSum(split, Array.from({ length: rank }, (_, i) => 2 * i), false), undefined];
+    return [
+      b.reduceSum(
+        split,
+        Array.from({ length: rank }, (_, i) => 2 * i),
+        false,
+      ),
+      undefined,
+    ];
   },
 };
 
