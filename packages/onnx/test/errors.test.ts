@@ -109,18 +109,22 @@ describe('errors', () => {
     expect(e.message).toMatch(/MaxPool "dilated_pool" \(overlapping windows need ScatterElements with reduction \(opset ≥ 16\), the model has opset 12\)/);
   });
 
-  it('a Pad in reflect mode on the path is reported with its reason', async () => {
-    const hd = head('y', 3 * 6 * 6, 2, 1);
+  it('a Resize with antialias = 1 on the path is reported with its reason', async () => {
+    const hd = head('y', 3 * 2 * 2, 2, 1);
     const bytes = buildModel({
+      opset: 18,
       input: ['N', 3, 4, 4],
-      nodes: [{ op: 'Pad', inputs: ['x', 'pads'], outputs: ['y'], attrs: { mode: 'reflect' }, name: 'refl' }, ...hd.nodes],
-      initializers: [{ name: 'pads', dims: [8], values: [0, 0, 1, 1, 0, 0, 1, 1], type: 'int64' }, ...hd.initializers],
+      nodes: [
+        { op: 'Resize', inputs: ['x', '', 'scales'], outputs: ['y'], attrs: { mode: 'linear', antialias: 1 }, name: 'aa' },
+        ...hd.nodes,
+      ],
+      initializers: [{ name: 'scales', dims: [4], values: [1, 1, 0.5, 0.5] }, ...hd.initializers],
       output: 'logits',
       outputDims: ['N', 2],
     });
     const e = await rejection(createOnnxClassifier(bytes));
     expect(e.code).toBe('UNSUPPORTED_OP');
-    expect(e.message).toMatch(/Pad "refl" \(mode "reflect"/);
+    expect(e.message).toMatch(/Resize "aa" \(antialias = 1 is not supported\)/);
   });
 
   it('a file that is not ONNX is an INVALID_MODEL error', async () => {
