@@ -425,6 +425,79 @@ const attentionCases: FiniteDifferenceCase[] = [
   },
 ];
 
+/**
+ * A Swin-style block on x [N, 3, 4, 4]: tokens [N, H, W, C], LayerNorm over C, cyclic shift by 1
+ * (torch.roll, exported as Slice + Concat), 2×2 window partition (Reshape/Transpose), single-head
+ * window attention with a packed QKV projection (Slice), a relative position bias gathered from a
+ * constant table (folded), Softmax, output projection, window merge, reverse shift, residual.
+ */
+const roll = (input: string, axis: number, shift: 1 | -1, out: string): TinyNode[] => [
+  {
+    op: 'Slice',
+    inputs: [input, shift === 1 ? 'm1' : 'z1', shift === 1 ? 'big' : 'o1', `ax${axis}`],
+    outputs: [`${out}_a`],
+  },
+  {
+    op: 'Slice',
+    inputs: [input, shift === 1 ? 'z1' : 'o1', shift === 1 ? 'm1' : 'big', `ax${axis}`],
+    outputs: [`${out}_b`],
+  },
+  { op: 'Concat', inputs: [`${out}_a`, `${out}_b`], outputs: [out], attrs: { axis } },
+];
+const swinBlock: FiniteDifferenceCase = {
+  name: 'Swin-style block: LayerNorm, shifted windows (Slice + Concat), window attention with a gathered bias',
+  input: [3, 4, 4],
+  nodes: [
+    { op: 'Transpose', inputs: ['x'], outputs: ['t'], attrs: { perm: [0, 2, 3, 1] } },
+    { op: 'LayerNormalization', inputs: ['t', 'lnScale', 'lnBias'], outputs: ['n'], attrs: { axis: -1 } },
+    ...roll('n', 1, 1, 'r1'),
+    ...roll('r1', 2, 1, 'r2'),
+    { op: 'Reshape', inputs: ['r2', 'part'], outputs: ['p1'] },
+    { op: 'Transpose', inputs: ['p1'], outputs: ['p2'], attrs: { perm: [0, 1, 3, 2, 4, 5] } },
+    { op: 'Reshape', inputs: ['p2', 'windows'], outputs: ['win'] },
+    { op: 'MatMul', inputs: ['win', 'Wqkv'], outputs: ['qkv'] },
+    { op: 'Slice', inputs: ['qkv', 'z1', 'four', 'axLast'], outputs: ['q'] },
+    { op: 'Slice', inputs: ['qkv', 'four', 'eight', 'axLast'], outputs: ['k'] },
+    { op: 'Slice', inputs: ['qkv', 'eight', 'big', 'axLast'], outputs: ['v'] },
+    { op: 'Transpose', inputs: ['k'], outputs: ['kT'], attrs: { perm: [0, 2, 1] } },
+    { op: 'MatMul', inputs: ['q', 'kT'], outputs: ['s0'] },
+    { op: 'Mul', inputs: ['s0', 'half'], outputs: ['s1'] },
+    { op: 'Gather', inputs: ['table', 'relIndex'], outputs: ['bias'], attrs: { axis: 0 } },
+    { op: 'Add', inputs: ['s1', 'bias'], outputs: ['s'] },
+    { op: 'Softmax', inputs: ['s'], outputs: ['a'], attrs: { axis: -1 } },
+    { op: 'MatMul', inputs: ['a', 'v'], outputs: ['o0'] },
+    { op: 'MatMul', inputs: ['o0', 'Wo'], outputs: ['proj'] },
+    { op: 'Reshape', inputs: ['proj', 'part'], outputs: ['m1r'] },
+    { op: 'Transpose', inputs: ['m1r'], outputs: ['m2'], attrs: { perm: [0, 1, 3, 2, 4, 5] } },
+    { op: 'Reshape', inputs: ['m2', 'merged'], outputs: ['m3'] },
+    ...roll('m3', 1, -1, 'u1'),
+    ...roll('u1', 2, -1, 'u2'),
+    { op: 'Add', inputs: ['u2', 't'], outputs: ['y'] },
+  ],
+  initializers: [
+    f32('lnScale', [1.2, 0.8, 1.1]),
+    f32('lnBias', [0.1, -0.2, 0.05]),
+    i64('m1', [-1]),
+    i64('z1', [0]),
+    i64('o1', [1]),
+    i64('big', [1000]),
+    i64('ax1', [1]),
+    i64('ax2', [2]),
+    i64('axLast', [-1]),
+    i64('four', [4]),
+    i64('eight', [8]),
+    i64('part', [-1, 2, 2, 2, 2, 3]),
+    i64('windows', [-1, 4, 3]),
+    i64('merged', [-1, 4, 4, 3]),
+    w('Wqkv', [3, 12], 47, 1.5),
+    w('Wo', [4, 3], 48, 1),
+    f32('half', [0.5], []),
+    w('table', [9], 49, 1),
+    i64('relIndex', [4, 3, 1, 0, 5, 4, 2, 1, 7, 6, 4, 3, 8, 7, 5, 4], [4, 4]),
+  ],
+  feature: 'y',
+};
+
 describe('shape, indexing and attention rules against central finite differences', () => {
   const all = [
     ...gatherCases,
@@ -434,6 +507,7 @@ describe('shape, indexing and attention rules against central finite differences
     ...padCases,
     ...shapeCases,
     ...attentionCases,
+    swinBlock,
   ];
   for (const cs of all) {
     it(cs.name, async () => {
