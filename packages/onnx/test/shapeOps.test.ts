@@ -324,6 +324,35 @@ const shapeCases: FiniteDifferenceCase[] = [
   },
 ];
 
+/** The opset-11 forms (attribute axes of Unsqueeze/ReduceSum in the emitted nodes, Pad without axes). */
+const opset11Case: FiniteDifferenceCase = {
+  name: 'opset 11: Tile, Gather (negative and repeated indices), Slice step 2, Pad reflect, Expand, 1-D MatMul operand',
+  opset: 11,
+  input: [3, 4, 5],
+  nodes: [
+    { op: 'Tile', inputs: ['x', 'reps'], outputs: ['t'] },
+    { op: 'Gather', inputs: ['t', 'idx'], outputs: ['g'], attrs: { axis: 3 } },
+    { op: 'Slice', inputs: ['g', 'starts', 'ends', 'axes', 'steps'], outputs: ['s'] },
+    { op: 'Pad', inputs: ['s', 'pads'], outputs: ['p'], attrs: { mode: 'reflect' } },
+    { op: 'ReduceMean', inputs: ['p'], outputs: ['m'], attrs: { axes: [1], keepdims: 1 } },
+    { op: 'Expand', inputs: ['m', 'to3'], outputs: ['e'] },
+    { op: 'Mul', inputs: ['e', 'p'], outputs: ['q'] },
+    { op: 'MatMul', inputs: ['q', 'vec'], outputs: ['y'] },
+  ],
+  initializers: [
+    i64('reps', [1, 1, 2, 1]),
+    i64('idx', [-1, 0, 0, 2]),
+    i64('starts', [1]),
+    i64('ends', [8]),
+    i64('axes', [2]),
+    i64('steps', [2]),
+    i64('pads', [0, 0, 1, 2, 0, 0, 2, 1]),
+    i64('to3', [1, 3, 1, 1]),
+    w('vec', [7], 50, 1),
+  ],
+  feature: 'y',
+};
+
 /**
  * Multi-head self-attention on tokens [N, 20, 3] → 2 heads of width 2 (Q·Kᵀ → Softmax → ·V; Kᵀ as
  * timm's k.transpose(-2, -1)).
@@ -508,6 +537,7 @@ describe('shape, indexing and attention rules against central finite differences
     ...shapeCases,
     ...attentionCases,
     swinBlock,
+    opset11Case,
   ];
   for (const cs of all) {
     it(cs.name, async () => {
