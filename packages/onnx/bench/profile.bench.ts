@@ -69,14 +69,18 @@ function summarize(file: string, runs: number): Map<string, OpTime> {
  */
 async function buildAttributed(path: string, preprocessing: OnnxPreprocessing | undefined): Promise<{ graphs: ClassifierGraphs; ruleOf: Map<string, string> }> {
   const ruleOf = new Map<string, string>();
-  const rules = gradientRules as Record<string, GradientRule>;
-  const saved = Object.entries(rules).map(([op, rule]) => [op, rule.backward] as const);
-  for (const [op, backward] of saved) {
-    const rule = rules[op] as GradientRule;
+  // one wrapper per rule object (several ops share one, e.g. Reshape/Flatten/Squeeze/Unsqueeze)
+  const saved = new Map<GradientRule, GradientRule['backward']>();
+  for (const rule of new Set(Object.values(gradientRules) as GradientRule[])) {
+    const backward = rule.backward;
+    saved.set(rule, backward);
     rule.backward = (ctx, node, dY) => {
       const start = ctx.b.nodes.length;
       const out = backward.call(rule, ctx, node, dY);
-      for (const n of ctx.b.nodes.slice(start)) ruleOf.set(n.name ?? '', op);
+      for (const n of ctx.b.nodes.slice(start)) {
+        // onnxruntime names a node it rewrites in its NCHWc layout after the node's output
+        for (const name of [n.name ?? '', ...(n.output ?? [])]) ruleOf.set(name, node.opType ?? '?');
+      }
       return out;
     };
   }
@@ -84,13 +88,14 @@ async function buildAttributed(path: string, preprocessing: OnnxPreprocessing | 
     const graphs = await buildClassifierGraphs(loadOnnxModel(path), preprocessing ? { preprocessing } : {});
     return { graphs, ruleOf };
   } finally {
-    for (const [op, backward] of saved) (rules[op] as GradientRule).backward = backward;
+    for (const [rule, backward] of saved) rule.backward = backward;
   }
 }
 
 /**
  * Kernel time per run of the gradient session by origin: the rule that emitted the node (fused
- * nodes keep their first node's name before a '/'), "model (forward)" for the model's own nodes,
+ * nodes keep their first node's name before a '/'; NCHWc nodes are named after their output plus
+ * `_nchwc`), "model (forward)" for the model's own nodes, onnxruntime's layout reorders, and
  * "reverse pass" for the adapter's other nodes (sums of gradient contributions, prefix, head).
  */
 function byRule(file: string, runs: number, ruleOf: ReadonlyMap<string, string>): Map<string, number> {
@@ -98,9 +103,12 @@ function byRule(file: string, runs: number, ruleOf: ReadonlyMap<string, string>)
   const by = new Map<string, number>();
   for (const e of events) {
     if (e.cat !== 'Node' || !e.name?.endsWith('_kernel_time')) continue;
-    const node = (e.name.slice(0, -'_kernel_time'.length).split('/')[0] ?? '');
+    const node = (e.name.slice(0, -'_kernel_time'.length).split('/')[0] ?? '').replace(/_nchwc$/, '');
     const rule = ruleOf.get(node);
-    const key = rule ? `${rule} rule` : node.startsWith('__ap') ? 'reverse pass (Sum of contributions, prefix, head)' : 'model (forward)';
+    let key = 'model (forward)';
+    if (rule) key = `${rule} rule`;
+    else if (node.startsWith('Reorder')) key = 'layout reorders (NCHWc ↔ NCHW)';
+    else if (node.startsWith('__ap')) key = 'reverse pass (Sum of contributions, prefix, head)';
     by.set(key, (by.get(key) ?? 0) + (e.dur ?? 0) / 1000 / runs);
   }
   return by;
