@@ -5,9 +5,11 @@
  * Run (from packages/onnx):  pnpm bench          (AP_BENCH_QUICK=1 for fewer repetitions; the
  * per-op kernel profile of bench/profile.bench.ts follows)
  *
- * Models: MobileNetV2 (bundled, 224², ImageNet preprocessing), MobileNet v1 0.25 (bundled), and
+ * Models: MobileNetV2 (bundled, 224², ImageNet preprocessing), MobileNet v1 0.25 (bundled),
  * EfficientNet-B0 from ../shared/fixtures/onnx-grad/efficientnet_b0_224 when that file exists
- * (skipped with a message otherwise). Batch of 14 synthetic 224×224 images (the T − 1 = 15 interior
+ * (skipped with a message otherwise), and the vision transformer ViT-Ti/16 (test/fixtures/vit_ti16_224:
+ * 12 layers, 3 heads, width 192, 224², 1000 classes). AP_BENCH_MODELS=MobileNetV2,ViT (substrings of
+ * the model names) runs only the first table, for those models. Batch of 14 synthetic 224×224 images (the T − 1 = 15 interior
  * masks of T = 16 less one, as the issue specifies). Times are wall-clock minima (performance.now)
  * over RUNS runs after two warm-up runs — the least disturbed run, because the 2 cores are shared
  * with other processes; forward and gradient runs alternate and their ratio is the median of the
@@ -16,6 +18,7 @@
  * the steadier figure. The 1-minute load average is printed with each table.
  */
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
 import { it } from 'vitest';
 import { bundledModel } from '@ablation-path/assets';
@@ -28,6 +31,9 @@ const quick = process.env['AP_BENCH_QUICK'] === '1';
 const RUNS = quick ? 3 : 7;
 const S = 224;
 const EFFICIENTNET = '/work/shared/fixtures/onnx-grad/efficientnet_b0_224/model.onnx';
+const VIT = fileURLToPath(new URL('../test/fixtures/vit_ti16_224/model.onnx', import.meta.url));
+/** Substrings of the model names to run (only the first table), from AP_BENCH_MODELS. */
+const only = process.env['AP_BENCH_MODELS']?.split(',').filter((s) => s.length > 0);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -72,7 +78,8 @@ function models(): ModelSpec[] {
   ];
   if (existsSync(EFFICIENTNET)) list.push({ name: 'EfficientNet-B0 (224², 1000 classes)', path: EFFICIENTNET, options: {} });
   else console.log(`EfficientNet-B0 skipped: ${EFFICIENTNET} not found`);
-  return list;
+  list.push({ name: 'ViT-Ti/16 (224², 1000 classes)', path: VIT, options: {} });
+  return only ? list.filter((m) => only.some((o) => m.name.includes(o))) : list;
 }
 
 /**
@@ -80,7 +87,7 @@ function models(): ModelSpec[] {
  * pairs; each reported as the minimum over the runs (the least disturbed run on a shared machine)
  * and the ratio as the median of the per-pair ratios.
  */
-async function forwardVsGradient(c: OnnxClassifier, batch: ImageBatch): Promise<{ forward: number; gradient: number; ratio: number; forwardCpu: number; gradientCpu: number; ratioCpu: number }> {
+async function forwardVsGradient(c: OnnxClassifier, batch: ImageBatch): Promise<{ forward: number; gradient: number; forwardMedian: number; gradientMedian: number; ratio: number; forwardCpu: number; gradientCpu: number; ratioCpu: number }> {
   const targets = new Int32Array(batch.count).fill(1);
   const f: number[] = [];
   const g: number[] = [];
@@ -108,6 +115,8 @@ async function forwardVsGradient(c: OnnxClassifier, batch: ImageBatch): Promise<
   return {
     forward: Math.min(...f),
     gradient: Math.min(...g),
+    forwardMedian: median(f),
+    gradientMedian: median(g),
     ratio: median(g.map((x, i) => x / (f[i] as number))),
     forwardCpu: Math.min(...fc),
     gradientCpu: Math.min(...gc),
@@ -115,8 +124,11 @@ async function forwardVsGradient(c: OnnxClassifier, batch: ImageBatch): Promise<
   };
 }
 
-/** Wall time of one optimiser iteration: (time of 1 + k iterations − time of 1 iteration) / k. */
-async function iterationTime(c: OnnxClassifier): Promise<number> {
+/**
+ * Wall time of one optimiser iteration: (time of 1 + k iterations − time of 1 iteration) / k, from
+ * the minima over the repeats, and the median of the per-repeat differences.
+ */
+async function iterationTime(c: OnnxClassifier): Promise<{ min: number; median: number }> {
   const image = createImage(batchOf(1, 3).data, S, S, 3);
   const baseline = constantImage(S, S, [0.5, 0.5, 0.5]);
   const run = async (iterations: number): Promise<number> => {
@@ -132,7 +144,7 @@ async function iterationTime(c: OnnxClassifier): Promise<number> {
     one.push(await run(1));
     many.push(await run(1 + k));
   }
-  return (Math.min(...many) - Math.min(...one)) / k;
+  return { min: (Math.min(...many) - Math.min(...one)) / k, median: median(many.map((m, i) => (m - (one[i] as number)) / k)) };
 }
 
 it('ONNX adapter benchmark', async () => {
@@ -143,7 +155,7 @@ it('ONNX adapter benchmark', async () => {
     console.log(s);
   };
   log(`\n## Forward vs gradient, batch 14 at 224×224, default threads (load ${load()})\n`);
-  log('| model | build + sessions | forward (wall / CPU) | gradient (wall / CPU) | gradient / forward (wall / CPU) | one ablation-path iteration (T = 16) | its gradient part (15 images) |');
+  log('| model | build + sessions | forward (wall min / median / CPU) | gradient (wall min / median / CPU) | gradient / forward (wall / CPU) | one ablation-path iteration (T = 16, min / median) | its gradient part (15 images) |');
   log('|---|---|---|---|---|---|---|');
   for (const m of models()) {
     const t0 = performance.now();
@@ -153,10 +165,14 @@ it('ONNX adapter benchmark', async () => {
     const iteration = await iterationTime(c);
     const fifteen = batchOf(15, 2);
     const gradient15 = await time(() => c.gradient!(fifteen, 1));
-    log(`| ${m.name} | ${ms(build)} | ${ms(r.forward)} / ${ms(r.forwardCpu)} | ${ms(r.gradient)} / ${ms(r.gradientCpu)} | ${r.ratio.toFixed(2)} / ${r.ratioCpu.toFixed(2)} | ${ms(iteration)} | ${ms(gradient15)} |`);
+    log(`| ${m.name} | ${ms(build)} | ${ms(r.forward)} / ${ms(r.forwardMedian)} / ${ms(r.forwardCpu)} | ${ms(r.gradient)} / ${ms(r.gradientMedian)} / ${ms(r.gradientCpu)} | ${r.ratio.toFixed(2)} / ${r.ratioCpu.toFixed(2)} | ${ms(iteration.min)} / ${ms(iteration.median)} | ${ms(gradient15)} |`);
     await c.dispose();
   }
 
+  if (only) {
+    console.log(`\n\n${lines.join('\n')}\n`);
+    return;
+  }
   const v2 = models()[0] as ModelSpec;
   log(`\n## MobileNetV2: intra-op threads and optimisation level, batch 14 (load ${load()})\n`);
   log('| intraOpNumThreads | graphOptimizationLevel | threadSpinning | forward (wall / CPU) | gradient (wall / CPU) | ratio (wall / CPU) |');

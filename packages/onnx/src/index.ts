@@ -8,5 +8,5 @@ export { buildClassifierGraphs } from './gradientGraph.js';
 export type { ClassifierGraphs, ClassifierGraphOptions, OnnxPreprocessing } from './gradientGraph.js';
 export { loadOnnxModel, encodeOnnxModel } from './modelIO.js';
 export type { LoadedOnnxModel } from './modelIO.js';
-export { gradientRules, nonDifferentiableOps } from './gradientRules.js';
-export type { GradientRule, RuleContext } from './gradientRules.js';
+export { gradientRules, nonDifferentiableOps } from './rules/index.js';
+export type { GradientRule, RuleContext } from './rules/index.js';

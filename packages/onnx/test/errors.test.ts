@@ -28,7 +28,7 @@ describe('errors', () => {
       nodes: [
         { op: 'Sin', inputs: ['x'], outputs: ['a'], name: 'first_sin' },
         { op: 'Relu', inputs: ['a'], outputs: ['b'] },
-        { op: 'Erf', inputs: ['b'], outputs: ['c'], name: 'the_erf' },
+        { op: 'Atan', inputs: ['b'], outputs: ['c'], name: 'the_atan' },
         { op: 'Sin', inputs: ['c'], outputs: ['y'], name: 'second_sin' },
         // not on the input→output path: must not be reported
         { op: 'Cos', inputs: ['__W'], outputs: ['unused'], name: 'dead_cos' },
@@ -41,10 +41,10 @@ describe('errors', () => {
     const e = await rejection(createOnnxClassifier(bytes));
     expect(e.code).toBe('UNSUPPORTED_OP');
     expect(e.name).toBe('UnsupportedOpError');
-    expect(e.ops?.map((o) => `${o.opType}:${o.node}`)).toEqual(['Sin:second_sin', 'Erf:the_erf', 'Sin:first_sin']);
-    expect(e.message).toContain('Sin, Erf');
+    expect(e.ops?.map((o) => `${o.opType}:${o.node}`)).toEqual(['Sin:second_sin', 'Atan:the_atan', 'Sin:first_sin']);
+    expect(e.message).toContain('Sin, Atan');
     expect(e.message).toContain('first_sin');
-    expect(e.message).toContain('the_erf');
+    expect(e.message).toContain('the_atan');
     expect(e.message).not.toContain('dead_cos');
     // predict-only use of the same model is allowed
     const c = await createOnnxClassifier(bytes, { gradient: false });
@@ -54,29 +54,25 @@ describe('errors', () => {
     await c.dispose();
   });
 
-  it('the one UnsupportedOpError also lists nodes whose problem needs shapes or constants (Slice steps 2), upstream or downstream of an op without rule', async () => {
-    // x[:, :, ::2, ::2] (YOLO's Focus, strided crops) and GELU's Erf, in both orders
-    const steps = [
-      { name: 'st', dims: [2], values: [0, 0], type: 'int64' as const },
-      { name: 'en', dims: [2], values: [100, 100], type: 'int64' as const },
-      { name: 'ax', dims: [2], values: [2, 3], type: 'int64' as const },
-      { name: 'sp', dims: [2], values: [2, 2], type: 'int64' as const },
-    ];
-    for (const sliceFirst of [true, false]) {
-      const hd = head('y', 3 * 2 * 2, 3, 1);
-      const slice = { op: 'Slice', inputs: [sliceFirst ? 'x' : 'e', 'st', 'en', 'ax', 'sp'], outputs: [sliceFirst ? 's' : 'y'], name: 'strided_slice' };
-      const erf = { op: 'Erf', inputs: [sliceFirst ? 's' : 'x'], outputs: [sliceFirst ? 'y' : 'e'], name: 'gelu_erf' };
+  it('the one UnsupportedOpError also lists nodes whose problem needs shapes or constants (ReduceL2 reducing nothing), upstream or downstream of an op without rule', async () => {
+    // ReduceL2 with no axes and noop_with_empty_axes = 1 (opset 18: whether axes are empty is only
+    // known from the constant axes input, in the reverse pass) and an op without rule (Atan), in both orders
+    for (const reduceFirst of [true, false]) {
+      const hd = head('y', 3 * 4 * 4, 3, 1);
+      const reduce = { op: 'ReduceL2', inputs: [reduceFirst ? 'x' : 'e'], outputs: [reduceFirst ? 's' : 'y'], attrs: { noop_with_empty_axes: 1 }, name: 'empty_reduce' };
+      const atan = { op: 'Atan', inputs: [reduceFirst ? 's' : 'x'], outputs: [reduceFirst ? 'y' : 'e'], name: 'no_rule_atan' };
       const bytes = buildModel({
+        opset: 18,
         input: ['N', 3, 4, 4],
-        nodes: [...(sliceFirst ? [slice, erf] : [erf, slice]), ...hd.nodes],
-        initializers: [...steps, ...hd.initializers],
+        nodes: [...(reduceFirst ? [reduce, atan] : [atan, reduce]), ...hd.nodes],
+        initializers: hd.initializers,
         output: 'logits',
         outputDims: ['N', 3],
       });
       const e = await rejection(createOnnxClassifier(bytes));
-      expect(e.code, `slice first: ${sliceFirst}`).toBe('UNSUPPORTED_OP');
-      expect(e.ops?.map((o) => `${o.opType}:${o.node}`).sort(), `slice first: ${sliceFirst}`).toEqual(['Erf:gelu_erf', 'Slice:strided_slice']);
-      expect(e.message).toMatch(/Slice "strided_slice" \(Slice with steps ≠ 1/);
+      expect(e.code, `reduce first: ${reduceFirst}`).toBe('UNSUPPORTED_OP');
+      expect(e.ops?.map((o) => `${o.opType}:${o.node}`).sort(), `reduce first: ${reduceFirst}`).toEqual(['Atan:no_rule_atan', 'ReduceL2:empty_reduce']);
+      expect(e.message).toMatch(/ReduceL2 "empty_reduce" \(empty axes with noop_with_empty_axes = 1/);
     }
   });
 
@@ -113,18 +109,22 @@ describe('errors', () => {
     expect(e.message).toMatch(/MaxPool "dilated_pool" \(overlapping windows need ScatterElements with reduction \(opset ≥ 16\), the model has opset 12\)/);
   });
 
-  it('a Pad in reflect mode on the path is reported with its reason', async () => {
-    const hd = head('y', 3 * 6 * 6, 2, 1);
+  it('a Resize with antialias = 1 on the path is reported with its reason', async () => {
+    const hd = head('y', 3 * 2 * 2, 2, 1);
     const bytes = buildModel({
+      opset: 18,
       input: ['N', 3, 4, 4],
-      nodes: [{ op: 'Pad', inputs: ['x', 'pads'], outputs: ['y'], attrs: { mode: 'reflect' }, name: 'refl' }, ...hd.nodes],
-      initializers: [{ name: 'pads', dims: [8], values: [0, 0, 1, 1, 0, 0, 1, 1], type: 'int64' }, ...hd.initializers],
+      nodes: [
+        { op: 'Resize', inputs: ['x', '', 'scales'], outputs: ['y'], attrs: { mode: 'linear', antialias: 1 }, name: 'aa' },
+        ...hd.nodes,
+      ],
+      initializers: [{ name: 'scales', dims: [4], values: [1, 1, 0.5, 0.5] }, ...hd.initializers],
       output: 'logits',
       outputDims: ['N', 2],
     });
     const e = await rejection(createOnnxClassifier(bytes));
     expect(e.code).toBe('UNSUPPORTED_OP');
-    expect(e.message).toMatch(/Pad "refl" \(mode "reflect"/);
+    expect(e.message).toMatch(/Resize "aa" \(antialias = 1 is not supported\)/);
   });
 
   it('a file that is not ONNX is an INVALID_MODEL error', async () => {

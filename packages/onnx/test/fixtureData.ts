@@ -5,7 +5,20 @@ import { fileURLToPath } from 'node:url';
 import type { ImageBatch } from '@ablation-path/core';
 
 export const fixturesDir = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
-export const fixtureNames = ['tiny_cnn', 'squeezenet1_1_k10_64', 'mobilenet_v2_w050_k10_96', 'mobilenet_v3_small_k10_96'] as const;
+export const fixtureNames = [
+  'tiny_cnn',
+  'squeezenet1_1_k10_64',
+  'mobilenet_v2_w050_k10_96',
+  'mobilenet_v3_small_k10_96',
+  'convnext_mini_k10_64',
+  'vit_tiny_k10_32',
+] as const;
+/**
+ * Full-size fixtures checked only against their reference gradients (fixtures.test.ts), not by the
+ * contract and integrated-gradients suites: ViT-Ti/16 at 224×224 (1000 classes; its folder has no
+ * ig.f64 or grad_logit.f64).
+ */
+export const largeFixtureNames = ['vit_ti16_224'] as const;
 
 export interface Fixture {
   readonly name: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createOnnxClassifier } from '../src/index.js';
 import type { OnnxClassifierOptions } from '../src/index.js';
-import { fixtureNames, loadFixture } from './fixtureData.js';
+import { fixtureNames, largeFixtureNames, loadFixture } from './fixtureData.js';
 
 /**
  * Compares probabilities and gradients with PyTorch float64 autograd. Tolerances follow the
@@ -49,7 +49,7 @@ async function compare(name: string, options: OnnxClassifierOptions, gradientTol
 
 const criterion = (_i: number, torch: number): number => Math.max(5 * torch, 1e-4);
 
-describe.each(fixtureNames)('PyTorch float64 reference: %s', (name) => {
+describe.each([...fixtureNames, ...largeFixtureNames])('PyTorch float64 reference: %s', (name) => {
   it("gradients within max(5 × PyTorch float32 error, 1e-4) with NCHW kernels (graphOptimizationLevel 'extended')", async () => {
     await compare(name, { graphOptimizationLevel: 'extended' }, criterion);
   });
