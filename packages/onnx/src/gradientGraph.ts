@@ -13,6 +13,7 @@
  * and assemble the prefix, head and model bytes (`assembly`).
  */
 import { InvalidModelError } from '@ablation-path/core';
+import type { Preprocessing } from '@ablation-path/core';
 import { GraphBuilder } from './graphBuilder.js';
 import type { LoadedOnnxModel } from './modelIO.js';
 import { probeTensorInfos } from './probeShapes.js';
@@ -35,15 +36,11 @@ import { resolveModelIO, resolveOutputShape } from './graph/resolveIO.js';
 import { precheckRules, runReversePass } from './graph/reversePass.js';
 import { UnsupportedNodes } from './graph/unsupportedNodes.js';
 
-/** Preprocessing from raw RGB in [0, 1]: `x' = (x · scale − mean) / std`, per channel. */
-export interface OnnxPreprocessing {
-  /** Multiplies the raw values first (e.g. 255 for models trained on 0..255). Default 1. */
-  readonly scale?: number;
-  /** One value, or one per channel. Default 0. */
-  readonly mean?: number | readonly number[];
-  /** One value, or one per channel, all non-zero. Default 1. */
-  readonly std?: number | readonly number[];
-}
+/**
+ * Preprocessing from raw RGB in [0, 1]: the core's {@link Preprocessing}, `x' = (x · scale − mean) / std` per
+ * channel, resolved by the core's `resolvePreprocessing` (one rule for every adapter). Kept as an alias.
+ */
+export type OnnxPreprocessing = Preprocessing;
 
 /** How the graphs are built: the graph-shaping options of `createOnnxClassifier` (defaults documented there). */
 export type ClassifierGraphOptions = Pick<

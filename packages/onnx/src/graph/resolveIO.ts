@@ -4,12 +4,13 @@
  * read from the model's declared inputs/outputs and the options (no onnxruntime run). Then, once
  * onnxruntime has measured the output's shape, {@link resolveOutputShape} reads the class count.
  */
-import { InvalidModelError, OptionError, ShapeError, UnsupportedOpError } from '@ablation-path/core';
+import { InvalidModelError, OptionError, resolvePreprocessing, ShapeError, UnsupportedOpError } from '@ablation-path/core';
+import type { Preprocessing } from '@ablation-path/core';
 import type { LoadedOnnxModel } from '../modelIO.js';
 import type { Dim, TensorInfo } from '../probeShapes.js';
 import { DataType, toNumber } from '../proto.js';
 import type { NodeProto, ValueInfoProto } from '../proto.js';
-import type { ClassifierGraphOptions, OnnxPreprocessing } from '../gradientGraph.js';
+import type { ClassifierGraphOptions } from '../gradientGraph.js';
 
 /** The model's image input and score output as the classifier reads them. */
 export interface ModelIO {
@@ -45,24 +46,6 @@ function dimsOf(v: ValueInfoProto): (number | undefined)[] | undefined {
   });
 }
 
-function perChannel(
-  name: string,
-  v: number | readonly number[] | undefined,
-  fallback: number,
-  channels: number,
-): number[] {
-  if (v === undefined) return new Array<number>(channels).fill(fallback);
-  const arr = typeof v === 'number' ? [v] : Array.from(v);
-  if (arr.length !== 1 && arr.length !== channels) {
-    throw new OptionError(`preprocessing.${name} must have 1 or ${channels} values, got ${arr.length}`);
-  }
-  for (const x of arr) {
-    if (typeof x !== 'number' || !Number.isFinite(x))
-      throw new OptionError(`preprocessing.${name} must be finite numbers, got ${String(x)}`);
-  }
-  return arr.length === 1 ? new Array<number>(channels).fill(arr[0] as number) : arr;
-}
-
 /** A value-info's shape as text for messages: `[batch, 3, 224, 224]` (symbolic names kept, `?` for unnamed dynamic axes). */
 function shapeText(v: ValueInfoProto): string {
   const dims = v.type?.tensorType?.shape?.dim ?? [];
@@ -84,7 +67,7 @@ function shapeText(v: ValueInfoProto): string {
 function layoutConflict(
   dims: readonly (number | undefined)[],
   layout: 'NCHW' | 'NHWC',
-  pre: OnnxPreprocessing,
+  pre: Preprocessing,
   inputSize: readonly [number, number] | undefined,
 ): string | undefined {
   const axis = layout === 'NCHW' ? 1 : 3;
@@ -236,16 +219,11 @@ export function resolveModelIO(loaded: LoadedOnnxModel, options: ClassifierGraph
     outputKind = finalOp === 'Softmax' ? 'probabilities' : 'logits';
   }
 
-  const pre = options.preprocessing ?? {};
-  const scale = pre.scale ?? 1;
-  if (typeof scale !== 'number' || !Number.isFinite(scale) || scale === 0)
-    throw new OptionError(`preprocessing.scale must be a finite non-zero number, got ${String(scale)}`);
-  const mean = perChannel('mean', pre.mean, 0, channels);
-  const std = perChannel('std', pre.std, 1, channels);
-  if (std.some((s) => s === 0)) throw new OptionError('preprocessing.std must be non-zero');
-  const mulA = std.map((s) => scale / s);
-  const addB = mean.map((m, c) => -m / (std[c] as number));
-  const affine = mulA.some((a) => a !== 1) || addB.some((v) => v !== 0);
+  // the one preprocessing rule of every adapter (the core's resolvePreprocessing)
+  const resolved = resolvePreprocessing(options.preprocessing, channels);
+  const mulA = [...resolved.mul];
+  const addB = [...resolved.add];
+  const affine = !resolved.identity;
   return {
     inputName,
     outputName,
