@@ -19,8 +19,9 @@ import { createGridDomain } from '../src/domain/domain.js';
 import { createRng } from '../src/infra/random.js';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { ablationPathStep, blendWorkspaceMasks, createParallelAblationPathWorkspace, setWorkspaceImages, workspaceDifferential } from '../src/optimizer/optimizeAblationPath.js';
-import type { AblationPathPhase } from '../src/optimizer/optimizeAblationPath.js';
+import { ablationPathStep } from '../src/optimizer/step.js';
+import type { AblationPathPhase } from '../src/optimizer/step.js';
+import { blendWorkspaceMasks, createParallelAblationPathWorkspace, setWorkspaceImages, workspaceDifferential } from '../src/optimizer/workspace.js';
 import type { Image } from '../src/types.js';
 
 const quick = process.argv.includes('--quick');

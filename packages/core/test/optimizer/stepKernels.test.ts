@@ -30,7 +30,7 @@ import { projectClampPathInPlace } from '../../src/optimizer/stepMasks.js';
 import { blendMasksDeltaInto, blendMasksInto, differentialFromDelta, imageDelta } from '../../src/score/blendKernel.js';
 import { smoothFieldPart, smoothFieldsUnchecked } from '../../src/metric/gaussianMetric.js';
 import { imageShareOf, shareOf, smoothShare } from '../../src/optimizer/stepThreads.js';
-import { blendWorkspaceMasks, setWorkspaceImages, workspaceDifferential } from '../../src/optimizer/optimizeAblationPath.js';
+import { blendWorkspaceMasks, setWorkspaceImages, workspaceDifferential } from '../../src/optimizer/workspace.js';
 import { randomImage } from '../helpers.js';
 
 /**
