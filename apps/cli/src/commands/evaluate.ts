@@ -22,6 +22,8 @@ import { booleanFlag, numberFlag, parseFlags, stringFlag } from '../args.js';
 import type { FlagSpec } from '../args.js';
 import { makeBaseline, parseBaselineSpec } from '../baseline.js';
 import { CliError } from '../cliError.js';
+import { centreResult, summariseCentre } from '../evaluateCentre.js';
+import type { CentreImageResult, CentreSummary } from '../evaluateCentre.js';
 import { readImage } from '../imageFile.js';
 import type { CliIO } from '../io.js';
 import { labelOf, loadModel, modelFlagSpecs, modelFlagsHelp, readModelFlags } from '../model.js';
@@ -85,9 +87,10 @@ const evaluateFlagSpecs: Readonly<Record<string, FlagSpec>> = {
 export const evaluateHelp = `Usage: ablation-path evaluate [FOLDER] [options]
 
 Runs saliency methods on the photos of FOLDER listed in its boxes file and compares them: per
-method, pointing-game accuracy (the paper's rule and TorchRay's 15-pixel variant), mean path score
-P of the §4.2 path built from each map, insertion and deletion AUC (RISE protocol), and mean time
-and model evaluations per image. Prints a markdown table and writes OUT/results.md and
+method, pointing-game accuracy (the paper's rule and TorchRay's 15-pixel variant; the image
+centre is a last row), mean path score P of the §4.2 path built from each map (for ablation-path:
+the hard P of its switch-time map; its own, soft P in a column of its own), insertion and deletion
+AUC (RISE protocol), and mean time and model evaluations per image. Prints a markdown table and writes OUT/results.md and
 OUT/results.json. Without FOLDER: the photos beside the --boxes file, or without --boxes either
 the bundled demo photos.
 
@@ -192,7 +195,10 @@ export interface MethodImageResult {
   readonly method: EvaluateMethod;
   readonly seconds: number;
   readonly evaluations: number;
+  /** P of the §4.2 path built from the map (for ablation-path: the hard P of its switch-time map). */
   readonly score: number;
+  /** ablation-path only: P of the optimised path itself (the soft P, with its half-blended masks). */
+  readonly ownScore?: number;
   readonly insertion: number;
   readonly deletion: number;
   /** The map's point in original-photo pixels; hits under both rules (undefined without boxes). */
@@ -209,7 +215,10 @@ export interface MethodSummary {
   readonly pointingPaper: number | null;
   /** TorchRay's variant: 15-pixel tolerance, mean of per-class accuracies. */
   readonly pointingTorchRay: number | null;
+  /** Mean P of the §4.2 paths of the maps (for ablation-path: the hard P). */
   readonly meanScore: number;
+  /** ablation-path: mean P of the optimised paths themselves (soft P); null for the other methods. */
+  readonly meanOwnScore: number | null;
   readonly insertion: number;
   readonly deletion: number;
   readonly meanSeconds: number;
@@ -233,6 +242,7 @@ export function summarise(methods: readonly EvaluateMethod[], perImage: readonly
       pointingTorchRay:
         pointed.length === 0 ? null : pointingGameAccuracy(pointed.map(({ r, target }) => ({ hit: r.hitTolerant === true, class: target })), { perClassMean: true }),
       meanScore: mean(rows.map(({ r }) => r.score)),
+      meanOwnScore: rows.some(({ r }) => r.ownScore !== undefined) ? mean(rows.map(({ r }) => r.ownScore ?? Number.NaN)) : null,
       insertion: mean(rows.map(({ r }) => r.insertion)),
       deletion: mean(rows.map(({ r }) => r.deletion)),
       meanSeconds: mean(rows.map(({ r }) => r.seconds)),
@@ -243,16 +253,25 @@ export function summarise(methods: readonly EvaluateMethod[], perImage: readonly
 
 const pct = (v: number | null): string => (v === null ? '—' : `${(100 * v).toFixed(0)} %`);
 
-/** The comparison table in markdown. */
-export function markdownTable(rows: readonly MethodSummary[]): string {
+/**
+ * The comparison table in markdown. "P (§4.2 path)" is the P of the binary path that switches pixels
+ * in the order of each map, comparable across methods (for ablation-path: the hard P of its
+ * switch-time map); "own P (soft)" is the ablation path's own P, which counts half-blended masks.
+ * With `centre`, a last row gives the image centre's pointing game (the other columns: —).
+ */
+export function markdownTable(rows: readonly MethodSummary[], centre?: CentreSummary): string {
   const lines = [
-    '| method | pointing (paper) | pointing (TorchRay, 15 px) | mean P | insertion AUC ↑ | deletion AUC ↓ | time / image | evaluations / image |',
-    '|---|---|---|---|---|---|---|---|',
+    '| method | pointing (paper) | pointing (TorchRay, 15 px) | P (§4.2 path, hard) | own P (soft) | insertion AUC ↑ | deletion AUC ↓ | time / image | evaluations / image |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
+    const own = r.meanOwnScore === null ? '—' : r.meanOwnScore.toFixed(3);
     lines.push(
-      `| ${r.method} | ${pct(r.pointingPaper)} | ${pct(r.pointingTorchRay)} | ${r.meanScore.toFixed(3)} | ${r.insertion.toFixed(3)} | ${r.deletion.toFixed(3)} | ${r.meanSeconds.toFixed(2)} s | ${Math.round(r.meanEvaluations)} |`,
+      `| ${r.method} | ${pct(r.pointingPaper)} | ${pct(r.pointingTorchRay)} | ${r.meanScore.toFixed(3)} | ${own} | ${r.insertion.toFixed(3)} | ${r.deletion.toFixed(3)} | ${r.meanSeconds.toFixed(2)} s | ${Math.round(r.meanEvaluations)} |`,
     );
+  }
+  if (centre !== undefined) {
+    lines.push(`| ${centre.method} | ${pct(centre.pointingPaper)} | ${pct(centre.pointingTorchRay)} | — | — | — | — | — | 0 |`);
   }
   return lines.join('\n');
 }
@@ -337,7 +356,7 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
         const photo = await readImage(resolve(folder, entry.file), model.inputSize);
         if (n === 0) await makeBaseline(baselineSpec, photo.image, { seed: settings.seed });
       }
-      const perImage: { file: string; target: number; label: string; results: MethodImageResult[] }[] = [];
+      const perImage: { file: string; target: number; label: string; centre?: CentreImageResult; results: MethodImageResult[] }[] = [];
       for (const [n, entry] of entries.entries()) {
         const photo = await readImage(resolve(folder, entry.file), model.inputSize);
         const image = photo.image;
@@ -404,6 +423,7 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
             seconds: times[j] as number,
             evaluations: map.evaluations,
             score,
+            ...(method === 'ablation-path' && map.score !== undefined ? { ownScore: map.score } : {}),
             insertion: c.insertion,
             deletion: c.deletion,
             point,
@@ -413,10 +433,12 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
           });
         }
         metricsProgress.finish();
-        perImage.push({ file: entry.file, target, label: labelOf(model, target), results });
+        const centre = centreResult(photo.original, entry.boxes, EVALUATE_DEFAULTS.tolerance);
+        perImage.push({ file: entry.file, target, label: labelOf(model, target), ...(centre === undefined ? {} : { centre }), results });
       }
       const rows = summarise(methods, perImage);
-      const table = markdownTable(rows);
+      const centreRow = summariseCentre(perImage);
+      const table = markdownTable(rows, centreRow);
       const report = {
         model: model.name,
         modelDescription: model.description,
@@ -425,6 +447,7 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
         baseline: stringFlag(args, 'baseline') ?? EVALUATE_DEFAULTS.baseline,
         settings,
         methods: rows,
+        centre: centreRow,
         images: perImage,
       };
       const md = `${RESULTS_MD_HEADING}\n\nModel ${model.name} (${model.description}); ${perImage.length} images from ${boxesPath}; baseline ${report.baseline}.\nSettings: ${JSON.stringify(settings)}.\n\n${table}\n`;
