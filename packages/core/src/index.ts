@@ -87,6 +87,7 @@ export { optimizeAblationPath } from './optimizer/optimizeAblationPath.js';
 export type { OptimizeAblationPathOptions, OptimizationResult, OptimizationStopReason, OptimizationProgress } from './optimizer/optimizeAblationPath.js';
 export { createAblationPathWorkspace, createParallelAblationPathWorkspace, DEFAULT_SIGMA_FRACTION } from './optimizer/workspace.js';
 export type {
+  AblationPathSmoothing,
   AblationPathStepOptions,
   AblationPathWorkspace,
   AblationPathWorkspaceOptions,
@@ -94,7 +95,7 @@ export type {
   ThreadCount,
 } from './optimizer/workspace.js';
 export { ablationPathStep } from './optimizer/step.js';
-export type { AblationPathPhase, AblationPathStepHooks, AblationPathStepResult } from './optimizer/step.js';
+export type { AblationPathPhase, AblationPathStepCallOptions, AblationPathStepHooks, AblationPathStepResult } from './optimizer/step.js';
 export { pathSaturation } from './optimizer/pathSaturation.js';
 
 // ── §7 reading the result ─────────────────────────────────────────────────────────────────────

@@ -137,9 +137,10 @@ export interface OptimizationResult {
  *
  * 1. one batched gradient evaluation of F at the T − 1 interior images [x0, x1]_{M_k} (chunks of at
  *    most `batchSize`), contracted to g_k(r) = Σ_c (x1 − x0)_c(r)·∂F/∂x_c;
- * 2–8. {@link ablationPathStep}: μ-mean-free direction, L∞-normalised step 0.5, saturation ζ = 0.8,
- *    Gaussian smoothing (σ = 6/224 of the width), monotone projection, clamping with M_0 = 0 and
- *    M_T = 1, constant-speed reparametrisation.
+ * 2–8. {@link ablationPathStep}: the metric K (Gaussian, σ = 6/224 of the width) on the
+ *    differential, its μ-mean removed, L∞-normalised step 0.5, saturation ζ = 0.8, monotone
+ *    projection, clamping with M_0 = 0 and M_T = 1, constant-speed reparametrisation (`smoothing`
+ *    chooses where K acts, see {@link AblationPathSmoothing}).
  *
  * It stops after at least `minIterations` (6) once the saturation mean(2|φ − ½|) ≥ 0.8, as soon as
  * an iteration leaves the path unchanged bit for bit (a fixed point: every later iteration would
@@ -210,6 +211,7 @@ export async function optimizeAblationPath(classifier: Classifier, options: Opti
     sigma,
     ...(options.zeta === undefined ? {} : { zeta: options.zeta }),
     ...(options.stepSize === undefined ? {} : { stepSize: options.stepSize }),
+    ...(options.smoothing === undefined ? {} : { smoothing: options.smoothing }),
     ...(init === undefined ? {} : { init }),
   };
   const threads = options.threads ?? 1;

@@ -5,18 +5,35 @@
  */
 import { smoothFieldPart, smoothFieldsUnchecked } from '../metric/gaussianMetric.js';
 import { maskMass, reparametrizeMasksSaturation, reparametrizePlan } from '../path/reparametrizeKernel.js';
-import type { AblationPathStepResult, Lap } from './step.js';
-import { directionMax, gammaOf, projectClampPointsInPlace, updateSaturateMasks } from './stepMasks.js';
-import { PARAM_GAMMA, PHASE_COLUMNS, PHASE_DIRECTION, PHASE_MASSES, PHASE_PROJECT, PHASE_REPARAMETRIZE, PHASE_ROWS, PHASE_SMOOTH, shareOf, smoothShare } from './stepThreads.js';
+import type { AblationPathStepResult, Lap, StepSettings } from './step.js';
+import { densityInto, directionMax, gammaOf, projectClampPointsInPlace, smoothedDirectionMax, smoothedGamma, stepSaturateSmoothed, updateSaturateMasks } from './stepMasks.js';
+import {
+  FIELD_DIRECTION,
+  FIELD_MASKS,
+  PARAM_FIELD,
+  PARAM_GAMMA,
+  PARAM_ZETA,
+  PHASE_COLUMNS,
+  PHASE_DIRECTION,
+  PHASE_MASSES,
+  PHASE_METRIC,
+  PHASE_PROJECT,
+  PHASE_REPARAMETRIZE,
+  PHASE_ROWS,
+  PHASE_SMOOTH,
+  shareOf,
+  smoothShare,
+} from './stepThreads.js';
 import type { StepPhase, StepThreads } from './stepThreads.js';
-import type { AblationPathWorkspace } from './workspace.js';
+import type { StepWorkspace } from './workspace.js';
 
 /**
  * `ablationPathStep` with worker threads: `pool` runs with buffer `which` as the current masks
  * (`workspace.masks`); maxima and per-mask sums are combined here in a fixed order. Internal.
  */
-export function parallelAblationPathStep(workspace: AblationPathWorkspace, pool: StepThreads, which: 0 | 1, lap: Lap): AblationPathStepResult {
-  const { domain, steps, differential, metric, zeta, stepSize } = workspace;
+export function parallelAblationPathStep(workspace: StepWorkspace, pool: StepThreads, which: 0 | 1, lap: Lap, settings: StepSettings): AblationPathStepResult {
+  const { domain, steps, differential, metric, direction, smoothing } = workspace;
+  const { zeta, stepSize } = settings;
   const { size, weights, uniform } = domain;
   const masks = workspace.masks;
   const out = workspace.spare;
@@ -42,26 +59,51 @@ export function parallelAblationPathStep(workspace: AblationPathWorkspace, pool:
   const [, maskEnd] = shareOf(interior, threads, 0);
   const [, pointEnd] = shareOf(size, threads, 0);
   const [, pathEnd] = shareOf(steps + 1, threads, 0);
-  // 2–3. direction: shifts and each thread's max |h|, combined (max is exact in any order)
+  const smooth = smoothShare(interior, threads, 0);
+  const smoothedDirection = smoothing !== 'masks';
+  if (smoothedDirection) {
+    // 3. the metric on the differential's μ-densities, by interior masks (the split last one by all)
+    phase(PHASE_METRIC, () => {
+      params[layout.densityMax] = densityInto(differential, size, weights, uniform, 0, smooth.stepEnd, direction);
+      smoothFieldsUnchecked(metric, direction.subarray(0, smooth.end * size), smooth.end);
+    });
+    if (smooth.split) {
+      params[PARAM_FIELD] = FIELD_DIRECTION;
+      const last = direction.subarray((interior - 1) * size, interior * size);
+      phase(PHASE_ROWS, () => smoothFieldPart(metric, last, pool.temp, 0, 0, threads));
+      phase(PHASE_COLUMNS, () => smoothFieldPart(metric, last, pool.temp, 1, 0, threads));
+    }
+  }
+  lap('metric');
+  // 3–4. direction: means (or shifts) and each thread's max |h|, combined (max is exact in any order)
   phase(PHASE_DIRECTION, () => {
-    params[layout.maxAbs] = directionMax(differential, size, weights, uniform, 0, maskEnd, params, layout.shifts);
+    params[layout.maxAbs] = smoothedDirection
+      ? smoothedDirectionMax(direction, size, weights, uniform, 0, maskEnd, params, layout.shifts)
+      : directionMax(differential, size, weights, uniform, 0, maskEnd, params, layout.shifts);
   });
   let maxAbs = 0;
   for (let t = 0; t < threads; t++) maxAbs = Math.max(maxAbs, params[layout.maxAbs + t] as number);
-  const gamma = gammaOf(maxAbs, stepSize, differential, interior * size, size);
+  let densityMax = 0;
+  for (let t = 0; smoothedDirection && t < threads; t++) densityMax = Math.max(densityMax, params[layout.densityMax + t] as number);
+  const gamma = smoothedDirection
+    ? smoothedGamma(maxAbs, densityMax, stepSize, differential, interior * size, size)
+    : gammaOf(maxAbs, stepSize, differential, interior * size, size);
   params[PARAM_GAMMA] = gamma;
+  params[PARAM_ZETA] = zeta;
   lap('direction');
-  // 3–5. step + saturation, smoothing: by interior masks
+  // 4–5. step + saturation (+ mask smoothing): by interior masks
   const shifts = params.subarray(layout.shifts, layout.shifts + interior);
-  const smooth = smoothShare(interior, threads, 0);
+  const smoothMasks = smoothing !== 'differential';
   phase(PHASE_SMOOTH, () => {
-    updateSaturateMasks(masks, differential, size, weights, uniform, 0, smooth.stepEnd, gamma, shifts, zeta);
+    if (smoothedDirection) stepSaturateSmoothed(masks, direction, size, 0, smooth.stepEnd, gamma, shifts, zeta);
+    else updateSaturateMasks(masks, differential, size, weights, uniform, 0, smooth.stepEnd, gamma, shifts, zeta);
     lap('saturate');
-    // finite: checked by updateSaturateMasks
-    smoothFieldsUnchecked(metric, masks.subarray(size, (smooth.end + 1) * size), smooth.end);
+    // finite: checked by the step kernels
+    if (smoothMasks) smoothFieldsUnchecked(metric, masks.subarray(size, (smooth.end + 1) * size), smooth.end);
   });
-  if (smooth.split) {
+  if (smoothMasks && smooth.split) {
     // the last interior mask, smoothed by all threads: rows, then columns, each by FFT blocks
+    params[PARAM_FIELD] = FIELD_MASKS;
     const last = masks.subarray(interior * size, (interior + 1) * size);
     phase(PHASE_ROWS, () => smoothFieldPart(metric, last, pool.temp, 0, 0, threads));
     phase(PHASE_COLUMNS, () => smoothFieldPart(metric, last, pool.temp, 1, 0, threads));

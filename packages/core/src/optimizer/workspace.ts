@@ -21,6 +21,21 @@ import type { AblationPath, Domain, Image } from '../types.js';
  */
 export const DEFAULT_SIGMA_FRACTION = 6 / 224;
 
+/**
+ * Where the update step applies the metric K (the Gaussian of σ):
+ *
+ * - `'differential'` (default; SPEC §6, the paper's §5.1/§6 and the authors' code): to the
+ *   differential, ĝ_k = K(g_k/w) — the gradient under the metric — before the L∞-normalised step;
+ *   the masks themselves are not smoothed;
+ * - `'masks'`: the raw μ-density g_k/w is the direction, and every interior mask is smoothed after
+ *   the step and the saturation (what this library did before issue 14; measured on real photos it
+ *   shrinks the effective step from 0.5 to below 0.01 and erodes good paths, see SPEC §6);
+ * - `'both'`: the smoothed direction, and the masks smoothed after the step as well.
+ */
+export type AblationPathSmoothing = 'differential' | 'masks' | 'both';
+
+const SMOOTHING_MODES: readonly AblationPathSmoothing[] = ['differential', 'masks', 'both'];
+
 /** Options of one update step (shared by the optimiser and {@link createAblationPathWorkspace}). */
 export interface AblationPathStepOptions {
   /**
@@ -32,6 +47,8 @@ export interface AblationPathStepOptions {
   readonly zeta?: number;
   /** Largest entry |γ·ĝ| of each gradient step (the L∞-normalised step), > 0. Default 0.5. */
   readonly stepSize?: number;
+  /** Where the metric K acts (see {@link AblationPathSmoothing}). Default `'differential'`. */
+  readonly smoothing?: AblationPathSmoothing;
 }
 
 /**
@@ -49,8 +66,12 @@ export interface AblationPathWorkspace {
    */
   readonly differential: Float32Array;
   readonly metric: GaussianMetric;
+  /** ζ of the saturation; one step may override it (`ablationPathStep(ws, { zeta })`). */
   readonly zeta: number;
+  /** The L∞ size of each step; one step may override it (`ablationPathStep(ws, { stepSize })`). */
   readonly stepSize: number;
+  /** Where the metric acts (see {@link AblationPathSmoothing}). */
+  readonly smoothing: AblationPathSmoothing;
   /** Second mask buffer (the reparametrisation's output; swapped with `masks`). */
   spare: Float32Array;
   /** Threads that run the step (1: the calling thread only; see {@link createParallelAblationPathWorkspace}). */
@@ -119,14 +140,20 @@ export class StepWorkspace implements AblationPathWorkspace {
   readonly metric: GaussianMetric;
   readonly zeta: number;
   readonly stepSize: number;
+  readonly smoothing: AblationPathSmoothing;
   spare: Float32Array;
+  /**
+   * (T − 1)·size floats: the smoothed μ-densities K(g_k/w) of the last step (interior k at
+   * `(k − 1)·size`); empty in the `'masks'` mode. Scratch of the step.
+   */
+  readonly direction: Float32Array;
   readonly threads: number;
   readonly #pool: StepThreads | undefined;
   /** The two SharedArrayBuffers of `masks` and `spare` as the pool knows them (index = `which`). */
   readonly #buffers: readonly [ArrayBufferLike, ArrayBufferLike] | undefined;
   #images: WorkspaceImages | undefined;
 
-  constructor(fields: Omit<AblationPathWorkspace, 'threads' | 'close'>, pool?: StepThreads) {
+  constructor(fields: WorkspaceFields, pool?: StepThreads) {
     this.domain = fields.domain;
     this.steps = fields.steps;
     this.masks = fields.masks;
@@ -134,7 +161,9 @@ export class StepWorkspace implements AblationPathWorkspace {
     this.metric = fields.metric;
     this.zeta = fields.zeta;
     this.stepSize = fields.stepSize;
+    this.smoothing = fields.smoothing;
     this.spare = fields.spare;
+    this.direction = fields.direction;
     this.threads = pool === undefined ? 1 : pool.threads;
     this.#pool = pool;
     this.#buffers = pool === undefined ? undefined : [fields.masks.buffer, fields.spare.buffer];
@@ -196,8 +225,9 @@ export function createAblationPathWorkspace(domain: Domain, options: AblationPat
 }
 
 /**
- * Like {@link createAblationPathWorkspace}, but every part of the step (direction, gradient step,
- * saturation and Gaussian smoothing, projection and clamping, reparametrisation) and the
+ * Like {@link createAblationPathWorkspace}, but every part of the step (the metric on the
+ * differential, direction, gradient step and saturation, the mask smoothing when the mode has it,
+ * projection and clamping, reparametrisation) and the
  * interpolation and differential of {@link blendWorkspaceMasks} and {@link workspaceDifferential}
  * are shared between the calling thread and `threads − 1` Node worker threads (buffers on
  * SharedArrayBuffers; the calling thread blocks in `Atomics.wait` while the workers finish each
@@ -231,20 +261,24 @@ export async function createParallelAblationPathWorkspace(
     width: domain.width,
     extent: domain.extent,
     sigma: fields.metric.sigma,
-    zeta: fields.zeta,
     uniform: domain.uniform,
     weights: domain.weights,
+    smoothing: fields.smoothing,
     interior: steps - 1,
     threads: Math.min(threads, steps - 1),
     masksA: fields.masks,
     masksB: fields.spare,
     differential: fields.differential,
+    direction: fields.smoothing === 'masks' ? undefined : fields.direction,
     channels,
   });
   return new StepWorkspace(fields, pool);
 }
 
-function allocateFields(domain: Domain, options: AblationPathWorkspaceOptions, shared: boolean): Omit<AblationPathWorkspace, 'threads' | 'close'> {
+/** What {@link StepWorkspace} is made of. */
+type WorkspaceFields = Omit<AblationPathWorkspace, 'threads' | 'close'> & { readonly direction: Float32Array };
+
+function allocateFields(domain: Domain, options: AblationPathWorkspaceOptions, shared: boolean): WorkspaceFields {
   assertDomain(domain);
   const steps = options.steps ?? 16;
   assertInteger('steps', steps, 2);
@@ -254,6 +288,10 @@ function allocateFields(domain: Domain, options: AblationPathWorkspaceOptions, s
   assertNumberInRange('zeta', zeta, Number.MIN_VALUE);
   const stepSize = options.stepSize ?? 0.5;
   assertNumberInRange('stepSize', stepSize, Number.MIN_VALUE);
+  const smoothing = options.smoothing ?? 'differential';
+  if (!SMOOTHING_MODES.includes(smoothing)) {
+    throw new OptionError(`smoothing must be 'differential', 'masks' or 'both', got ${String(smoothing)}`);
+  }
   const size = domain.size;
   const alloc = (n: number): Float32Array =>
     shared ? new Float32Array(new SharedArrayBuffer(n * Float32Array.BYTES_PER_ELEMENT)) : new Float32Array(n);
@@ -274,7 +312,9 @@ function allocateFields(domain: Domain, options: AblationPathWorkspaceOptions, s
     metric: createGaussianMetric(domain, { sigma }),
     zeta,
     stepSize,
+    smoothing,
     spare: alloc((steps + 1) * size),
+    direction: alloc(smoothing === 'masks' ? 0 : (steps - 1) * size),
   };
 }
 

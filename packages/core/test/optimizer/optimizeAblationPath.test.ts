@@ -145,14 +145,21 @@ describe('optimizeAblationPath end to end (analytic classifier, evidence in a kn
     expect(result.history[0]).toBeLessThan(result.score);
   });
 
+  const fingerprint = (r: OptimizationResult): object => ({
+    iterations: r.iterations,
+    score: rounded([r.score], 4)[0],
+    scores: rounded(r.scores, 4),
+    threshold: r.threshold.index,
+    masks: maskFingerprint(r.path.masks, r.path.steps),
+  });
+
   it('is locked by a snapshot for a fixed seed', () => {
-    expect({
-      iterations: result.iterations,
-      score: rounded([result.score], 4)[0],
-      scores: rounded(result.scores, 4),
-      threshold: result.threshold.index,
-      masks: maskFingerprint(result.path.masks, result.path.steps),
-    }).toMatchSnapshot();
+    expect(fingerprint(result)).toMatchSnapshot();
+  });
+
+  it("with smoothing: 'masks' gives the pre-issue-14 step's snapshot unchanged (29 iterations, P = 0.9105)", async () => {
+    const masks = await optimizeAblationPath(classifier, { image, baseline, target, seed: 42, smoothing: 'masks' });
+    expect(fingerprint(masks)).toMatchSnapshot();
   });
 
   it('is deterministic and independent of batchSize; chunks never exceed batchSize', async () => {
