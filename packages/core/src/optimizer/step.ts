@@ -68,7 +68,10 @@ export interface StepSettings {
  *
  * 3. the metric on the differential: ĝ_k = K(g_k/w), the Gaussian smoothing of the μ-density
  *    g_k(r)/w_r (for the uniform measure on N points, N·g_k), then its μ-mean removed:
- *    h_k = ĝ_k − ∫ ĝ_k dμ, so that the step does not change ∫ M_k dμ;
+ *    h_k = ĝ_k − ∫ ĝ_k dμ, so that the step does not change ∫ M_k dμ. The density is centred
+ *    (g_k/w − Σ_r g_k(r)) before K, which changes nothing in exact arithmetic and keeps the float32
+ *    field's resolution; when max|h| is at most 1e-5 of the centred density's largest entry (K
+ *    flattened it, e.g. σ far wider than the grid) h is rounding noise and γ = 0;
  * 4. M_k ← M_k + γ·h_k with γ = stepSize / max_{k,r} |h_k(r)| (an L∞-normalised step: the largest
  *    entry of the update is exactly stepSize, default 0.5);
  * 5. saturation θ ← tanh(2ζ(θ − ½))/(2 tanh ζ) + ½ (= θ + ε(θ)) on the interior masks;
