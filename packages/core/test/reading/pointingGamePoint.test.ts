@@ -166,8 +166,9 @@ describe('pointingGamePoint: the point', () => {
    * position) would fall in the 3-pixel border band with probability p = the band's share of the
    * image, and the count over N independent paths would be Binomial(N, p); the bound is 4 standard
    * deviations, |share − p| ≤ 4·√(p(1 − p)/N) (a false alarm below 1e-4 for an unbiased rule). The
-   * old rule (argmin of one mask) and the zero-padded "outside counted as ablated" reading fail it
-   * (measured in docs/methods.md: 58–100 % and 3–9 % against 23 % on 48 × 48).
+   * old rule (argmin of one mask, ties to the centroid: 0 %), the zero-padded "outside counted as
+   * ablated" reading (0–9 %) and a row-major argmin (96–100 %) fail it (docs/methods.md, 48 × 48,
+   * band 23 %).
    */
   it.each([
     ['pixelwise random orders', 0],
