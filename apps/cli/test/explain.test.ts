@@ -91,7 +91,7 @@ async function checkResult(dir: string, maxIterations: number): Promise<Summary>
   expect(summary.iterations).toBeLessThanOrEqual(maxIterations);
   // the stop reason agrees with the iteration count: the cap stops exactly at --iterations, the
   // saturation rule not before min(6, --iterations)
-  expect(['saturation', 'fixed-point', 'max-iterations']).toContain(summary.stopReason);
+  expect(['saturation', 'fixed-point', 'max-iterations', 'patience']).toContain(summary.stopReason);
   if (summary.stopReason === 'max-iterations') expect(summary.iterations).toBe(maxIterations);
   if (summary.stopReason === 'saturation') expect(summary.iterations).toBeGreaterThanOrEqual(Math.min(6, maxIterations));
   // every iteration evaluates the 15 interior masks; the final path is scored once more

@@ -3,7 +3,7 @@
  * model and write its report (see docs/cli.md for every flag and output).
  */
 import { basename, extname, join, resolve } from 'node:path';
-import { encodePath, integrate, optimizeAblationPath, pointingGamePoint, stackImages } from '@ablation-path/core';
+import { DEFAULT_PATIENCE, encodePath, integrate, optimizeAblationPath, pointingGamePoint, stackImages } from '@ablation-path/core';
 import type { AblationPath, Image, OptimizationStopReason } from '@ablation-path/core';
 import sharp from 'sharp';
 import { booleanFlag, numberFlag, parseFlags, stringFlag } from '../args.js';
@@ -33,6 +33,7 @@ const STOP_REASONS: Record<OptimizationStopReason, string> = {
   saturation: 'stopped: saturation reached 0.8',
   'fixed-point': 'stopped: the path no longer changed',
   'max-iterations': 'stopped: --iterations reached',
+  patience: `stopped: the best path score had not improved for ${DEFAULT_PATIENCE} iterations`,
 };
 
 /** The optimiser never stops earlier than this (SPEC §6), unless --iterations is smaller. */

@@ -8,6 +8,9 @@ import { gradientBatched, predictBatched, requireGradient, predictImages, DEFAUL
 import { createGridDomain } from '../domain/domain.js';
 import { OptionError, ShapeError } from '../infra/errors.js';
 import { assertDomain, createPath } from '../path/path.js';
+import { pathFromSaliency } from '../path/pathFromSaliency.js';
+import { switchTimes } from '../methods/switchTimes.js';
+import { saturationOf } from './pathSaturation.js';
 import { randomAblationPath } from '../path/randomAblationPath.js';
 import { argmaxRow, assertPathInputs, trapezoid } from '../score/scorePath.js';
 import { thresholdMask } from '../reading/thresholdMask.js';
@@ -29,11 +32,32 @@ import type { AblationPathStepOptions, AblationPathWorkspace, AblationPathWorksp
 export interface OptimizationProgress extends Progress {
   /** 1-based iteration just completed. */
   readonly iteration: number;
-  /** P of the path whose gradient this iteration used. */
+  /** Soft P of the path whose gradient this iteration used (`history[iteration − 1]`). */
   readonly score: number;
   /** Saturation of the updated path. */
   readonly saturation: number;
+  /** The best P so far by the selection criterion (soft or hard, see {@link OptimizationSelection}). */
+  readonly best: number;
 }
+
+/**
+ * Which P chooses the returned path among the paths the run passed through (the start included):
+ *
+ * - `'soft'`: P of the path itself (SPEC §4), the quantity the gradient ascends; free (every
+ *   evaluated path is scored by its gradient call);
+ * - `'hard'`: the hard P, P of the §4.2 path of the path's switch-time map (binary masks in the
+ *   same order; SPEC §6 "Soft and hard P"), the number comparable with every other method's §4.2 P;
+ *   costs T − 1 extra evaluations (predict) for every evaluated path.
+ */
+export type OptimizationSelection = 'soft' | 'hard';
+
+/**
+ * The starting path of {@link optimizeAblationPath}: `'linear'` (ℓ(t) = t, as in the paper),
+ * `'random'` (a smoothed random ablation path from `seed`, Appendix E), a given ablation path, or
+ * a saliency map (`{ saliency }`: one finite value per point, higher = more salient; its §4.2 path,
+ * {@link pathFromSaliency}, is the start — a warm start from RISE, integrated gradients, ...).
+ */
+export type OptimizationInit = 'linear' | 'random' | AblationPath | { readonly saliency: ArrayLike<number> };
 
 /** Options of {@link optimizeAblationPath}. */
 export interface OptimizeAblationPathOptions extends AblationPathStepOptions {
@@ -48,20 +72,33 @@ export interface OptimizeAblationPathOptions extends AblationPathStepOptions {
   /** The domain (weights, extent) on the image grid. Default `createGridDomain(height, width)`. */
   readonly domain?: Domain;
   /**
-   * Do not stop for saturation before this many iterations (≤ maxIterations). Default 6 (or
-   * maxIterations if smaller). A fixed point (see {@link OptimizationStopReason}) may stop earlier:
-   * every further iteration would return the same path.
+   * Do not stop for saturation or patience before this many iterations (≤ maxIterations).
+   * Default 6 (or maxIterations if smaller). A fixed point (see {@link OptimizationStopReason})
+   * may stop earlier: every further iteration would return the same path.
    */
   readonly minIterations?: number;
-  /** Stop after this many iterations. Default 100. */
+  /** Stop after this many iterations (the hardening phase included). Default 100. */
   readonly maxIterations?: number;
   /** Stop (after minIterations) once the path's saturation reaches this. Default 0.8. */
   readonly saturationTarget?: number;
   /**
-   * The starting path: `'linear'` (default, ℓ(t) = t, as in the paper) or `'random'` (a smoothed
-   * random ablation path from `seed`, Appendix E), or a given path.
+   * Stop (after minIterations) when the best P by the selection criterion has not improved for
+   * this many iterations: an integer ≥ 1, or `Infinity` (never). Default {@link DEFAULT_PATIENCE}.
    */
-  readonly init?: 'linear' | 'random' | AblationPath;
+  readonly patience?: number;
+  /** Which P chooses the returned path (see {@link OptimizationSelection}). Default `'soft'`. */
+  readonly selection?: OptimizationSelection;
+  /**
+   * ζ of the saturation at the end of the hardening ramp, ≥ `zeta`: step i (0-based) uses
+   * ζ_i = ζ + (hardeningZeta − ζ)·min(1, i / hardeningRamp), a saturation that grows over the
+   * iterations and pushes the masks towards 0/1 (binary masks have hard P = soft P). Default
+   * {@link DEFAULT_HARDENING_ZETA}; equal to `zeta` for a constant ζ (the paper's schedule).
+   */
+  readonly hardeningZeta?: number;
+  /** Iterations over which ζ grows to `hardeningZeta`, an integer ≥ 1. Default {@link DEFAULT_HARDENING_RAMP}. */
+  readonly hardeningRamp?: number;
+  /** The starting path (see {@link OptimizationInit}). Default `'linear'`. */
+  readonly init?: OptimizationInit;
   /**
    * Seed of the random initial path. The algorithm is otherwise deterministic: with
    * `init: 'linear'` the seed has no effect and equal inputs give bit-identical results. Default 0.
@@ -88,46 +125,78 @@ export interface OptimizeAblationPathOptions extends AblationPathStepOptions {
   readonly threads?: ThreadCount;
 }
 
+/** Default `patience` of {@link optimizeAblationPath}. */
+export const DEFAULT_PATIENCE = 8;
+/** Default `hardeningZeta` of {@link optimizeAblationPath}. */
+export const DEFAULT_HARDENING_ZETA = 0.8;
+/** Default `hardeningRamp` of {@link optimizeAblationPath}. */
+export const DEFAULT_HARDENING_RAMP = 20;
+
 /**
- * Why {@link optimizeAblationPath} stopped after its last iteration, checked in this order:
+ * Why {@link optimizeAblationPath} stopped after its last iteration, checked in this order after
+ * every step:
  *
- * - `'saturation'`: at least `minIterations` iterations were done and the path's saturation
- *   reached `saturationTarget` (the paper's rule);
  * - `'fixed-point'`: the iteration returned its input path bit for bit (every mask value has the
  *   same bits as before the iteration, so −0 ≠ +0), e.g. when the image equals the baseline or the
- *   classifier's gradient vanishes: an iteration is a deterministic function of the path (the
- *   classifier must be deterministic), so every further iteration would return the same path
- *   again, and `path`, `scores`, `score`, `predicted` and `threshold` are bit-for-bit those of the
- *   run without this stop. May come before `minIterations` (the minimum only guards the saturation
- *   rule; at a fixed point more iterations change nothing);
- * - `'max-iterations'`: `maxIterations` iterations were done.
+ *   classifier's gradient vanishes: with a constant ζ an iteration is a deterministic function of
+ *   the path (the classifier must be deterministic), so every further iteration would return the
+ *   same path again. Only checked while ζ is constant (a growing ζ changes the next step). May come
+ *   before `minIterations`;
+ * - `'saturation'`: at least `minIterations` iterations were done and the path's saturation
+ *   reached `saturationTarget` (the paper's rule);
+ * - `'max-iterations'`: `maxIterations` iterations were done;
+ * - `'patience'`: at least `minIterations` iterations were done and the best P by the selection
+ *   criterion was last improved `patience` iterations ago (checked once the latest path is scored).
  */
-export type OptimizationStopReason = 'saturation' | 'fixed-point' | 'max-iterations';
+export type OptimizationStopReason = 'saturation' | 'fixed-point' | 'max-iterations' | 'patience';
 
 /** What {@link optimizeAblationPath} returns. */
 export interface OptimizationResult {
-  /** The optimised ablation path (monotone, constant speed, M_0 = 0, M_T = 1). */
+  /**
+   * The returned path: the best path the run passed through by the selection criterion (the start
+   * included, so a warm start never scores above its result), monotone, constant speed, M_0 = 0,
+   * M_T = 1. Ties keep the earlier path.
+   */
   readonly path: AblationPath;
-  /** F(t_k) at every mask of the final path. */
+  /** F(t_k) at every mask of `path`. */
   readonly scores: Float64Array;
-  /** P of the final path (trapezoid rule). */
+  /** The soft P of `path` (trapezoid rule over `scores`): `history[bestIteration]`. */
   readonly score: number;
-  /** The highest-probability class at every mask of the final path (ties to the target). */
+  /** The highest-probability class at every mask of `path` (ties to the target). */
   readonly predicted: Int32Array;
-  /** The threshold mask of the final path (SPEC §7). */
+  /** The threshold mask of `path` (SPEC §7). */
   readonly threshold: ThresholdMask;
-  /** Iterations performed. */
+  /**
+   * The hard path: the §4.2 path ({@link pathFromSaliency}) of `path`'s switch-time map
+   * ({@link switchTimes}), binary masks (up to one fractional group per mask) in `path`'s order.
+   */
+  readonly hardPath: AblationPath;
+  /** F(t_k) at every mask of `hardPath`. */
+  readonly hardScores: Float64Array;
+  /** The hard P: P of `hardPath`, comparable with the §4.2 P of any saliency map (SPEC §6). */
+  readonly hardScore: number;
+  /** The criterion that chose `path`. */
+  readonly selection: OptimizationSelection;
+  /** Iterations after which `path` was reached (0: the start path itself). */
+  readonly bestIteration: number;
+  /** Iterations (steps) performed. */
   readonly iterations: number;
   /** Why the iterations stopped (see {@link OptimizationStopReason}). */
   readonly stopReason: OptimizationStopReason;
-  /** Images the classifier evaluated (gradient and predict calls together). */
+  /**
+   * Images the classifier evaluated: 2 (x0, x1) + (T − 1) per path scored (the start and every
+   * step's result, by gradient calls, the last by predict) + (T − 1) per hard P (once for the
+   * result with `'soft'` selection; for every scored path with `'hard'`).
+   */
   readonly evaluations: number;
   /**
-   * history[i] = P of the path at the start of iteration i + 1 (history[0]: the initial path).
-   * After a fixed-point stop, the run without that stop would only have repeated the last entry.
+   * history[i] = soft P of the path after i iterations (history[0]: the start), `iterations + 1`
+   * entries. After a fixed-point stop the last entry repeats the one before (the same path).
    */
   readonly history: Float64Array;
-  /** Saturation after each iteration (after a fixed-point stop, the last entry would repeat). */
+  /** hardHistory[i] = hard P of the path after i iterations with `'hard'` selection; empty with `'soft'`. */
+  readonly hardHistory: Float64Array;
+  /** saturations[i] = {@link pathSaturation} of the path after i iterations, `iterations + 1` entries. */
   readonly saturations: Float64Array;
 }
 
@@ -136,36 +205,43 @@ export interface OptimizationResult {
  * P(φ) = ∫_0^1 F([x0, x1]_φ(t)) dt (SPEC §6, Algorithm 2). Each iteration:
  *
  * 1. one batched gradient evaluation of F at the T − 1 interior images [x0, x1]_{M_k} (chunks of at
- *    most `batchSize`), contracted to g_k(r) = Σ_c (x1 − x0)_c(r)·∂F/∂x_c;
+ *    most `batchSize`), contracted to g_k(r) = Σ_c (x1 − x0)_c(r)·∂F/∂x_c; its probabilities score
+ *    the current path (soft P);
  * 2–8. {@link ablationPathStep}: the metric K (Gaussian, σ = 6/224 of the width) on the
- *    differential, its μ-mean removed, L∞-normalised step 0.5, saturation ζ = 0.8, monotone
- *    projection, clamping with M_0 = 0 and M_T = 1, constant-speed reparametrisation (`smoothing`
- *    chooses where K acts, see {@link AblationPathSmoothing}).
+ *    differential, its μ-mean removed, L∞-normalised step 0.5, saturation with ζ_i (ζ = 0.8 growing
+ *    to `hardeningZeta` over `hardeningRamp` iterations), monotone projection, clamping with M_0 = 0
+ *    and M_T = 1, constant-speed reparametrisation (`smoothing` chooses where K acts, see
+ *    {@link AblationPathSmoothing}).
  *
- * It stops after at least `minIterations` (6) once the saturation mean(2|φ − ½|) ≥ 0.8, as soon as
- * an iteration leaves the path unchanged bit for bit (a fixed point: every later iteration would
- * return the same path, so the result is the one the full run would give; this may be before
- * `minIterations`), or after `maxIterations` (100); `stopReason` says which. The fixed-point check
- * copies the path before each step and compares bit patterns after it, stopping at the first
- * difference: at 224 × 224, T = 16, about 0.6 ms per iteration while the path moves (0.4 ms copy,
- * 0.15 ms compare; 2.3 ms for the full comparison that finds a fixed point), next to ≈ 50 ms for
- * the step itself on one thread, and one extra path of memory ((T + 1)·size floats). The final
- * path is scored once more (predict on its interior masks) for `scores`, `score` and the threshold
- * mask. Deterministic: equal inputs and seed give identical results. Never mutates its inputs.
+ * Every path it passes through is scored, the start included, and the best by the selection
+ * criterion (`selection`, soft P by default; ties keep the earlier) is returned with its scores,
+ * threshold mask and hard P ({@link OptimizationResult}): the result never scores below the start,
+ * so a warm start (`init`: a path or a saliency map's §4.2 path) can only be improved on. It stops
+ * at a fixed point (an iteration that returns its input bit for bit while ζ is constant; may be
+ * before `minIterations`), after at least `minIterations` (6) once the saturation
+ * mean(2|φ − ½|) ≥ 0.8 (then the last path is scored by predict) or the best P has not improved for
+ * `patience` iterations, or after `maxIterations` (100); `stopReason` says which. The fixed-point
+ * check copies the path before each step and compares bit patterns after it (≈ 0.6 ms per
+ * iteration at 224 × 224, T = 16). Deterministic: equal inputs and seed give identical results,
+ * for every thread count. Never mutates its inputs.
  *
- * Cost: 2 + (T − 1)·(iterations + 1) classifier evaluations. With the image equal to the baseline,
- * or a classifier whose gradient vanishes, the differential is 0 and the linear start comes back
- * bit for bit from the first step (in every case tried: grids 1×1 to 299×299, T = 2 to 64,
- * weighted domains), so such a run costs 1 iteration, 2 + 2·(T − 1) evaluations, instead of 100.
+ * Cost: 2 + (T − 1)·(iterations + 1) classifier evaluations for the paths (one fewer path after a
+ * fixed-point stop), plus T − 1 for the result's hard P with `'soft'` selection, or T − 1 per scored
+ * path with `'hard'`. With the image equal to the baseline, or a classifier whose gradient
+ * vanishes, the linear start comes back bit for bit from the first step, so such a run costs 1
+ * iteration, 2 + 2·(T − 1) evaluations.
  *
  * @throws CapabilityError when `classifier.gradient` is missing; OptionError for steps < 2, σ < 0,
- *   ζ ≤ 0, stepSize ≤ 0, bad iteration counts, thread counts or ignoreFraction, a non-function
- *   onProgress, or a `signal` that is not an AbortSignal (a boolean `aborted` and
- *   `addEventListener`; polyfills pass) (all checked before the classifier is called); ShapeError, InvalidValueError,
- *   TargetError for bad images, domains and targets; AbortError when `signal` is aborted.
+ *   ζ ≤ 0, stepSize ≤ 0, bad iteration counts, patience, selection, hardeningZeta (< ζ),
+ *   hardeningRamp, thread counts or ignoreFraction, an `init` that is none of the accepted forms, a
+ *   non-function onProgress, or a `signal` that is not an AbortSignal (a boolean `aborted` and
+ *   `addEventListener`; polyfills pass) (all checked before the classifier is called); ShapeError,
+ *   InvalidValueError, TargetError for bad images, domains, initial paths or saliency maps and
+ *   targets; AbortError when `signal` is aborted.
  * @example
  * const result = await optimizeAblationPath(classifier, { image, baseline, target: 3, onProgress: (p) => console.log(p.iteration, p.score) });
  * result.threshold.mask // the most ablated mask that keeps class 3 on top
+ * [result.score, result.hardScore] // soft and hard P of the returned path
  */
 export async function optimizeAblationPath(classifier: Classifier, options: OptimizeAblationPathOptions): Promise<OptimizationResult> {
   requireGradient(classifier, 'optimizeAblationPath');
@@ -173,7 +249,7 @@ export async function optimizeAblationPath(classifier: Classifier, options: Opti
     throw new OptionError('optimizeAblationPath needs an options object { image, baseline, target, ... }');
   }
   assertPathInputs(classifier, options);
-  const { image, baseline, target } = options;
+  const { image } = options;
   const steps = options.steps ?? 16;
   assertInteger('steps', steps, 2);
   const maxIterations = options.maxIterations ?? 100;
@@ -182,6 +258,18 @@ export async function optimizeAblationPath(classifier: Classifier, options: Opti
   assertInteger('minIterations', minIterations, 0, maxIterations);
   const saturationTarget = options.saturationTarget ?? 0.8;
   assertNumberInRange('saturationTarget', saturationTarget, 0, 1);
+  const patience = options.patience ?? DEFAULT_PATIENCE;
+  if (patience !== Infinity) assertInteger('patience', patience, 1);
+  const selection = options.selection ?? 'soft';
+  if (selection !== 'soft' && selection !== 'hard') {
+    throw new OptionError(`selection must be 'soft' or 'hard', got ${JSON.stringify(selection) ?? String(selection)}`);
+  }
+  const zeta = options.zeta ?? 0.8;
+  assertNumberInRange('zeta', zeta, Number.MIN_VALUE);
+  const hardeningZeta = options.hardeningZeta ?? Math.max(zeta, DEFAULT_HARDENING_ZETA);
+  assertNumberInRange('hardeningZeta', hardeningZeta, zeta);
+  const hardeningRamp = options.hardeningRamp ?? DEFAULT_HARDENING_RAMP;
+  assertInteger('hardeningRamp', hardeningRamp, 1);
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   assertInteger('batchSize', batchSize, 1);
   const seed = options.seed ?? 0;
@@ -199,17 +287,11 @@ export async function optimizeAblationPath(classifier: Classifier, options: Opti
   }
   const sigma = options.sigma ?? DEFAULT_SIGMA_FRACTION * domain.extent[0];
   assertNumberInRange('sigma', sigma, 0);
-  let init: AblationPath | undefined;
-  const initOption = options.init ?? 'linear';
-  if (initOption === 'random') init = randomAblationPath(domain, steps, { seed, sigma });
-  else if (initOption !== 'linear') {
-    if (typeof initOption !== 'object') throw new OptionError(`init must be 'linear', 'random' or an AblationPath, got ${String(initOption)}`);
-    init = initOption;
-  }
+  const init = initialPath(options.init ?? 'linear', domain, steps, seed, sigma);
   const stepOptions: AblationPathWorkspaceOptions = {
     steps,
     sigma,
-    ...(options.zeta === undefined ? {} : { zeta: options.zeta }),
+    zeta,
     ...(options.stepSize === undefined ? {} : { stepSize: options.stepSize }),
     ...(options.smoothing === undefined ? {} : { smoothing: options.smoothing }),
     ...(init === undefined ? {} : { init }),
@@ -217,21 +299,52 @@ export async function optimizeAblationPath(classifier: Classifier, options: Opti
   const threads = options.threads ?? 1;
   const ws =
     threads === 1 ? createAblationPathWorkspace(domain, stepOptions) : await createParallelAblationPathWorkspace(domain, { ...stepOptions, threads, channels: image.channels });
+  const zetaAt = (i: number): number => (hardeningZeta === zeta ? zeta : zeta + (hardeningZeta - zeta) * Math.min(1, i / hardeningRamp));
   try {
-    return await runOptimizer(classifier, options, ws, { steps, maxIterations, minIterations, saturationTarget, batchSize });
+    return await runOptimizer(classifier, options, ws, { steps, maxIterations, minIterations, saturationTarget, patience, selection, zetaAt, batchSize });
   } finally {
     await ws.close();
   }
 }
 
-async function runOptimizer(
-  classifier: Classifier,
-  options: OptimizeAblationPathOptions,
-  ws: AblationPathWorkspace,
-  settings: { steps: number; maxIterations: number; minIterations: number; saturationTarget: number; batchSize: number },
-): Promise<OptimizationResult> {
+/** The start path of an `init` option (undefined: the linear path, the workspace's default). */
+function initialPath(option: OptimizationInit, domain: Domain, steps: number, seed: number, sigma: number): AblationPath | undefined {
+  if (option === 'linear') return undefined;
+  if (option === 'random') return randomAblationPath(domain, steps, { seed, sigma });
+  if (option === null || typeof option !== 'object') {
+    throw new OptionError(`init must be 'linear', 'random', an AblationPath or { saliency }, got ${JSON.stringify(option) ?? String(option)}`);
+  }
+  if ('saliency' in option) return pathFromSaliency(option.saliency, domain, steps);
+  if (!('masks' in option)) throw new OptionError('init must be \'linear\', \'random\', an AblationPath (with masks) or { saliency } (a map)');
+  return option;
+}
+
+interface DriverSettings {
+  readonly steps: number;
+  readonly maxIterations: number;
+  readonly minIterations: number;
+  readonly saturationTarget: number;
+  readonly patience: number;
+  readonly selection: OptimizationSelection;
+  /** ζ of step i (0-based). */
+  readonly zetaAt: (i: number) => number;
+  readonly batchSize: number;
+}
+
+/** The best path so far and what is known about it. */
+interface Kept {
+  masks: Float32Array;
+  scores: Float64Array;
+  predicted: Int32Array;
+  soft: number;
+  /** Its hard path and scores, when already computed (`'hard'` selection). */
+  hard: { path: AblationPath; scores: Float64Array; score: number } | undefined;
+  iteration: number;
+}
+
+async function runOptimizer(classifier: Classifier, options: OptimizeAblationPathOptions, ws: AblationPathWorkspace, settings: DriverSettings): Promise<OptimizationResult> {
   const { image, baseline, target } = options;
-  const { steps, maxIterations, minIterations, saturationTarget, batchSize } = settings;
+  const { steps, maxIterations, minIterations, saturationTarget, patience, selection, zetaAt, batchSize } = settings;
   const domain = ws.domain;
   const signal = options.signal;
   const size = domain.size;
@@ -254,73 +367,145 @@ async function runOptimizer(
   const fill = (first: number, m: number, out: Float32Array): void => {
     blendWorkspaceMasks(ws, 1 + first, m, out);
   };
-  const history: number[] = [];
-  const saturations: number[] = [];
-  // the path before each step, for the fixed-point check
-  const before = new Float32Array(ws.masks.length);
-  let stopReason: OptimizationStopReason = 'max-iterations';
-  let iterations = 0;
-  while (iterations < maxIterations) {
-    throwIfAborted(signal);
-    await gradientBatched(
+  // the hard P of a path (its masks): the §4.2 path of its switch-time map, scored by predict
+  const hardOf = async (masks: Float32Array): Promise<NonNullable<Kept['hard']>> => {
+    const path = pathFromSaliency(switchTimes(createPath(domain, steps, masks)), domain, steps);
+    const x0 = image.data;
+    const x1 = baseline.data;
+    const channels = image.channels;
+    const probabilities = await predictBatched(
       classifier,
       image,
       interior,
-      fill,
-      target,
-      (chunk) => {
-        workspaceDifferential(ws, chunk.gradient, chunk.count, chunk.first);
-        for (let i = 0; i < chunk.count; i++) {
-          scores[1 + chunk.first + i] = chunk.probabilities[i * classes + target] as number;
+      (first, m, out) => {
+        for (let j = 0; j < m; j++) {
+          const mask = (1 + first + j) * size;
+          const at = j * size * channels;
+          for (let r = 0; r < size; r++) {
+            const t = path.masks[mask + r] as number;
+            for (let c = 0; c < channels; c++) {
+              const i = r * channels + c;
+              const a = x0[i] as number;
+              out[at + i] = a + t * ((x1[i] as number) - a);
+            }
+          }
         }
       },
       batching,
     );
     evaluations += interior;
+    const hardScores = new Float64Array(steps + 1);
+    hardScores[0] = scores[0] as number;
+    hardScores[steps] = scores[steps] as number;
+    for (let i = 0; i < interior; i++) hardScores[1 + i] = probabilities[i * classes + target] as number;
+    return { path, scores: hardScores, score: trapezoid(hardScores) };
+  };
+
+  const history: number[] = [];
+  const hardHistory: number[] = [];
+  const saturations: number[] = [saturationOf(ws.masks, domain, steps)];
+  // the path before each step, for the fixed-point check
+  const before = new Float32Array(ws.masks.length);
+  let kept: Kept | undefined;
+  let bestKey = -Infinity;
+  let stopReason: OptimizationStopReason = 'max-iterations';
+  let iterations = 0;
+  // true when the path about to be scored is the last one (scored by predict: no step follows)
+  let last = false;
+  for (;;) {
+    throwIfAborted(signal);
+    if (last) {
+      const p = await predictBatched(classifier, image, interior, fill, batching);
+      for (let i = 0; i < interior; i++) {
+        scores[1 + i] = p[i * classes + target] as number;
+        predicted[1 + i] = argmaxRow(p, i, classes, target);
+      }
+    } else {
+      await gradientBatched(
+        classifier,
+        image,
+        interior,
+        fill,
+        target,
+        (chunk) => {
+          workspaceDifferential(ws, chunk.gradient, chunk.count, chunk.first);
+          for (let i = 0; i < chunk.count; i++) {
+            scores[1 + chunk.first + i] = chunk.probabilities[i * classes + target] as number;
+            predicted[1 + chunk.first + i] = argmaxRow(chunk.probabilities, i, classes, target);
+          }
+        },
+        batching,
+      );
+    }
+    evaluations += interior;
     const score = trapezoid(scores);
     history.push(score);
+    let hard: Kept['hard'];
+    if (selection === 'hard') {
+      hard = await hardOf(ws.masks);
+      hardHistory.push(hard.score);
+    }
+    const key = hard === undefined ? score : hard.score;
+    if (kept === undefined || key > bestKey) {
+      bestKey = key;
+      kept = { masks: ws.masks.slice(), scores: scores.slice(), predicted: predicted.slice(), soft: score, hard, iteration: iterations };
+    }
+    if (last) break;
+    if (iterations >= minIterations && iterations - kept.iteration >= patience) {
+      stopReason = 'patience';
+      break;
+    }
+    const zeta = zetaAt(iterations);
     before.set(ws.masks);
-    const { saturation } = ablationPathStep(ws);
-    const fixedPoint = sameBits(before, ws.masks);
+    const { saturation } = ablationPathStep(ws, { zeta });
+    // a fixed point repeats only while ζ stays the same
+    const fixedPoint = zetaAt(iterations + 1) === zeta && sameBits(before, ws.masks);
     saturations.push(saturation);
     iterations++;
     options.onProgress?.({
       iteration: iterations,
       score,
       saturation,
+      best: bestKey,
       done: iterations,
       total: maxIterations,
-      metrics: { score, saturation },
+      metrics: { score, saturation, best: bestKey },
     });
-    if (iterations >= minIterations && saturation >= saturationTarget) {
-      stopReason = 'saturation';
-      break;
-    }
-    // the next iteration would see the same path (hence the same gradients) and return it again
     if (fixedPoint) {
+      // the same path as the one just scored: the same scores (the classifier is deterministic)
+      history.push(score);
+      if (hard !== undefined) hardHistory.push(hard.score);
       stopReason = 'fixed-point';
       break;
     }
+    if (iterations >= minIterations && saturation >= saturationTarget) {
+      stopReason = 'saturation';
+      last = true;
+    } else if (iterations >= maxIterations) {
+      stopReason = 'max-iterations';
+      last = true;
+    }
   }
-  // score the final path
-  const final = await predictBatched(classifier, image, interior, fill, batching);
-  evaluations += interior;
-  for (let i = 0; i < interior; i++) {
-    scores[1 + i] = final[i * classes + target] as number;
-    predicted[1 + i] = argmaxRow(final, i, classes, target);
-  }
-  const path = createPath(domain, steps, ws.masks.slice());
-  const threshold = thresholdMask(path, { target, scores, predicted }, options.ignoreFraction === undefined ? {} : { ignoreFraction: options.ignoreFraction });
+  const best = kept;
+  const hard = best.hard ?? (await hardOf(best.masks));
+  const path = createPath(domain, steps, best.masks);
+  const threshold = thresholdMask(path, { target, scores: best.scores, predicted: best.predicted }, options.ignoreFraction === undefined ? {} : { ignoreFraction: options.ignoreFraction });
   return {
     path,
-    scores,
-    score: trapezoid(scores),
-    predicted,
+    scores: best.scores,
+    score: best.soft,
+    predicted: best.predicted,
     threshold,
+    hardPath: hard.path,
+    hardScores: hard.scores,
+    hardScore: hard.score,
+    selection,
+    bestIteration: best.iteration,
     iterations,
     stopReason,
     evaluations,
     history: Float64Array.from(history),
+    hardHistory: Float64Array.from(hardHistory),
     saturations: Float64Array.from(saturations),
   };
 }
