@@ -105,6 +105,28 @@ describe('ablation-path evaluate', () => {
     expect(md).toMatch(/\| image centre \(baseline\) \| \d+ % \| \d+ % \| — \|/);
   });
 
+  it('--init rise warm-starts ablation-path: its own P is at least the RISE map\'s §4.2 P, and the RISE evaluations count', async () => {
+    const folder = tempDir();
+    copyFileSync(demoImagePath('coffee.png'), join(folder, 'coffee.png'));
+    writeFileSync(join(folder, 'boxes.json'), JSON.stringify({ images: [{ file: 'coffee.png', boxes: [[170, 15, 415, 305]], label: 967 }] }));
+    const run = async (args: string[]): Promise<Report & { init: string }> => {
+      const out = tempDir();
+      await runEvaluate([folder, ...cheap, '--out', out, ...args], memoryIO({ cwd: out }));
+      return JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Report & { init: string };
+    };
+    const rise = await run(['--methods', 'rise']);
+    const warm = await run(['--methods', 'ablation-path', '--init', 'rise']);
+    expect(warm.init).toBe('rise');
+    const r = rise.images[0]?.results[0];
+    const a = warm.images[0]?.results[0];
+    if (r === undefined || a === undefined || a.ownScore === undefined) throw new Error('missing results');
+    // the start is the §4.2 path of the same RISE map (same seed, masks, steps): never scored below it
+    expect(a.ownScore).toBeGreaterThanOrEqual(r.score - 1e-6);
+    // 16 RISE masks, then (steps − 1) = 3 per iteration for at most 2 iterations plus the start's and result's scoring
+    expect(a.evaluations).toBeGreaterThan(16);
+    await expect(runEvaluate(['--init', 'smoothgrad'], memoryIO())).rejects.toThrow(/--init must be one of linear, rise, ig-filtered, got 'smoothgrad'/);
+  });
+
   it('rejects an unknown method and a missing boxes file before loading a model', async () => {
     const io = memoryIO();
     await expect(runEvaluate(['--methods', 'rise,occlusion'], io)).rejects.toThrow(CliError);
