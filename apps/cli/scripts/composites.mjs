@@ -9,10 +9,12 @@
 //
 // Usage (after `pnpm exec turbo run build`):
 //   node apps/cli/scripts/composites.mjs [--out DIR] [--count N] [--seed S] [--model NAME]
-//        [--generate-only] [--limit N] [--tag NAME] [-- evaluate flags...]
+//        [--generate-only | --evaluate-only] [--limit N] [--tag NAME] [-- evaluate flags...]
 // Defaults reproduce the full run: 300 kept composites, seed 1, MobileNetV2, every method with
 // evaluate's default settings on all of them. Composites already in DIR (same seed, count, model)
-// are reused. `--limit N` evaluates the first N only (a boxes-first-N.json beside boxes.json);
+// are reused, and an interrupted or smaller set is continued (boxes.json is rewritten after every
+// batch of attempts; `complete` says whether it reached --count). `--evaluate-only` evaluates the
+// set as it is, without generating. `--limit N` evaluates the first N only (a boxes-first-N.json beside boxes.json);
 // flags after `--` go to evaluate (e.g. `-- --methods gradient,rise --metric-steps 4`); results go
 // to DIR/eval-TAG (TAG default: 'all').
 import { spawnSync } from 'node:child_process';
@@ -60,13 +62,17 @@ const argmax = (p, classes) => {
 
 async function generate() {
   const boxesPath = join(out, 'boxes.json');
+  /** A boxes.json of an interrupted run with the same seed, model and scale: continued where it stopped. */
+  let resume;
   if (existsSync(boxesPath)) {
     const previous = JSON.parse(readFileSync(boxesPath, 'utf8'));
     const g = previous.generator ?? {};
-    if (g.seed === seed && g.count === count && g.model === modelName && String(g.scale) === String(SCALE) && previous.images.length === count) {
+    const same = g.seed === seed && g.model === modelName && String(g.scale) === String(SCALE);
+    if (same && previous.complete === true && previous.images.length >= count) {
       console.log(`reusing ${count} composites in ${out}`);
-      return previous;
+      return { ...previous, images: previous.images.slice(0, count) };
     }
+    if (same) resume = previous; // fewer than count, or interrupted: continue
   }
   mkdirSync(out, { recursive: true });
   const model = await loadModel(modelName, {});
@@ -84,10 +90,20 @@ async function generate() {
       p.boxes.forEach((box, i) => objects.push({ path: p.path, width: p.size[0], height: p.size[1], box, label, file: p.file, boxIndex: i }));
     }
     const plans = planComposites(objects, backgrounds, { seed, count: maxAttempts, scale: SCALE });
-    const images = [];
-    let attempts = 0;
-    // attempts are classified 8 at a time (one batched model call); kept ones are renamed in plan order
-    for (let start = 0; start < plans.length && images.length < count; start += 8) {
+    const images = resume === undefined ? [] : [...resume.images];
+    let attempts = resume === undefined ? 0 : resume.generator.attempts;
+    if (resume !== undefined) console.log(`resuming after ${attempts} drawn, ${images.length} kept`);
+    const note =
+      'Composites for the pointing benchmark, written by apps/cli/scripts/composites.mjs: an object box of a bundled photo pasted (whole rectangle, bilinear, opaque) onto another bundled photo at a seeded random position and scale; kept only when the model predicts the object\'s class. boxes: where the crop landed, inclusive, in composite pixels. complete: false while the run is under way (or was interrupted: rerun to continue).';
+    const save = (complete) => {
+      const doc = { note, complete, generator: { seed, count, model: modelName, attempts, kept: images.length, scale: SCALE }, images };
+      writeFileSync(`${boxesPath}.tmp`, `${JSON.stringify(doc, null, 1)}\n`);
+      renameSync(`${boxesPath}.tmp`, boxesPath);
+      return doc;
+    };
+    // attempts are classified 8 at a time (one batched model call); kept ones are renamed in plan order;
+    // boxes.json is rewritten after every chunk, so an interrupted run keeps what it made
+    for (let start = attempts; start < plans.length && images.length < count; start += 8) {
       const chunk = plans.slice(start, start + 8);
       const files = chunk.map((_, j) => join(out, `attempt-${j}.png`));
       for (const [j, plan] of chunk.entries()) await writeComposite(plan, objects, backgrounds, files[j]);
@@ -118,15 +134,10 @@ async function generate() {
         if (images.length % 10 === 0) console.log(`${images.length} kept of ${attempts} drawn (load ${load()})`);
       }
       if (images.length < count) attempts = start + chunk.length;
+      save(false);
     }
     if (images.length < count) throw new Error(`only ${images.length} of ${attempts} composites kept the class; raise the attempts`);
-    const doc = {
-      note:
-        'Composites for the pointing benchmark, written by apps/cli/scripts/composites.mjs: an object box of a bundled photo pasted (whole rectangle, bilinear, opaque) onto another bundled photo at a seeded random position and scale; kept only when the model predicts the object\'s class. boxes: where the crop landed, inclusive, in composite pixels.',
-      generator: { seed, count, model: modelName, attempts, kept: images.length, scale: SCALE },
-      images,
-    };
-    writeFileSync(boxesPath, `${JSON.stringify(doc, null, 1)}\n`);
+    const doc = save(true);
     console.log(`kept ${images.length} of ${attempts} composites (seed ${seed}, ${modelName}) in ${out}`);
     return doc;
   } finally {
@@ -134,7 +145,12 @@ async function generate() {
   }
 }
 
-const doc = await generate();
+if (own.includes('--evaluate-only') && !existsSync(join(out, 'boxes.json'))) {
+  console.error(`--evaluate-only: no ${join(out, 'boxes.json')}`);
+  process.exit(2);
+}
+const doc = own.includes('--evaluate-only') ? JSON.parse(readFileSync(join(out, 'boxes.json'), 'utf8')) : await generate();
+if (doc.complete !== true) console.log(`note: evaluating an incomplete set (${doc.images.length} composites kept so far)`);
 if (own.includes('--generate-only')) process.exit(0);
 let boxes = join(out, 'boxes.json');
 if (limit !== undefined) {
