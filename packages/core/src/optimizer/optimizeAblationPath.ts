@@ -143,7 +143,10 @@ export const DEFAULT_HARDENING_RAMP = 20;
  *   same path again. Only checked while ζ is constant (a growing ζ changes the next step). May come
  *   before `minIterations`;
  * - `'saturation'`: at least `minIterations` iterations were done and the path's saturation
- *   reached `saturationTarget` (the paper's rule);
+ *   reached `saturationTarget` (the paper's rule) from below: with a start already at or above the
+ *   target (a warm start from a binary §4.2 path has saturation ≈ 1) the saturation must first
+ *   drop below it, else every warm start would stop at `minIterations` (a target of 0 is met by
+ *   every path: the run stops after `minIterations`);
  * - `'max-iterations'`: `maxIterations` iterations were done;
  * - `'patience'`: at least `minIterations` iterations were done and the best P by the selection
  *   criterion was last improved `patience` iterations ago (checked once the latest path is scored).
@@ -412,6 +415,10 @@ async function runOptimizer(classifier: Classifier, options: OptimizeAblationPat
   let iterations = 0;
   // true when the path about to be scored is the last one (scored by predict: no step follows)
   let last = false;
+  // the saturation rule needs the saturation to *reach* the target: a start already above it (a
+  // warm start from a binary §4.2 path) must first go below, else it would stop at minIterations
+  // (a target of 0 is met by every path: it stops at minIterations)
+  let belowTarget = saturationTarget === 0 || (saturations[0] as number) < saturationTarget;
   for (;;) {
     throwIfAborted(signal);
     if (last) {
@@ -478,7 +485,8 @@ async function runOptimizer(classifier: Classifier, options: OptimizeAblationPat
       stopReason = 'fixed-point';
       break;
     }
-    if (iterations >= minIterations && saturation >= saturationTarget) {
+    if (saturation < saturationTarget) belowTarget = true;
+    if (iterations >= minIterations && belowTarget && saturation >= saturationTarget) {
       stopReason = 'saturation';
       last = true;
     } else if (iterations >= maxIterations) {

@@ -197,6 +197,21 @@ describe('stop rules', () => {
     }
   });
 
+  it('saturation: a start already above the target (a binary §4.2 warm start) must first drop below it', async () => {
+    const start = pathFromSaliency(randomImage(S, S, 1, 4).data, domain, 8);
+    expect(pathSaturationOf(start)).toBeGreaterThan(0.9);
+    for (const saturationTarget of [0.8, 0.9]) {
+      const r = await optimizeAblationPath(classifier, { ...base, init: start, minIterations: 1, maxIterations: 25, patience: Infinity, saturationTarget });
+      expect(r.saturations[0]).toBeGreaterThanOrEqual(saturationTarget);
+      if (r.stopReason === 'saturation') {
+        expect(Math.min(...r.saturations.subarray(1, r.iterations))).toBeLessThan(saturationTarget);
+        expect(r.saturations[r.iterations]).toBeGreaterThanOrEqual(saturationTarget);
+      } else expect(r.stopReason).toBe('max-iterations');
+      // without the rule it would have stopped after minIterations, at the first step above the target
+      expect(r.iterations).toBeGreaterThan(1);
+    }
+  });
+
   it('patience: Infinity never stops for patience; minIterations guards it', async () => {
     const r = await optimizeAblationPath(classifier, { ...base, patience: Infinity, saturationTarget: 1, maxIterations: 15, stepSize: 1 });
     expect(r.stopReason).toBe('max-iterations');
