@@ -12,7 +12,7 @@
 //        [--generate-only | --evaluate-only] [--limit N] [--tag NAME] [-- evaluate flags...]
 // Defaults reproduce the full run: 300 kept composites, seed 1, MobileNetV2, every method with
 // evaluate's default settings on all of them. Composites already in DIR (same seed, count, model)
-// are reused, and an interrupted or smaller set is continued (boxes.json is rewritten after every
+// are reused (`--from K` with `--limit N`: composites K..N only), and an interrupted or smaller set is continued (boxes.json is rewritten after every
 // batch of attempts; `complete` says whether it reached --count). `--evaluate-only` evaluates the
 // set as it is, without generating. `--limit N` evaluates the first N only (a boxes-first-N.json beside boxes.json);
 // flags after `--` go to evaluate (e.g. `-- --methods gradient,rise --metric-steps 4`); results go
@@ -42,6 +42,7 @@ const count = Number(flag('--count', '300'));
 const seed = Number(flag('--seed', '1'));
 const modelName = flag('--model', 'mobilenet-v2');
 const limit = flag('--limit', undefined);
+const from = Number(flag('--from', '1'));
 const tag = flag('--tag', 'all');
 const maxAttempts = 100 * count;
 /** Range of the pasted object's longer side over the background's shorter side. */
@@ -153,10 +154,10 @@ const doc = own.includes('--evaluate-only') ? JSON.parse(readFileSync(join(out, 
 if (doc.complete !== true) console.log(`note: evaluating an incomplete set (${doc.images.length} composites kept so far)`);
 if (own.includes('--generate-only')) process.exit(0);
 let boxes = join(out, 'boxes.json');
-if (limit !== undefined) {
-  const n = Number(limit);
-  boxes = join(out, `boxes-first-${n}.json`);
-  writeFileSync(boxes, `${JSON.stringify({ ...doc, images: doc.images.slice(0, n) }, null, 1)}\n`);
+if (limit !== undefined || from !== 1) {
+  const n = limit === undefined ? doc.images.length : Number(limit);
+  boxes = join(out, from === 1 ? `boxes-first-${n}.json` : `boxes-${from}-to-${n}.json`);
+  writeFileSync(boxes, `${JSON.stringify({ ...doc, images: doc.images.slice(from - 1, n) }, null, 1)}\n`);
 }
 const evalOut = join(out, `eval-${tag}`);
 const args = [join(cliDir, 'bin', 'ablation-path.js'), 'evaluate', out, '--boxes', boxes, '--model', modelName, '--out', evalOut, ...evaluateFlags];
