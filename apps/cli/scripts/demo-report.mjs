@@ -8,6 +8,7 @@
 // Usage: pnpm --filter @ablation-path/cli... build && node apps/cli/scripts/demo-report.mjs [--reuse] [explain options]
 // --reuse keeps results already in apps/cli/.demo-report-out/ (from an interrupted run).
 import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,8 @@ const out = join(cliDir, '.demo-report-out');
 const reuse = process.argv.includes('--reuse');
 const extra = process.argv.slice(2).filter((a) => a !== '--reuse');
 mkdirSync(imgDir, { recursive: true });
+/** 1-minute load average when the run started (reported next to the wall times). */
+const loadStart = loadavg()[0].toFixed(1);
 
 /** Runs explain on some photos with one target rule; returns the JSON summaries. */
 function explain(paths, target) {
@@ -90,7 +93,7 @@ for (const r of rows) {
 }
 lines.push('');
 lines.push('Wall times are for the whole explanation (optimisation and pictures) on the project\'s 2-core machine while it was');
-lines.push('shared with other heavy work (load average 7–10), so they are upper bounds; see docs/benchmarks.md for the demo\'s timing.');
+lines.push(`shared with other heavy work (load average ${loadStart} when the run started, ${loadavg()[0].toFixed(1)} when it ended), so they are upper bounds; see docs/benchmarks.md for the demo's timing.`);
 lines.push('');
 for (const r of rows) {
   const s = r.summary;
