@@ -45,6 +45,10 @@ const label = flag('label', undefined);
 
 const load = () => loadavg().map((v) => v.toFixed(1)).join(' ');
 const store = existsSync(jsonPath) ? JSON.parse(readFileSync(jsonPath, 'utf8')) : { runs: {} };
+if (label !== undefined) {
+  store.options ??= {};
+  for (const part of ['cold', 'warm']) store.options[`${part}:${label}`] = extraOptions;
+}
 const save = () => {
   mkdirSync(dirname(jsonPath), { recursive: true });
   writeFileSync(jsonPath, `${JSON.stringify(store, null, 1)}\n`);
@@ -180,5 +184,16 @@ if (argv.includes('--markdown')) {
         `${f3(col((r) => r.cold?.soft))} / ${f3(col((r) => r.cold?.hard))} | ${col((r) => r.cold?.iterations)}, ${col((r) => r.cold?.evaluations)}, ${f1(col((r) => r.cold?.seconds))} | ` +
         `${f3(col((r) => r.warm?.soft))} / ${f3(col((r) => r.warm?.hard))} | ${col((r) => r.warm?.iterations)}, ${col((r) => r.warm?.evaluations)}, ${f1(col((r) => r.warm?.seconds))} |`,
     );
+    // tuning runs (--label): per photo soft / hard P, iterations, evaluations
+    const labels = [...new Set(rows.flatMap(([, r]) => Object.keys(r).filter((k) => k.includes(':'))))].sort();
+    if (labels.length > 0) {
+      console.log(`\n| ${modelName} tuning run | ${rows.map(([file]) => file).join(' | ')} | median soft / hard P, it, evals |`);
+      console.log(`|---|${rows.map(() => '---|').join('')}---|`);
+      for (const key of labels) {
+        const cells = rows.map(([, r]) => (r[key] === undefined ? '–' : `${f3(r[key].soft)} / ${f3(r[key].hard)}, ${r[key].iterations}, ${r[key].evaluations}`));
+        const m = (f) => median(rows.filter(([, r]) => r[key] !== undefined).map(([, r]) => f(r[key])));
+        console.log(`| ${key} \`${JSON.stringify(store.options?.[key] ?? {})}\` | ${cells.join(' | ')} | ${f3(m((x) => x.soft))} / ${f3(m((x) => x.hard))}, ${m((x) => x.iterations)}, ${m((x) => x.evaluations)} |`);
+      }
+    }
   }
 }
