@@ -8,6 +8,7 @@
 // Usage: pnpm --filter @ablation-path/cli... build && node apps/cli/scripts/demo-report.mjs [--reuse] [explain options]
 // --reuse keeps results already in apps/cli/.demo-report-out/ (from an interrupted run).
 import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,8 @@ const out = join(cliDir, '.demo-report-out');
 const reuse = process.argv.includes('--reuse');
 const extra = process.argv.slice(2).filter((a) => a !== '--reuse');
 mkdirSync(imgDir, { recursive: true });
+/** 1-minute load average when the run started (reported next to the wall times). */
+const loadStart = loadavg()[0].toFixed(1);
 
 /** Runs explain on some photos with one target rule; returns the JSON summaries. */
 function explain(paths, target) {
@@ -73,31 +76,32 @@ lines.push('The target is the photo\'s `label` in boxes.json when it has one, ot
 lines.push('');
 lines.push('Reproduce: `pnpm --filter @ablation-path/cli... build && node apps/cli/scripts/demo-report.mjs`');
 lines.push('');
-lines.push('**Pointing game** (SPEC §7, with the core\'s default relative reading: the point where the mask at the first');
-lines.push('t with F(t) ≤ 0.8·F(0) is smallest, mapped back to the photo\'s pixels): a *hit* when it lies inside one of the');
+lines.push('**Pointing game** (SPEC §7, with the core\'s default relative reading: from the first interior mask with');
+lines.push('F(t) ≤ 0.8·F(0), the pixel kept longest, ties broken without border bias (docs/methods.md), mapped back to the');
+lines.push('photo\'s pixels): a *hit* when it lies inside one of the');
 lines.push('object\'s boxes;');
 lines.push(`TorchRay's variant allows 15 px. Outcome: **${hits} of ${rows.length} hits** (${hits15} of ${rows.length} with the 15 px tolerance).`);
 lines.push('Five photos say nothing statistically; they show what the report looks like, whatever the outcome.');
 lines.push('Where a photo has no `label`, the target is whatever the model ranks first, which need not be the boxed');
 lines.push('object (compare the two columns below); the point then shows where the evidence for *that* class is.');
 lines.push('');
-lines.push('| photo | object (box) | target | F(x0) | P | threshold t | pointing point (photo px) | outcome | iterations | wall time |');
-lines.push('|---|---|---|---|---|---|---|---|---|---|');
+lines.push('| photo | object (box) | target | F(x0) | P (soft) | hard P | threshold t | pointing point (photo px) | outcome | iterations | wall time |');
+lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const s = r.summary;
   const outcome = r.hit ? 'hit' : r.hit15 ? `miss (${f(r.distance, 0)} px away: hit with tolerance)` : `miss (${f(r.distance, 0)} px away)`;
-  lines.push(`| ${r.im.file} | ${r.im.object} | ${s.target.index} ${s.target.label.split(',')[0]} | ${f(s.fx0)} | ${f(s.score)} | ${f(s.threshold.time)} | (${f(s.pointingGame.original.x, 0)}, ${f(s.pointingGame.original.y, 0)}) | ${outcome} | ${s.iterations} | ${f(s.wallTimeSeconds, 0)} s |`);
+  lines.push(`| ${r.im.file} | ${r.im.object} | ${s.target.index} ${s.target.label.split(',')[0]} | ${f(s.fx0)} | ${f(s.score)} | ${s.hardScore === undefined ? '—' : f(s.hardScore)} | ${f(s.threshold.time)} | (${f(s.pointingGame.original.x, 0)}, ${f(s.pointingGame.original.y, 0)}) | ${outcome} | ${s.iterations} | ${f(s.wallTimeSeconds, 0)} s |`);
 }
 lines.push('');
 lines.push('Wall times are for the whole explanation (optimisation and pictures) on the project\'s 2-core machine while it was');
-lines.push('shared with other heavy work (load average 8–20 during the last regeneration), so they are upper bounds; see docs/benchmarks.md for the demo\'s timing.');
+lines.push(`shared with other heavy work (load average ${loadStart} when the run started, ${loadavg()[0].toFixed(1)} when it ended), so they are upper bounds; see docs/benchmarks.md for the demo's timing.`);
 lines.push('');
 for (const r of rows) {
   const s = r.summary;
   lines.push(`## ${r.im.file}: ${r.im.object}`);
   lines.push('');
   lines.push(`Target ${s.target.index} “${s.target.label}” (top class: ${s.target.topClass.index} “${s.target.topClass.label}”, p = ${f(s.target.topClass.probability)}).`);
-  lines.push(`F(x0) = ${f(s.fx0)}, F(x1) = ${f(s.fx1)}, P = ${f(s.score)}; threshold at step ${s.threshold.step} of 16 (t = ${f(s.threshold.time)}, mask area ${f(s.threshold.maskArea)}${s.threshold.found ? '' : ', no mask kept the class on top: the mask with the highest F'}).`);
+  lines.push(`F(x0) = ${f(s.fx0)}, F(x1) = ${f(s.fx1)}, P = ${f(s.score)} (soft: the path itself; hard P of its switch-time map's §4.2 path: ${s.hardScore === undefined ? '—' : f(s.hardScore)}); threshold at step ${s.threshold.step} of 16 (t = ${f(s.threshold.time)}, mask area ${f(s.threshold.maskArea)}${s.threshold.found ? '' : ', no mask kept the class on top: the mask with the highest F'}).`);
   lines.push(`Pointing game: (${f(s.pointingGame.original.x, 0)}, ${f(s.pointingGame.original.y, 0)}) in the photo, boxes ${r.im.boxes.map((b) => `[${b.join(', ')}]`).join(', ')}: **${r.hit ? 'hit' : 'miss'}**.`);
   lines.push('');
   const pic = s.image.pictureSize;

@@ -12,6 +12,7 @@ import { createAnalyticClassifier } from '@ablation-path/core/testing';
 import { rankHeatMap, renderMethodsPanel } from '../src/methodsPanel.js';
 import { runEvaluate, EVALUATE_METHODS } from '../src/commands/evaluate.js';
 import type { MethodSummary } from '../src/commands/evaluate.js';
+import type { CentreSummary } from '../src/evaluateCentre.js';
 import { memoryIO } from '../src/io.js';
 import { CliError } from '../src/cliError.js';
 import { runCli, tempDir } from './helpers.js';
@@ -21,7 +22,13 @@ const cheap = ['--model', 'mobilenet-v1-025', '--steps', '4', '--iterations', '2
 interface Report {
   model: string;
   methods: MethodSummary[];
-  images: { file: string; target: number; results: { method: string; evaluations: number; point: { x: number; y: number }; hit?: boolean; hitTolerant?: boolean; score: number; insertion: number; deletion: number }[] }[];
+  centre: CentreSummary;
+  images: {
+    file: string;
+    target: number;
+    centre?: { point: { x: number; y: number }; hit: boolean; hitTolerant: boolean };
+    results: { method: string; evaluations: number; point: { x: number; y: number }; hit?: boolean; hitTolerant?: boolean; score: number; ownScore?: number; insertion: number; deletion: number }[];
+  }[];
 }
 
 describe('ablation-path evaluate', () => {
@@ -32,7 +39,7 @@ describe('ablation-path evaluate', () => {
     expect(code).toBe(0);
     const md = readFileSync(join(out, 'results.md'), 'utf8');
     const report = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Report;
-    expect(io.out()).toContain('| method | pointing (paper) | pointing (TorchRay, 15 px) | mean P |');
+    expect(io.out()).toContain('| method | pointing (paper) | pointing (TorchRay, 15 px) | P (§4.2 path, hard) | own P (soft) |');
     expect(md).toContain('| rise |');
     // progress goes to stderr, results to stdout
     expect(io.err()).toMatch(/coffee .*integrated-gradients/);
@@ -78,7 +85,52 @@ describe('ablation-path evaluate', () => {
       });
       expect(row.pointingPaper).toBeCloseTo(report.images.filter((i) => i.results.find((x) => x.method === row.method)?.hit === true).length / 5, 12);
       expect(row.pointingTorchRay).toBeCloseTo(pointingGameAccuracy(hits, { perClassMean: true }), 12);
+      // the soft P column belongs to the ablation path alone, and is the mean of its own path scores
+      const own = report.images.map((i) => i.results.find((x) => x.method === row.method)?.ownScore);
+      if (row.method === 'ablation-path') {
+        expect(own.every((v) => typeof v === 'number' && v >= 0 && v <= 1)).toBe(true);
+        expect(row.meanOwnScore).toBeCloseTo(own.reduce((a, b) => (a as number) + (b as number), 0) as number / own.length, 12);
+      } else {
+        expect(own.every((v) => v === undefined)).toBe(true);
+        expect(row.meanOwnScore).toBeNull();
+      }
     }
+    // the image centre row, recomputed from the photos' sizes and boxes: ((w − 1)/2, (h − 1)/2) in a box?
+    const centreHits = demo.map((d) => {
+      const [w, h] = d.size;
+      const x = (w - 1) / 2;
+      const y = (h - 1) / 2;
+      const dist = Math.min(...d.boxes.map(([x0, y0, x1, y1]) => Math.hypot(Math.max(x0 - x, 0, x - x1), Math.max(y0 - y, 0, y - y1))));
+      const im = report.images.find((i) => i.file === d.file);
+      expect(im?.centre).toEqual({ point: { x, y }, hit: dist === 0, hitTolerant: dist <= 15 });
+      return { hit: dist === 0, tolerant: dist <= 15, class: im?.target ?? -1 };
+    });
+    expect(report.centre.images).toBe(5);
+    expect(report.centre.pointingPaper).toBeCloseTo(centreHits.filter((c) => c.hit).length / 5, 12);
+    expect(report.centre.pointingTorchRay).toBeCloseTo(pointingGameAccuracy(centreHits.map((c) => ({ hit: c.tolerant, class: c.class })), { perClassMean: true }), 12);
+    expect(md).toMatch(/\| image centre \(baseline\) \| \d+ % \| \d+ % \| — \|/);
+  });
+
+  it('--init rise warm-starts ablation-path: its own P is at least the RISE map\'s §4.2 P, and the RISE evaluations count', async () => {
+    const folder = tempDir();
+    copyFileSync(demoImagePath('coffee.png'), join(folder, 'coffee.png'));
+    writeFileSync(join(folder, 'boxes.json'), JSON.stringify({ images: [{ file: 'coffee.png', boxes: [[170, 15, 415, 305]], label: 967 }] }));
+    const run = async (args: string[]): Promise<Report & { init: string }> => {
+      const out = tempDir();
+      await runEvaluate([folder, ...cheap, '--out', out, ...args], memoryIO({ cwd: out }));
+      return JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Report & { init: string };
+    };
+    const rise = await run(['--methods', 'rise']);
+    const warm = await run(['--methods', 'ablation-path', '--init', 'rise']);
+    expect(warm.init).toBe('rise');
+    const r = rise.images[0]?.results[0];
+    const a = warm.images[0]?.results[0];
+    if (r === undefined || a === undefined || a.ownScore === undefined) throw new Error('missing results');
+    // the start is the §4.2 path of the same RISE map (same seed, masks, steps): never scored below it
+    expect(a.ownScore).toBeGreaterThanOrEqual(r.score - 1e-6);
+    // 16 RISE masks, then (steps − 1) = 3 per iteration for at most 2 iterations plus the start's and result's scoring
+    expect(a.evaluations).toBeGreaterThan(16);
+    await expect(runEvaluate(['--init', 'smoothgrad'], memoryIO())).rejects.toThrow(/--init must be one of linear, rise, ig-filtered, got 'smoothgrad'/);
   });
 
   it('rejects an unknown method and a missing boxes file before loading a model', async () => {

@@ -36,6 +36,10 @@ interface Summary {
   fx0: number;
   fx1: number;
   score: number;
+  hardScore: number;
+  selection: string;
+  bestIteration: number;
+  init: { start: string; evaluations: number; seconds: number };
   scores: number[];
   threshold: { step: number; time: number; maskArea: number };
   pointingGame: { step: number; time: number; x: number; y: number; original: { x: number; y: number } };
@@ -85,10 +89,14 @@ async function checkResult(dir: string, maxIterations: number): Promise<Summary>
   // endpoints of an ablation path: nothing ablated at t = 0, everything at t = 1
   expect(Math.max(...path.masks.subarray(0, size))).toBe(0);
   expect(Math.min(...path.masks.subarray(16 * size))).toBe(1);
-  // the pointing-game point is where its mask is smallest
+  // the pointing-game point (SPEC §7) is read from an interior mask, at a pixel kept longest from
+  // there on: the maximum of d(r) = Σ_{j=step}^{15} (1 − M_j(r))
   const p = summary.pointingGame;
-  const m = path.masks.subarray(p.step * size, (p.step + 1) * size);
-  expect(m[p.y * width + p.x]).toBe(Math.min(...m));
+  expect(p.step).toBeGreaterThanOrEqual(1);
+  expect(p.step).toBeLessThanOrEqual(15);
+  const d = new Float64Array(size);
+  for (let j = p.step; j < 16; j++) for (let r = 0; r < size; r++) d[r] = (d[r] as number) + 1 - (path.masks[j * size + r] as number);
+  expect(d[p.y * width + p.x]).toBe(Math.max(...d));
   // mapped back through the resize: input u = (x + ½)·resized/original − ½ + offset, inverted by hand
   expect(p.original.x).toBeCloseTo(((p.x + 0.5 - offset.x) * W0) / resized.width - 0.5, 1);
   expect(p.original.y).toBeCloseTo(((p.y + 0.5 - offset.y) * H0) / resized.height - 0.5, 1);
@@ -101,11 +109,17 @@ async function checkResult(dir: string, maxIterations: number): Promise<Summary>
   expect(summary.iterations).toBeLessThanOrEqual(maxIterations);
   // the stop reason agrees with the iteration count: the cap stops exactly at --iterations, the
   // saturation rule not before min(6, --iterations)
-  expect(['saturation', 'fixed-point', 'max-iterations']).toContain(summary.stopReason);
+  expect(['saturation', 'fixed-point', 'max-iterations', 'patience']).toContain(summary.stopReason);
   if (summary.stopReason === 'max-iterations') expect(summary.iterations).toBe(maxIterations);
   if (summary.stopReason === 'saturation') expect(summary.iterations).toBeGreaterThanOrEqual(Math.min(6, maxIterations));
   // every iteration evaluates the 15 interior masks; the final path is scored once more
-  expect(summary.evaluations).toBeGreaterThanOrEqual(15 * (summary.iterations + 1));
+  expect(summary.evaluations).toBeGreaterThanOrEqual(15 * (summary.iterations + 1) + summary.init.evaluations);
+  // soft and hard P are both recorded, and the best path comes from one of the iterations run
+  expect(summary.hardScore).toBeGreaterThanOrEqual(0);
+  expect(summary.hardScore).toBeLessThanOrEqual(1);
+  expect(['soft', 'hard']).toContain(summary.selection);
+  expect(summary.bestIteration).toBeGreaterThanOrEqual(0);
+  expect(summary.bestIteration).toBeLessThanOrEqual(summary.iterations);
   expect(summary.versions['ablation-path']).toMatch(/^\d+\.\d+\.\d+/);
   // the SVG has the curve through 17 points and the threshold line
   const svg = readFileSync(join(dir, 'scores.svg'), 'utf8');
@@ -224,6 +238,21 @@ describe('explain with other baselines', () => {
     expect(JSON.stringify(sb)).toContain('uniform noise in [0, 1], seed 7');
     expect(sb.image.resize).toMatchObject({ rule: 'squash', resized: { width: 224, height: 224 }, offset: { x: 0, y: 0 } });
     expect(sb.fx1).not.toBe(sa.fx1);
+    expect(sa.init).toEqual({ start: 'linear', evaluations: 0, seconds: 0 });
+  });
+
+  it('--init ig-filtered starts from the filtered-IG map: its 52 model evaluations are counted and recorded', async () => {
+    const out = tempDir();
+    const run = await runCli(['explain', coffee, '--model', 'mobilenet-v1-025', '--iterations', '1', '--init', 'ig-filtered', '--quiet', '--out', out]);
+    expect(run.code).toBe(0);
+    const s = await checkResult(join(out, 'coffee'), 1);
+    expect(s.init.start).toBe('ig-filtered');
+    expect(s.init.evaluations).toBe(52); // 50 midpoint nodes + F(x0) + F(x1)
+    expect(s.options['init']).toBe('ig-filtered');
+    expect(readFileSync(join(out, 'coffee', 'report.html'), 'utf8')).toContain('start: ig-filtered (52 model evaluations)');
+    const bad = await runCli(['explain', coffee, '--init', 'gradient']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--init must be one of linear, rise, ig-filtered/);
   });
 });
 

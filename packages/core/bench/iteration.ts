@@ -1,13 +1,15 @@
 /**
  * Benchmark of one optimiser iteration's own work (everything but the classifier): interpolation
  * of the T − 1 interior images, the differential from given (random) gradients, and the update
- * step (direction, saturation, Gaussian smoothing, monotone projection, clamping,
- * reparametrisation), exactly as `optimizeAblationPath` runs them.
+ * step (the metric on the differential, direction, step + saturation, Gaussian smoothing of the
+ * masks when the mode has it, monotone projection, clamping, reparametrisation), exactly as
+ * `optimizeAblationPath` runs them, for the default `smoothing: 'differential'` and, in the
+ * first table, the pre-issue-14 `'masks'` mode.
  *
  * Run (from packages/core):  pnpm bench   (or: tsc -p tsconfig.bench.json && node out/bench/iteration.js [--quick] [--main])
  *
  * Reports medians over RUNS iterations (after warm-up) in ms, for 224×224×3 and T = 16 with 1 and
- * 2 threads (`createParallelAblationPathWorkspace`), then (unless --main) the scaling with the
+ * 2 threads (`createParallelAblationPathWorkspace`), both modes, then (unless --main) the scaling with the
  * image size (64…448, T = 16) and with T (8, 16, 32 at 224×224), 1 thread. Parts are CPU times of
  * the whole process (user + system of all threads, process.cpuUsage()), which other processes'
  * load on a shared machine does not inflate; "main-thread CPU" is the calling thread's own CPU
@@ -19,8 +21,10 @@ import { createGridDomain } from '../src/domain/domain.js';
 import { createRng } from '../src/infra/random.js';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { ablationPathStep, blendWorkspaceMasks, createParallelAblationPathWorkspace, setWorkspaceImages, workspaceDifferential } from '../src/optimizer/optimizeAblationPath.js';
-import type { AblationPathPhase } from '../src/optimizer/optimizeAblationPath.js';
+import { ablationPathStep } from '../src/optimizer/step.js';
+import type { AblationPathPhase } from '../src/optimizer/step.js';
+import { blendWorkspaceMasks, createParallelAblationPathWorkspace, setWorkspaceImages, workspaceDifferential } from '../src/optimizer/workspace.js';
+import type { AblationPathSmoothing } from '../src/optimizer/workspace.js';
 import type { Image } from '../src/types.js';
 
 const quick = process.argv.includes('--quick');
@@ -30,7 +34,7 @@ const RUNS = quick ? 7 : 25;
 const WARMUP = 3;
 
 type Part = 'interpolate' | 'differential' | AblationPathPhase | 'main-thread CPU' | 'total CPU' | 'total wall';
-const PARTS: Part[] = ['interpolate', 'differential', 'direction', 'saturate', 'smooth', 'project', 'reparametrize', 'main-thread CPU', 'total CPU', 'total wall'];
+const PARTS: Part[] = ['interpolate', 'differential', 'metric', 'direction', 'saturate', 'smooth', 'project', 'reparametrize', 'main-thread CPU', 'total CPU', 'total wall'];
 
 /**
  * CPU time of the calling thread in ms (Linux /proc/thread-self/schedstat: nanoseconds on a CPU);
@@ -68,7 +72,7 @@ function cpuSince(since: NodeJS.CpuUsage): number {
  * part (process.cpuUsage, insensitive to other processes' load), and the iteration's CPU and
  * wall (performance.now) totals.
  */
-async function measure(size: number, steps: number, threads = 1): Promise<Record<Part, number>> {
+async function measure(size: number, steps: number, threads = 1, smoothing: AblationPathSmoothing = 'differential'): Promise<Record<Part, number>> {
   const channels = 3;
   const domain = createGridDomain(size, size);
   const image = randomImage(size, channels, 1);
@@ -79,7 +83,7 @@ async function measure(size: number, steps: number, threads = 1): Promise<Record
   // gradients of the scale a real model produces; random, so the path keeps changing
   const gradients = new Float32Array(interior * n);
   for (let i = 0; i < gradients.length; i++) gradients[i] = (rng.next() - 0.5) * 1e-3;
-  const ws = await createParallelAblationPathWorkspace(domain, { steps, threads });
+  const ws = await createParallelAblationPathWorkspace(domain, { steps, threads, smoothing });
   const images = new Float32Array(interior * n);
   setWorkspaceImages(ws, image, baseline); // once per optimisation, as in optimizeAblationPath
   const times = Object.fromEntries(PARTS.map((p) => [p, [] as number[]])) as Record<Part, number[]>;
@@ -129,6 +133,8 @@ lines.push('');
 lines.push(header);
 lines.push(row('224×224, T = 16, 1 thread', await measure(224, 16, 1)));
 lines.push(row('224×224, T = 16, 2 threads', await measure(224, 16, 2)));
+lines.push(row("224×224, T = 16, 1 thread, smoothing: 'masks'", await measure(224, 16, 1, 'masks')));
+lines.push(row("224×224, T = 16, 2 threads, smoothing: 'masks'", await measure(224, 16, 2, 'masks')));
 if (!mainOnly) {
   lines.push('');
   lines.push('Scaling with the image size (T = 16, 1 thread):');

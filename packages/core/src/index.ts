@@ -86,28 +86,27 @@ export type { PathDifferentialOptions, PathDifferential } from './score/pathDiff
 
 // ── §6 the optimiser ──────────────────────────────────────────────────────────────────────────
 export { saturate } from './optimizer/saturate.js';
-export {
-  optimizeAblationPath,
-  ablationPathStep,
-  createAblationPathWorkspace,
-  createParallelAblationPathWorkspace,
-  pathSaturation,
-  DEFAULT_SIGMA_FRACTION,
-} from './optimizer/optimizeAblationPath.js';
+export { optimizeAblationPath, DEFAULT_PATIENCE, DEFAULT_HARDENING_ZETA, DEFAULT_HARDENING_RAMP } from './optimizer/optimizeAblationPath.js';
 export type {
   OptimizeAblationPathOptions,
   OptimizationResult,
   OptimizationStopReason,
   OptimizationProgress,
+  OptimizationSelection,
+  OptimizationInit,
+} from './optimizer/optimizeAblationPath.js';
+export { createAblationPathWorkspace, createParallelAblationPathWorkspace, DEFAULT_SIGMA_FRACTION } from './optimizer/workspace.js';
+export type {
+  AblationPathSmoothing,
   AblationPathStepOptions,
   AblationPathWorkspace,
   AblationPathWorkspaceOptions,
-  AblationPathPhase,
-  AblationPathStepHooks,
-  AblationPathStepResult,
   ParallelAblationPathWorkspaceOptions,
   ThreadCount,
-} from './optimizer/optimizeAblationPath.js';
+} from './optimizer/workspace.js';
+export { ablationPathStep } from './optimizer/step.js';
+export type { AblationPathPhase, AblationPathStepCallOptions, AblationPathStepHooks, AblationPathStepResult } from './optimizer/step.js';
+export { pathSaturation } from './optimizer/pathSaturation.js';
 
 // ── §7 reading the result ─────────────────────────────────────────────────────────────────────
 export { thresholdMask } from './reading/thresholdMask.js';

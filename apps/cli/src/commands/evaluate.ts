@@ -24,6 +24,10 @@ import { makeBaseline, parseBaselineSpec } from '../baseline.js';
 import { CliError } from '../cliError.js';
 import { describeTransform, loadImage, mapPoint } from '@ablation-path/image';
 import type { ResizeRule } from '@ablation-path/image';
+import { centreResult, summariseCentre } from '../evaluateCentre.js';
+import type { CentreImageResult, CentreSummary } from '../evaluateCentre.js';
+import { initHelp, parseInitChoice, warmStart } from '../warmStart.js';
+import type { InitChoice } from '../warmStart.js';
 import type { CliIO } from '../io.js';
 import { canonicalJson, prepareRunLog, readRunLog, removeIfEmpty } from '../runLog.js';
 import type { RunHeader, RunLog, RunRecord } from '../runLog.js';
@@ -87,6 +91,7 @@ const evaluateFlagSpecs: Readonly<Record<string, FlagSpec>> = {
   seed: { type: 'string' },
   shard: { type: 'string' },
   workers: { type: 'string' },
+  init: { type: 'string' },
   out: { type: 'string', short: 'o' },
   quiet: { type: 'boolean', short: 'q' },
   json: { type: 'boolean' },
@@ -97,9 +102,10 @@ const evaluateFlagSpecs: Readonly<Record<string, FlagSpec>> = {
 export const evaluateHelp = `Usage: ablation-path evaluate [FOLDER] [options]
 
 Runs saliency methods on the photos of FOLDER listed in its boxes file and compares them: per
-method, pointing-game accuracy (the paper's rule and TorchRay's 15-pixel variant), mean path score
-P of the §4.2 path built from each map, insertion and deletion AUC (RISE protocol), and mean time
-and model evaluations per image. Prints a markdown table and writes OUT/results.md and
+method, pointing-game accuracy (the paper's rule and TorchRay's 15-pixel variant; the image
+centre is a last row), mean path score P of the §4.2 path built from each map (for ablation-path:
+the hard P of its switch-time map; its own, soft P in a column of its own), insertion and deletion
+AUC (RISE protocol), and mean time and model evaluations per image. Prints a markdown table and writes OUT/results.md and
 OUT/results.json. Without FOLDER: the photos beside the --boxes file, or without --boxes either
 the bundled demo photos.
 
@@ -123,6 +129,7 @@ ${resizeFlagHelp}
   --smoothgrad-samples N SmoothGrad samples (default 50)
   --metric-steps N       insertion/deletion steps (default 64)
   --seed N               seed of the random methods (default 0)
+${initHelp}
 
 ${modelFlagsHelp}
 
@@ -218,7 +225,10 @@ export interface MethodImageResult {
   readonly method: EvaluateMethod;
   readonly seconds: number;
   readonly evaluations: number;
+  /** P of the §4.2 path built from the map (for ablation-path: the hard P of its switch-time map). */
   readonly score: number;
+  /** ablation-path only: P of the optimised path itself (the soft P, with its half-blended masks). */
+  readonly ownScore?: number;
   readonly insertion: number;
   readonly deletion: number;
   /** The map's point in original-photo pixels; hits under both rules (undefined without boxes). */
@@ -235,7 +245,10 @@ export interface MethodSummary {
   readonly pointingPaper: number | null;
   /** TorchRay's variant: 15-pixel tolerance, mean of per-class accuracies. */
   readonly pointingTorchRay: number | null;
+  /** Mean P of the §4.2 paths of the maps (for ablation-path: the hard P). */
   readonly meanScore: number;
+  /** ablation-path: mean P of the optimised paths themselves (soft P); null for the other methods. */
+  readonly meanOwnScore: number | null;
   readonly insertion: number;
   readonly deletion: number;
   readonly meanSeconds: number;
@@ -259,6 +272,7 @@ export function summarise(methods: readonly EvaluateMethod[], perImage: readonly
       pointingTorchRay:
         pointed.length === 0 ? null : pointingGameAccuracy(pointed.map(({ r, target }) => ({ hit: r.hitTolerant === true, class: target })), { perClassMean: true }),
       meanScore: mean(rows.map(({ r }) => r.score)),
+      meanOwnScore: rows.some(({ r }) => r.ownScore !== undefined) ? mean(rows.map(({ r }) => r.ownScore ?? Number.NaN)) : null,
       insertion: mean(rows.map(({ r }) => r.insertion)),
       deletion: mean(rows.map(({ r }) => r.deletion)),
       meanSeconds: mean(rows.map(({ r }) => r.seconds)),
@@ -269,16 +283,25 @@ export function summarise(methods: readonly EvaluateMethod[], perImage: readonly
 
 const pct = (v: number | null): string => (v === null ? '—' : `${(100 * v).toFixed(0)} %`);
 
-/** The comparison table in markdown. */
-export function markdownTable(rows: readonly MethodSummary[]): string {
+/**
+ * The comparison table in markdown. "P (§4.2 path)" is the P of the binary path that switches pixels
+ * in the order of each map, comparable across methods (for ablation-path: the hard P of its
+ * switch-time map); "own P (soft)" is the ablation path's own P, which counts half-blended masks.
+ * With `centre`, a last row gives the image centre's pointing game (the other columns: —).
+ */
+export function markdownTable(rows: readonly MethodSummary[], centre?: CentreSummary): string {
   const lines = [
-    '| method | pointing (paper) | pointing (TorchRay, 15 px) | mean P | insertion AUC ↑ | deletion AUC ↓ | time / image | evaluations / image |',
-    '|---|---|---|---|---|---|---|---|',
+    '| method | pointing (paper) | pointing (TorchRay, 15 px) | P (§4.2 path, hard) | own P (soft) | insertion AUC ↑ | deletion AUC ↓ | time / image | evaluations / image |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
+    const own = r.meanOwnScore === null ? '—' : r.meanOwnScore.toFixed(3);
     lines.push(
-      `| ${r.method} | ${pct(r.pointingPaper)} | ${pct(r.pointingTorchRay)} | ${r.meanScore.toFixed(3)} | ${r.insertion.toFixed(3)} | ${r.deletion.toFixed(3)} | ${r.meanSeconds.toFixed(2)} s | ${Math.round(r.meanEvaluations)} |`,
+      `| ${r.method} | ${pct(r.pointingPaper)} | ${pct(r.pointingTorchRay)} | ${r.meanScore.toFixed(3)} | ${own} | ${r.insertion.toFixed(3)} | ${r.deletion.toFixed(3)} | ${r.meanSeconds.toFixed(2)} s | ${Math.round(r.meanEvaluations)} |`,
     );
+  }
+  if (centre !== undefined) {
+    lines.push(`| ${centre.method} | ${pct(centre.pointingPaper)} | ${pct(centre.pointingTorchRay)} | — | — | — | — | — | 0 |`);
   }
   return lines.join('\n');
 }
@@ -321,6 +344,8 @@ export interface EvaluatePlan {
   readonly baselineSpec: ReturnType<typeof parseBaselineSpec>;
   /** How photos are fitted to the model's input (`--resize`). */
   readonly resize: ResizeRule;
+  /** Where the ablation-path optimiser starts (`--init`). */
+  readonly init: InitChoice;
   readonly settings: EvaluateSettings;
   readonly quiet: boolean;
   readonly json: boolean;
@@ -347,6 +372,7 @@ export function planEvaluate(argv: readonly string[], io: CliIO): EvaluatePlan |
   const baselineRaw = stringFlag(args, 'baseline') ?? EVALUATE_DEFAULTS.baseline;
   const baselineSpec = parseBaselineSpec(baselineRaw);
   const resize = parseResize(stringFlag(args, 'resize'));
+  const init = parseInitChoice(stringFlag(args, 'init'));
   const settings: EvaluateSettings = {
     steps: numberFlag(args, 'steps', { min: 2, max: 1024, integer: true }) ?? EVALUATE_DEFAULTS.steps,
     iterations: numberFlag(args, 'iterations', { min: 1, max: 100000, integer: true }) ?? EVALUATE_DEFAULTS.iterations,
@@ -366,6 +392,7 @@ export function planEvaluate(argv: readonly string[], io: CliIO): EvaluatePlan |
     baselineRaw,
     baselineSpec,
     resize,
+    init,
     settings,
     quiet: booleanFlag(args, 'quiet'),
     json: booleanFlag(args, 'json'),
@@ -390,6 +417,7 @@ export function evaluateFingerprint(plan: EvaluatePlan): Record<string, unknown>
     settings: plan.settings,
     tolerance: EVALUATE_DEFAULTS.tolerance,
     resize: plan.resize,
+    init: plan.init,
     boxes: sha256(canonicalJson(plan.entries)),
   };
 }
@@ -401,6 +429,8 @@ export interface EvaluatedPhoto {
   readonly label: string;
   /** The resize geometry of the photo (describeTransform). */
   readonly resize: string;
+  /** The image centre's pointing-game result (photos with boxes). */
+  readonly centre?: CentreImageResult;
   readonly results: MethodImageResult[];
 }
 
@@ -418,7 +448,7 @@ export interface PhotoEvaluator {
  * rather than after hours of work on the others.
  */
 export async function createPhotoEvaluator(plan: EvaluatePlan, io: CliIO, indices: readonly number[], threads?: number): Promise<PhotoEvaluator> {
-  const { methods, settings, entries, folder, baselineSpec, resize } = plan;
+  const { methods, settings, entries, folder, baselineSpec, resize, init } = plan;
   const batchSize = plan.modelFlags.batchSize;
   const model = await loadModel(plan.modelSpec, threads === undefined ? plan.modelFlags : { ...plan.modelFlags, threads });
   const read = (file: string) =>
@@ -453,14 +483,30 @@ export async function createPhotoEvaluator(plan: EvaluatePlan, io: CliIO, indice
     if (entry.label === undefined) for (let c = 1; c < model.classifier.classes; c++) if ((probs[c] as number) > (probs[target] as number)) target = c;
     const maps: SaliencyMap[] = [];
     const times: number[] = [];
+    /** Model evaluations of a method beyond its map's own (ablation-path: the warm start's). */
+    const extraEvaluations: number[] = [];
     for (const method of methods) {
       const progress = createProgress(io, mode, `${progressLabel} ${stem} ${method}`);
       const t0 = performance.now();
+      let options = methodOptions(method, settings, image.width);
+      let extra = 0;
+      if (options.name === 'ablation-path' && init !== 'linear') {
+        const signal = io.signal === undefined ? {} : { signal: io.signal };
+        const start = await warmStart(
+          init,
+          model.classifier,
+          { image, baseline, target, ...(batchSize === undefined ? {} : { batchSize }), ...signal },
+          settings,
+        );
+        options = { ...options, ...(start.init === undefined ? {} : { init: start.init }) };
+        extra = start.evaluations;
+      }
+      extraEvaluations.push(extra);
       const map = await attribute(model.classifier, {
         image,
         baseline,
         target,
-        method: methodOptions(method, settings, image.width),
+        method: options,
         ...(batchSize === undefined ? {} : { batchSize }),
         ...(io.signal === undefined ? {} : { signal: io.signal }),
         onProgress: (p) => progress.update(p),
@@ -505,8 +551,9 @@ export async function createPhotoEvaluator(plan: EvaluatePlan, io: CliIO, indice
       results.push({
         method,
         seconds: times[j] as number,
-        evaluations: map.evaluations,
+        evaluations: map.evaluations + (extraEvaluations[j] as number),
         score,
+        ...(method === 'ablation-path' && map.score !== undefined ? { ownScore: map.score } : {}),
         insertion: c.insertion,
         deletion: c.deletion,
         point,
@@ -516,7 +563,15 @@ export async function createPhotoEvaluator(plan: EvaluatePlan, io: CliIO, indice
       });
     }
     metricsProgress.finish();
-    return { file: entry.file, target, label: labelOf(model, target), resize: describeTransform(photo.transform), results };
+    const centre = centreResult(photo.original, entry.boxes, EVALUATE_DEFAULTS.tolerance);
+    return {
+      file: entry.file,
+      target,
+      label: labelOf(model, target),
+      resize: describeTransform(photo.transform),
+      ...(centre === undefined ? {} : { centre }),
+      results,
+    };
   };
   return { model, evaluate, dispose: async () => void (await model.classifier.dispose?.()) };
 }
@@ -540,8 +595,10 @@ export function evaluateReport(header: RunHeader, records: readonly RunRecord[])
   const methods = fp['methods'] as EvaluateMethod[];
   const perImage = [...records].sort((a, b) => a.index - b.index).map((r) => r.result as EvaluatedPhoto);
   const rows = summarise(methods, perImage);
-  const table = markdownTable(rows);
+  const centreRow = summariseCentre(perImage);
+  const table = markdownTable(rows, centreRow);
   const settings = fp['settings'] as EvaluateSettings;
+  const init = (fp['init'] as string | undefined) ?? 'linear';
   const report = {
     model: fp['model'],
     modelDescription: ctx['modelDescription'],
@@ -550,10 +607,12 @@ export function evaluateReport(header: RunHeader, records: readonly RunRecord[])
     baseline: fp['baseline'],
     resize: fp['resize'],
     settings,
+    init,
     methods: rows,
+    centre: centreRow,
     images: perImage,
   };
-  const markdown = `${RESULTS_MD_HEADING}\n\nModel ${String(fp['model'])} (${String(ctx['modelDescription'])}); ${perImage.length} images from ${String(ctx['boxes'])}; baseline ${String(fp['baseline'])}; photos fitted by ${String(fp['resize'])}.\nSettings: ${JSON.stringify(settings)}.\n\n${table}\n`;
+  const markdown = `${RESULTS_MD_HEADING}\n\nModel ${String(fp['model'])} (${String(ctx['modelDescription'])}); ${perImage.length} images from ${String(ctx['boxes'])}; baseline ${String(fp['baseline'])}; photos fitted by ${String(fp['resize'])}.\nSettings: ${JSON.stringify(settings)}; ablation-path starts from: ${init}.\n\n${table}\n`;
   return { report, table, markdown };
 }
 

@@ -3,7 +3,7 @@
  * model and write its report (see docs/cli.md for every flag and output).
  */
 import { basename, extname, join, resolve } from 'node:path';
-import { encodePath, integrate, maskAt, optimizeAblationPath, pointingGamePoint, stackImages } from '@ablation-path/core';
+import { DEFAULT_PATIENCE, encodePath, integrate, maskAt, optimizeAblationPath, pointingGamePoint, stackImages } from '@ablation-path/core';
 import type { AblationPath, Image, OptimizationStopReason } from '@ablation-path/core';
 import {
   compositeAt,
@@ -43,12 +43,15 @@ import { parseResize, resizeFlagHelp } from '../resizeFlag.js';
 import { parseTargetSpec, resolveTarget } from '../target.js';
 import type { TargetSpec } from '../target.js';
 import { versions } from '../versions.js';
+import { initHelp, parseInitChoice, warmStart } from '../warmStart.js';
+import type { InitChoice } from '../warmStart.js';
 
 /** How the report words the optimiser's stop reason. */
 const STOP_REASONS: Record<OptimizationStopReason, string> = {
   saturation: 'stopped: saturation reached 0.8',
   'fixed-point': 'stopped: the path no longer changed',
   'max-iterations': 'stopped: --iterations reached',
+  patience: `stopped: the best path score had not improved for ${DEFAULT_PATIENCE} iterations`,
 };
 
 /** The optimiser never stops earlier than this (SPEC §6), unless --iterations is smaller. */
@@ -75,6 +78,7 @@ export const explainFlagSpecs: Readonly<Record<string, FlagSpec>> = {
   seed: { type: 'string' },
   shard: { type: 'string' },
   workers: { type: 'string' },
+  init: { type: 'string' },
   out: { type: 'string', short: 'o' },
   frames: { type: 'string' },
   methods: { type: 'boolean' },
@@ -110,6 +114,7 @@ ${resizeFlagHelp}
                          path's saturation reaches 0.8, after at least 6, or when an iteration
                          leaves the path unchanged)
   --seed N               seed for noise baselines and anything random (default 0)
+${initHelp}
   --methods              add a side-by-side panel of comparison methods to the report (when
                          available in this build; costs extra model evaluations)
 
@@ -147,6 +152,8 @@ export interface ExplainOptions {
   readonly sigma: number | undefined;
   readonly maxIterations: number;
   readonly seed: number;
+  /** `--init`: the optimiser's start. */
+  readonly init: InitChoice;
   readonly outDir: string;
   readonly frames: number;
   readonly methods: boolean;
@@ -188,6 +195,7 @@ export function readExplainArgs(argv: readonly string[]): {
     sigma: numberFlag(args, 'sigma', { min: 0, max: 1e4 }),
     maxIterations: numberFlag(args, 'iterations', { min: 1, max: 100000, integer: true }) ?? EXPLAIN_DEFAULTS.maxIterations,
     seed: numberFlag(args, 'seed', { min: 0, max: 2 ** 32 - 1, integer: true }) ?? EXPLAIN_DEFAULTS.seed,
+    init: parseInitChoice(stringFlag(args, 'init')),
     outDir: nonEmpty('--out', stringFlag(args, 'out')) ?? DEFAULT_OUT_DIR,
     frames: numberFlag(args, 'frames', { min: 2, max: 64, integer: true }) ?? EXPLAIN_DEFAULTS.frames,
     methods: booleanFlag(args, 'methods'),
@@ -262,6 +270,7 @@ export function explainFingerprint(options: ExplainOptions, modelFlags: ReturnTy
     frames: options.frames,
     methods: options.methods,
     resize: options.resize,
+    init: options.init,
   };
 }
 
@@ -527,6 +536,13 @@ async function explainOne(
   let top = 0;
   for (let i = 1; i < probabilities.length; i++) if ((probabilities[i] as number) > (probabilities[top] as number)) top = i;
   const sigma = options.sigma ?? EXPLAIN_DEFAULTS.sigmaFraction * image.width;
+  const start = await warmStart(options.init, model.classifier, {
+    image,
+    baseline: baseline.image,
+    target,
+    ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+    ...(io.signal === undefined ? {} : { signal: io.signal }),
+  }, { seed: options.seed });
   const progress = createProgress(io, progressMode(io, options.quiet || options.json), stem);
   let result;
   try {
@@ -539,6 +555,7 @@ async function explainOne(
       maxIterations: options.maxIterations,
       minIterations: Math.min(MIN_ITERATIONS, options.maxIterations),
       seed: options.seed,
+      ...(start.init === undefined ? {} : { init: start.init }),
       // the core's own per-iteration work on both cores (Node worker threads; bit-identical results)
       threads: coreThreads,
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
@@ -596,6 +613,11 @@ async function explainOne(
     fx0: round(scores[0] as number),
     fx1: round(scores[T] as number),
     score: round(result.score),
+    scoreNote: 'score: the soft P of the returned path itself; hardScore: P of the §4.2 path of its switch-time map (binary masks, comparable with any saliency map’s §4.2 P)',
+    hardScore: round(result.hardScore),
+    selection: result.selection,
+    bestIteration: result.bestIteration,
+    init: { start: options.init, evaluations: start.evaluations, seconds: round(start.seconds, 3) },
     threshold: {
       step: thresholdStep,
       time: round(result.threshold.time),
@@ -613,7 +635,7 @@ async function explainOne(
     },
     iterations: result.iterations,
     stopReason: result.stopReason,
-    evaluations: result.evaluations,
+    evaluations: result.evaluations + start.evaluations,
     wallTimeSeconds: 0, // set below, once the pictures are made
     cpuSeconds: 0, // user + system CPU time of the process (all threads) over the same span
     scores: scores.map((v) => round(v)),
@@ -629,6 +651,7 @@ async function explainOne(
       minIterations: Math.min(MIN_ITERATIONS, options.maxIterations),
       saturationStop: 0.8,
       seed: options.seed,
+      init: options.init,
       batchSize: options.batchSize ?? null,
       frames: options.frames,
       preprocessing: model.preprocessing,
@@ -691,10 +714,15 @@ async function explainOne(
       ['target', `${target}: ${label}${target === top ? ' (top class)' : ` (top class: ${top} ${labelOf(model, top)})`}`],
       ['baseline', baseline.description],
       ['F(x0) → F(x1)', `${(scores[0] as number).toFixed(4)} → ${(scores[T] as number).toFixed(4)}`],
-      ['score P', result.score.toFixed(4)],
+      ['score P (soft: this path)', result.score.toFixed(4)],
+      ['hard P (§4.2 path of its switch-time map)', result.hardScore.toFixed(4)],
       ['threshold', `step ${thresholdStep} of ${T}: t = ${result.threshold.time.toFixed(4)}, mask area ${thresholdArea.toFixed(4)}`],
       ['pointing game', `(${point.x}, ${point.y}) in input pixels, (${originalPoint.x}, ${originalPoint.y}) in the photo, at t = ${(point.index / T).toFixed(4)}`],
-      ['optimiser', `${result.iterations} iterations (${STOP_REASONS[result.stopReason]}), ${result.evaluations} model evaluations, σ = ${round(sigma, 3)} px, T = ${T}, seed ${options.seed}`],
+      [
+        'optimiser',
+        `${result.iterations} iterations (${STOP_REASONS[result.stopReason]}), best path of iteration ${result.bestIteration} by ${result.selection} P, ` +
+          `start: ${options.init}${start.evaluations > 0 ? ` (${start.evaluations} model evaluations)` : ''}, ${result.evaluations + start.evaluations} model evaluations in all, σ = ${round(sigma, 3)} px, T = ${T}, seed ${options.seed}`,
+      ],
       ['wall time', `${wallSeconds.toFixed(1)} s`],
     ],
     input: await png(image),

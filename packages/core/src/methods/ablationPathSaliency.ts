@@ -2,6 +2,7 @@
  * The ablation path itself as a saliency method (SPEC §6, §7).
  */
 import { optimizeAblationPath } from '../optimizer/optimizeAblationPath.js';
+import type { OptimizationInit } from '../optimizer/optimizeAblationPath.js';
 import { pointingGamePoint } from '../reading/pointingGamePoint.js';
 import { requireGradient } from '../infra/batching.js';
 import { OptionError } from '../infra/errors.js';
@@ -34,6 +35,12 @@ export interface AblationPathMethod {
   readonly seed?: number;
   /** Which map to read from the path: `'switch-time'` or `'threshold'` (anything else: OptionError). Default `'switch-time'`. */
   readonly map?: 'switch-time' | 'threshold';
+  /**
+   * The optimiser's start (`init` of {@link optimizeAblationPath}): `'linear'`, `'random'`, an
+   * ablation path, or `{ saliency }` (a map's §4.2 path: a warm start, e.g. from RISE; the result
+   * never scores below it). Default: the optimiser's (the linear path).
+   */
+  readonly init?: OptimizationInit;
 }
 
 /** Ablation-path saliency (see {@link AblationPathMethod}). */
@@ -53,6 +60,7 @@ export async function ablationPathSaliency(ctx: MethodContext, method: AblationP
     ...(method.sigma === undefined ? {} : { sigma: method.sigma }),
     ...(method.iterations === undefined ? {} : { maxIterations: method.iterations }),
     ...(method.seed === undefined ? {} : { seed: method.seed }),
+    ...(method.init === undefined ? {} : { init: method.init }),
     ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
     ...(ctx.onProgress === undefined ? {} : { onProgress: ctx.onProgress }),
   });

@@ -1,503 +1,64 @@
 /**
- * Projected gradient ascent on ablation paths (SPEC §6, paper §5, Algorithm 2, Appendix C).
+ * Projected gradient ascent on ablation paths (SPEC §6, paper §5, Algorithm 2, Appendix C): the
+ * driver (gradients, iterations, stop rules, the result). The workspace is in `workspace.ts`, the
+ * step in `step.ts` and `parallelStep.ts`.
  */
 import { assertSignal, throwIfAborted } from '../infra/abort.js';
-import { gradientBatched, predictBatched, predictImages, requireGradient, DEFAULT_BATCH_SIZE } from '../infra/batching.js';
+import { gradientBatched, predictBatched, requireGradient, predictImages, DEFAULT_BATCH_SIZE } from '../infra/batching.js';
 import { createGridDomain } from '../domain/domain.js';
 import { OptionError, ShapeError } from '../infra/errors.js';
-import { createGaussianMetric, smoothFieldPart, smoothFieldsUnchecked } from '../metric/gaussianMetric.js';
-import type { GaussianMetric } from '../metric/gaussianMetric.js';
-import { blendMasksDeltaInto, differentialFromDelta, imageDelta } from '../score/blendKernel.js';
-import { maskSaturationTerm } from './maskSaturation.js';
-import { maskMass, reparametrizeInto, reparametrizeMasksSaturation, reparametrizePlan } from '../path/reparametrizeKernel.js';
-import { directionMax, directionScale, gammaOf, projectClampPathInPlace, projectClampPointsInPlace, updateSaturateMasks } from './stepMasks.js';
-import { PARAM_COUNT, PARAM_FIRST, PARAM_GAMMA, PHASE_BLEND, PHASE_DIFFERENTIAL, PHASE_DIRECTION, PHASE_MASSES, PHASE_PROJECT, PHASE_COLUMNS, PHASE_REPARAMETRIZE, PHASE_ROWS, PHASE_SMOOTH, autoThreads, createStepThreads, imageShareOf, shareOf, smoothShare, threadsSupported } from './stepThreads.js';
-import type { StepPhase, StepThreads } from './stepThreads.js';
-import { linearPath } from '../path/linearPath.js';
-import { assertDomain, assertPath, createPath } from '../path/path.js';
+import { assertDomain, createPath } from '../path/path.js';
+import { pathFromSaliency } from '../path/pathFromSaliency.js';
+import { switchTimes } from '../methods/switchTimes.js';
+import { saturationOf } from './pathSaturation.js';
 import { randomAblationPath } from '../path/randomAblationPath.js';
-import { argmaxRow, assertPathFits, assertPathInputs, trapezoid } from '../score/scorePath.js';
+import { argmaxRow, assertPathInputs, trapezoid } from '../score/scorePath.js';
 import { thresholdMask } from '../reading/thresholdMask.js';
 import type { ThresholdMask } from '../reading/thresholdMask.js';
 import type { AblationPath, Classifier, Domain, Image, Progress } from '../types.js';
 import type { ImageInputOptions } from '../infra/validate.js';
 import { assertInteger, assertNumberInRange } from '../infra/validate.js';
-
-/**
- * The paper's default σ: 6 pixels at 224 × 224, as a fraction of the image width (domain extent).
- * @example DEFAULT_SIGMA_FRACTION * 32 // ≈ 0.857 pixels for a 32-pixel-wide image
- */
-export const DEFAULT_SIGMA_FRACTION = 6 / 224;
-
-/** Options of one update step (shared by the optimiser and {@link createAblationPathWorkspace}). */
-export interface AblationPathStepOptions {
-  /**
-   * σ of the Gaussian metric in domain units (`domain.extent`; pixels by default), ≥ 0 (0 = no
-   * smoothing). Default `6/224 · extent[0]`: 6 pixels at 224 × 224, the authors' choice.
-   */
-  readonly sigma?: number;
-  /** ζ > 0 of the saturation ε(x) = tanh(2ζ(x − ½))/(2 tanh ζ) + ½ − x. Default 0.8. */
-  readonly zeta?: number;
-  /** Largest entry |γ·ĝ| of each gradient step (the L∞-normalised step), > 0. Default 0.5. */
-  readonly stepSize?: number;
-}
-
-/**
- * Buffers and operators of the optimiser, allocated once and reused by every
- * {@link ablationPathStep}. All arrays are owned by the workspace.
- */
-export interface AblationPathWorkspace {
-  readonly domain: Domain;
-  readonly steps: number;
-  /** The current path: `(steps + 1)·size` floats, mask k at `k·size`. Replaced by each step. */
-  masks: Float32Array;
-  /**
-   * Interior differentials g_k, k = 1..steps − 1, at `(k − 1)·size` (see `differentialFromGradients`);
-   * the caller fills it before each step; the step only reads it.
-   */
-  readonly differential: Float32Array;
-  readonly metric: GaussianMetric;
-  readonly zeta: number;
-  readonly stepSize: number;
-  /** Second mask buffer (the reparametrisation's output; swapped with `masks`). */
-  spare: Float32Array;
-  /** Threads that run the step (1: the calling thread only; see {@link createParallelAblationPathWorkspace}). */
-  readonly threads: number;
-  /** Stops the workspace's worker threads, if any (idempotent; resolves at once for 1 thread). */
-  close(): Promise<void>;
-}
-
-/** Worker pools of parallel workspaces (kept off the public interface). */
-const pools = new WeakMap<AblationPathWorkspace, { pool: StepThreads; buffers: readonly [ArrayBufferLike, ArrayBufferLike] }>();
-
-/** Options of {@link createAblationPathWorkspace}. */
-export interface AblationPathWorkspaceOptions extends AblationPathStepOptions {
-  /** T ≥ 2, the number of time steps (T + 1 masks, T − 1 of them optimised). Default 16. */
-  readonly steps?: number;
-  /** The starting path (copied). Default: the linear path ℓ(t) = t. */
-  readonly init?: AblationPath;
-}
-
-/**
- * Allocates the optimiser's buffers and Gaussian metric for `domain`.
- * @throws OptionError for steps < 2, σ < 0, ζ ≤ 0 or stepSize ≤ 0; ShapeError when `init` does not
- *   fit the domain and steps or the domain is malformed.
- * @example const ws = createAblationPathWorkspace(createGridDomain(224, 224), { steps: 16 });
- */
-export function createAblationPathWorkspace(domain: Domain, options: AblationPathWorkspaceOptions = {}): AblationPathWorkspace {
-  return allocateWorkspace(domain, options, false);
-}
-
-/** How many threads run the update step: a positive integer, or `'auto'`. */
-export type ThreadCount = number | 'auto';
-
-/** Options of {@link createParallelAblationPathWorkspace}. */
-export interface ParallelAblationPathWorkspaceOptions extends AblationPathWorkspaceOptions {
-  /**
-   * Threads for the update step, the calling thread included: 1 (no workers), an integer ≥ 2, or
-   * `'auto'` (2 on Node with ≥ 2 logical CPUs, else 1). Default `'auto'`. Outside Node (browsers)
-   * workers are never used and the step runs on the calling thread.
-   */
-  readonly threads?: ThreadCount;
-  /**
-   * Channels of the images that {@link blendWorkspaceMasks} and {@link workspaceDifferential} will
-   * share between the threads (sizes three shared buffers of `size·channels` values, the largest
-   * `(T − 1)·size·channels` floats). Images with other channel counts run on the calling thread.
-   * Default 3.
-   */
-  readonly channels?: number;
-}
-
-/**
- * Like {@link createAblationPathWorkspace}, but every part of the step (direction, gradient step,
- * saturation and Gaussian smoothing, projection and clamping, reparametrisation) and the
- * interpolation and differential of {@link blendWorkspaceMasks} and {@link workspaceDifferential}
- * are shared between the calling thread and `threads − 1` Node worker threads (buffers on
- * SharedArrayBuffers; the calling thread blocks in `Atomics.wait` while the workers finish each
- * phase). Each mask, point or image runs through the same code on whichever thread, and partial
- * results are combined in a fixed order, so results are bit-for-bit those of the single-threaded
- * workspace. Call `close()` when done (the workers are `unref`ed, so a forgotten close does not
- * keep Node alive).
- *
- * The workers run the package's compiled `stepWorker.js` (from `dist/`, also when this module is
- * loaded from its TypeScript source, e.g. in tests: build the package first).
- * @throws the errors of {@link createAblationPathWorkspace}; OptionError for a bad thread count;
- *   CapabilityError when the compiled worker script is missing.
- * @example
- * const ws = await createParallelAblationPathWorkspace(createGridDomain(224, 224), { threads: 2 });
- * try { ablationPathStep(ws); } finally { await ws.close(); }
- */
-export async function createParallelAblationPathWorkspace(
-  domain: Domain,
-  options: ParallelAblationPathWorkspaceOptions = {},
-): Promise<AblationPathWorkspace> {
-  const requested = options.threads ?? 'auto';
-  if (requested !== 'auto') assertInteger('threads', requested, 1, 256);
-  const threads = !threadsSupported() ? 1 : requested === 'auto' ? await autoThreads() : requested;
-  const channels = options.channels ?? 3;
-  assertInteger('channels', channels, 1, 4096);
-  const steps = options.steps ?? 16;
-  if (threads <= 1 || steps < 3) return allocateWorkspace(domain, options, false);
-  const ws = allocateWorkspace(domain, options, true);
-  const pool = await createStepThreads({
-    height: domain.height,
-    width: domain.width,
-    extent: domain.extent,
-    sigma: ws.metric.sigma,
-    zeta: ws.zeta,
-    uniform: domain.uniform,
-    weights: domain.weights,
-    interior: steps - 1,
-    threads: Math.min(threads, steps - 1),
-    masksA: ws.masks,
-    masksB: ws.spare,
-    differential: ws.differential,
-    channels,
-  });
-  const parallel: AblationPathWorkspace = {
-    ...ws,
-    threads: pool.threads,
-    close: () => pool.close(),
-  };
-  pools.set(parallel, { pool, buffers: [ws.masks.buffer, ws.spare.buffer] });
-  return parallel;
-}
-
-function allocateWorkspace(domain: Domain, options: AblationPathWorkspaceOptions, shared: boolean): AblationPathWorkspace {
-  assertDomain(domain);
-  const steps = options.steps ?? 16;
-  assertInteger('steps', steps, 2);
-  const sigma = options.sigma ?? DEFAULT_SIGMA_FRACTION * domain.extent[0];
-  assertNumberInRange('sigma', sigma, 0);
-  const zeta = options.zeta ?? 0.8;
-  assertNumberInRange('zeta', zeta, Number.MIN_VALUE);
-  const stepSize = options.stepSize ?? 0.5;
-  assertNumberInRange('stepSize', stepSize, Number.MIN_VALUE);
-  const size = domain.size;
-  const alloc = (n: number): Float32Array =>
-    shared ? new Float32Array(new SharedArrayBuffer(n * Float32Array.BYTES_PER_ELEMENT)) : new Float32Array(n);
-  const masks = alloc((steps + 1) * size);
-  if (options.init === undefined) {
-    masks.set(linearPath(domain, steps).masks);
-  } else {
-    const init = options.init;
-    assertPathFits(init, domain);
-    if (init.steps !== steps) throw new ShapeError(`init has ${init.steps} steps, expected ${steps}`);
-    masks.set(init.masks.subarray(0, (steps + 1) * size));
-  }
-  return {
-    domain,
-    steps,
-    masks,
-    differential: alloc((steps - 1) * size),
-    metric: createGaussianMetric(domain, { sigma }),
-    zeta,
-    stepSize,
-    spare: alloc((steps + 1) * size),
-    threads: 1,
-    close: () => Promise.resolve(),
-  };
-}
-
-/**
- * The path's saturation: the μ-weighted mean of 2·|φ − ½| over all `steps + 1` masks, in [0, 1]
- * (1 when every value is 0 or 1). The optimiser stops when it reaches 0.8.
- * @example pathSaturation(linearPath(createGridDomain(1, 1), 2)) // (1 + 0 + 1) / 3
- */
-export function pathSaturation(path: AblationPath): number {
-  assertPath(path);
-  return saturationOf(path.masks, path.domain, path.steps);
-}
-
-function saturationOf(masks: Float32Array, domain: Domain, steps: number): number {
-  const { size, weights, uniform } = domain;
-  let total = 0;
-  for (let k = 0; k <= steps; k++) total += 2 * maskSaturationTerm(masks, k * size, size, weights, uniform);
-  return total / (steps + 1);
-}
-
-let shiftScratch = new Float64Array(0);
-function scratchFor(n: number): Float64Array {
-  if (shiftScratch.length < n) shiftScratch = new Float64Array(n);
-  return shiftScratch;
-}
-
-/**
- * Names of the parts of one step, as reported to {@link AblationPathStepHooks.onPhase}:
- * `direction` (shifts and γ), `saturate` (the gradient step fused with the saturation),
- * `smooth` (Gaussian smoothing; with threads, this thread's share plus the wait for the workers),
- * `project` (monotone projection fused with the clamping), `reparametrize`.
- */
-export type AblationPathPhase = 'direction' | 'saturate' | 'smooth' | 'project' | 'reparametrize';
-
-/** Optional instrumentation of {@link ablationPathStep} (used by the benchmark). */
-export interface AblationPathStepHooks {
-  /** Called after each part with its duration in milliseconds (performance.now()). */
-  readonly onPhase?: (phase: AblationPathPhase, milliseconds: number) => void;
-}
-
-/** What one {@link ablationPathStep} reports. */
-export interface AblationPathStepResult {
-  /** γ: the step's scale (0 when the differential vanished and the path was only re-projected). */
-  readonly gamma: number;
-  /** {@link pathSaturation} of the updated path. */
-  readonly saturation: number;
-}
-
-/**
- * One update of Algorithm 2 after the gradients (steps 2–8 of SPEC §6), given the interior
- * differentials g_k in `workspace.differential` (k = 1..T−1):
- *
- * 2. ascent direction in L²(μ): h_k(r) = g_k(r)/w_r − Σ_s g_k(s) (the μ-density of g, minus its
- *    μ-mean), so that ∫ h_k dμ = 0 and the step does not change ∫ M_k dμ (for the uniform measure
- *    on N points, h_k = N·(g_k − mean(g_k)));
- * 3. M_k ← M_k + γ·h_k with γ = stepSize / max_{k,r} |h_k(r)| (an L∞-normalised step, default 0.5);
- * 4. saturation θ ← tanh(2ζ(θ − ½))/(2 tanh ζ) + ½ (= θ + ε(θ)) on the interior masks;
- * 5. Gaussian smoothing K of every interior mask;
- * 6. the L∞-optimal monotone projection of every point's time series (Algorithm 1);
- * 7. clamp to [0, 1], M_0 = 0, M_T = 1;
- * 8. constant-speed reparametrisation (Appendix A).
- *
- * Mutates only the workspace (`masks`, `spare`); allocation-free apart from first-call scratch
- * buffers. Exported so that the benchmark can time the core's own work.
- * @throws InvalidValueError when the differential contains NaN or ±Infinity (before any mask is
- *   changed), or an updated mask value is not finite.
- * @example
- * differentialFromGradients(image, baseline, gradients, steps - 1, ws.differential);
- * const { saturation } = ablationPathStep(ws);
- */
-export function ablationPathStep(workspace: AblationPathWorkspace, hooks: AblationPathStepHooks = {}): AblationPathStepResult {
-  const { domain, steps, differential, metric, zeta, stepSize } = workspace;
-  const { size } = domain;
-  const onPhase = hooks.onPhase;
-  let clock = onPhase === undefined ? 0 : performance.now();
-  const lap = (phase: AblationPathPhase): void => {
-    if (onPhase === undefined) return;
-    const now = performance.now();
-    onPhase(phase, now - clock);
-    clock = now;
-  };
-  const masks = workspace.masks;
-  const interior = steps - 1;
-  const { weights, uniform } = domain;
-  const threaded = pools.get(workspace);
-  const which = threaded === undefined ? -1 : masks.buffer === threaded.buffers[0] ? 0 : masks.buffer === threaded.buffers[1] ? 1 : -1;
-  // (a caller who replaced `masks` by an unshared array gets the single-threaded step)
-  if (which !== -1 && threaded !== undefined) return threadedStep(workspace, threaded.pool, which, lap);
-  // 2–3. direction: per-mask shifts and the L∞-normalised scale γ
-  const shifts = scratchFor(interior);
-  const gamma = directionScale(differential, size, weights, uniform, interior, stepSize, shifts);
-  lap('direction');
-  // 3–5. step + saturation (fused), then smoothing
-  updateSaturateMasks(masks, differential, size, weights, uniform, 0, interior, gamma, shifts, zeta);
-  lap('saturate');
-  // finite: checked by updateSaturateMasks
-  smoothFieldsUnchecked(metric, masks.subarray(size, steps * size), interior);
-  lap('smooth');
-  // 6–7. monotone projection of every point's series, clamping, endpoints
-  projectClampPathInPlace(masks, size, steps);
-  lap('project');
-  // 8. constant speed
-  const out = workspace.spare;
-  reparametrizeInto(masks, domain, steps, out);
-  // swap: the reparametrised path becomes current
-  workspace.spare = masks;
-  workspace.masks = out;
-  lap('reparametrize');
-  return { gamma, saturation: saturationOf(workspace.masks, domain, steps) };
-}
-
-/**
- * {@link ablationPathStep} with worker threads: every phase is split between the calling thread
- * (first share) and the workers (see `stepThreads.ts`), with the same per-mask and per-point code
- * as the single-threaded step; maxima and per-mask sums are combined here in a fixed order.
- */
-function threadedStep(workspace: AblationPathWorkspace, pool: StepThreads, which: 0 | 1, lap: (phase: AblationPathPhase) => void): AblationPathStepResult {
-  const { domain, steps, differential, metric, zeta, stepSize } = workspace;
-  const { size, weights, uniform } = domain;
-  const masks = workspace.masks;
-  const out = workspace.spare;
-  const interior = steps - 1;
-  const threads = pool.threads;
-  const { params, layout } = pool;
-  /** Runs one phase on the workers and `mine` here; joins the workers even when `mine` throws. */
-  const phase = (id: StepPhase, mine: () => void): void => {
-    pool.start(id, which);
-    let failure: { error: unknown } | undefined;
-    try {
-      mine();
-    } catch (error) {
-      failure = { error };
-    }
-    try {
-      pool.join(masks);
-    } catch (error) {
-      failure ??= { error };
-    }
-    if (failure !== undefined) throw failure.error;
-  };
-  const [, maskEnd] = shareOf(interior, threads, 0);
-  const [, pointEnd] = shareOf(size, threads, 0);
-  const [, pathEnd] = shareOf(steps + 1, threads, 0);
-  // 2–3. direction: shifts and each thread's max |h|, combined (max is exact in any order)
-  phase(PHASE_DIRECTION, () => {
-    params[layout.maxAbs] = directionMax(differential, size, weights, uniform, 0, maskEnd, params, layout.shifts);
-  });
-  let maxAbs = 0;
-  for (let t = 0; t < threads; t++) maxAbs = Math.max(maxAbs, params[layout.maxAbs + t] as number);
-  const gamma = gammaOf(maxAbs, stepSize, differential, interior * size, size);
-  params[PARAM_GAMMA] = gamma;
-  lap('direction');
-  // 3–5. step + saturation, smoothing: by interior masks
-  const shifts = params.subarray(layout.shifts, layout.shifts + interior);
-  const smooth = smoothShare(interior, threads, 0);
-  phase(PHASE_SMOOTH, () => {
-    updateSaturateMasks(masks, differential, size, weights, uniform, 0, smooth.stepEnd, gamma, shifts, zeta);
-    lap('saturate');
-    // finite: checked by updateSaturateMasks
-    smoothFieldsUnchecked(metric, masks.subarray(size, (smooth.end + 1) * size), smooth.end);
-  });
-  if (smooth.split) {
-    // the last interior mask, smoothed by all threads: rows, then columns, each by FFT blocks
-    const last = masks.subarray(interior * size, (interior + 1) * size);
-    phase(PHASE_ROWS, () => smoothFieldPart(metric, last, pool.temp, 0, 0, threads));
-    phase(PHASE_COLUMNS, () => smoothFieldPart(metric, last, pool.temp, 1, 0, threads));
-  }
-  lap('smooth');
-  // 6–7. projection + clamping: by points
-  phase(PHASE_PROJECT, () => projectClampPointsInPlace(masks, size, steps, 0, pointEnd));
-  lap('project');
-  // 8. masses by masks, the plan here, the output masks and their saturation terms by masks
-  phase(PHASE_MASSES, () => {
-    for (let k = 0; k < pathEnd; k++) params[layout.masses + k] = maskMass(masks, k * size, size, weights, uniform);
-  });
-  reparametrizePlan(params, layout.masses, steps, params, layout.plan);
-  phase(PHASE_REPARAMETRIZE, () => {
-    reparametrizeMasksSaturation(masks, size, steps, params, layout.plan, 0, pathEnd, out, weights, uniform, params, layout.saturation);
-  });
-  workspace.spare = masks;
-  workspace.masks = out;
-  let total = 0;
-  for (let k = 0; k <= steps; k++) total += 2 * (params[layout.saturation + k] as number);
-  lap('reparametrize');
-  return { gamma, saturation: total / (steps + 1) };
-}
-
-/** The images of an optimisation, attached to a workspace by {@link setWorkspaceImages}. */
-interface WorkspaceImages {
-  readonly x0: Float32Array;
-  /** x1 − x0 in double precision ({@link imageDelta}). */
-  readonly delta: Float64Array;
-  readonly channels: number;
-  /** True when the shared copies in the worker pool hold these images. */
-  readonly shared: boolean;
-}
-const workspaceImages = new WeakMap<AblationPathWorkspace, WorkspaceImages>();
-
-/**
- * Attaches the image x0 and the baseline x1 of an optimisation to a workspace, for
- * {@link blendWorkspaceMasks} and {@link workspaceDifferential}: computes δ = x1 − x0 (doubles) once,
- * and for a parallel workspace with matching channels copies x0 and δ to the threads' shared buffers.
- * Unchecked (the caller validated the images against the domain).
- * @example setWorkspaceImages(ws, image, baseline);
- */
-export function setWorkspaceImages(workspace: AblationPathWorkspace, image: Image, baseline: Image): void {
-  const delta = imageDelta(image.data, baseline.data);
-  const pool = pools.get(workspace)?.pool;
-  const shared = pool !== undefined && pool.channels === image.channels && image.data.length === pool.x0.length;
-  if (shared) {
-    pool.x0.set(image.data);
-    pool.delta.set(delta);
-  }
-  workspaceImages.set(workspace, { x0: image.data, delta, channels: image.channels, shared });
-}
-
-function imagesOf(workspace: AblationPathWorkspace): WorkspaceImages {
-  const images = workspaceImages.get(workspace);
-  if (images === undefined) throw new OptionError('call setWorkspaceImages(workspace, image, baseline) first');
-  return images;
-}
-
-/** The pool and buffer index for image work on `workspace`, or undefined for the calling thread alone. */
-function imagePool(workspace: AblationPathWorkspace, images: WorkspaceImages): { pool: StepThreads; which: 0 | 1 } | undefined {
-  const threaded = pools.get(workspace);
-  if (threaded === undefined || !images.shared) return undefined;
-  const buffer = workspace.masks.buffer;
-  const which = buffer === threaded.buffers[0] ? 0 : buffer === threaded.buffers[1] ? 1 : -1;
-  return which === -1 ? undefined : { pool: threaded.pool, which };
-}
-
-/**
- * Writes the images [x0, x1]_θ = x0 + θ·δ for the current path's masks `first..first+count−1`
- * (path indices) into `out` (HWC, back to back): `blendMasksDeltaInto` with the attached images
- * ({@link setWorkspaceImages}). With threads, the workers interpolate the later images into shared
- * memory, copied to `out` afterwards (same kernel per image: identical values).
- * @throws OptionError when no images were attached.
- * @example blendWorkspaceMasks(ws, 1, steps - 1, out); // the interior images
- */
-export function blendWorkspaceMasks(workspace: AblationPathWorkspace, first: number, count: number, out: Float32Array): void {
-  const images = imagesOf(workspace);
-  const { size } = workspace.domain;
-  const { x0, delta, channels } = images;
-  const threaded = imagePool(workspace, images);
-  if (threaded === undefined) {
-    blendMasksDeltaInto(x0, delta, channels, size, workspace.masks, first, count, out);
-    return;
-  }
-  const { pool, which } = threaded;
-  const n = size * channels;
-  const mine = imageShareOf(count, pool.threads, 0)[1];
-  pool.params[PARAM_FIRST] = first;
-  pool.params[PARAM_COUNT] = count;
-  pool.start(PHASE_BLEND, which);
-  try {
-    blendMasksDeltaInto(x0, delta, channels, size, workspace.masks, first, mine, out);
-  } finally {
-    pool.join(workspace.masks);
-  }
-  out.set(pool.scratch.subarray(mine * n, count * n), mine * n);
-}
-
-/**
- * Writes the differentials g_k = Σ_c δ_c·∂F/∂x_c of `count` gradients (HWC, back to back) into
- * `workspace.differential` at interior indices `first..first+count−1`: `differentialFromDelta`
- * with the attached images. With threads, the later gradients are copied to shared memory and
- * contracted by the workers (same kernel per image: identical values).
- * @throws OptionError when no images were attached.
- * @example workspaceDifferential(ws, gradients, steps - 1, 0);
- */
-export function workspaceDifferential(workspace: AblationPathWorkspace, gradient: Float32Array, count: number, first: number): void {
-  const images = imagesOf(workspace);
-  const { size } = workspace.domain;
-  const { delta, channels } = images;
-  const threaded = imagePool(workspace, images);
-  if (threaded === undefined) {
-    differentialFromDelta(delta, channels, size, gradient, count, workspace.differential, first * size);
-    return;
-  }
-  const { pool, which } = threaded;
-  const n = size * channels;
-  const mine = imageShareOf(count, pool.threads, 0)[1];
-  pool.scratch.set(gradient.subarray(mine * n, count * n), mine * n);
-  pool.params[PARAM_FIRST] = first;
-  pool.params[PARAM_COUNT] = count;
-  pool.start(PHASE_DIFFERENTIAL, which);
-  try {
-    differentialFromDelta(delta, channels, size, gradient, mine, workspace.differential, first * size);
-  } finally {
-    pool.join(workspace.masks);
-  }
-}
+import { ablationPathStep } from './step.js';
+import {
+  DEFAULT_SIGMA_FRACTION,
+  blendWorkspaceMasks,
+  createAblationPathWorkspace,
+  createParallelAblationPathWorkspace,
+  setWorkspaceImages,
+  workspaceDifferential,
+} from './workspace.js';
+import type { AblationPathStepOptions, AblationPathWorkspace, AblationPathWorkspaceOptions, ThreadCount } from './workspace.js';
 
 /** Progress of {@link optimizeAblationPath}, reported after every iteration. */
 export interface OptimizationProgress extends Progress {
   /** 1-based iteration just completed. */
   readonly iteration: number;
-  /** P of the path whose gradient this iteration used. */
+  /** Soft P of the path whose gradient this iteration used (`history[iteration − 1]`). */
   readonly score: number;
   /** Saturation of the updated path. */
   readonly saturation: number;
+  /** The best P so far by the selection criterion (soft or hard, see {@link OptimizationSelection}). */
+  readonly best: number;
 }
+
+/**
+ * Which P chooses the returned path among the paths the run passed through (the start included):
+ *
+ * - `'soft'`: P of the path itself (SPEC §4), the quantity the gradient ascends; free (every
+ *   evaluated path is scored by its gradient call);
+ * - `'hard'`: the hard P, P of the §4.2 path of the path's switch-time map (binary masks in the
+ *   same order; SPEC §6 "Soft and hard P"), the number comparable with every other method's §4.2 P;
+ *   costs T − 1 extra evaluations (predict) for every evaluated path.
+ */
+export type OptimizationSelection = 'soft' | 'hard';
+
+/**
+ * The starting path of {@link optimizeAblationPath}: `'linear'` (ℓ(t) = t, as in the paper),
+ * `'random'` (a smoothed random ablation path from `seed`, Appendix E), a given ablation path, or
+ * a saliency map (`{ saliency }`: one finite value per point, higher = more salient; its §4.2 path,
+ * {@link pathFromSaliency}, is the start — a warm start from RISE, integrated gradients, ...).
+ */
+export type OptimizationInit = 'linear' | 'random' | AblationPath | { readonly saliency: ArrayLike<number> };
 
 /** Options of {@link optimizeAblationPath}. */
 export interface OptimizeAblationPathOptions extends AblationPathStepOptions, ImageInputOptions {
@@ -512,20 +73,33 @@ export interface OptimizeAblationPathOptions extends AblationPathStepOptions, Im
   /** The domain (weights, extent) on the image grid. Default `createGridDomain(height, width)`. */
   readonly domain?: Domain;
   /**
-   * Do not stop for saturation before this many iterations (≤ maxIterations). Default 6 (or
-   * maxIterations if smaller). A fixed point (see {@link OptimizationStopReason}) may stop earlier:
-   * every further iteration would return the same path.
+   * Do not stop for saturation or patience before this many iterations (≤ maxIterations).
+   * Default 6 (or maxIterations if smaller). A fixed point (see {@link OptimizationStopReason})
+   * may stop earlier: every further iteration would return the same path.
    */
   readonly minIterations?: number;
-  /** Stop after this many iterations. Default 100. */
+  /** Stop after this many iterations (the hardening phase included). Default 100. */
   readonly maxIterations?: number;
   /** Stop (after minIterations) once the path's saturation reaches this. Default 0.8. */
   readonly saturationTarget?: number;
   /**
-   * The starting path: `'linear'` (default, ℓ(t) = t, as in the paper) or `'random'` (a smoothed
-   * random ablation path from `seed`, Appendix E), or a given path.
+   * Stop (after minIterations) when the best P by the selection criterion has not improved for
+   * this many iterations: an integer ≥ 1, or `Infinity` (never). Default {@link DEFAULT_PATIENCE}.
    */
-  readonly init?: 'linear' | 'random' | AblationPath;
+  readonly patience?: number;
+  /** Which P chooses the returned path (see {@link OptimizationSelection}). Default `'soft'`. */
+  readonly selection?: OptimizationSelection;
+  /**
+   * ζ of the saturation at the end of the hardening ramp, ≥ `zeta`: step i (0-based) uses
+   * ζ_i = ζ + (hardeningZeta − ζ)·min(1, i / hardeningRamp), a saturation that grows over the
+   * iterations and pushes the masks towards 0/1 (binary masks have hard P = soft P). Default
+   * {@link DEFAULT_HARDENING_ZETA}; equal to `zeta` for a constant ζ (the paper's schedule).
+   */
+  readonly hardeningZeta?: number;
+  /** Iterations over which ζ grows to `hardeningZeta`, an integer ≥ 1. Default {@link DEFAULT_HARDENING_RAMP}. */
+  readonly hardeningRamp?: number;
+  /** The starting path (see {@link OptimizationInit}). Default `'linear'`. */
+  readonly init?: OptimizationInit;
   /**
    * Seed of the random initial path. The algorithm is otherwise deterministic: with
    * `init: 'linear'` the seed has no effect and equal inputs give bit-identical results. Default 0.
@@ -552,46 +126,81 @@ export interface OptimizeAblationPathOptions extends AblationPathStepOptions, Im
   readonly threads?: ThreadCount;
 }
 
+/** Default `patience` of {@link optimizeAblationPath}. */
+export const DEFAULT_PATIENCE = 8;
+/** Default `hardeningZeta` of {@link optimizeAblationPath}. */
+export const DEFAULT_HARDENING_ZETA = 0.8;
+/** Default `hardeningRamp` of {@link optimizeAblationPath}. */
+export const DEFAULT_HARDENING_RAMP = 20;
+
 /**
- * Why {@link optimizeAblationPath} stopped after its last iteration, checked in this order:
+ * Why {@link optimizeAblationPath} stopped after its last iteration, checked in this order after
+ * every step:
  *
- * - `'saturation'`: at least `minIterations` iterations were done and the path's saturation
- *   reached `saturationTarget` (the paper's rule);
  * - `'fixed-point'`: the iteration returned its input path bit for bit (every mask value has the
  *   same bits as before the iteration, so −0 ≠ +0), e.g. when the image equals the baseline or the
- *   classifier's gradient vanishes: an iteration is a deterministic function of the path (the
- *   classifier must be deterministic), so every further iteration would return the same path
- *   again, and `path`, `scores`, `score`, `predicted` and `threshold` are bit-for-bit those of the
- *   run without this stop. May come before `minIterations` (the minimum only guards the saturation
- *   rule; at a fixed point more iterations change nothing);
- * - `'max-iterations'`: `maxIterations` iterations were done.
+ *   classifier's gradient vanishes: with a constant ζ an iteration is a deterministic function of
+ *   the path (the classifier must be deterministic), so every further iteration would return the
+ *   same path again. Only checked while ζ is constant (a growing ζ changes the next step). May come
+ *   before `minIterations`;
+ * - `'saturation'`: at least `minIterations` iterations were done and the path's saturation
+ *   reached `saturationTarget` (the paper's rule) from below: with a start already at or above the
+ *   target (a warm start from a binary §4.2 path has saturation ≈ 1) the saturation must first
+ *   drop below it, else every warm start would stop at `minIterations` (a target of 0 is met by
+ *   every path: the run stops after `minIterations`);
+ * - `'max-iterations'`: `maxIterations` iterations were done;
+ * - `'patience'`: at least `minIterations` iterations were done and the best P by the selection
+ *   criterion was last improved `patience` iterations ago (checked once the latest path is scored).
  */
-export type OptimizationStopReason = 'saturation' | 'fixed-point' | 'max-iterations';
+export type OptimizationStopReason = 'saturation' | 'fixed-point' | 'max-iterations' | 'patience';
 
 /** What {@link optimizeAblationPath} returns. */
 export interface OptimizationResult {
-  /** The optimised ablation path (monotone, constant speed, M_0 = 0, M_T = 1). */
+  /**
+   * The returned path: the best path the run passed through by the selection criterion (the start
+   * included, so a warm start never scores above its result), monotone, constant speed, M_0 = 0,
+   * M_T = 1. Ties keep the earlier path.
+   */
   readonly path: AblationPath;
-  /** F(t_k) at every mask of the final path. */
+  /** F(t_k) at every mask of `path`. */
   readonly scores: Float64Array;
-  /** P of the final path (trapezoid rule). */
+  /** The soft P of `path` (trapezoid rule over `scores`): `history[bestIteration]`. */
   readonly score: number;
-  /** The highest-probability class at every mask of the final path (ties to the target). */
+  /** The highest-probability class at every mask of `path` (ties to the target). */
   readonly predicted: Int32Array;
-  /** The threshold mask of the final path (SPEC §7). */
+  /** The threshold mask of `path` (SPEC §7). */
   readonly threshold: ThresholdMask;
-  /** Iterations performed. */
+  /**
+   * The hard path: the §4.2 path ({@link pathFromSaliency}) of `path`'s switch-time map
+   * ({@link switchTimes}), binary masks (up to one fractional group per mask) in `path`'s order.
+   */
+  readonly hardPath: AblationPath;
+  /** F(t_k) at every mask of `hardPath`. */
+  readonly hardScores: Float64Array;
+  /** The hard P: P of `hardPath`, comparable with the §4.2 P of any saliency map (SPEC §6). */
+  readonly hardScore: number;
+  /** The criterion that chose `path`. */
+  readonly selection: OptimizationSelection;
+  /** Iterations after which `path` was reached (0: the start path itself). */
+  readonly bestIteration: number;
+  /** Iterations (steps) performed. */
   readonly iterations: number;
   /** Why the iterations stopped (see {@link OptimizationStopReason}). */
   readonly stopReason: OptimizationStopReason;
-  /** Images the classifier evaluated (gradient and predict calls together). */
+  /**
+   * Images the classifier evaluated: 2 (x0, x1) + (T − 1) per path scored (the start and every
+   * step's result, by gradient calls, the last by predict) + (T − 1) per hard P (once for the
+   * result with `'soft'` selection; for every scored path with `'hard'`).
+   */
   readonly evaluations: number;
   /**
-   * history[i] = P of the path at the start of iteration i + 1 (history[0]: the initial path).
-   * After a fixed-point stop, the run without that stop would only have repeated the last entry.
+   * history[i] = soft P of the path after i iterations (history[0]: the start), `iterations + 1`
+   * entries. After a fixed-point stop the last entry repeats the one before (the same path).
    */
   readonly history: Float64Array;
-  /** Saturation after each iteration (after a fixed-point stop, the last entry would repeat). */
+  /** hardHistory[i] = hard P of the path after i iterations with `'hard'` selection; empty with `'soft'`. */
+  readonly hardHistory: Float64Array;
+  /** saturations[i] = {@link pathSaturation} of the path after i iterations, `iterations + 1` entries. */
   readonly saturations: Float64Array;
 }
 
@@ -600,35 +209,43 @@ export interface OptimizationResult {
  * P(φ) = ∫_0^1 F([x0, x1]_φ(t)) dt (SPEC §6, Algorithm 2). Each iteration:
  *
  * 1. one batched gradient evaluation of F at the T − 1 interior images [x0, x1]_{M_k} (chunks of at
- *    most `batchSize`), contracted to g_k(r) = Σ_c (x1 − x0)_c(r)·∂F/∂x_c;
- * 2–8. {@link ablationPathStep}: μ-mean-free direction, L∞-normalised step 0.5, saturation ζ = 0.8,
- *    Gaussian smoothing (σ = 6/224 of the width), monotone projection, clamping with M_0 = 0 and
- *    M_T = 1, constant-speed reparametrisation.
+ *    most `batchSize`), contracted to g_k(r) = Σ_c (x1 − x0)_c(r)·∂F/∂x_c; its probabilities score
+ *    the current path (soft P);
+ * 2–8. {@link ablationPathStep}: the metric K (Gaussian, σ = 6/224 of the width) on the
+ *    differential, its μ-mean removed, L∞-normalised step 0.5, saturation with ζ_i (ζ = 0.8 growing
+ *    to `hardeningZeta` over `hardeningRamp` iterations), monotone projection, clamping with M_0 = 0
+ *    and M_T = 1, constant-speed reparametrisation (`smoothing` chooses where K acts, see
+ *    {@link AblationPathSmoothing}).
  *
- * It stops after at least `minIterations` (6) once the saturation mean(2|φ − ½|) ≥ 0.8, as soon as
- * an iteration leaves the path unchanged bit for bit (a fixed point: every later iteration would
- * return the same path, so the result is the one the full run would give; this may be before
- * `minIterations`), or after `maxIterations` (100); `stopReason` says which. The fixed-point check
- * copies the path before each step and compares bit patterns after it, stopping at the first
- * difference: at 224 × 224, T = 16, about 0.6 ms per iteration while the path moves (0.4 ms copy,
- * 0.15 ms compare; 2.3 ms for the full comparison that finds a fixed point), next to ≈ 50 ms for
- * the step itself on one thread, and one extra path of memory ((T + 1)·size floats). The final
- * path is scored once more (predict on its interior masks) for `scores`, `score` and the threshold
- * mask. Deterministic: equal inputs and seed give identical results. Never mutates its inputs.
+ * Every path it passes through is scored, the start included, and the best by the selection
+ * criterion (`selection`, soft P by default; ties keep the earlier) is returned with its scores,
+ * threshold mask and hard P ({@link OptimizationResult}): the result never scores below the start,
+ * so a warm start (`init`: a path or a saliency map's §4.2 path) can only be improved on. It stops
+ * at a fixed point (an iteration that returns its input bit for bit while ζ is constant; may be
+ * before `minIterations`), after at least `minIterations` (6) once the saturation
+ * mean(2|φ − ½|) ≥ 0.8 (then the last path is scored by predict) or the best P has not improved for
+ * `patience` iterations, or after `maxIterations` (100); `stopReason` says which. The fixed-point
+ * check copies the path before each step and compares bit patterns after it (≈ 0.6 ms per
+ * iteration at 224 × 224, T = 16). Deterministic: equal inputs and seed give identical results,
+ * for every thread count. Never mutates its inputs.
  *
- * Cost: 2 + (T − 1)·(iterations + 1) classifier evaluations. With the image equal to the baseline,
- * or a classifier whose gradient vanishes, the differential is 0 and the linear start comes back
- * bit for bit from the first step (in every case tried: grids 1×1 to 299×299, T = 2 to 64,
- * weighted domains), so such a run costs 1 iteration, 2 + 2·(T − 1) evaluations, instead of 100.
+ * Cost: 2 + (T − 1)·(iterations + 1) classifier evaluations for the paths (one fewer path after a
+ * fixed-point stop), plus T − 1 for the result's hard P with `'soft'` selection, or T − 1 per scored
+ * path with `'hard'`. With the image equal to the baseline, or a classifier whose gradient
+ * vanishes, the linear start comes back bit for bit from the first step, so such a run costs 1
+ * iteration, 2 + 2·(T − 1) evaluations.
  *
  * @throws CapabilityError when `classifier.gradient` is missing; OptionError for steps < 2, σ < 0,
- *   ζ ≤ 0, stepSize ≤ 0, bad iteration counts, thread counts or ignoreFraction, a non-function
- *   onProgress, or a `signal` that is not an AbortSignal (a boolean `aborted` and
- *   `addEventListener`; polyfills pass) (all checked before the classifier is called); ShapeError, InvalidValueError,
- *   TargetError for bad images, domains and targets; AbortError when `signal` is aborted.
+ *   ζ ≤ 0, stepSize ≤ 0, bad iteration counts, patience, selection, hardeningZeta (< ζ),
+ *   hardeningRamp, thread counts or ignoreFraction, an `init` that is none of the accepted forms, a
+ *   non-function onProgress, or a `signal` that is not an AbortSignal (a boolean `aborted` and
+ *   `addEventListener`; polyfills pass) (all checked before the classifier is called); ShapeError,
+ *   InvalidValueError, TargetError for bad images, domains, initial paths or saliency maps and
+ *   targets; AbortError when `signal` is aborted.
  * @example
  * const result = await optimizeAblationPath(classifier, { image, baseline, target: 3, onProgress: (p) => console.log(p.iteration, p.score) });
  * result.threshold.mask // the most ablated mask that keeps class 3 on top
+ * [result.score, result.hardScore] // soft and hard P of the returned path
  */
 export async function optimizeAblationPath(classifier: Classifier, options: OptimizeAblationPathOptions): Promise<OptimizationResult> {
   requireGradient(classifier, 'optimizeAblationPath');
@@ -636,7 +253,7 @@ export async function optimizeAblationPath(classifier: Classifier, options: Opti
     throw new OptionError('optimizeAblationPath needs an options object { image, baseline, target, ... }');
   }
   assertPathInputs(classifier, options);
-  const { image, baseline, target } = options;
+  const { image } = options;
   const steps = options.steps ?? 16;
   assertInteger('steps', steps, 2);
   const maxIterations = options.maxIterations ?? 100;
@@ -645,6 +262,18 @@ export async function optimizeAblationPath(classifier: Classifier, options: Opti
   assertInteger('minIterations', minIterations, 0, maxIterations);
   const saturationTarget = options.saturationTarget ?? 0.8;
   assertNumberInRange('saturationTarget', saturationTarget, 0, 1);
+  const patience = options.patience ?? DEFAULT_PATIENCE;
+  if (patience !== Infinity) assertInteger('patience', patience, 1);
+  const selection = options.selection ?? 'soft';
+  if (selection !== 'soft' && selection !== 'hard') {
+    throw new OptionError(`selection must be 'soft' or 'hard', got ${JSON.stringify(selection) ?? String(selection)}`);
+  }
+  const zeta = options.zeta ?? 0.8;
+  assertNumberInRange('zeta', zeta, Number.MIN_VALUE);
+  const hardeningZeta = options.hardeningZeta ?? Math.max(zeta, DEFAULT_HARDENING_ZETA);
+  assertNumberInRange('hardeningZeta', hardeningZeta, zeta);
+  const hardeningRamp = options.hardeningRamp ?? DEFAULT_HARDENING_RAMP;
+  assertInteger('hardeningRamp', hardeningRamp, 1);
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   assertInteger('batchSize', batchSize, 1);
   const seed = options.seed ?? 0;
@@ -662,38 +291,64 @@ export async function optimizeAblationPath(classifier: Classifier, options: Opti
   }
   const sigma = options.sigma ?? DEFAULT_SIGMA_FRACTION * domain.extent[0];
   assertNumberInRange('sigma', sigma, 0);
-  let init: AblationPath | undefined;
-  const initOption = options.init ?? 'linear';
-  if (initOption === 'random') init = randomAblationPath(domain, steps, { seed, sigma });
-  else if (initOption !== 'linear') {
-    if (typeof initOption !== 'object') throw new OptionError(`init must be 'linear', 'random' or an AblationPath, got ${String(initOption)}`);
-    init = initOption;
-  }
+  const init = initialPath(options.init ?? 'linear', domain, steps, seed, sigma);
   const stepOptions: AblationPathWorkspaceOptions = {
     steps,
     sigma,
-    ...(options.zeta === undefined ? {} : { zeta: options.zeta }),
+    zeta,
     ...(options.stepSize === undefined ? {} : { stepSize: options.stepSize }),
+    ...(options.smoothing === undefined ? {} : { smoothing: options.smoothing }),
     ...(init === undefined ? {} : { init }),
   };
   const threads = options.threads ?? 1;
   const ws =
     threads === 1 ? createAblationPathWorkspace(domain, stepOptions) : await createParallelAblationPathWorkspace(domain, { ...stepOptions, threads, channels: image.channels });
+  const zetaAt = (i: number): number => (hardeningZeta === zeta ? zeta : zeta + (hardeningZeta - zeta) * Math.min(1, i / hardeningRamp));
   try {
-    return await runOptimizer(classifier, options, ws, { steps, maxIterations, minIterations, saturationTarget, batchSize });
+    return await runOptimizer(classifier, options, ws, { steps, maxIterations, minIterations, saturationTarget, patience, selection, zetaAt, batchSize });
   } finally {
     await ws.close();
   }
 }
 
-async function runOptimizer(
-  classifier: Classifier,
-  options: OptimizeAblationPathOptions,
-  ws: AblationPathWorkspace,
-  settings: { steps: number; maxIterations: number; minIterations: number; saturationTarget: number; batchSize: number },
-): Promise<OptimizationResult> {
+/** The start path of an `init` option (undefined: the linear path, the workspace's default). */
+function initialPath(option: OptimizationInit, domain: Domain, steps: number, seed: number, sigma: number): AblationPath | undefined {
+  if (option === 'linear') return undefined;
+  if (option === 'random') return randomAblationPath(domain, steps, { seed, sigma });
+  if (option === null || typeof option !== 'object') {
+    throw new OptionError(`init must be 'linear', 'random', an AblationPath or { saliency }, got ${JSON.stringify(option) ?? String(option)}`);
+  }
+  if ('saliency' in option) return pathFromSaliency(option.saliency, domain, steps);
+  if (!('masks' in option)) throw new OptionError('init must be \'linear\', \'random\', an AblationPath (with masks) or { saliency } (a map)');
+  return option;
+}
+
+interface DriverSettings {
+  readonly steps: number;
+  readonly maxIterations: number;
+  readonly minIterations: number;
+  readonly saturationTarget: number;
+  readonly patience: number;
+  readonly selection: OptimizationSelection;
+  /** ζ of step i (0-based). */
+  readonly zetaAt: (i: number) => number;
+  readonly batchSize: number;
+}
+
+/** The best path so far and what is known about it. */
+interface Kept {
+  masks: Float32Array;
+  scores: Float64Array;
+  predicted: Int32Array;
+  soft: number;
+  /** Its hard path and scores, when already computed (`'hard'` selection). */
+  hard: { path: AblationPath; scores: Float64Array; score: number } | undefined;
+  iteration: number;
+}
+
+async function runOptimizer(classifier: Classifier, options: OptimizeAblationPathOptions, ws: AblationPathWorkspace, settings: DriverSettings): Promise<OptimizationResult> {
   const { image, baseline, target } = options;
-  const { steps, maxIterations, minIterations, saturationTarget, batchSize } = settings;
+  const { steps, maxIterations, minIterations, saturationTarget, patience, selection, zetaAt, batchSize } = settings;
   const domain = ws.domain;
   const signal = options.signal;
   const size = domain.size;
@@ -716,73 +371,150 @@ async function runOptimizer(
   const fill = (first: number, m: number, out: Float32Array): void => {
     blendWorkspaceMasks(ws, 1 + first, m, out);
   };
-  const history: number[] = [];
-  const saturations: number[] = [];
-  // the path before each step, for the fixed-point check
-  const before = new Float32Array(ws.masks.length);
-  let stopReason: OptimizationStopReason = 'max-iterations';
-  let iterations = 0;
-  while (iterations < maxIterations) {
-    throwIfAborted(signal);
-    await gradientBatched(
+  // the hard P of a path (its masks): the §4.2 path of its switch-time map, scored by predict
+  const hardOf = async (masks: Float32Array): Promise<NonNullable<Kept['hard']>> => {
+    const path = pathFromSaliency(switchTimes(createPath(domain, steps, masks)), domain, steps);
+    const x0 = image.data;
+    const x1 = baseline.data;
+    const channels = image.channels;
+    const probabilities = await predictBatched(
       classifier,
       image,
       interior,
-      fill,
-      target,
-      (chunk) => {
-        workspaceDifferential(ws, chunk.gradient, chunk.count, chunk.first);
-        for (let i = 0; i < chunk.count; i++) {
-          scores[1 + chunk.first + i] = chunk.probabilities[i * classes + target] as number;
+      (first, m, out) => {
+        for (let j = 0; j < m; j++) {
+          const mask = (1 + first + j) * size;
+          const at = j * size * channels;
+          for (let r = 0; r < size; r++) {
+            const t = path.masks[mask + r] as number;
+            for (let c = 0; c < channels; c++) {
+              const i = r * channels + c;
+              const a = x0[i] as number;
+              out[at + i] = a + t * ((x1[i] as number) - a);
+            }
+          }
         }
       },
       batching,
     );
     evaluations += interior;
+    const hardScores = new Float64Array(steps + 1);
+    hardScores[0] = scores[0] as number;
+    hardScores[steps] = scores[steps] as number;
+    for (let i = 0; i < interior; i++) hardScores[1 + i] = probabilities[i * classes + target] as number;
+    return { path, scores: hardScores, score: trapezoid(hardScores) };
+  };
+
+  const history: number[] = [];
+  const hardHistory: number[] = [];
+  const saturations: number[] = [saturationOf(ws.masks, domain, steps)];
+  // the path before each step, for the fixed-point check
+  const before = new Float32Array(ws.masks.length);
+  let kept: Kept | undefined;
+  let bestKey = -Infinity;
+  let stopReason: OptimizationStopReason = 'max-iterations';
+  let iterations = 0;
+  // true when the path about to be scored is the last one (scored by predict: no step follows)
+  let last = false;
+  // the saturation rule needs the saturation to *reach* the target: a start already above it (a
+  // warm start from a binary §4.2 path) must first go below, else it would stop at minIterations
+  // (a target of 0 is met by every path: it stops at minIterations)
+  let belowTarget = saturationTarget === 0 || (saturations[0] as number) < saturationTarget;
+  for (;;) {
+    throwIfAborted(signal);
+    if (last) {
+      const p = await predictBatched(classifier, image, interior, fill, batching);
+      for (let i = 0; i < interior; i++) {
+        scores[1 + i] = p[i * classes + target] as number;
+        predicted[1 + i] = argmaxRow(p, i, classes, target);
+      }
+    } else {
+      await gradientBatched(
+        classifier,
+        image,
+        interior,
+        fill,
+        target,
+        (chunk) => {
+          workspaceDifferential(ws, chunk.gradient, chunk.count, chunk.first);
+          for (let i = 0; i < chunk.count; i++) {
+            scores[1 + chunk.first + i] = chunk.probabilities[i * classes + target] as number;
+            predicted[1 + chunk.first + i] = argmaxRow(chunk.probabilities, i, classes, target);
+          }
+        },
+        batching,
+      );
+    }
+    evaluations += interior;
     const score = trapezoid(scores);
     history.push(score);
+    let hard: Kept['hard'];
+    if (selection === 'hard') {
+      hard = await hardOf(ws.masks);
+      hardHistory.push(hard.score);
+    }
+    const key = hard === undefined ? score : hard.score;
+    if (kept === undefined || key > bestKey) {
+      bestKey = key;
+      kept = { masks: ws.masks.slice(), scores: scores.slice(), predicted: predicted.slice(), soft: score, hard, iteration: iterations };
+    }
+    if (last) break;
+    if (iterations >= minIterations && iterations - kept.iteration >= patience) {
+      stopReason = 'patience';
+      break;
+    }
+    const zeta = zetaAt(iterations);
     before.set(ws.masks);
-    const { saturation } = ablationPathStep(ws);
-    const fixedPoint = sameBits(before, ws.masks);
+    const { saturation } = ablationPathStep(ws, { zeta });
+    // a fixed point repeats only while ζ stays the same
+    const fixedPoint = zetaAt(iterations + 1) === zeta && sameBits(before, ws.masks);
     saturations.push(saturation);
     iterations++;
     options.onProgress?.({
       iteration: iterations,
       score,
       saturation,
+      best: bestKey,
       done: iterations,
       total: maxIterations,
-      metrics: { score, saturation },
+      metrics: { score, saturation, best: bestKey },
     });
-    if (iterations >= minIterations && saturation >= saturationTarget) {
-      stopReason = 'saturation';
-      break;
-    }
-    // the next iteration would see the same path (hence the same gradients) and return it again
     if (fixedPoint) {
+      // the same path as the one just scored: the same scores (the classifier is deterministic)
+      history.push(score);
+      if (hard !== undefined) hardHistory.push(hard.score);
       stopReason = 'fixed-point';
       break;
     }
+    if (saturation < saturationTarget) belowTarget = true;
+    if (iterations >= minIterations && belowTarget && saturation >= saturationTarget) {
+      stopReason = 'saturation';
+      last = true;
+    } else if (iterations >= maxIterations) {
+      stopReason = 'max-iterations';
+      last = true;
+    }
   }
-  // score the final path
-  const final = await predictBatched(classifier, image, interior, fill, batching);
-  evaluations += interior;
-  for (let i = 0; i < interior; i++) {
-    scores[1 + i] = final[i * classes + target] as number;
-    predicted[1 + i] = argmaxRow(final, i, classes, target);
-  }
-  const path = createPath(domain, steps, ws.masks.slice());
-  const threshold = thresholdMask(path, { target, scores, predicted }, options.ignoreFraction === undefined ? {} : { ignoreFraction: options.ignoreFraction });
+  const best = kept;
+  const hard = best.hard ?? (await hardOf(best.masks));
+  const path = createPath(domain, steps, best.masks);
+  const threshold = thresholdMask(path, { target, scores: best.scores, predicted: best.predicted }, options.ignoreFraction === undefined ? {} : { ignoreFraction: options.ignoreFraction });
   return {
     path,
-    scores,
-    score: trapezoid(scores),
-    predicted,
+    scores: best.scores,
+    score: best.soft,
+    predicted: best.predicted,
     threshold,
+    hardPath: hard.path,
+    hardScores: hard.scores,
+    hardScore: hard.score,
+    selection,
+    bestIteration: best.iteration,
     iterations,
     stopReason,
     evaluations,
     history: Float64Array.from(history),
+    hardHistory: Float64Array.from(hardHistory),
     saturations: Float64Array.from(saturations),
   };
 }

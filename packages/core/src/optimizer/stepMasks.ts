@@ -1,9 +1,14 @@
 /**
- * Fused kernels of the optimiser's update step (SPEC §6 steps 2–4 and 6–7): one pass over the
- * interior masks for the gradient step and the saturation, one strided pass per point for the
- * monotone projection and the clamping. They give bit-for-bit the values of the unfused sequence
- * (step, then `saturateInPlace`; `projectMonotoneInPlace`, then clamping) with fewer passes over
- * memory.
+ * Fused kernels of the optimiser's update step (SPEC §6 steps 2–7): the μ-density of the
+ * differential (the input of the metric K), the direction's scale, one pass over the interior
+ * masks for the gradient step and the saturation, one strided pass per point for the monotone
+ * projection and the clamping. They give bit-for-bit the values of the unfused sequence (step,
+ * then `saturateInPlace`; `projectMonotoneInPlace`, then clamping) with fewer passes over memory.
+ *
+ * Two directions exist (see `AblationPathSmoothing`): the smoothed one of SPEC §6,
+ * h_k = K(g_k/w) − ∫ K(g_k/w) dμ ({@link densityInto}, the metric, {@link smoothedDirectionMax},
+ * {@link stepSaturateSmoothed}), and the raw one of the mask-smoothing variant,
+ * h_k = g_k/w − Σ_r g_k(r) ({@link directionMax}, {@link updateSaturateMasks}).
  */
 import { InvalidValueError } from '../infra/errors.js';
 import { projectStridedInPlace } from '../path/monotoneKernel.js';
@@ -179,6 +184,180 @@ export function updateSaturateMasks(
       const v = masks[i] as number;
       if (!Number.isFinite(v)) throw new InvalidValueError(`field ${Math.floor(i / size) - 1} contains ${String(v)} at point ${i % size}`);
     }
+  }
+}
+
+/**
+ * Step 3 of SPEC §6, its input: the μ-density of each interior differential k = first..end−1 (g_k
+ * at `k · size` in `differential`), centred: d_k(r) = g_k(r)/w_r − Σ_s g_k(s) (its μ-mean is
+ * Σ_s w_s·g_k(s)/w_s = Σ_s g_k(s)), written at the same place in `out` (float32); for the uniform
+ * measure w_r = 1/size, so d_k = size·g_k − Σ g_k (the raw direction of {@link directionMax}).
+ * The metric K acts on this density (the covector g_k is a density times μ). Centring before K
+ * changes nothing in exact arithmetic (the mean is removed again after K) but keeps the float32
+ * field's resolution for the part K does not flatten. Returns max |d_k(r)| over the range (NaN
+ * when a value is NaN; non-finite values are written as they come, the caller's scale check
+ * names them).
+ * @example const dMax = densityInto(differential, size, weights, true, 0, 15, direction);
+ */
+export function densityInto(
+  differential: Float32Array,
+  size: number,
+  weights: Float64Array,
+  uniform: boolean,
+  first: number,
+  end: number,
+  out: Float32Array,
+): number {
+  let maxAbs = 0;
+  for (let k = first; k < end; k++) {
+    const off = k * size;
+    let total = 0;
+    for (let r = 0; r < size; r++) total += differential[off + r] as number;
+    let lo = Infinity;
+    let hi = -Infinity;
+    if (uniform) {
+      for (let r = 0; r < size; r++) {
+        const v = Math.fround(size * (differential[off + r] as number) - total);
+        out[off + r] = v;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    } else {
+      for (let r = 0; r < size; r++) {
+        const v = Math.fround((differential[off + r] as number) / (weights[r] as number) - total);
+        out[off + r] = v;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    }
+    // a NaN or ±Infinity in the differential makes the result NaN (Math.max propagates it)
+    maxAbs = Math.max(maxAbs, Math.abs(hi), Math.abs(lo), Number.isFinite(total) ? 0 : Number.NaN);
+  }
+  return maxAbs;
+}
+
+/**
+ * Below this fraction of the centred density's largest entry (see {@link densityInto}), the
+ * smoothed, mean-free direction is float32 rounding noise (a field that K flattened to a
+ * constant, e.g. σ much wider than the grid): the step then has γ = 0 instead of blowing the
+ * noise up to an L∞ step of `stepSize`. (The noise of K on a float32 field is a few float32 ulps,
+ * 2^−23 ≈ 1.2·10⁻⁷ each, of the field's largest entry.)
+ */
+export const DIRECTION_RESOLUTION = 1e-5;
+
+/**
+ * γ of the smoothed direction: {@link gammaOf} of its largest entry `maxAbs`, or 0 when `maxAbs` is
+ * at most {@link DIRECTION_RESOLUTION} times `densityMax` (the largest entry of the centred
+ * density before K, from {@link densityInto}).
+ * @throws InvalidValueError as {@link gammaOf}.
+ * @example smoothedGamma(2e-3, 1, 0.5, differential, 15 * size, size) // 250
+ */
+export function smoothedGamma(maxAbs: number, densityMax: number, stepSize: number, differential: Float32Array, count: number, size: number): number {
+  const gamma = gammaOf(maxAbs, stepSize, differential, count, size);
+  return maxAbs <= DIRECTION_RESOLUTION * densityMax ? 0 : gamma;
+}
+
+/**
+ * Step 3 of SPEC §6, its end, for the smoothed densities ĝ_k = K d_k in `direction`
+ * (k = first..end−1, at `k · size`): writes the μ-mean `means[meanOffset + k] = Σ_r w_r·ĝ_k(r)`
+ * (uniform: (Σ_r ĝ_k(r)) / size) and returns max_{k,r} |ĝ_k(r) − mean_k| over those masks (0 for an
+ * empty range; NaN when a value is NaN, which a non-finite differential becomes in the metric).
+ * Like {@link directionMax}, ranges may be taken by different threads (max is exact in any order).
+ * @example const m = smoothedDirectionMax(direction, size, weights, true, 0, 15, means, 0);
+ */
+export function smoothedDirectionMax(
+  direction: Float32Array,
+  size: number,
+  weights: Float64Array,
+  uniform: boolean,
+  first: number,
+  end: number,
+  means: Float64Array,
+  meanOffset: number,
+): number {
+  let maxAbs = 0;
+  for (let k = first; k < end; k++) {
+    const off = k * size;
+    let total = 0;
+    let lo = Infinity;
+    let hi = -Infinity;
+    if (uniform) {
+      for (let r = 0; r < size; r++) {
+        const v = direction[off + r] as number;
+        total += v;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      total /= size;
+    } else {
+      for (let r = 0; r < size; r++) {
+        const v = direction[off + r] as number;
+        total += (weights[r] as number) * v;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    }
+    means[meanOffset + k] = total;
+    // NaN in a mask: total is NaN, and Math.max propagates it
+    maxAbs = Math.max(maxAbs, Math.abs(hi - total), Math.abs(lo - total));
+  }
+  return maxAbs;
+}
+
+/**
+ * Steps 4–5 fused for the smoothed direction, interior masks `first..end−1` (mask k + 1 of the
+ * path, direction k): θ ← S(fround(θ + γ·(ĝ_k − means[k]))), S the saturation of `saturateInPlace`
+ * (same table, same rounding). γ = 0 only saturates. `masks` holds the whole path.
+ * @throws InvalidValueError when a written value is NaN or ±Infinity, as {@link updateSaturateMasks}.
+ * @example stepSaturateSmoothed(masks, direction, size, 0, 15, gamma, means, 0.8);
+ */
+export function stepSaturateSmoothed(
+  masks: Float32Array,
+  direction: Float32Array,
+  size: number,
+  first: number,
+  end: number,
+  gamma: number,
+  means: Float64Array,
+  zeta: number,
+): void {
+  const t = saturationTable(zeta);
+  const za = 2 * zeta;
+  const zb = 1 / (2 * Math.tanh(zeta));
+  const scale = SATURATION_TABLE_SCALE;
+  const tmin = SATURATION_TABLE_MIN;
+  const tsize = SATURATION_TABLE_SIZE;
+  let total = 0;
+  for (let k = first; k < end; k++) {
+    const off = k * size;
+    const mOff = off + size;
+    const mean = means[k] as number;
+    let sum = 0;
+    for (let r = 0; r < size; r++) {
+      let x = masks[mOff + r] as number;
+      if (gamma !== 0) x = Math.fround(x + gamma * ((direction[off + r] as number) - mean));
+      const u = (x - tmin) * scale;
+      let y: number;
+      if (u >= 0 && u < tsize) {
+        const j = u | 0;
+        const lo = t[j] as number;
+        y = lo + (u - j) * ((t[j + 1] as number) - lo);
+      } else {
+        y = saturateExact(x, za, zb);
+      }
+      masks[mOff + r] = y;
+      sum += y;
+    }
+    total += sum;
+  }
+  if (!Number.isFinite(total)) throwNonFinite(masks, size, first, end);
+}
+
+/** Names the first NaN or ±Infinity among interior masks `first..end−1` (field i = interior mask i). */
+function throwNonFinite(masks: Float32Array, size: number, first: number, end: number): void {
+  for (let i = (first + 1) * size; i < (end + 1) * size; i++) {
+    const v = masks[i] as number;
+    if (!Number.isFinite(v)) throw new InvalidValueError(`field ${Math.floor(i / size) - 1} contains ${String(v)} at point ${i % size}`);
   }
 }
 

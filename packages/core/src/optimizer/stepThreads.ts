@@ -2,23 +2,39 @@
  * Optional worker threads for the optimiser's update step (Node only), on SharedArrayBuffer-backed
  * buffers. The step runs in phases; in each, the main thread and every worker take a contiguous
  * share (main thread first) and the main thread waits (Atomics.wait) for the workers before the
- * next phase: direction (interior masks), gradient step + saturation + smoothing (interior
- * masks), monotone projection + clamping (points), masses (masks), reparametrisation + per-mask
- * saturation (output masks). Every mask or point goes through exactly the same code whichever
+ * next phase: the metric on the differential (density + smoothing, interior masks; not in the
+ * `'masks'` smoothing mode), direction (interior masks), gradient step + saturation + mask
+ * smoothing when the mode has it (interior masks), monotone projection + clamping (points),
+ * masses (masks), reparametrisation + per-mask saturation (output masks). Every mask or point goes through exactly the same code whichever
  * thread runs it, and partial results (maxima, per-mask sums) are combined on the main thread in a
  * fixed order, so results are identical for any number of threads.
  */
 import { CapabilityError, InvalidValueError } from '../infra/errors.js';
 
+/** Where the step applies the metric K (the public `AblationPathSmoothing`). */
+export type StepSmoothing = 'differential' | 'masks' | 'both';
+
 /** Control words (Int32Array on a SharedArrayBuffer). */
 export const CTL_GENERATION = 0;
 export const CTL_DONE = 1;
 export const CTL_ERROR = 2;
-/** Parameter slots (Float64Array on a SharedArrayBuffer): buffer index, γ, phase, then {@link ParamLayout}. */
+/**
+ * Parameter slots (Float64Array on a SharedArrayBuffer): buffer index, γ, phase, the image
+ * phases' first and count, ζ of this step, the field of the split smoothing, then
+ * {@link ParamLayout}.
+ */
 export const PARAM_WHICH = 0;
 export const PARAM_GAMMA = 1;
 export const PARAM_PHASE = 2;
-export const PARAM_SHIFTS = 5;
+/** ζ of the current step's saturation (the step may override the workspace's ζ per call). */
+export const PARAM_ZETA = 5;
+/** Which field the split smoothing ({@link PHASE_ROWS}, {@link PHASE_COLUMNS}) works on: {@link FIELD_MASKS} or {@link FIELD_DIRECTION}. */
+export const PARAM_FIELD = 6;
+export const PARAM_SHIFTS = 7;
+/** {@link PARAM_FIELD}: the last interior mask of the current path. */
+export const FIELD_MASKS = 0;
+/** {@link PARAM_FIELD}: the last smoothed density of the direction buffer. */
+export const FIELD_DIRECTION = 1;
 
 /** Phases of one threaded step (see the module comment). */
 export const PHASE_DIRECTION = 1;
@@ -32,7 +48,9 @@ export const PHASE_COLUMNS = 7;
 /** Interpolation of images into the shared scratch, and the differential from gradients copied there (by images). */
 export const PHASE_BLEND = 8;
 export const PHASE_DIFFERENTIAL = 9;
-export type StepPhase = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
+/** The metric on the differential: μ-densities of the interior differentials, smoothed (by interior masks). */
+export const PHASE_METRIC = 10;
+export type StepPhase = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10;
 /** Parameter slots of the image phases: the first mask (blend) or interior index (differential), and the count. */
 export const PARAM_FIRST = 3;
 export const PARAM_COUNT = 4;
@@ -51,7 +69,10 @@ export function imageShareOf(count: number, threads: number, t: number): [number
   return [mine + first, mine + end];
 }
 
-/** Thread t's share of the gradient step + saturation and of the smoothing of whole masks. */
+/**
+ * Thread t's share of the gradient step + saturation and of the smoothing of whole masks (the
+ * same shares serve the density and smoothing of the differential in {@link PHASE_METRIC}).
+ */
 export interface SmoothShare {
   /** Interior masks `first..end−1` are smoothed whole by this thread. */
   readonly first: number;
@@ -80,10 +101,12 @@ export function smoothShare(interior: number, threads: number, t: number): Smoot
 
 /** Offsets of the per-step arrays in the parameter slots. */
 export interface ParamLayout {
-  /** Σ_r g_k(r), k = 0..T−2. */
+  /** Σ_r g_k(r) (raw direction) or the μ-mean of K(g_k/w) (smoothed direction), k = 0..T−2. */
   readonly shifts: number;
   /** Each thread's partial max |h| (thread t at `maxAbs + t`). */
   readonly maxAbs: number;
+  /** Each thread's partial max of the centred density before the metric (thread t at `densityMax + t`). */
+  readonly densityMax: number;
   /** ∫ M_k dμ, k = 0..T. */
   readonly masses: number;
   /** The reparametrisation plan: (k, λ) per output mask j = 0..T. */
@@ -98,10 +121,11 @@ export interface ParamLayout {
 export function paramLayout(steps: number, threads: number): ParamLayout {
   const shifts = PARAM_SHIFTS;
   const maxAbs = shifts + (steps - 1);
-  const masses = maxAbs + threads;
+  const densityMax = maxAbs + threads;
+  const masses = densityMax + threads;
   const plan = masses + steps + 1;
   const saturation = plan + 2 * (steps + 1);
-  return { shifts, maxAbs, masses, plan, saturation, length: saturation + steps + 1 };
+  return { shifts, maxAbs, densityMax, masses, plan, saturation, length: saturation + steps + 1 };
 }
 
 /**
@@ -121,9 +145,10 @@ export interface StepWorkerData {
   readonly width: number;
   readonly extent: [number, number];
   readonly sigma: number;
-  readonly zeta: number;
   readonly uniform: boolean;
   readonly weights: Float64Array;
+  /** The workspace's smoothing mode (see `AblationPathSmoothing`). */
+  readonly smoothing: StepSmoothing;
   /** This worker's thread index (1..threads−1; 0 is the main thread). */
   readonly index: number;
   readonly threads: number;
@@ -132,6 +157,8 @@ export interface StepWorkerData {
   readonly masksA: SharedArrayBuffer;
   readonly masksB: SharedArrayBuffer;
   readonly differential: SharedArrayBuffer;
+  /** (T − 1)·size floats: the smoothed densities K(g_k/w) (absent in the `'masks'` mode). */
+  readonly direction: SharedArrayBuffer | undefined;
   /** `size` doubles: the transposed intermediate of the split smoothing. */
   readonly temp: SharedArrayBuffer;
   /** Channels of the images; x0 (`size·channels` floats) and δ = x1 − x0 (doubles), set per optimisation. */
@@ -211,9 +238,9 @@ export interface StepThreadsOptions {
   readonly width: number;
   readonly extent: readonly [number, number];
   readonly sigma: number;
-  readonly zeta: number;
   readonly uniform: boolean;
   readonly weights: Float64Array;
+  readonly smoothing: StepSmoothing;
   /** T − 1. */
   readonly interior: number;
   /** Total threads ≥ 2 (the main thread included). */
@@ -221,6 +248,8 @@ export interface StepThreadsOptions {
   readonly masksA: Float32Array;
   readonly masksB: Float32Array;
   readonly differential: Float32Array;
+  /** The direction buffer ((T − 1)·size floats), or undefined in the `'masks'` mode. */
+  readonly direction: Float32Array | undefined;
   /** Channels of the images interpolated and differentiated by the threads. */
   readonly channels: number;
 }
@@ -265,15 +294,16 @@ export async function createStepThreads(options: StepThreadsOptions): Promise<St
             width: options.width,
             extent: [options.extent[0], options.extent[1]],
             sigma: options.sigma,
-            zeta: options.zeta,
             uniform: options.uniform,
             weights: options.weights,
+            smoothing: options.smoothing,
             index: i + 1,
             threads,
             steps,
             masksA: shared(options.masksA),
             masksB: shared(options.masksB),
             differential: shared(options.differential),
+            direction: options.direction === undefined ? undefined : shared(options.direction),
             temp: tempBuffer,
             channels,
             x0: x0Buffer,

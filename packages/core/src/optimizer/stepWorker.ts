@@ -1,25 +1,29 @@
 /**
  * Worker-thread entry of {@link createStepThreads} (Node `worker_threads`): runs its share of each
- * phase of the update step (direction, gradient step + saturation + smoothing, projection +
- * clamping, masses, reparametrisation + per-mask saturation) on buffers shared with the main
- * thread. Started only by `stepThreads.ts`; importing it anywhere else does nothing.
+ * phase of the update step (metric on the differential, direction, gradient step + saturation +
+ * mask smoothing, projection + clamping, masses, reparametrisation + per-mask saturation) on
+ * buffers shared with the main thread. Started only by `stepThreads.ts`; importing it anywhere else does nothing.
  */
 import { createGridDomain } from '../domain/domain.js';
 import { createGaussianMetric, smoothFieldPart, smoothFieldsUnchecked } from '../metric/gaussianMetric.js';
 import { blendMasksDeltaInto, differentialFromDelta } from '../score/blendKernel.js';
 import { maskMass, reparametrizeMasksSaturation } from '../path/reparametrizeKernel.js';
-import { directionMax, projectClampPointsInPlace, updateSaturateMasks } from './stepMasks.js';
+import { densityInto, directionMax, projectClampPointsInPlace, smoothedDirectionMax, stepSaturateSmoothed, updateSaturateMasks } from './stepMasks.js';
 import type { StepWorkerData } from './stepThreads.js';
 import {
   CTL_DONE,
   CTL_ERROR,
   CTL_GENERATION,
+  FIELD_DIRECTION,
   PARAM_COUNT,
+  PARAM_FIELD,
   PARAM_FIRST,
   PARAM_GAMMA,
   PARAM_PHASE,
   PARAM_WHICH,
+  PARAM_ZETA,
   PHASE_DIRECTION,
+  PHASE_METRIC,
   PHASE_MASSES,
   PHASE_PROJECT,
   PHASE_BLEND,
@@ -40,7 +44,7 @@ async function main(): Promise<void> {
   const parent = threads.parentPort;
   const data = threads.workerData as StepWorkerData | undefined;
   if (parent === null || data === undefined) return;
-  const { height, width, extent, sigma, zeta, uniform, index, steps } = data;
+  const { height, width, extent, sigma, uniform, index, steps, smoothing } = data;
   const count = data.threads;
   const size = height * width;
   const interior = steps - 1;
@@ -48,6 +52,9 @@ async function main(): Promise<void> {
   const metric = createGaussianMetric(createGridDomain(height, width, { extent }), { sigma });
   const buffers = [new Float32Array(data.masksA), new Float32Array(data.masksB)] as const;
   const differential = new Float32Array(data.differential);
+  const direction = data.direction === undefined ? new Float32Array(0) : new Float32Array(data.direction);
+  const smoothedDirection = smoothing !== 'masks';
+  const smoothMasks = smoothing !== 'differential';
   const ctl = new Int32Array(data.control);
   const params = new Float64Array(data.params);
   const layout = paramLayout(steps, count);
@@ -60,7 +67,10 @@ async function main(): Promise<void> {
   const n = size * channels;
   const [maskFirst, maskEnd] = shareOf(interior, count, index);
   const smooth = smoothShare(interior, count, index);
-  const lastMask = () => buffers[params[PARAM_WHICH] === 0 ? 0 : 1].subarray(interior * size, (interior + 1) * size);
+  const lastField = (): Float32Array =>
+    params[PARAM_FIELD] === FIELD_DIRECTION
+      ? direction.subarray((interior - 1) * size, interior * size)
+      : buffers[params[PARAM_WHICH] === 0 ? 0 : 1].subarray(interior * size, (interior + 1) * size);
   const [pointFirst, pointEnd] = shareOf(size, count, index);
   const [pathFirst, pathEnd] = shareOf(steps + 1, count, index);
   let seen = Atomics.load(ctl, CTL_GENERATION);
@@ -75,19 +85,29 @@ async function main(): Promise<void> {
       const which = params[PARAM_WHICH] === 0 ? 0 : 1;
       const masks = buffers[which];
       switch (params[PARAM_PHASE]) {
+        case PHASE_METRIC:
+          params[layout.densityMax + index] = densityInto(differential, size, weights, uniform, smooth.first, smooth.stepEnd, direction);
+          smoothFieldsUnchecked(metric, direction.subarray(smooth.first * size, smooth.end * size), smooth.end - smooth.first);
+          break;
         case PHASE_DIRECTION:
-          params[layout.maxAbs + index] = directionMax(differential, size, weights, uniform, maskFirst, maskEnd, params, layout.shifts);
+          params[layout.maxAbs + index] = smoothedDirection
+            ? smoothedDirectionMax(direction, size, weights, uniform, maskFirst, maskEnd, params, layout.shifts)
+            : directionMax(differential, size, weights, uniform, maskFirst, maskEnd, params, layout.shifts);
           break;
-        case PHASE_SMOOTH:
-          updateSaturateMasks(masks, differential, size, weights, uniform, smooth.first, smooth.stepEnd, params[PARAM_GAMMA] as number, shifts, zeta);
-          // finite: checked by updateSaturateMasks
-          smoothFieldsUnchecked(metric, masks.subarray((smooth.first + 1) * size, (smooth.end + 1) * size), smooth.end - smooth.first);
+        case PHASE_SMOOTH: {
+          const gamma = params[PARAM_GAMMA] as number;
+          const zeta = params[PARAM_ZETA] as number;
+          if (smoothedDirection) stepSaturateSmoothed(masks, direction, size, smooth.first, smooth.stepEnd, gamma, shifts, zeta);
+          else updateSaturateMasks(masks, differential, size, weights, uniform, smooth.first, smooth.stepEnd, gamma, shifts, zeta);
+          // finite: checked by the step kernels
+          if (smoothMasks) smoothFieldsUnchecked(metric, masks.subarray((smooth.first + 1) * size, (smooth.end + 1) * size), smooth.end - smooth.first);
           break;
+        }
         case PHASE_ROWS:
-          smoothFieldPart(metric, lastMask(), temp, 0, index, count);
+          smoothFieldPart(metric, lastField(), temp, 0, index, count);
           break;
         case PHASE_COLUMNS:
-          smoothFieldPart(metric, lastMask(), temp, 1, index, count);
+          smoothFieldPart(metric, lastField(), temp, 1, index, count);
           break;
         case PHASE_PROJECT:
           projectClampPointsInPlace(masks, size, steps, pointFirst, pointEnd);

@@ -131,3 +131,30 @@ describe('ablation-path method', () => {
     expect(regionAuc(map.data)).toBeGreaterThan(0.9);
   });
 });
+
+describe('ablation-path method: warm start', () => {
+  it('passes init to the optimiser: the same result as optimizeAblationPath with that init, never below the start', async () => {
+    const f = plantedClassifier();
+    const ctx = context(f, plantedImage(), blackImage());
+    // a poor start: a map that ranks the planted region least salient
+    const saliency = new Float32Array(64);
+    for (let i = 0; i < 64; i++) saliency[i] = inRegion(i) ? 0 : 1 + (i % 5);
+    const opts = { name: 'ablation-path', steps: 8, sigma: 1, iterations: 10, init: { saliency } } as const;
+    const map = await ablationPathSaliency(ctx, opts);
+    const ref = await optimizeAblationPath(f, {
+      image: ctx.image,
+      baseline: ctx.baseline,
+      target: 0,
+      steps: 8,
+      sigma: 1,
+      maxIterations: 10,
+      init: { saliency },
+    });
+    const cold = await optimizeAblationPath(f, { image: ctx.image, baseline: ctx.baseline, target: 0, steps: 8, sigma: 1, maxIterations: 10 });
+    expect(map.score).toBe(ref.score);
+    expect(Array.from(map.data)).toEqual(Array.from(switchTimes(ref.path)));
+    // the start changed the run (else init would not have been passed on)
+    expect(Array.from(ref.history)).not.toEqual(Array.from(cold.history));
+    expect(map.score as number).toBeGreaterThanOrEqual(ref.history[0] as number);
+  });
+});

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pointingGameAccuracy, pointingGameHit, saliencyPoint } from '../../src/metrics/pointingGame.js';
 import { OptionError, ShapeError } from '../../src/infra/errors.js';
+import { createGridDomain, randomAblationPath, switchTimes } from '@ablation-path/core';
 
 describe('pointingGameHit', () => {
   const box = [10, 20, 30, 40] as const;
@@ -83,8 +84,28 @@ describe('saliencyPoint', () => {
     expect(saliencyPoint({ data, height: 9, width: 9 }, { tieSigma: 1 })).toEqual({ x: 6, y: 6 });
   });
 
-  it('a constant map points at its centre (ties to the centroid)', () => {
-    expect(saliencyPoint({ data: new Float32Array(35).fill(2), height: 5, width: 7 })).toEqual({ x: 3, y: 2 });
+  it('a constant map points at (0, 0), never at the image centre (no free hit)', () => {
+    expect(saliencyPoint({ data: new Float32Array(35).fill(2), height: 5, width: 7 })).toEqual({ x: 0, y: 0 });
+  });
+
+  it('breaks ties without border bias: switch-time maps of random orders point into the 3 px band at its share', () => {
+    // Under "no border bias" the band count over N independent random maps is Binomial(N, p), p the
+    // band's share; bound: 4 standard deviations. The previous tie-break (smoothing renormalised at the
+    // border) put 58–78 % of points in a band holding 23 %.
+    const H = 40;
+    const W = 40;
+    const N = 300;
+    const domain = createGridDomain(H, W);
+    const p = 1 - ((H - 6) * (W - 6)) / (H * W);
+    for (const sigma of [0, 1.5]) {
+      let inBand = 0;
+      for (let seed = 1; seed <= N; seed++) {
+        const path = randomAblationPath(domain, 12, sigma === 0 ? { seed } : { seed, sigma });
+        const q = saliencyPoint({ data: switchTimes(path), height: H, width: W });
+        if (q.x < 3 || q.y < 3 || q.x >= W - 3 || q.y >= H - 3) inBand++;
+      }
+      expect(Math.abs(inBand / N - p)).toBeLessThanOrEqual(4 * Math.sqrt((p * (1 - p)) / N));
+    }
   });
   it("prefers the map's own point (the ablation path's Appendix D point)", () => {
     expect(saliencyPoint({ data: Float32Array.of(0, 3, 1, 2), height: 2, width: 2, point: { x: 0, y: 1 } })).toEqual({ x: 0, y: 1 });

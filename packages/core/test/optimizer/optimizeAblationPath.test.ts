@@ -132,27 +132,38 @@ describe('optimizeAblationPath end to end (analytic classifier, evidence in a kn
 
   it('reports progress, history and evaluations consistently', () => {
     expect(progress.map((p) => p.iteration)).toEqual(Array.from({ length: result.iterations }, (_, i) => i + 1));
-    expect(Array.from(result.history)).toEqual(progress.map((p) => p.score));
-    expect(Array.from(result.saturations)).toEqual(progress.map((p) => p.saturation));
+    // history[i]: the path after i iterations; progress i reports the path its gradient came from
+    expect(result.history.length).toBe(result.iterations + 1);
+    expect(Array.from(result.history.subarray(0, result.iterations))).toEqual(progress.map((p) => p.score));
+    expect(Array.from(result.saturations.subarray(1))).toEqual(progress.map((p) => p.saturation));
     expect(result.iterations).toBeGreaterThanOrEqual(6);
     expect(result.iterations).toBeLessThanOrEqual(100);
-    const last = result.saturations[result.iterations - 1] as number;
-    expect(last >= 0.8 || result.iterations === 100).toBe(true);
-    for (let i = 0; i < result.iterations - 1; i++) expect(result.saturations[i] as number < 0.8 || i + 1 < 6).toBe(true);
-    expect(last).toBeCloseTo(pathSaturation(result.path), 6);
-    expect(result.evaluations).toBe(2 + 15 * (result.iterations + 1));
+    const last = result.saturations[result.iterations] as number;
+    if (result.stopReason === 'saturation') expect(last).toBeGreaterThanOrEqual(0.8);
+    for (let i = 1; i < result.iterations; i++) expect(result.saturations[i] as number < 0.8 || i < 6).toBe(true);
+    expect(result.saturations[result.bestIteration]).toBeCloseTo(pathSaturation(result.path), 6);
+    expect(result.evaluations).toBe(2 + 15 * (result.iterations + 1) + 15);
     // P of the initial (linear) path comes first
     expect(result.history[0]).toBeLessThan(result.score);
   });
 
+  const fingerprint = (r: OptimizationResult): object => ({
+    iterations: r.iterations,
+    score: rounded([r.score], 4)[0],
+    scores: rounded(r.scores, 4),
+    threshold: r.threshold.index,
+    masks: maskFingerprint(r.path.masks, r.path.steps),
+  });
+
   it('is locked by a snapshot for a fixed seed', () => {
-    expect({
-      iterations: result.iterations,
-      score: rounded([result.score], 4)[0],
-      scores: rounded(result.scores, 4),
-      threshold: result.threshold.index,
-      masks: maskFingerprint(result.path.masks, result.path.steps),
-    }).toMatchSnapshot();
+    expect(fingerprint(result)).toMatchSnapshot();
+  });
+
+  it("with smoothing: 'masks' gives the pre-issue-14 step's snapshot unchanged (29 iterations, P = 0.9105)", async () => {
+    // without patience (the pre-issue-14 stop rules); P rises at every iteration, so the kept path is the last
+    const masks = await optimizeAblationPath(classifier, { image, baseline, target, seed: 42, smoothing: 'masks', patience: Infinity });
+    expect(masks.bestIteration).toBe(masks.iterations);
+    expect(fingerprint(masks)).toMatchSnapshot();
   });
 
   it('is deterministic and independent of batchSize; chunks never exceed batchSize', async () => {
@@ -178,7 +189,8 @@ describe('optimizeAblationPath options and errors', () => {
     expect(b.iterations).toBe(4);
     expect(b.path.steps).toBe(6);
     expect(b.scores.length).toBe(7);
-    expect(b.evaluations).toBe(2 + 5 * 5);
+    // 5 paths (the start and 4 steps) and the hard P of the kept one
+    expect(b.evaluations).toBe(2 + 5 * 5 + 5);
     expect(a.stopReason).toBe('saturation');
     expect(b.stopReason).toBe('max-iterations');
   });
@@ -301,7 +313,9 @@ function bits(a: Float32Array | Float64Array): number[] {
 }
 
 interface ReferenceRun {
+  /** The kept path: the first path with the highest soft P. */
   readonly path: AblationPath;
+  readonly bestIteration: number;
   readonly iterations: number;
   readonly history: Float64Array;
   readonly saturations: Float64Array;
@@ -310,12 +324,26 @@ interface ReferenceRun {
 /**
  * Algorithm 2 without a fixed-point check: one gradient call on the T − 1 interior images
  * x0 + M_k·(x1 − x0) (x1 − x0 in double precision, as SPEC §4 writes it), the differential,
- * ablationPathStep; stop after `minIterations` once the saturation reaches `saturationTarget`,
- * else after `maxIterations`. T − 1 ≤ 16, so the optimiser's default batchSize also makes one call.
+ * ablationPathStep with ζ_i = ζ + (ζ_h − ζ)·min(1, i/ramp); every path scored (the start and the
+ * last included), the first with the highest P kept; stop after `minIterations` once the
+ * saturation reaches `saturationTarget` or the best is `patience` iterations old, else after
+ * `maxIterations`. T − 1 ≤ 16, so the optimiser's default batchSize also makes one call.
  */
 async function referenceRun(
   f: Classifier,
-  o: { image: Image; baseline: Image; target: number; steps: number; domain: Domain; minIterations: number; maxIterations: number; saturationTarget: number },
+  o: {
+    image: Image;
+    baseline: Image;
+    target: number;
+    steps: number;
+    domain: Domain;
+    minIterations: number;
+    maxIterations: number;
+    saturationTarget: number;
+    patience: number;
+    hardeningZeta: number;
+    hardeningRamp: number;
+  },
 ): Promise<ReferenceRun> {
   const { image, baseline, target, steps, domain } = o;
   const { height, width, channels } = image;
@@ -327,9 +355,10 @@ async function referenceRun(
   scores[0] = ends[target] as number;
   scores[steps] = ends[f.classes + target] as number;
   const history: number[] = [];
-  const saturations: number[] = [];
+  const saturations: number[] = [pathSaturation({ domain, steps, masks: ws.masks })];
+  let best = { score: -Infinity, iteration: 0, masks: ws.masks.slice() };
   let iterations = 0;
-  while (iterations < o.maxIterations) {
+  for (;;) {
     const data = new Float32Array(interior * n);
     for (let k = 1; k <= interior; k++) {
       for (let r = 0; r < domain.size; r++) {
@@ -343,17 +372,26 @@ async function referenceRun(
     }
     const g = await (f.gradient as NonNullable<Classifier['gradient']>)({ data, height, width, channels, count: interior }, target);
     for (let k = 1; k <= interior; k++) scores[k] = g.probabilities[(k - 1) * f.classes + target] as number;
-    history.push(trapezoid(scores));
+    const score = trapezoid(scores);
+    history.push(score);
+    if (score > best.score) best = { score, iteration: iterations, masks: ws.masks.slice() };
+    if (history.length > 1 && (iterations >= o.maxIterations || (iterations >= o.minIterations && (saturations[iterations] as number) >= o.saturationTarget))) break;
+    if (iterations >= o.minIterations && iterations - best.iteration >= o.patience) break;
     differentialFromGradients(image, baseline, g.gradient, interior, ws.differential);
-    const { saturation } = ablationPathStep(ws);
+    const zeta = 0.8 + (o.hardeningZeta - 0.8) * Math.min(1, iterations / o.hardeningRamp);
+    const { saturation } = ablationPathStep(ws, { zeta });
     saturations.push(saturation);
     iterations++;
-    if (iterations >= o.minIterations && saturation >= o.saturationTarget) break;
   }
-  return { path: { domain, steps, masks: ws.masks.slice() }, iterations, history: Float64Array.from(history), saturations: Float64Array.from(saturations) };
+  return {
+    path: { domain, steps, masks: best.masks },
+    bestIteration: best.iteration,
+    iterations,
+    history: Float64Array.from(history),
+    saturations: Float64Array.from(saturations),
+  };
 }
 
-/** Expects `result`'s path, scores, score, predicted classes and threshold mask bit-for-bit those of the reference path. */
 async function expectResultOf(f: Classifier, result: OptimizationResult, reference: ReferenceRun, o: { image: Image; baseline: Image; target: number }): Promise<void> {
   expect(bits(result.path.masks)).toEqual(bits(reference.path.masks));
   const s = await scorePath(f, { ...o, path: reference.path });
@@ -383,23 +421,24 @@ function countingGradients(inner: Classifier): Classifier & { gradientCalls: num
 
 describe('optimizeAblationPath stops at a fixed point (an iteration that returns its input path bit for bit)', () => {
   const domain = createGridDomain(S, S);
-  const full = { steps: 16, domain, minIterations: 6, maxIterations: 100, saturationTarget: 0.8 };
+  const full = { steps: 16, domain, minIterations: 6, maxIterations: 100, saturationTarget: 0.8, patience: 8, hardeningZeta: 0.8, hardeningRamp: 20 };
+  const settings = { patience: 8, hardeningZeta: 0.8, hardeningRamp: 20 };
 
   for (const threads of [1, 2]) {
     it(`image = baseline: 1 iteration, the linear path, and bit-for-bit the 100-iteration run's result (threads: ${threads})`, async () => {
       const o = { image, baseline: image, target };
       const f = countingGradients(classifier);
-      const r = await optimizeAblationPath(f, { ...o, threads });
+      const r = await optimizeAblationPath(f, { ...o, ...settings, threads });
       expect(f.gradientCalls).toBe(1);
       expect([r.iterations, r.stopReason, r.evaluations]).toEqual([1, 'fixed-point', 2 + 15 * 2]);
       expect(bits(r.path.masks)).toEqual(bits(straightPath(S, S, 16).masks));
-      // the run without the stop: 100 iterations (the linear path's saturation 9/17 never reaches 0.8)
+      // the run without the stop: stopped by patience (the linear path's saturation 9/17 never reaches 0.8)
       const ref = await referenceRun(classifier, { ...o, ...full });
-      expect(ref.iterations).toBe(100);
+      expect(ref.iterations).toBe(8);
       await expectResultOf(classifier, r, ref, o);
       // its history and saturations are r's, the last value repeated
-      expect(bits(r.history)).toEqual(bits(ref.history.subarray(0, 1)));
-      expect(bits(r.saturations)).toEqual(bits(ref.saturations.subarray(0, 1)));
+      expect(bits(r.history)).toEqual(bits(ref.history.subarray(0, 2)));
+      expect(bits(r.saturations)).toEqual(bits(ref.saturations.subarray(0, 2)));
       expect(new Set(ref.history).size).toBe(1);
       expect(new Set(ref.saturations).size).toBe(1);
     });
@@ -417,20 +456,21 @@ describe('optimizeAblationPath stops at a fixed point (an iteration that returns
       const o = { image, baseline, target };
       const f = countingGradients(zero);
       const progress: number[] = [];
-      const r = await optimizeAblationPath(f, { ...o, threads, minIterations: 10, onProgress: (p) => progress.push(p.iteration) });
+      const r = await optimizeAblationPath(f, { ...o, ...settings, threads, minIterations: 10, onProgress: (p) => progress.push(p.iteration) });
       expect(f.gradientCalls).toBe(1);
       expect([r.iterations, r.stopReason, progress]).toEqual([1, 'fixed-point', [1]]);
       const ref = await referenceRun(zero, { ...o, ...full, minIterations: 10 });
-      expect(ref.iterations).toBe(100);
+      expect(ref.iterations).toBe(10);
       await expectResultOf(zero, r, ref, o);
-      expect(bits(r.history)).toEqual(bits(ref.history.subarray(0, 1)));
+      expect(bits(r.history)).toEqual(bits(ref.history.subarray(0, 2)));
       expect(new Set(ref.history).size).toBe(1);
     });
 
     it(`a normal run is unchanged: bit-for-bit Algorithm 2 without the check, stopped by saturation (threads: ${threads})`, async () => {
       const o = { image, baseline, target };
-      const r = await optimizeAblationPath(classifier, { ...o, threads });
+      const r = await optimizeAblationPath(classifier, { ...o, ...settings, threads });
       const ref = await referenceRun(classifier, { ...o, ...full });
+      expect(r.bestIteration).toBe(ref.bestIteration);
       expect(r.stopReason).toBe('saturation');
       expect(r.iterations).toBe(ref.iterations);
       expect(ref.iterations).toBeGreaterThan(6);

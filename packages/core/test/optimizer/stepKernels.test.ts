@@ -20,7 +20,7 @@ import {
   createPath,
   pathSaturation,
 } from '@ablation-path/core';
-import type { AblationPathWorkspace, Domain, ImageBatch } from '@ablation-path/core';
+import type { AblationPathSmoothing, AblationPathWorkspace, Domain, ImageBatch } from '@ablation-path/core';
 import { existsSync, readdirSync } from 'node:fs';
 import { createAnalyticClassifier } from '@ablation-path/core/testing';
 import { projectMonotoneInPlace } from '../../src/path/monotoneKernel.js';
@@ -30,18 +30,63 @@ import { projectClampPathInPlace } from '../../src/optimizer/stepMasks.js';
 import { blendMasksDeltaInto, blendMasksInto, differentialFromDelta, imageDelta } from '../../src/score/blendKernel.js';
 import { smoothFieldPart, smoothFieldsUnchecked } from '../../src/metric/gaussianMetric.js';
 import { imageShareOf, shareOf, smoothShare } from '../../src/optimizer/stepThreads.js';
-import { blendWorkspaceMasks, setWorkspaceImages, workspaceDifferential } from '../../src/optimizer/optimizeAblationPath.js';
+import { blendWorkspaceMasks, setWorkspaceImages, workspaceDifferential } from '../../src/optimizer/workspace.js';
 import { randomImage } from '../helpers.js';
 
 /**
- * One step as the separate kernels compute it (SPEC §6 steps 2–8, the order of the original
- * unfused implementation): the direction and step written out from the formula, then
- * saturateInPlace, the metric, projectMonotoneInPlace, a clamp, reparametrizeInto.
+ * One step as the separate kernels compute it (SPEC §6 steps 3–8), in the order of the unfused
+ * implementation. `'masks'` (the pre-issue-14 step, unchanged): the raw direction and step
+ * written out from the formula, then saturateInPlace, the metric on the masks,
+ * projectMonotoneInPlace, a clamp, reparametrizeInto. `'differential'` and `'both'`: the centred
+ * μ-density g/w − Σg (float32), the metric's checked `applyInPlace` on it, its μ-mean removed, the
+ * step (none when the result is below 1e-5 of the density), then saturateInPlace (and for `'both'`
+ * the metric on the masks), projection, clamp, reparametrisation.
  */
-function referenceStep(masks: Float32Array, differential: Float32Array, domain: Domain, steps: number, sigma: number, zeta: number, stepSize: number): Float32Array {
+function referenceStep(
+  masks: Float32Array,
+  differential: Float32Array,
+  domain: Domain,
+  steps: number,
+  sigma: number,
+  zeta: number,
+  stepSize: number,
+  smoothing: AblationPathSmoothing = 'masks',
+): Float32Array {
   const { size, weights } = domain;
   const interior = steps - 1;
   const m = masks.slice();
+  if (smoothing !== 'masks') {
+    const d = new Float32Array(interior * size);
+    let densityMax = 0;
+    for (let k = 0; k < interior; k++) {
+      let total = 0;
+      for (let r = 0; r < size; r++) total += differential[k * size + r] as number;
+      for (let r = 0; r < size; r++) {
+        const g = differential[k * size + r] as number;
+        d[k * size + r] = (domain.uniform ? size * g : g / (weights[r] as number)) - total;
+        densityMax = Math.max(densityMax, Math.abs(d[k * size + r] as number));
+      }
+    }
+    createGaussianMetric(domain, { sigma }).applyInPlace(d, interior);
+    const means = new Float64Array(interior);
+    let maxAbs = 0;
+    for (let k = 0; k < interior; k++) {
+      let total = 0;
+      for (let r = 0; r < size; r++) total += domain.uniform ? (d[k * size + r] as number) : (weights[r] as number) * (d[k * size + r] as number);
+      if (domain.uniform) total /= size;
+      means[k] = total;
+      for (let r = 0; r < size; r++) maxAbs = Math.max(maxAbs, Math.abs((d[k * size + r] as number) - total));
+    }
+    // a direction below 1e-5 of the density is float32 noise: no step
+    const gamma = maxAbs > 1e-5 * densityMax ? stepSize / maxAbs : 0;
+    if (gamma !== 0) {
+      for (let i = 0; i < interior * size; i++) m[size + i] = (m[size + i] as number) + gamma * ((d[i] as number) - (means[Math.floor(i / size)] as number));
+    }
+    const inner = m.subarray(size, steps * size);
+    saturateInPlace(inner, zeta);
+    if (smoothing === 'both') createGaussianMetric(domain, { sigma }).applyInPlace(inner, interior);
+    return projectClampReparametrize(m, domain, steps);
+  }
   const shifts = new Float64Array(interior);
   let maxAbs = 0;
   for (let k = 0; k < interior; k++) {
@@ -68,6 +113,12 @@ function referenceStep(masks: Float32Array, differential: Float32Array, domain: 
   const inner = m.subarray(size, steps * size);
   saturateInPlace(inner, zeta);
   createGaussianMetric(domain, { sigma }).applyInPlace(inner, interior);
+  return projectClampReparametrize(m, domain, steps);
+}
+
+/** Steps 6–8 by the separate kernels: projectMonotoneInPlace, a clamp with M_0 = 0, M_T = 1, reparametrizeInto. */
+function projectClampReparametrize(m: Float32Array, domain: Domain, steps: number): Float32Array {
+  const { size } = domain;
   projectMonotoneInPlace(m, size, steps);
   for (let i = size; i < steps * size; i++) {
     const v = m[i] as number;
@@ -97,7 +148,7 @@ function bitsEqual(a: Float32Array, b: Float32Array): boolean {
 }
 
 describe('fused step kernels', () => {
-  it('ablationPathStep equals the unfused kernel sequence bit for bit (uniform and weighted μ, clamping active)', () => {
+  it('ablationPathStep equals the unfused kernel sequence bit for bit (every smoothing mode, uniform and weighted μ, clamping active, ζ per call)', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 2, max: 9 }),
@@ -107,20 +158,23 @@ describe('fused step kernels', () => {
         fc.double({ min: 0, max: 3, noNaN: true }),
         fc.constantFrom(0.3, 0.8, 2),
         fc.constantFrom(0.05, 0.5, 2),
+        fc.constantFrom<AblationPathSmoothing>('differential', 'masks', 'both'),
         fc.nat(),
-        (steps, h, w, weighted, sigma, zeta, stepSize, seed) => {
+        (steps, h, w, weighted, sigma, zeta, stepSize, smoothing, seed) => {
           const rng = createRng(seed);
           const domain = randomDomain(rng, h, w, weighted);
-          const ws = createAblationPathWorkspace(domain, { steps, sigma, zeta, stepSize });
-          for (let it = 0; it < 3; it++) {
-            fillDifferential(ws, rng, it === 2 ? 0 : 10); // the last step has γ = 0
-            const expected = referenceStep(ws.masks, ws.differential, domain, steps, sigma, zeta, stepSize);
-            ablationPathStep(ws);
+          const ws = createAblationPathWorkspace(domain, { steps, sigma, zeta, stepSize, smoothing });
+          for (let it = 0; it < 4; it++) {
+            fillDifferential(ws, rng, it === 2 ? 0 : 10); // the third step has γ = 0
+            // the last step overrides ζ and the step size for this call only
+            const call = it === 3 ? { zeta: 3 * zeta, stepSize: stepSize / 2 } : {};
+            const expected = referenceStep(ws.masks, ws.differential, domain, steps, sigma, call.zeta ?? zeta, call.stepSize ?? stepSize, smoothing);
+            ablationPathStep(ws, call);
             expect(bitsEqual(ws.masks, expected)).toBe(true);
           }
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 90 },
     );
   });
 
@@ -239,19 +293,25 @@ describe('work splits of the threads', () => {
 });
 
 describe('worker threads (compiled worker from dist/: build the package first)', () => {
-  it('gives bit-identical paths with 1, 2 and 3 threads, over several steps, uniform and weighted', async () => {
+  it('gives bit-identical paths with 1, 2 and 3 threads, over several steps, every smoothing mode, uniform and weighted, ζ per call', async () => {
     // T − 1 = 7 and 5: the last mask's smoothing is split (2 and 3 threads); T − 1 = 6: not split
-    for (const [h, w, steps, weighted] of [
-      [24, 20, 8, false],
-      [17, 23, 6, true],
-      [19, 16, 7, false],
+    for (const [h, w, steps, weighted, smoothing] of [
+      [24, 20, 8, false, 'differential'],
+      [17, 23, 6, true, 'differential'],
+      [19, 16, 7, false, 'differential'],
+      [24, 20, 8, true, 'masks'],
+      [17, 23, 6, false, 'masks'],
+      [19, 16, 7, true, 'masks'],
+      [24, 20, 8, false, 'both'],
+      [17, 23, 6, true, 'both'],
+      [19, 16, 7, false, 'both'],
     ] as const) {
       const rng = createRng(h * w);
       const domain = randomDomain(rng, h, w, weighted);
       const sigma = 2.5;
-      const single = createAblationPathWorkspace(domain, { steps, sigma });
-      const pair = await createParallelAblationPathWorkspace(domain, { steps, sigma, threads: 2 });
-      const triple = await createParallelAblationPathWorkspace(domain, { steps, sigma, threads: 3 });
+      const single = createAblationPathWorkspace(domain, { steps, sigma, smoothing });
+      const pair = await createParallelAblationPathWorkspace(domain, { steps, sigma, smoothing, threads: 2 });
+      const triple = await createParallelAblationPathWorkspace(domain, { steps, sigma, smoothing, threads: 3 });
       try {
         expect(pair.threads).toBe(2);
         expect(triple.threads).toBe(3);
@@ -260,9 +320,11 @@ describe('worker threads (compiled worker from dist/: build the package first)',
           fillDifferential(single, rng, 5);
           pair.differential.set(single.differential);
           triple.differential.set(single.differential);
-          const a = ablationPathStep(single);
-          const b = ablationPathStep(pair);
-          const c = ablationPathStep(triple);
+          // a growing ζ (a hardening schedule) reaches the workers through the shared parameters
+          const call = { zeta: 0.8 + it };
+          const a = ablationPathStep(single, call);
+          const b = ablationPathStep(pair, call);
+          const c = ablationPathStep(triple, call);
           expect(b.saturation).toBe(pathSaturation(createPath(domain, steps, single.masks.slice())));
           expect(b).toEqual(a);
           expect(c).toEqual(a);

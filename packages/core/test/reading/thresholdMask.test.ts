@@ -7,7 +7,6 @@ import {
   TargetError,
   createGridDomain,
   linearPath,
-  pointingGamePoint,
   randomAblationPath,
   scorePath,
   thresholdMask,
@@ -93,41 +92,6 @@ describe('thresholdMask', () => {
     expect(() => thresholdMask(path8, { target: 0, scores, predicted: negative })).toThrow(TargetError);
     // integer class indices in a plain array are still accepted: kept at k = 8, the most ablated mask
     expect(thresholdMask(path8, { target: 0, scores, predicted: [1, 1, 1, 1, 1, 1, 1, 1, 0] as unknown as Int32Array }).index).toBe(8);
-  });
-});
-
-describe('pointingGamePoint', () => {
-  /** A path on a 3×4 grid whose mask k is given explicitly. */
-  const pathOf = (masks: number[][]): AblationPath => ({ domain, steps: masks.length - 1, masks: Float32Array.from(masks.flat()) });
-  const zeros = Array<number>(12).fill(0);
-  const ones = Array<number>(12).fill(1);
-  it('reads the first mask with a 20 % drop relative to F(0), at its smallest value', () => {
-    const mid = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.35, 0.5, 0.6, 0.7, 0.8];
-    const later = Array<number>(12).fill(0.9);
-    later[11] = 0.1;
-    const path = pathOf([zeros, later, mid, ones]);
-    // F(0) = 0.5: relative level 0.4 is reached at k = 2; absolute 0.8 already at k = 0
-    const p = pointingGamePoint(path, [0.5, 0.45, 0.39, 0]);
-    expect(p).toEqual({ x: 2, y: 1, index: 2, time: 2 / 3 });
-    expect(pointingGamePoint(path, [0.5, 0.45, 0.39, 0], { reference: 'absolute', level: 0.42 }).index).toBe(2);
-    expect(pointingGamePoint(path, [0.5, 0.4, 0.39, 0]).index).toBe(1);
-    expect(pointingGamePoint(path, [0.5, 0.4, 0.39, 0])).toMatchObject({ x: 3, y: 2 });
-  });
-  it('falls back to the largest F and breaks ties at the centroid of the minimum set', () => {
-    const path = pathOf([zeros, [1, 1, 1, 1, 1, 0.2, 0.2, 1, 1, 0.2, 0.2, 1], ones]);
-    // no drop: F grows → the k with the largest F
-    expect(pointingGamePoint(path, [0.5, 0.9, 0.6])).toEqual({ x: 1, y: 1, index: 1, time: 0.5 });
-    // a flat mask: the point nearest the centre (first in row-major order among the nearest)
-    expect(pointingGamePoint(path, [0, 0.9, 0.6], { reference: 'absolute', level: 0.1 })).toMatchObject({ x: 1, y: 1, index: 0 });
-  });
-  it('rejects bad arguments', () => {
-    const path = linearPath(domain, 2);
-    expect(() => pointingGamePoint(path, [1, 0])).toThrow(ShapeError);
-    expect(() => pointingGamePoint(path, [1, Number.NaN, 0])).toThrow(InvalidValueError);
-    expect(() => pointingGamePoint(path, [1, 0.5, 0], { level: 2 })).toThrow(OptionError);
-    // a misspelt reference is an error, not silently 'relative'
-    expect(() => pointingGamePoint(path, [1, 0.5, 0], { reference: 'abs' as never })).toThrow(/reference must be 'relative' or 'absolute', got abs/);
-    expect(() => thresholdMask(path, undefined as never)).toThrow(ShapeError);
   });
 });
 

@@ -1,0 +1,109 @@
+/**
+ * The composite pointing benchmark's geometry (src/composites.ts): plans are seeded, stay inside
+ * the background and never paste an object onto its own photo; the written composite holds the
+ * object exactly where the plan's box says (checked on synthetic photos by colour).
+ */
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { planComposites, writeComposite } from '../src/composites.js';
+import type { CompositeBackground, CompositeObject } from '../src/composites.js';
+import { CliError } from '../src/cliError.js';
+import { tempDir } from './helpers.js';
+
+/** A W×H PNG filled with `fill`, with the inclusive box painted `paint` (if given). */
+async function photo(path: string, W: number, H: number, fill: number[], box?: number[], paint?: number[]): Promise<void> {
+  const data = Buffer.alloc(W * H * 3);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const inBox = box !== undefined && x >= box[0]! && x <= box[2]! && y >= box[1]! && y <= box[3]!;
+      const c = inBox ? paint! : fill;
+      data.set(c, (y * W + x) * 3);
+    }
+  }
+  await sharp(data, { raw: { width: W, height: H, channels: 3 } }).png().toFile(path);
+}
+
+describe('composites', () => {
+  const objects: CompositeObject[] = [
+    { path: 'a.png', width: 60, height: 40, box: [10, 5, 29, 34], label: 3 },
+    { path: 'b.png', width: 50, height: 50, box: [0, 0, 49, 9], label: 7 },
+  ];
+  const backgrounds: CompositeBackground[] = [
+    { path: 'a.png', width: 60, height: 40 },
+    { path: 'b.png', width: 50, height: 50 },
+    { path: 'c.png', width: 80, height: 30 },
+  ];
+
+  it('plans are deterministic in the seed, inside the background, off the own photo, at the drawn scale', () => {
+    const plans = planComposites(objects, backgrounds, { seed: 4, count: 500 });
+    expect(planComposites(objects, backgrounds, { seed: 4, count: 500 })).toEqual(plans);
+    expect(planComposites(objects, backgrounds, { seed: 5, count: 500 })).not.toEqual(plans);
+    const used = new Set<string>();
+    for (const p of plans) {
+      const o = objects[p.object]!;
+      const b = backgrounds[p.background]!;
+      expect(b.path).not.toBe(o.path);
+      used.add(`${p.object}/${p.background}`);
+      const [x0, y0, x1, y1] = p.box;
+      expect(x0).toBeGreaterThanOrEqual(0);
+      expect(y0).toBeGreaterThanOrEqual(0);
+      expect(x1).toBeLessThan(b.width);
+      expect(y1).toBeLessThan(b.height);
+      // the pasted longer side is the scale times the background's shorter side (± rounding)
+      const side = Math.max(x1 - x0 + 1, y1 - y0 + 1);
+      expect(Math.abs(side - p.scale * Math.min(b.width, b.height))).toBeLessThanOrEqual(1);
+      expect(p.scale).toBeLessThanOrEqual(0.7 + 1e-12);
+      // the aspect ratio of the object's box is kept (± rounding of both sides)
+      const ow = o.box[2] - o.box[0] + 1;
+      const oh = o.box[3] - o.box[1] + 1;
+      expect(Math.abs((x1 - x0 + 1) * oh - (y1 - y0 + 1) * ow)).toBeLessThanOrEqual(ow + oh);
+    }
+    // every object lands on every other photo somewhere in 500 draws
+    expect(used.size).toBe(4);
+  });
+
+  it('rejects an empty object list, a bad scale range and an object with no other photo', () => {
+    expect(() => planComposites([], backgrounds, { seed: 1, count: 1 })).toThrow(CliError);
+    expect(() => planComposites(objects, backgrounds, { seed: 1, count: 1, scale: [0.8, 0.2] })).toThrow(/scale range/);
+    expect(() => planComposites(objects.slice(0, 1), backgrounds.slice(0, 1), { seed: 1, count: 1 })).toThrow(/no background other than a.png/);
+  });
+
+  it('writes the object exactly into the planned box', async () => {
+    const dir = tempDir();
+    const obj = join(dir, 'obj.png');
+    const bg = join(dir, 'bg.png');
+    await photo(obj, 40, 30, [0, 0, 255], [8, 6, 23, 25], [255, 0, 0]); // red object in a blue photo
+    await photo(bg, 90, 70, [255, 255, 255]);
+    const o: CompositeObject[] = [{ path: obj, width: 40, height: 30, box: [8, 6, 23, 25], label: 0 }];
+    const b: CompositeBackground[] = [{ path: bg, width: 90, height: 70 }];
+    for (const [n, plan] of planComposites(o, b, { seed: 2, count: 3 }).entries()) {
+      const out = join(dir, `c${n}.png`);
+      await writeComposite(plan, o, b, out);
+      const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
+      expect([info.width, info.height]).toEqual([90, 70]);
+      let x0 = Infinity;
+      let y0 = Infinity;
+      let x1 = -1;
+      let y1 = -1;
+      let nonWhiteOutside = 0;
+      for (let y = 0; y < 70; y++) {
+        for (let x = 0; x < 90; x++) {
+          const i = (y * 90 + x) * info.channels;
+          const red = data[i]! > 200 && data[i + 1]! < 60 && data[i + 2]! < 60;
+          if (red) {
+            x0 = Math.min(x0, x);
+            y0 = Math.min(y0, y);
+            x1 = Math.max(x1, x);
+            y1 = Math.max(y1, y);
+          }
+          const [bx0, by0, bx1, by1] = plan.box;
+          const inside = x >= bx0 && x <= bx1 && y >= by0 && y <= by1;
+          if (!inside && !(data[i] === 255 && data[i + 1] === 255 && data[i + 2] === 255)) nonWhiteOutside++;
+        }
+      }
+      expect([x0, y0, x1, y1]).toEqual([...plan.box]);
+      expect(nonWhiteOutside).toBe(0);
+    }
+  });
+});
