@@ -142,6 +142,7 @@ export { pathScoreOfSaliency, pathScoreOfSaliencies } from './metrics/pathScoreO
 export type {
   PathScoreOfSaliencyOptions,
   PathScoreOfSaliencyResult,
+  PathScoreOfSalienciesOptions,
   PathScoreOfSaliencesOptions,
 } from './metrics/pathScoreOfSaliency.js';
 export { insertionDeletion, insertionDeletionMany, saliencyOrder } from './metrics/insertionDeletion.js';
