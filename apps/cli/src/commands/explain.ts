@@ -25,7 +25,7 @@ import { parseBaselineSpec, makeBaseline } from '../baseline.js';
 import type { BaselineSpec } from '../baseline.js';
 import { CliError } from '../cliError.js';
 import type { CliIO } from '../io.js';
-import { loadMethodsPanel } from '../methodsPanelHook.js';
+import { renderMethodsPanel } from '../methodsPanel.js';
 import { labelOf, loadModel, modelFlagSpecs, modelFlagsHelp, readModelFlags } from '../model.js';
 import type { LoadedModel } from '../model.js';
 import { modelFingerprint, uniqueKeys } from '../fingerprint.js';
@@ -115,8 +115,8 @@ ${resizeFlagHelp}
                          leaves the path unchanged)
   --seed N               seed for noise baselines and anything random (default 0)
 ${initHelp}
-  --methods              add a side-by-side panel of comparison methods to the report (when
-                         available in this build; costs extra model evaluations)
+  --methods              add a side-by-side panel of comparison methods to the report (costs
+                         extra model evaluations)
 
 Large runs (several images; docs/scale.md):
   --workers N            N worker processes, each with its own model and --threads (default
@@ -402,11 +402,9 @@ async function createExplainRunner(
   const model = await loadModel(options.model, threads === undefined ? modelFlags : { ...modelFlags, threads });
   const read = (p: string): Promise<LoadedImage> =>
     loadImage(resolve(io.cwd, p), { height: model.inputSize[0], width: model.inputSize[1], resize: options.resize });
-  let renderPanel: Awaited<ReturnType<typeof loadMethodsPanel>>;
   try {
     if (model.classifier.gradient === undefined) throw new CliError('input', `model ${model.name} has no gradients, which ablation paths need`);
     for (const n of check) await read(images[n] as string);
-    renderPanel = options.methods ? await loadMethodsPanel() : undefined;
   } catch (e) {
     await model.classifier.dispose?.();
     throw e;
@@ -415,7 +413,7 @@ async function createExplainRunner(
     async run(n) {
       const photo = await read(images[n] as string);
       const given = images[n] as string;
-      const r = await explainOne(photo, resolve(io.cwd, given), given, stems[n] as string, model, options, outDir, io, renderPanel, coreThreads);
+      const r = await explainOne(photo, resolve(io.cwd, given), given, stems[n] as string, model, options, outDir, io, coreThreads);
       return { summary: r.summary, dir: stems[n] as string, report: r.report };
     },
     dispose: async () => void (await model.classifier.dispose?.()),
@@ -462,15 +460,11 @@ async function explainLoaded(images: readonly string[], stems: readonly string[]
       const photo = await read(p);
       first ??= photo;
     }
-    const renderPanel = options.methods ? await loadMethodsPanel() : undefined;
-    if (options.methods && renderPanel === undefined && !options.quiet) {
-      io.stderr.write('ablation-path: note: --methods: this build has no comparison-methods panel; the report is written without it\n');
-    }
     const results: ImageResult[] = [];
     for (let i = 0; i < images.length; i++) {
       const photo = i === 0 && first !== undefined ? first : await read(images[i] as string);
       first = undefined;
-      const result = await explainOne(photo, resolve(io.cwd, images[i] as string), images[i] as string, stems[i] as string, model, options, outDir, io, renderPanel);
+      const result = await explainOne(photo, resolve(io.cwd, images[i] as string), images[i] as string, stems[i] as string, model, options, outDir, io);
       results.push(result);
       if (options.json) io.stdout.write(`${JSON.stringify({ ...result.summary, report: result.report })}\n`);
       else io.stdout.write(`${images.length > 1 ? `${images[i]}: ` : ''}report: ${result.report}\n`);
@@ -524,7 +518,6 @@ async function explainOne(
   options: ExplainOptions,
   outDir: string,
   io: CliIO,
-  renderPanel: Awaited<ReturnType<typeof loadMethodsPanel>>,
   coreThreads: number | 'auto' = 'auto',
 ): Promise<ImageResult> {
   const started = performance.now();
@@ -675,9 +668,9 @@ async function explainOne(
   const plot = { scores, threshold: result.threshold.time, score: result.score, label: shortLabel };
   const svg = scoresSvg(plot);
   let methodsPanel: string | undefined;
-  if (renderPanel !== undefined) {
+  if (options.methods) {
     if (!options.quiet && !options.json) io.stderr.write(`${stem}: computing the comparison-methods panel (--methods)…\n`);
-    methodsPanel = await renderPanel({
+    methodsPanel = await renderMethodsPanel({
       model,
       image,
       baseline: baseline.image,
