@@ -4,7 +4,7 @@
  * path) plus RISE: each map shown as a heat map of its pixel ranking over the photo, with P of the
  * §4.2 path built from it, so all methods are read on one scale.
  */
-import { attribute, pathScoreOfSaliency, switchTimes } from '@ablation-path/core';
+import { attribute, DEFAULT_SIGMA_FRACTION, pathScoreOfSaliency, switchTimes } from '@ablation-path/core';
 import type { AblationPath, Image, SaliencyMethod } from '@ablation-path/core';
 import { encodePng, saliencyOverlay } from '@ablation-path/image';
 import type { PictureGeometry } from '@ablation-path/image';
@@ -35,7 +35,7 @@ export interface MethodsPanelInput {
 export function panelMethods(width: number, seed: number): readonly { readonly title: string; readonly method: SaliencyMethod }[] {
   return [
     { title: 'Integrated gradients', method: { name: 'integrated-gradients', steps: 32, rule: 'midpoint' } },
-    { title: 'Filtered integrated gradients', method: { name: 'integrated-gradients', steps: 32, rule: 'midpoint', smoothSigma: (6 / 224) * width } },
+    { title: 'Filtered integrated gradients', method: { name: 'integrated-gradients', steps: 32, rule: 'midpoint', smoothSigma: DEFAULT_SIGMA_FRACTION * width } },
     { title: 'Random pixel ablation', method: { name: 'random-path', seed } },
     { title: 'RISE (1000 masks)', method: { name: 'rise', masks: 1000, seed } },
   ];

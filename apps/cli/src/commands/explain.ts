@@ -3,7 +3,7 @@
  * model and write its report (see docs/cli.md for every flag and output).
  */
 import { basename, extname, join, resolve } from 'node:path';
-import { DEFAULT_PATIENCE, encodePath, integrate, maskAt, optimizeAblationPath, pointingGamePoint, stackImages } from '@ablation-path/core';
+import { argmaxRow, DEFAULT_PATIENCE, DEFAULT_SIGMA_FRACTION, encodePath, integrate, maskAt, optimizeAblationPath, pointingGamePoint, stackImages } from '@ablation-path/core';
 import type { AblationPath, Image, OptimizationStopReason } from '@ablation-path/core';
 import {
   compositeAt,
@@ -59,7 +59,7 @@ export const MIN_ITERATIONS = 6;
 /** Default output directory of `explain` and `demo`. */
 export const DEFAULT_OUT_DIR = 'ablation-path-out';
 /** Defaults of SPEC §6. */
-export const EXPLAIN_DEFAULTS = { steps: 16, sigmaFraction: 6 / 224, maxIterations: 100, seed: 0, frames: 8, baseline: 'blur' } as const;
+export const EXPLAIN_DEFAULTS = { steps: 16, sigmaFraction: DEFAULT_SIGMA_FRACTION, maxIterations: 100, seed: 0, frames: 8, baseline: 'blur' } as const;
 /**
  * Longest side, in pixels, of the report's pictures (threshold figure, strip frames, slider): they
  * show the whole photo at its own aspect ratio, scaled down to this size (never up).
@@ -526,8 +526,7 @@ async function explainOne(
   const baseline = await makeBaseline(options.baseline, image, { seed: options.seed, resize: options.resize });
   const probabilities = await model.classifier.predict(stackImages([image]));
   const target = resolveTarget(options.target, probabilities, model.labels);
-  let top = 0;
-  for (let i = 1; i < probabilities.length; i++) if ((probabilities[i] as number) > (probabilities[top] as number)) top = i;
+  const top = argmaxRow(probabilities, 0, probabilities.length, 0);
   const sigma = options.sigma ?? EXPLAIN_DEFAULTS.sigmaFraction * image.width;
   const start = await warmStart(options.init, model.classifier, {
     image,
