@@ -47,6 +47,7 @@ interface Summary {
   stopReason: string;
   evaluations: number;
   wallTimeSeconds: number;
+  model: { preprocessing: { scale: number; mean: number[]; std: number[] } };
   options: Record<string, unknown>;
   versions: Record<string, string>;
   report?: string;
@@ -202,7 +203,7 @@ describe('explain (mobilenet-v1-025, 2 iterations)', () => {
 describe('explain, several images with --json and a label target', () => {
   it('prints one JSON line per image, and writes index.html and results.jsonl', async () => {
     const out = tempDir();
-    const run = await runCli(['explain', coffee, rocket, '--model', 'mobilenet-v1-025', '--iterations', '1', '--target', 'espresso', '--baseline', 'color:0,0,0', '--json', '--out', out]);
+    const run = await runCli(['explain', coffee, rocket, '--model', 'mobilenet-v1-025', '--iterations', '1', '--target', 'espresso', '--baseline', 'color:0,0,0', '--mean', '0.5', '--json', '--out', out]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Summary);
@@ -218,6 +219,9 @@ describe('explain, several images with --json and a label target', () => {
     expect(index).toContain('href="rocket/report.html"');
     for (const stem of ['coffee', 'rocket']) await checkResult(join(out, stem), 1);
     expect(lines[0]?.options['baseline']).toBe('color:0,0,0');
+    // the recorded preprocessing is the resolved one: --mean 0.5 for every channel, std the bundled
+    // model's (mobilenet-v1-025: mean 0.5, std 0.5, scale 1; packages/assets)
+    for (const l of lines) expect(l.model.preprocessing).toEqual({ scale: 1, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
   });
 });
 
@@ -364,6 +368,15 @@ describe('the output directory', () => {
     expect(two.code).toBe(2);
     expect(two.stderr).toMatch(/index\.html exists and is not an index\.html written by ablation-path/);
     expect(readdirSync(dir).sort()).toEqual(['cat', 'index.html']);
+  });
+
+  it('a preprocessing flag the core\'s rule refuses is exit 2 with the core\'s message, before the model loads', async () => {
+    const dir = tempDir();
+    // the model does not exist: the flag is checked first, so its error is the one reported
+    const run = await runCli(['explain', coffee, '--model', join(dir, 'missing.onnx'), '--std', '1,0,1', '--out', dir]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toBe("ablation-path: error: --std '1,0,1': preprocessing.std must not contain 0");
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('a run that fails leaves no output folder it created', async () => {
