@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import { runCli, tempDir } from './helpers.js';
 import type { RunResult } from './helpers.js';
+import type { ExplainSummary, ExplainSummaryLine } from '../src/summary.js';
 
 const coffee = demoImagePath('coffee.png');
 
@@ -25,33 +26,10 @@ function canResolve(specifier: string): boolean {
 }
 const rocket = demoImagePath('rocket.jpg');
 
-interface Summary {
-  image: {
-    originalSize: { width: number; height: number };
-    inputSize: { width: number; height: number };
-    pictureSize: { width: number; height: number };
-    resize: { rule: string; resized: { width: number; height: number }; offset: { x: number; y: number } };
-  };
-  target: { index: number; label: string; topClass: { index: number } };
-  fx0: number;
-  fx1: number;
-  score: number;
-  hardScore: number;
-  selection: string;
-  bestIteration: number;
-  init: { start: string; evaluations: number; seconds: number };
-  scores: number[];
-  threshold: { step: number; time: number; maskArea: number };
-  pointingGame: { step: number; time: number; x: number; y: number; original: { x: number; y: number } };
-  iterations: number;
-  stopReason: string;
-  evaluations: number;
-  wallTimeSeconds: number;
-  model: { preprocessing: { scale: number; mean: number[]; std: number[] } };
-  options: Record<string, unknown>;
-  versions: Record<string, string>;
-  report?: string;
-}
+/** summary.json as read back: the CLI's own type of the documented format (src/summary.ts). */
+type Summary = ExplainSummary;
+/** A line of --json's stdout and results.jsonl: the summary with its report's path. */
+type SummaryLine = ExplainSummaryLine;
 
 function trapezoid(v: readonly number[]): number {
   const T = v.length - 1;
@@ -64,6 +42,14 @@ function trapezoid(v: readonly number[]): number {
 async function checkResult(dir: string, maxIterations: number): Promise<Summary> {
   expect(readdirSync(dir).sort()).toEqual(['path.apath', 'path.png', 'report.html', 'scores.svg', 'summary.json', 'threshold.png']);
   const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary;
+  // the keys, in the order docs/cli.md lists them (summary.json row)
+  expect(Object.keys(summary)).toEqual([
+    'format', 'formatVersion', 'image', 'model', 'target', 'baseline', 'fx0', 'fx1', 'score', 'scoreNote', 'hardScore',
+    'selection', 'bestIteration', 'init', 'threshold', 'pointingGame', 'iterations', 'stopReason', 'evaluations',
+    'wallTimeSeconds', 'cpuSeconds', 'scores', 'options', 'versions', 'files',
+  ]);
+  expect(summary.format).toBe('ablation-path/summary');
+  expect([...summary.files].sort()).toEqual(readdirSync(dir).sort());
   const { width, height } = summary.image.inputSize;
   const { width: W0, height: H0 } = summary.image.originalSize;
   const { resized, offset } = summary.image.resize;
@@ -206,14 +192,14 @@ describe('explain, several images with --json and a label target', () => {
     const run = await runCli(['explain', coffee, rocket, '--model', 'mobilenet-v1-025', '--iterations', '1', '--target', 'espresso', '--baseline', 'color:0,0,0', '--mean', '0.5', '--json', '--out', out]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Summary);
+    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as SummaryLine);
     expect(lines).toHaveLength(2);
     expect(lines.map((l) => l.target.index)).toEqual([967, 967]);
     expect(lines[1]?.report).toBe(join(out, 'rocket', 'report.html'));
     // run.jsonl: the run log that makes a rerun resume (runLog.ts)
     expect(readdirSync(out).sort()).toEqual(['coffee', 'index.html', 'results.jsonl', 'rocket', 'run.jsonl']);
     const jsonl = readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n');
-    expect(jsonl.map((l) => (JSON.parse(l) as Summary).report)).toEqual(lines.map((l) => l.report));
+    expect(jsonl.map((l) => (JSON.parse(l) as SummaryLine).report)).toEqual(lines.map((l) => l.report));
     const index = readFileSync(join(out, 'index.html'), 'utf8');
     expect(index).toContain('href="coffee/report.html"');
     expect(index).toContain('href="rocket/report.html"');

@@ -26,6 +26,8 @@ import type { BaselineSpec } from '../baseline.js';
 import { CliError } from '../cliError.js';
 import type { CliIO } from '../io.js';
 import { renderMethodsPanel } from '../methodsPanel.js';
+import { SUMMARY_FORMAT } from '../summary.js';
+import type { ExplainSummary } from '../summary.js';
 import { labelOf, loadModel, modelFlagSpecs, modelFlagsHelp, readModelFlags } from '../model.js';
 import type { LoadedModel } from '../model.js';
 import { modelFingerprint, uniqueKeys } from '../fingerprint.js';
@@ -222,7 +224,7 @@ export async function runExplain(argv: readonly string[], io: CliIO): Promise<nu
 
 /** The result of one image, as one line of results.jsonl. */
 export interface ImageResult {
-  readonly summary: Record<string, unknown>;
+  readonly summary: ExplainSummary;
   readonly dir: string;
   readonly report: string;
 }
@@ -276,7 +278,7 @@ export function explainFingerprint(options: ExplainOptions, modelFlags: ReturnTy
 
 /** One image's record in the run log: its summary, its folder (relative to OUT) and its report. */
 interface ExplainRecord {
-  readonly summary: Record<string, unknown>;
+  readonly summary: ExplainSummary;
   readonly dir: string;
   readonly report: string;
 }
@@ -432,7 +434,7 @@ export async function createExplainWorker(argv: readonly string[], io: CliIO, th
 function isOurResultsJsonl(content: string): boolean {
   try {
     const first = JSON.parse(content.split('\n', 1)[0] ?? '') as { format?: unknown } | null;
-    return first !== null && typeof first === 'object' && first.format === 'ablation-path/summary';
+    return first !== null && typeof first === 'object' && first.format === SUMMARY_FORMAT;
   } catch {
     return false;
   }
@@ -571,8 +573,8 @@ async function explainOne(
   const geometry: PictureGeometry = { picture: picture.image, transform };
   const label = labelOf(model, target);
   const shortLabel = label.split(',')[0]?.trim() ?? label;
-  const summary: Record<string, unknown> = {
-    format: 'ablation-path/summary',
+  const draft: ExplainSummary = {
+    format: SUMMARY_FORMAT,
     formatVersion: 1,
     image: {
       path: given,
@@ -685,9 +687,9 @@ async function explainOne(
   }
   // The wall time covers everything but writing the files: baseline, optimisation, pictures, panel.
   const wallSeconds = (performance.now() - started) / 1000;
-  summary['wallTimeSeconds'] = round(wallSeconds, 3);
   const cpu = process.cpuUsage(cpuStart);
-  summary['cpuSeconds'] = round((cpu.user + cpu.system) / 1e6, 3);
+  // the spread keeps the keys' order: the two times stay where the draft put them
+  const summary: ExplainSummary = { ...draft, wallTimeSeconds: round(wallSeconds, 3), cpuSeconds: round((cpu.user + cpu.system) / 1e6, 3) };
   const summaryJson = JSON.stringify(summary, null, 2) + '\n';
   const apath = encodePath(path, {
     image: given,
@@ -695,7 +697,7 @@ async function explainOne(
     target,
     label,
     baseline: options.baselineRaw,
-    scores: summary['scores'] as number[],
+    scores: summary.scores,
     threshold: thresholdStep,
   });
   const html = reportHtml({
