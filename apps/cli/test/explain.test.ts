@@ -211,6 +211,20 @@ describe('explain, several images with --json and a label target', () => {
   });
 });
 
+describe('explain --methods', () => {
+  it('the built executable always has the comparison-methods panel (a static import): the report shows it', async () => {
+    const out = tempDir();
+    const run = await runCli(['explain', coffee, '--model', 'mobilenet-v1-025', '--iterations', '1', '--methods', '--out', out]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('coffee: computing the comparison-methods panel (--methods)');
+    const report = readFileSync(join(out, 'coffee', 'report.html'), 'utf8');
+    expect(report).toContain('<h2>Comparison methods</h2>');
+    // one figure per method of the panel (four methods and the ablation path's own switch-time map)
+    const panel = report.slice(report.indexOf('<div class="methods-panel"'));
+    expect(panel.slice(0, panel.indexOf('</div>\n')).match(/<figure/g)?.length).toBe(5);
+  });
+});
+
 describe('explain with other baselines', () => {
   it('a photo as baseline, and seeded noise, are recorded in the summary (with the letterbox and squash rules)', async () => {
     const out = tempDir();
