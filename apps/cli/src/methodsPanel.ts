@@ -4,18 +4,38 @@
  * path) plus RISE: each map shown as a heat map of its pixel ranking over the photo, with P of the
  * §4.2 path built from it, so all methods are read on one scale.
  */
-import { attribute, pathScoreOfSaliency, switchTimes } from '@ablation-path/core';
-import type { Image, SaliencyMethod } from '@ablation-path/core';
+import { attribute, DEFAULT_SIGMA_FRACTION, pathScoreOfSaliency, switchTimes } from '@ablation-path/core';
+import type { AblationPath, Image, SaliencyMethod } from '@ablation-path/core';
 import { encodePng, saliencyOverlay } from '@ablation-path/image';
 import type { PictureGeometry } from '@ablation-path/image';
-import type { MethodsPanelInput } from './methodsPanelHook.js';
+import type { LoadedModel } from './model.js';
 import { dataUri, escapeHtml } from './render/reportHtml.js';
+
+/** What the panel gets: the same model, photo, baseline and target as the explanation. */
+export interface MethodsPanelInput {
+  readonly model: LoadedModel;
+  /** x0 at the model's input size, RGB in [0, 1]. */
+  readonly image: Image;
+  /** x1, the baseline, same shape. */
+  readonly baseline: Image;
+  /** Where to draw the maps: the photo at its own aspect ratio (default: over `image` at the input size). */
+  readonly geometry?: PictureGeometry;
+  readonly target: number;
+  readonly label: string;
+  /** The optimised ablation path (its saliency need not be recomputed). */
+  readonly path: AblationPath;
+  /** F(t_k) along the path. */
+  readonly scores: ArrayLike<number>;
+  readonly seed: number;
+  readonly batchSize?: number;
+  readonly signal?: AbortSignal;
+}
 
 /** The methods of the panel and their (report-sized, cheaper than `evaluate`'s) settings. */
 export function panelMethods(width: number, seed: number): readonly { readonly title: string; readonly method: SaliencyMethod }[] {
   return [
     { title: 'Integrated gradients', method: { name: 'integrated-gradients', steps: 32, rule: 'midpoint' } },
-    { title: 'Filtered integrated gradients', method: { name: 'integrated-gradients', steps: 32, rule: 'midpoint', smoothSigma: (6 / 224) * width } },
+    { title: 'Filtered integrated gradients', method: { name: 'integrated-gradients', steps: 32, rule: 'midpoint', smoothSigma: DEFAULT_SIGMA_FRACTION * width } },
     { title: 'Random pixel ablation', method: { name: 'random-path', seed } },
     { title: 'RISE (1000 masks)', method: { name: 'rise', masks: 1000, seed } },
   ];
@@ -34,7 +54,7 @@ export function rankHeatMap(backdrop: Image | PictureGeometry, saliency: Float32
 }
 
 /**
- * Renders the panel (the contract of `methodsPanelHook.ts`): a self-contained HTML fragment with one
+ * Renders the panel: a self-contained HTML fragment (no external requests, no `<script src>`) with one
  * figure per method, pictures as data URIs. The ablation path's own map is the switch time of the
  * given path (no recomputation); the other methods run with {@link panelMethods}' settings.
  */

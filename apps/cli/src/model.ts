@@ -7,27 +7,40 @@
 import { existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { bundledModel, bundledModelNames, isBundledModelName, readLabels } from '@ablation-path/assets';
-import type { Classifier } from '@ablation-path/core';
-import { choiceFlag, numberFlag, parseSize, parseTriple, stringFlag } from './args.js';
+import { OptionError, resolvePreprocessing } from '@ablation-path/core';
+import type { Classifier, Preprocessing } from '@ablation-path/core';
+import { choiceFlag, numberFlag, parseNumber, parseSize, stringFlag } from './args.js';
 import type { FlagSpec, ParsedArgs } from './args.js';
 import { CliError } from './cliError.js';
 
 /** The default model of every command. */
 export const DEFAULT_MODEL = 'mobilenet-v2';
 
-/** `x' = (x·scale − mean) / std` per channel, x raw RGB in [0, 1]. */
-export interface PreprocessingSpec {
+/** The model input's channels: the CLI feeds RGB. */
+const CHANNELS = 3;
+
+/**
+ * The preprocessing a model runs with, resolved by the core's rule ({@link resolvePreprocessing}:
+ * `x' = (x·scale − mean_c) / std_c` per channel c, x raw RGB in [0, 1]), one value per channel, as
+ * recorded in summary.json.
+ */
+export interface ModelPreprocessing {
   readonly scale: number;
-  readonly mean: readonly [number, number, number];
-  readonly std: readonly [number, number, number];
+  /** mean_c for R, G, B. */
+  readonly mean: readonly number[];
+  /** std_c for R, G, B. */
+  readonly std: readonly number[];
 }
 
 /** What the model flags say (everything optional: bundled models know their own values). */
 export interface ModelFlags {
   /** `--labels FILE`: one class name per line. */
   readonly labels?: string;
-  readonly mean?: readonly [number, number, number];
-  readonly std?: readonly [number, number, number];
+  /** `--mean`: one value for all channels, or one per channel (the core's {@link Preprocessing} rule). */
+  readonly mean?: readonly number[];
+  /** `--std`: one value for all channels, or one per channel, none 0. */
+  readonly std?: readonly number[];
+  /** `--scale`: finite, non-zero. */
   readonly scale?: number;
   readonly layout?: 'NCHW' | 'NHWC';
   readonly output?: 'logits' | 'probabilities';
@@ -55,7 +68,8 @@ export interface LoadedModel {
   readonly labels: readonly string[] | undefined;
   /** `[height, width]` of the model input. */
   readonly inputSize: readonly [number, number];
-  readonly preprocessing: PreprocessingSpec;
+  /** The bundled model's preprocessing overridden by the flags given, resolved by the core's rule. */
+  readonly preprocessing: ModelPreprocessing;
   readonly layout: 'NCHW' | 'NHWC' | 'auto';
   readonly output: 'logits' | 'probabilities' | 'auto';
 }
@@ -80,9 +94,11 @@ export const modelFlagsHelp = `Model:
   -m, --model MODEL      bundled name (${bundledModelNames.join(', ')}), an .onnx file, or a
                          TensorFlow.js model.json (default ${DEFAULT_MODEL})
   --labels FILE          class names, one per line (bundled models bring their own)
-  --mean R,G,B           preprocessing mean (default 0 for your own model)
-  --std R,G,B            preprocessing std (default 1)
-  --scale S              preprocessing scale: x' = (x·S − mean)/std, x in [0,1] (default 1)
+  --mean R,G,B           preprocessing mean, one value or one per channel (default 0 for your
+                         own model)
+  --std R,G,B            preprocessing std, one value or one per channel, none 0 (default 1)
+  --scale S              preprocessing scale, non-zero: x' = (x·S − mean)/std, x in [0,1]
+                         (default 1)
   --layout NCHW|NHWC     input layout of an ONNX model (default: from its input shape)
   --output logits|probabilities
                          what the model outputs (default: a final Softmax means probabilities)
@@ -93,7 +109,27 @@ export const modelFlagsHelp = `Model:
                          tensorflow (needs @tensorflow/tfjs-node) (default auto)`;
 
 /**
- * Reads the model flags of {@link modelFlagSpecs} from parsed arguments.
+ * Checks one preprocessing flag by the core's rule ({@link resolvePreprocessing} for RGB), so that a
+ * bad value fails before any model is loaded, with the core's message.
+ * @throws CliError (usage) naming the flag and the rule broken.
+ */
+function checkPreprocessingFlag(flag: string, raw: string, preprocessing: Preprocessing): void {
+  try {
+    resolvePreprocessing(preprocessing, CHANNELS);
+  } catch (e) {
+    if (e instanceof OptionError) throw new CliError('usage', `${flag} '${raw}': ${e.message}`);
+    throw e;
+  }
+}
+
+/** Comma-separated decimal numbers (their count is checked by the core's rule). */
+function parseNumberList(flag: string, raw: string): number[] {
+  return raw.split(',').map((part) => parseNumber(flag, part));
+}
+
+/**
+ * Reads the model flags of {@link modelFlagSpecs} from parsed arguments; `--mean`, `--std` and
+ * `--scale` are checked by the core's preprocessing rule ({@link resolvePreprocessing}).
  * @throws CliError (usage) for malformed values.
  */
 export function readModelFlags(args: ParsedArgs): ModelFlags {
@@ -101,14 +137,20 @@ export function readModelFlags(args: ParsedArgs): ModelFlags {
   const labels = stringFlag(args, 'labels');
   if (labels !== undefined) flags.labels = labels;
   const mean = stringFlag(args, 'mean');
-  if (mean !== undefined) flags.mean = parseTriple('--mean', mean);
+  if (mean !== undefined) {
+    flags.mean = parseNumberList('--mean', mean);
+    checkPreprocessingFlag('--mean', mean, { mean: flags.mean });
+  }
   const std = stringFlag(args, 'std');
   if (std !== undefined) {
-    flags.std = parseTriple('--std', std);
-    if (flags.std.some((v) => v <= 0)) throw new CliError('usage', `--std must be positive, got '${std}'`);
+    flags.std = parseNumberList('--std', std);
+    checkPreprocessingFlag('--std', std, { std: flags.std });
   }
   const scale = numberFlag(args, 'scale');
-  if (scale !== undefined) flags.scale = scale;
+  if (scale !== undefined) {
+    flags.scale = scale;
+    checkPreprocessingFlag('--scale', String(scale), { scale });
+  }
   const layout = choiceFlag(args, 'layout', ['NCHW', 'NHWC'] as const);
   if (layout !== undefined) flags.layout = layout;
   const output = choiceFlag(args, 'output', ['logits', 'probabilities'] as const);
@@ -145,7 +187,7 @@ export async function loadModel(spec: string | undefined, flags: ModelFlags): Pr
   let description: string;
   let bundled = false;
   let labelsPath = flags.labels;
-  let preprocessing: PreprocessingSpec = { scale: 1, mean: [0, 0, 0], std: [1, 1, 1] };
+  let preprocessing: Preprocessing = {};
   let layout: 'NCHW' | 'NHWC' | 'auto' = flags.layout ?? 'auto';
   let output: 'logits' | 'probabilities' | 'auto' = flags.output ?? 'auto';
   if (isBundledModelName(name)) {
@@ -182,13 +224,19 @@ export async function loadModel(spec: string | undefined, flags: ModelFlags): Pr
       if (given !== undefined) throw new CliError('usage', `${flag} applies to ONNX models only; model ${name} is TensorFlow.js (it takes --backend)`);
     }
   }
-  preprocessing = {
-    scale: flags.scale ?? preprocessing.scale,
-    mean: flags.mean ?? preprocessing.mean,
-    std: flags.std ?? preprocessing.std,
-  };
+  // the core's rule, as the adapters apply it (one value per channel; scale 1, mean 0, std 1 by default)
+  const resolved = resolvePreprocessing(
+    {
+      ...preprocessing,
+      ...(flags.scale === undefined ? {} : { scale: flags.scale }),
+      ...(flags.mean === undefined ? {} : { mean: flags.mean }),
+      ...(flags.std === undefined ? {} : { std: flags.std }),
+    },
+    CHANNELS,
+  );
+  const used: ModelPreprocessing = { scale: resolved.scale, mean: resolved.mean, std: resolved.std };
   const labels = labelsPath === undefined ? undefined : readLabelsFile(labelsPath);
-  const classifier = await createClassifier(format, path, preprocessing, layout, output, flags);
+  const classifier = await createClassifier(format, path, used, layout, output, flags);
   if (labels !== undefined && labels.length !== classifier.classes) {
     await classifier.dispose?.();
     throw new CliError('input', `labels ${labelsPath ?? ''} has ${labels.length} lines but the model has ${classifier.classes} classes`);
@@ -198,7 +246,7 @@ export async function loadModel(spec: string | undefined, flags: ModelFlags): Pr
     await classifier.dispose?.();
     throw new CliError('input', `--size ${flags.size[0]}x${flags.size[1]} does not match the model's input ${inputSize[0]}x${inputSize[1]}`);
   }
-  return { classifier, name, path, format, bundled, description, labels, inputSize, preprocessing, layout, output };
+  return { classifier, name, path, format, bundled, description, labels, inputSize, preprocessing: used, layout, output };
 }
 
 /**
@@ -218,7 +266,7 @@ export function readLabelsFile(path: string): string[] {
 async function createClassifier(
   format: 'onnx' | 'tfjs',
   path: string,
-  preprocessing: PreprocessingSpec,
+  preprocessing: ModelPreprocessing,
   layout: 'NCHW' | 'NHWC' | 'auto',
   output: 'logits' | 'probabilities' | 'auto',
   flags: ModelFlags,

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CliError } from './cliError.js';
+import { SUMMARY_FORMAT } from './summary.js';
 
 /**
  * Creates `dir` and its missing parents one level at a time (not `mkdirSync`'s `recursive`, which
@@ -102,7 +103,7 @@ export function isReplaceableResult(path: string): boolean {
     if (!entries.every((e) => e.isFile() && RESULT_FILES.includes(e.name))) return false;
     if (!entries.some((e) => e.name === 'summary.json')) return false;
     const summary = JSON.parse(readFileSync(join(path, 'summary.json'), 'utf8')) as { format?: unknown } | null;
-    return summary !== null && typeof summary === 'object' && summary.format === 'ablation-path/summary';
+    return summary !== null && typeof summary === 'object' && summary.format === SUMMARY_FORMAT;
   } catch {
     return false;
   }

@@ -4,6 +4,7 @@
  * case-insensitively against a whole labels line or one of its comma-separated names
  * (`espresso`, `great white shark`, …).
  */
+import { argmaxRow } from '@ablation-path/core';
 import { CliError } from './cliError.js';
 
 /** The parsed `--target`. */
@@ -19,18 +20,16 @@ export function parseTargetSpec(raw: string | undefined): TargetSpec {
 }
 
 /**
- * The class index for `spec`, given the photo's probabilities (`classes` values) and the labels.
+ * The class index for `spec`, given the photo's probabilities (`classes` values) and the labels;
+ * `top1` is the core's {@link argmaxRow} (ties to the lowest index).
  * @throws CliError (input) for an index ≥ classes, or a label that names no class or several.
  * @example resolveTarget({ kind: 'label', label: 'Espresso' }, probs, labels) // 967 with ImageNet labels
  */
-export function resolveTarget(spec: TargetSpec, probabilities: ArrayLike<number>, labels: readonly string[] | undefined): number {
+export function resolveTarget(spec: TargetSpec, probabilities: Float32Array, labels: readonly string[] | undefined): number {
   const classes = probabilities.length;
   switch (spec.kind) {
-    case 'top1': {
-      let best = 0;
-      for (let i = 1; i < classes; i++) if ((probabilities[i] as number) > (probabilities[best] as number)) best = i;
-      return best;
-    }
+    case 'top1':
+      return argmaxRow(probabilities, 0, classes, 0); // ties: the lowest index
     case 'index':
       if (spec.index >= classes) throw new CliError('input', `--target ${spec.index} is out of range: the model has ${classes} classes (0..${classes - 1})`);
       return spec.index;

@@ -5,7 +5,7 @@
  * returns the better of the start and the result). The warm start's model evaluations and time
  * are part of the explanation's cost, and are reported as such.
  */
-import { attribute } from '@ablation-path/core';
+import { attribute, DEFAULT_IG_STEPS, DEFAULT_SIGMA_FRACTION } from '@ablation-path/core';
 import type { Classifier, Image, OptimizationInit, SaliencyMethod } from '@ablation-path/core';
 import { CliError } from './cliError.js';
 
@@ -50,7 +50,7 @@ export function warmStartMethod(choice: InitChoice, width: number, s: WarmStartS
     case 'rise':
       return { name: 'rise', masks: s.riseMasks ?? 4000, seed: s.seed ?? 0 };
     case 'ig-filtered':
-      return { name: 'integrated-gradients', steps: s.igSteps ?? 50, rule: 'midpoint', smoothSigma: (6 / 224) * width };
+      return { name: 'integrated-gradients', steps: s.igSteps ?? DEFAULT_IG_STEPS, rule: 'midpoint', smoothSigma: DEFAULT_SIGMA_FRACTION * width };
   }
 }
 

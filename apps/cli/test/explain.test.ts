@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import { runCli, tempDir } from './helpers.js';
 import type { RunResult } from './helpers.js';
+import type { ExplainSummary, ExplainSummaryLine } from '../src/summary.js';
 
 const coffee = demoImagePath('coffee.png');
 
@@ -25,32 +26,10 @@ function canResolve(specifier: string): boolean {
 }
 const rocket = demoImagePath('rocket.jpg');
 
-interface Summary {
-  image: {
-    originalSize: { width: number; height: number };
-    inputSize: { width: number; height: number };
-    pictureSize: { width: number; height: number };
-    resize: { rule: string; resized: { width: number; height: number }; offset: { x: number; y: number } };
-  };
-  target: { index: number; label: string; topClass: { index: number } };
-  fx0: number;
-  fx1: number;
-  score: number;
-  hardScore: number;
-  selection: string;
-  bestIteration: number;
-  init: { start: string; evaluations: number; seconds: number };
-  scores: number[];
-  threshold: { step: number; time: number; maskArea: number };
-  pointingGame: { step: number; time: number; x: number; y: number; original: { x: number; y: number } };
-  iterations: number;
-  stopReason: string;
-  evaluations: number;
-  wallTimeSeconds: number;
-  options: Record<string, unknown>;
-  versions: Record<string, string>;
-  report?: string;
-}
+/** summary.json as read back: the CLI's own type of the documented format (src/summary.ts). */
+type Summary = ExplainSummary;
+/** A line of --json's stdout and results.jsonl: the summary with its report's path. */
+type SummaryLine = ExplainSummaryLine;
 
 function trapezoid(v: readonly number[]): number {
   const T = v.length - 1;
@@ -63,6 +42,14 @@ function trapezoid(v: readonly number[]): number {
 async function checkResult(dir: string, maxIterations: number): Promise<Summary> {
   expect(readdirSync(dir).sort()).toEqual(['path.apath', 'path.png', 'report.html', 'scores.svg', 'summary.json', 'threshold.png']);
   const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary;
+  // the keys, in the order docs/cli.md lists them (summary.json row)
+  expect(Object.keys(summary)).toEqual([
+    'format', 'formatVersion', 'image', 'model', 'target', 'baseline', 'fx0', 'fx1', 'score', 'scoreNote', 'hardScore',
+    'selection', 'bestIteration', 'init', 'threshold', 'pointingGame', 'iterations', 'stopReason', 'evaluations',
+    'wallTimeSeconds', 'cpuSeconds', 'scores', 'options', 'versions', 'files',
+  ]);
+  expect(summary.format).toBe('ablation-path/summary');
+  expect([...summary.files].sort()).toEqual(readdirSync(dir).sort());
   const { width, height } = summary.image.inputSize;
   const { width: W0, height: H0 } = summary.image.originalSize;
   const { resized, offset } = summary.image.resize;
@@ -202,22 +189,39 @@ describe('explain (mobilenet-v1-025, 2 iterations)', () => {
 describe('explain, several images with --json and a label target', () => {
   it('prints one JSON line per image, and writes index.html and results.jsonl', async () => {
     const out = tempDir();
-    const run = await runCli(['explain', coffee, rocket, '--model', 'mobilenet-v1-025', '--iterations', '1', '--target', 'espresso', '--baseline', 'color:0,0,0', '--json', '--out', out]);
+    const run = await runCli(['explain', coffee, rocket, '--model', 'mobilenet-v1-025', '--iterations', '1', '--target', 'espresso', '--baseline', 'color:0,0,0', '--mean', '0.5', '--json', '--out', out]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Summary);
+    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as SummaryLine);
     expect(lines).toHaveLength(2);
     expect(lines.map((l) => l.target.index)).toEqual([967, 967]);
     expect(lines[1]?.report).toBe(join(out, 'rocket', 'report.html'));
     // run.jsonl: the run log that makes a rerun resume (runLog.ts)
     expect(readdirSync(out).sort()).toEqual(['coffee', 'index.html', 'results.jsonl', 'rocket', 'run.jsonl']);
     const jsonl = readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n');
-    expect(jsonl.map((l) => (JSON.parse(l) as Summary).report)).toEqual(lines.map((l) => l.report));
+    expect(jsonl.map((l) => (JSON.parse(l) as SummaryLine).report)).toEqual(lines.map((l) => l.report));
     const index = readFileSync(join(out, 'index.html'), 'utf8');
     expect(index).toContain('href="coffee/report.html"');
     expect(index).toContain('href="rocket/report.html"');
     for (const stem of ['coffee', 'rocket']) await checkResult(join(out, stem), 1);
     expect(lines[0]?.options['baseline']).toBe('color:0,0,0');
+    // the recorded preprocessing is the resolved one: --mean 0.5 for every channel, std the bundled
+    // model's (mobilenet-v1-025: mean 0.5, std 0.5, scale 1; packages/assets)
+    for (const l of lines) expect(l.model.preprocessing).toEqual({ scale: 1, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
+  });
+});
+
+describe('explain --methods', () => {
+  it('the built executable always has the comparison-methods panel (a static import): the report shows it', async () => {
+    const out = tempDir();
+    const run = await runCli(['explain', coffee, '--model', 'mobilenet-v1-025', '--iterations', '1', '--methods', '--out', out]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('coffee: computing the comparison-methods panel (--methods)');
+    const report = readFileSync(join(out, 'coffee', 'report.html'), 'utf8');
+    expect(report).toContain('<h2>Comparison methods</h2>');
+    // one figure per method of the panel (four methods and the ablation path's own switch-time map)
+    const panel = report.slice(report.indexOf('<div class="methods-panel"'));
+    expect(panel.slice(0, panel.indexOf('</div>\n')).match(/<figure/g)?.length).toBe(5);
   });
 });
 
@@ -364,6 +368,15 @@ describe('the output directory', () => {
     expect(two.code).toBe(2);
     expect(two.stderr).toMatch(/index\.html exists and is not an index\.html written by ablation-path/);
     expect(readdirSync(dir).sort()).toEqual(['cat', 'index.html']);
+  });
+
+  it('a preprocessing flag the core\'s rule refuses is exit 2 with the core\'s message, before the model loads', async () => {
+    const dir = tempDir();
+    // the model does not exist: the flag is checked first, so its error is the one reported
+    const run = await runCli(['explain', coffee, '--model', join(dir, 'missing.onnx'), '--std', '1,0,1', '--out', dir]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toBe("ablation-path: error: --std '1,0,1': preprocessing.std must not contain 0");
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('a run that fails leaves no output folder it created', async () => {

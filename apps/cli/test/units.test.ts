@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidValueError } from '@ablation-path/core';
+import { InvalidValueError, OptionError, resolvePreprocessing } from '@ablation-path/core';
 import { describe, expect, it } from 'vitest';
 import { numberFlag, parseFlags, parseNumber, parseSize, parseTriple, stringFlag } from '../src/args.js';
 import { parseBaselineSpec } from '../src/baseline.js';
@@ -17,7 +17,7 @@ import { isReplaceableResult, makeDirs, removeCreatedDirs, writeResultDir } from
 import { createProgress } from '../src/progress.js';
 import { parseTargetSpec, resolveTarget } from '../src/target.js';
 import { uniqueStems } from '../src/commands/explain.js';
-import { readLabelsFile } from '../src/model.js';
+import { modelFlagSpecs, readLabelsFile, readModelFlags } from '../src/model.js';
 import { tempDir } from './helpers.js';
 
 describe('flags', () => {
@@ -49,6 +49,50 @@ describe('flags', () => {
     for (const bad of ['0x10', '0b11', '0o7', '1_000', '', ' ', '1.2.3', 'Infinity', '5px']) {
       expect(() => parseNumber('--steps', bad)).toThrow(`--steps must be a number, got '${bad}'`);
     }
+  });
+});
+
+describe('preprocessing flags', () => {
+  const read = (argv: string[]) => readModelFlags(parseFlags(argv, modelFlagSpecs));
+  /** The core's message for `preprocessing` (the rule the CLI must apply, not one of its own). */
+  const coreMessage = (preprocessing: Parameters<typeof resolvePreprocessing>[0]): string => {
+    try {
+      resolvePreprocessing(preprocessing, 3);
+    } catch (e) {
+      if (e instanceof OptionError) return e.message;
+    }
+    throw new Error('the core accepted it');
+  };
+  it('are refused by the core rule, with its message, as a usage error (exit 2)', () => {
+    const cases: [string[], Parameters<typeof resolvePreprocessing>[0]][] = [
+      [['--std', '0,1,1'], { std: [0, 1, 1] }],
+      [['--std', '0'], { std: [0] }],
+      [['--mean', '1,2'], { mean: [1, 2] }],
+      [['--mean', '1,2,3,4'], { mean: [1, 2, 3, 4] }],
+      [['--scale', '0'], { scale: 0 }],
+    ];
+    for (const [argv, pre] of cases) {
+      let thrown: unknown;
+      try {
+        read(argv);
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown, argv.join(' ')).toBeInstanceOf(CliError);
+      expect((thrown as CliError).kind).toBe('usage');
+      expect((thrown as CliError).message).toContain(coreMessage(pre));
+      expect((thrown as CliError).message).toContain(argv[0] as string);
+    }
+  });
+  it('accept what the core accepts: one value for all channels, or one per channel', () => {
+    expect(read(['--mean', '0.5'])).toEqual({ mean: [0.5] });
+    expect(read(['--mean', '0.485,0.456,0.406', '--std', '0.229,0.224,0.225', '--scale', '255'])).toEqual({
+      mean: [0.485, 0.456, 0.406],
+      std: [0.229, 0.224, 0.225],
+      scale: 255,
+    });
+    expect(read(['--std', '-1'])).toEqual({ std: [-1] }); // the core's rule forbids only 0
+    expect(() => read(['--mean', '0.5,x,1'])).toThrow(/--mean must be a number, got 'x'/);
   });
 });
 

@@ -79,7 +79,7 @@ export { createGaussianMetric } from './metric/gaussianMetric.js';
 export type { GaussianMetric, GaussianMetricOptions } from './metric/gaussianMetric.js';
 
 // ── §4 the path score P and its differential ──────────────────────────────────────────────────
-export { scorePath, trapezoid, trapezoidWeights, assertPathInputs, assertPathFits } from './score/scorePath.js';
+export { scorePath, trapezoid, trapezoidWeights, assertPathInputs, assertPathFits, argmaxRow } from './score/scorePath.js';
 export type { ScorePathOptions, PathScore } from './score/scorePath.js';
 export { pathDifferential, differentialFromGradients, pairDifferential } from './score/pathDifferential.js';
 export type { PathDifferentialOptions, PathDifferential } from './score/pathDifferential.js';
@@ -142,6 +142,7 @@ export { pathScoreOfSaliency, pathScoreOfSaliencies } from './metrics/pathScoreO
 export type {
   PathScoreOfSaliencyOptions,
   PathScoreOfSaliencyResult,
+  PathScoreOfSalienciesOptions,
   PathScoreOfSaliencesOptions,
 } from './metrics/pathScoreOfSaliency.js';
 export { insertionDeletion, insertionDeletionMany, saliencyOrder } from './metrics/insertionDeletion.js';

@@ -45,9 +45,8 @@ export interface OnnxClassifierOptions {
    * Whether onnxruntime's intra-op worker threads busy-wait ("spin") for work after a run. Default
    * false: spinning workers keep burning a core after every run, which slows down whatever runs
    * next on a machine with few cores — the other session, the core's JavaScript work between
-   * gradient calls, other processes (measured on 2 cores, MobileNetV2 batch 14, 2 threads:
-   * forward 77 → 57 ms, gradient 330 → 320 ms wall and 668 → 532 ms CPU without spinning; see
-   * docs/benchmarks.md). Set true to get onnxruntime's own default back.
+   * gradient calls, other processes (measurements in docs/benchmarks.md, "No thread spinning").
+   * Set true to get onnxruntime's own default back.
    */
   readonly threadSpinning?: boolean;
   /** Largest batch per session run; larger batches are split. Default 16. */

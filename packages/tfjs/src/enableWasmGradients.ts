@@ -33,8 +33,8 @@ export const wasmGradientKernelNames: readonly string[] = [
 /**
  * The wasm kernels {@link enableWasmGradients} replaces: `MaxPoolGrad` because tfjs 4.22's drops
  * the gradient of every window whose values are all negative; `Tile` because tfjs 4.22's computes
- * every output index (≈ 44 ns per element, a third of MobileNet's gradient time, from tfjs's
- * batch-norm gradient), where block copies give the identical result.
+ * every output index (a third of MobileNet's gradient time, from tfjs's batch-norm gradient; see
+ * docs/benchmarks.md), where block copies give the identical result.
  * @example wasmReplacedKernelNames // ['MaxPoolGrad', 'Tile']
  */
 export const wasmReplacedKernelNames: readonly string[] = [MaxPoolGrad, Tile];
@@ -127,7 +127,7 @@ const conv2dBackpropFilterWasm: KernelFunc = ({ inputs, backend, attrs }) => {
   ) {
     // A 1×1 stride-1 convolution is a matrix product over the P = B·H·W pixels:
     // dW[ci, co] = Σ_p x[p, ci] · dy[p, co] = (Xᵀ·DY)[ci, co], computed by the wasm Transpose and
-    // BatchMatMul kernels (measured 5–15× faster than the loop below for MobileNet's shapes).
+    // BatchMatMul kernels (faster than the loop below for MobileNet's shapes: docs/benchmarks.md).
     const pixels = info.batchSize * info.inHeight * info.inWidth;
     const xt = transpose.kernelFunc({
       inputs: { x: { dataId: x.dataId, shape: [pixels, info.inChannels], dtype: 'float32' } },

@@ -9,6 +9,7 @@ import { demoBoxesPath } from '@ablation-path/assets';
 import {
   attribute,
   constantImage,
+  DEFAULT_SIGMA_FRACTION,
   gaussianBlurImage,
   insertionDeletionMany,
   pathScoreOfSaliencies,
@@ -22,7 +23,7 @@ import { booleanFlag, numberFlag, parseFlags, stringFlag } from '../args.js';
 import type { FlagSpec } from '../args.js';
 import { makeBaseline, parseBaselineSpec } from '../baseline.js';
 import { CliError } from '../cliError.js';
-import { describeTransform, loadImage, mapPoint } from '@ablation-path/image';
+import { DEFAULT_BLUR_SIGMA_FRACTION, describeTransform, loadImage, mapPoint } from '@ablation-path/image';
 import type { ResizeRule } from '@ablation-path/image';
 import { centreResult, summariseCentre } from '../evaluateCentre.js';
 import type { CentreImageResult, CentreSummary } from '../evaluateCentre.js';
@@ -192,7 +193,7 @@ export function methodOptions(name: EvaluateMethod, s: EvaluateSettings, width: 
     case 'integrated-gradients':
       return { name, steps: s.igSteps, rule: 'midpoint' };
     case 'integrated-gradients-filtered':
-      return { name: 'integrated-gradients', steps: s.igSteps, rule: 'midpoint', smoothSigma: (6 / 224) * width };
+      return { name: 'integrated-gradients', steps: s.igSteps, rule: 'midpoint', smoothSigma: DEFAULT_SIGMA_FRACTION * width };
     case 'gradient':
       return { name };
     case 'smoothgrad':
@@ -521,7 +522,7 @@ export async function createPhotoEvaluator(plan: EvaluatePlan, io: CliIO, indice
       target,
       saliencies: maps.map((m) => m.data),
       deletionBaseline: constantImage(image.height, image.width, [0, 0, 0]),
-      insertionBaseline: gaussianBlurImage(image, { sigma: (10 / 224) * image.width }),
+      insertionBaseline: gaussianBlurImage(image, { sigma: DEFAULT_BLUR_SIGMA_FRACTION * image.width }),
       steps: Math.min(settings.metricSteps, image.height * image.width),
       ...(batchSize === undefined ? {} : { batchSize }),
       ...(io.signal === undefined ? {} : { signal: io.signal }),

@@ -3,7 +3,7 @@
  * model and write its report (see docs/cli.md for every flag and output).
  */
 import { basename, extname, join, resolve } from 'node:path';
-import { DEFAULT_PATIENCE, encodePath, integrate, maskAt, optimizeAblationPath, pointingGamePoint, stackImages } from '@ablation-path/core';
+import { argmaxRow, DEFAULT_PATIENCE, DEFAULT_SIGMA_FRACTION, encodePath, integrate, maskAt, optimizeAblationPath, pointingGamePoint, stackImages } from '@ablation-path/core';
 import type { AblationPath, Image, OptimizationStopReason } from '@ablation-path/core';
 import {
   compositeAt,
@@ -25,7 +25,9 @@ import { parseBaselineSpec, makeBaseline } from '../baseline.js';
 import type { BaselineSpec } from '../baseline.js';
 import { CliError } from '../cliError.js';
 import type { CliIO } from '../io.js';
-import { loadMethodsPanel } from '../methodsPanelHook.js';
+import { renderMethodsPanel } from '../methodsPanel.js';
+import { SUMMARY_FORMAT } from '../summary.js';
+import type { ExplainSummary } from '../summary.js';
 import { labelOf, loadModel, modelFlagSpecs, modelFlagsHelp, readModelFlags } from '../model.js';
 import type { LoadedModel } from '../model.js';
 import { modelFingerprint, uniqueKeys } from '../fingerprint.js';
@@ -59,7 +61,7 @@ export const MIN_ITERATIONS = 6;
 /** Default output directory of `explain` and `demo`. */
 export const DEFAULT_OUT_DIR = 'ablation-path-out';
 /** Defaults of SPEC §6. */
-export const EXPLAIN_DEFAULTS = { steps: 16, sigmaFraction: 6 / 224, maxIterations: 100, seed: 0, frames: 8, baseline: 'blur' } as const;
+export const EXPLAIN_DEFAULTS = { steps: 16, sigmaFraction: DEFAULT_SIGMA_FRACTION, maxIterations: 100, seed: 0, frames: 8, baseline: 'blur' } as const;
 /**
  * Longest side, in pixels, of the report's pictures (threshold figure, strip frames, slider): they
  * show the whole photo at its own aspect ratio, scaled down to this size (never up).
@@ -115,8 +117,8 @@ ${resizeFlagHelp}
                          leaves the path unchanged)
   --seed N               seed for noise baselines and anything random (default 0)
 ${initHelp}
-  --methods              add a side-by-side panel of comparison methods to the report (when
-                         available in this build; costs extra model evaluations)
+  --methods              add a side-by-side panel of comparison methods to the report (costs
+                         extra model evaluations)
 
 Large runs (several images; docs/scale.md):
   --workers N            N worker processes, each with its own model and --threads (default
@@ -222,7 +224,7 @@ export async function runExplain(argv: readonly string[], io: CliIO): Promise<nu
 
 /** The result of one image, as one line of results.jsonl. */
 export interface ImageResult {
-  readonly summary: Record<string, unknown>;
+  readonly summary: ExplainSummary;
   readonly dir: string;
   readonly report: string;
 }
@@ -276,7 +278,7 @@ export function explainFingerprint(options: ExplainOptions, modelFlags: ReturnTy
 
 /** One image's record in the run log: its summary, its folder (relative to OUT) and its report. */
 interface ExplainRecord {
-  readonly summary: Record<string, unknown>;
+  readonly summary: ExplainSummary;
   readonly dir: string;
   readonly report: string;
 }
@@ -402,11 +404,9 @@ async function createExplainRunner(
   const model = await loadModel(options.model, threads === undefined ? modelFlags : { ...modelFlags, threads });
   const read = (p: string): Promise<LoadedImage> =>
     loadImage(resolve(io.cwd, p), { height: model.inputSize[0], width: model.inputSize[1], resize: options.resize });
-  let renderPanel: Awaited<ReturnType<typeof loadMethodsPanel>>;
   try {
     if (model.classifier.gradient === undefined) throw new CliError('input', `model ${model.name} has no gradients, which ablation paths need`);
     for (const n of check) await read(images[n] as string);
-    renderPanel = options.methods ? await loadMethodsPanel() : undefined;
   } catch (e) {
     await model.classifier.dispose?.();
     throw e;
@@ -415,7 +415,7 @@ async function createExplainRunner(
     async run(n) {
       const photo = await read(images[n] as string);
       const given = images[n] as string;
-      const r = await explainOne(photo, resolve(io.cwd, given), given, stems[n] as string, model, options, outDir, io, renderPanel, coreThreads);
+      const r = await explainOne(photo, resolve(io.cwd, given), given, stems[n] as string, model, options, outDir, io, coreThreads);
       return { summary: r.summary, dir: stems[n] as string, report: r.report };
     },
     dispose: async () => void (await model.classifier.dispose?.()),
@@ -434,7 +434,7 @@ export async function createExplainWorker(argv: readonly string[], io: CliIO, th
 function isOurResultsJsonl(content: string): boolean {
   try {
     const first = JSON.parse(content.split('\n', 1)[0] ?? '') as { format?: unknown } | null;
-    return first !== null && typeof first === 'object' && first.format === 'ablation-path/summary';
+    return first !== null && typeof first === 'object' && first.format === SUMMARY_FORMAT;
   } catch {
     return false;
   }
@@ -462,15 +462,11 @@ async function explainLoaded(images: readonly string[], stems: readonly string[]
       const photo = await read(p);
       first ??= photo;
     }
-    const renderPanel = options.methods ? await loadMethodsPanel() : undefined;
-    if (options.methods && renderPanel === undefined && !options.quiet) {
-      io.stderr.write('ablation-path: note: --methods: this build has no comparison-methods panel; the report is written without it\n');
-    }
     const results: ImageResult[] = [];
     for (let i = 0; i < images.length; i++) {
       const photo = i === 0 && first !== undefined ? first : await read(images[i] as string);
       first = undefined;
-      const result = await explainOne(photo, resolve(io.cwd, images[i] as string), images[i] as string, stems[i] as string, model, options, outDir, io, renderPanel);
+      const result = await explainOne(photo, resolve(io.cwd, images[i] as string), images[i] as string, stems[i] as string, model, options, outDir, io);
       results.push(result);
       if (options.json) io.stdout.write(`${JSON.stringify({ ...result.summary, report: result.report })}\n`);
       else io.stdout.write(`${images.length > 1 ? `${images[i]}: ` : ''}report: ${result.report}\n`);
@@ -524,7 +520,6 @@ async function explainOne(
   options: ExplainOptions,
   outDir: string,
   io: CliIO,
-  renderPanel: Awaited<ReturnType<typeof loadMethodsPanel>>,
   coreThreads: number | 'auto' = 'auto',
 ): Promise<ImageResult> {
   const started = performance.now();
@@ -533,8 +528,7 @@ async function explainOne(
   const baseline = await makeBaseline(options.baseline, image, { seed: options.seed, resize: options.resize });
   const probabilities = await model.classifier.predict(stackImages([image]));
   const target = resolveTarget(options.target, probabilities, model.labels);
-  let top = 0;
-  for (let i = 1; i < probabilities.length; i++) if ((probabilities[i] as number) > (probabilities[top] as number)) top = i;
+  const top = argmaxRow(probabilities, 0, probabilities.length, 0);
   const sigma = options.sigma ?? EXPLAIN_DEFAULTS.sigmaFraction * image.width;
   const start = await warmStart(options.init, model.classifier, {
     image,
@@ -579,8 +573,8 @@ async function explainOne(
   const geometry: PictureGeometry = { picture: picture.image, transform };
   const label = labelOf(model, target);
   const shortLabel = label.split(',')[0]?.trim() ?? label;
-  const summary: Record<string, unknown> = {
-    format: 'ablation-path/summary',
+  const draft: ExplainSummary = {
+    format: SUMMARY_FORMAT,
     formatVersion: 1,
     image: {
       path: given,
@@ -675,9 +669,9 @@ async function explainOne(
   const plot = { scores, threshold: result.threshold.time, score: result.score, label: shortLabel };
   const svg = scoresSvg(plot);
   let methodsPanel: string | undefined;
-  if (renderPanel !== undefined) {
+  if (options.methods) {
     if (!options.quiet && !options.json) io.stderr.write(`${stem}: computing the comparison-methods panel (--methods)…\n`);
-    methodsPanel = await renderPanel({
+    methodsPanel = await renderMethodsPanel({
       model,
       image,
       baseline: baseline.image,
@@ -693,9 +687,9 @@ async function explainOne(
   }
   // The wall time covers everything but writing the files: baseline, optimisation, pictures, panel.
   const wallSeconds = (performance.now() - started) / 1000;
-  summary['wallTimeSeconds'] = round(wallSeconds, 3);
   const cpu = process.cpuUsage(cpuStart);
-  summary['cpuSeconds'] = round((cpu.user + cpu.system) / 1e6, 3);
+  // the spread keeps the keys' order: the two times stay where the draft put them
+  const summary: ExplainSummary = { ...draft, wallTimeSeconds: round(wallSeconds, 3), cpuSeconds: round((cpu.user + cpu.system) / 1e6, 3) };
   const summaryJson = JSON.stringify(summary, null, 2) + '\n';
   const apath = encodePath(path, {
     image: given,
@@ -703,7 +697,7 @@ async function explainOne(
     target,
     label,
     baseline: options.baselineRaw,
-    scores: summary['scores'] as number[],
+    scores: summary.scores,
     threshold: thresholdStep,
   });
   const html = reportHtml({

@@ -2,21 +2,16 @@
  * `index.html` for a run over several images: one row per image (thumbnail-free, so it stays
  * small) linking to its report, with target, score P, threshold time and pointing-game point.
  */
+import type { ExplainSummary } from '../summary.js';
 import { escapeHtml } from './reportHtml.js';
 
 /** One explained image: its summary (as written to summary.json) and its folder name under OUT. */
 export interface IndexEntry {
-  readonly summary: Record<string, unknown>;
+  readonly summary: ExplainSummary;
   readonly dir: string;
 }
 
-function get(obj: unknown, ...keys: string[]): unknown {
-  let v = obj;
-  for (const k of keys) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
-  return v;
-}
-
-const num = (v: unknown, digits = 3): string => (typeof v === 'number' ? v.toFixed(digits) : '');
+const num = (v: number, digits = 3): string => v.toFixed(digits);
 
 /** Renders the index page (self-contained, relative links `DIR/report.html`). */
 export function indexHtml(entries: readonly IndexEntry[]): string {
@@ -24,7 +19,17 @@ export function indexHtml(entries: readonly IndexEntry[]): string {
     .map((e) => {
       const s = e.summary;
       const href = `${encodeURIComponent(e.dir)}/report.html`;
-      return `<tr><td><a href="${href}">${escapeHtml(String(get(s, 'image', 'path') ?? e.dir))}</a></td><td>${escapeHtml(String(get(s, 'target', 'index') ?? ''))}: ${escapeHtml(String(get(s, 'target', 'label') ?? ''))}</td><td>${num(get(s, 'fx0'))}</td><td>${num(get(s, 'score'))}</td><td>${num(get(s, 'threshold', 'time'))}</td><td>(${escapeHtml(String(get(s, 'pointingGame', 'original', 'x') ?? ''))}, ${escapeHtml(String(get(s, 'pointingGame', 'original', 'y') ?? ''))})</td><td>${escapeHtml(String(get(s, 'iterations') ?? ''))}</td><td>${num(get(s, 'wallTimeSeconds'), 1)}</td></tr>`;
+      const cells = [
+        `<a href="${href}">${escapeHtml(s.image.path)}</a>`,
+        `${s.target.index}: ${escapeHtml(s.target.label)}`,
+        num(s.fx0),
+        num(s.score),
+        num(s.threshold.time),
+        `(${s.pointingGame.original.x}, ${s.pointingGame.original.y})`,
+        String(s.iterations),
+        num(s.wallTimeSeconds, 1),
+      ];
+      return `<tr>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`;
     })
     .join('\n');
   return `<!DOCTYPE html>

@@ -75,9 +75,12 @@ export async function pathScoreOfSaliency(classifier: Classifier, options: PathS
 }
 
 /** Arguments of {@link pathScoreOfSaliencies}: several maps of one image. */
-export interface PathScoreOfSaliencesOptions extends Omit<PathScoreOfSaliencyOptions, 'saliency'> {
+export interface PathScoreOfSalienciesOptions extends Omit<PathScoreOfSaliencyOptions, 'saliency'> {
   readonly saliencies: readonly Float32Array[];
 }
+
+/** @deprecated Misspelt former name of {@link PathScoreOfSalienciesOptions}; kept as an alias. */
+export type PathScoreOfSaliencesOptions = PathScoreOfSalienciesOptions;
 
 /**
  * {@link pathScoreOfSaliency} for several maps of one image, all (T + 1)·maps blended images
@@ -88,7 +91,7 @@ export interface PathScoreOfSaliencesOptions extends Omit<PathScoreOfSaliencyOpt
  * @example
  * const [ig, rise] = await pathScoreOfSaliencies(classifier, { image, baseline, target, saliencies: [igMap.data, riseMap.data] });
  */
-export async function pathScoreOfSaliencies(classifier: Classifier, options: PathScoreOfSaliencesOptions): Promise<PathScoreOfSaliencyResult[]> {
+export async function pathScoreOfSaliencies(classifier: Classifier, options: PathScoreOfSalienciesOptions): Promise<PathScoreOfSaliencyResult[]> {
   assertOptionsObject('pathScoreOfSaliencies', options);
   const { image, baseline, target, saliencies } = options;
   checkInputs(classifier, image, baseline, target, { valueRange: options.valueRange });

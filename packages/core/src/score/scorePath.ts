@@ -132,8 +132,10 @@ export function assertPathFits(path: AblationPath, image: { readonly height: num
 }
 
 /**
- * Index of the largest value of row `row` (ties: `prefer` if it is among the maxima, else the lowest).
- * @internal
+ * Index of the largest value of row `row` of `p`, a row-major rows × `classes` array (ties: `prefer`
+ * if it is among the maxima, else the lowest index). The rule by which the core names an image's
+ * top class.
+ * @example argmaxRow(Float32Array.of(0.1, 0.6, 0.3), 0, 3, 0) // 1
  */
 export function argmaxRow(p: Float32Array, row: number, classes: number, prefer: number): number {
   let best = 0;
