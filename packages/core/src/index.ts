@@ -86,13 +86,14 @@ export type { PathDifferentialOptions, PathDifferential } from './score/pathDiff
 
 // ── §6 the optimiser ──────────────────────────────────────────────────────────────────────────
 export { saturate } from './optimizer/saturate.js';
-export { optimizeAblationPath, DEFAULT_PATIENCE, DEFAULT_HARDENING_ZETA, DEFAULT_HARDENING_RAMP } from './optimizer/optimizeAblationPath.js';
+export { optimizeAblationPath, DEFAULT_PATIENCE, DEFAULT_HARDENING_ZETA, DEFAULT_HARDENING_RAMP, DEFAULT_GRADIENT_AT } from './optimizer/optimizeAblationPath.js';
 export type {
   OptimizeAblationPathOptions,
   OptimizationResult,
   OptimizationStopReason,
   OptimizationProgress,
   OptimizationSelection,
+  OptimizationGradientAt,
   OptimizationInit,
 } from './optimizer/optimizeAblationPath.js';
 export { createAblationPathWorkspace, createParallelAblationPathWorkspace, DEFAULT_SIGMA_FRACTION } from './optimizer/workspace.js';

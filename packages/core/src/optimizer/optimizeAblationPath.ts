@@ -53,6 +53,20 @@ export interface OptimizationProgress extends Progress {
 export type OptimizationSelection = 'soft' | 'hard';
 
 /**
+ * Where each iteration evaluates F and its gradient (the differential g_k of SPEC §6):
+ *
+ * - `'soft'`: at the path's own masks, [x0, x1]_{M_k} (the paper's gradient of P(φ));
+ * - `'hard'` (straight-through): at the interior masks H_k of the path's hard path, the §4.2 path
+ *   of its switch-time map, H = pathFromSaliency(switchTimes(φ)) (binary masks in φ's order); the
+ *   differential g_k(r) = Σ_c (x1 − x0)_c(r)·∂F/∂x_c([x0, x1]_{H_k}) then drives the unchanged step
+ *   of the soft masks M_k (same K, L∞ step, saturation, projection, reparametrisation). The F values
+ *   of that call are the hard path's scores, so the hard P of every path, Σ trapezoid F(H_k), is
+ *   free and the selection is by hard P; the soft P of the returned path costs one predict (T − 1
+ *   evaluations) at the end.
+ */
+export type OptimizationGradientAt = 'soft' | 'hard';
+
+/**
  * The starting path of {@link optimizeAblationPath}: `'linear'` (ℓ(t) = t, as in the paper),
  * `'random'` (a smoothed random ablation path from `seed`, Appendix E), a given ablation path, or
  * a saliency map (`{ saliency }`: one finite value per point, higher = more salient; its §4.2 path,
@@ -87,8 +101,13 @@ export interface OptimizeAblationPathOptions extends AblationPathStepOptions, Im
    * this many iterations: an integer ≥ 1, or `Infinity` (never). Default {@link DEFAULT_PATIENCE}.
    */
   readonly patience?: number;
-  /** Which P chooses the returned path (see {@link OptimizationSelection}). Default `'soft'`. */
+  /**
+   * Which P chooses the returned path (see {@link OptimizationSelection}). Default `'hard'` with
+   * `gradientAt: 'hard'` (the only selection allowed there), else `'soft'`.
+   */
   readonly selection?: OptimizationSelection;
+  /** Where F and its gradient are evaluated (see {@link OptimizationGradientAt}). Default `'soft'`. */
+  readonly gradientAt?: OptimizationGradientAt;
   /**
    * ζ of the saturation at the end of the hardening ramp, ≥ `zeta`: step i (0-based) uses
    * ζ_i = ζ + (hardeningZeta − ζ)·min(1, i / hardeningRamp), a saturation that grows over the
@@ -132,6 +151,8 @@ export const DEFAULT_PATIENCE = 8;
 export const DEFAULT_HARDENING_ZETA = 0.8;
 /** Default `hardeningRamp` of {@link optimizeAblationPath}. */
 export const DEFAULT_HARDENING_RAMP = 20;
+/** Default `gradientAt` of {@link optimizeAblationPath}. */
+export const DEFAULT_GRADIENT_AT: OptimizationGradientAt = 'soft';
 
 /**
  * Why {@link optimizeAblationPath} stopped after its last iteration, checked in this order after
@@ -190,7 +211,9 @@ export interface OptimizationResult {
   /**
    * Images the classifier evaluated: 2 (x0, x1) + (T − 1) per path scored (the start and every
    * step's result, by gradient calls, the last by predict) + (T − 1) per hard P (once for the
-   * result with `'soft'` selection; for every scored path with `'hard'`).
+   * result with `'soft'` selection; for every scored path with `'hard'`). With `gradientAt: 'hard'`
+   * the scored paths are the hard paths (their hard P is free) and the returned path's soft scores
+   * cost T − 1 once: 2 + (T − 1)·(scored paths + 1).
    */
   readonly evaluations: number;
   /**
@@ -198,7 +221,11 @@ export interface OptimizationResult {
    * entries. After a fixed-point stop the last entry repeats the one before (the same path).
    */
   readonly history: Float64Array;
-  /** hardHistory[i] = hard P of the path after i iterations with `'hard'` selection; empty with `'soft'`. */
+  /**
+   * hardHistory[i] = hard P of the path after i iterations with `'hard'` selection; empty with
+   * `'soft'`. With `gradientAt: 'hard'`, `history` holds the same values (the P its gradient calls
+   * scored is the hard P).
+   */
   readonly hardHistory: Float64Array;
   /** saturations[i] = {@link pathSaturation} of the path after i iterations, `iterations + 1` entries. */
   readonly saturations: Float64Array;
@@ -264,9 +291,16 @@ export async function optimizeAblationPath(classifier: Classifier, options: Opti
   assertNumberInRange('saturationTarget', saturationTarget, 0, 1);
   const patience = options.patience ?? DEFAULT_PATIENCE;
   if (patience !== Infinity) assertInteger('patience', patience, 1);
-  const selection = options.selection ?? 'soft';
+  const gradientAt = options.gradientAt ?? DEFAULT_GRADIENT_AT;
+  if (gradientAt !== 'soft' && gradientAt !== 'hard') {
+    throw new OptionError(`gradientAt must be 'soft' or 'hard', got ${JSON.stringify(gradientAt) ?? String(gradientAt)}`);
+  }
+  const selection = options.selection ?? (gradientAt === 'hard' ? 'hard' : 'soft');
   if (selection !== 'soft' && selection !== 'hard') {
     throw new OptionError(`selection must be 'soft' or 'hard', got ${JSON.stringify(selection) ?? String(selection)}`);
+  }
+  if (gradientAt === 'hard' && selection === 'soft') {
+    throw new OptionError("selection 'soft' needs gradientAt 'soft': with gradientAt 'hard' the paths are scored by their hard P");
   }
   const zeta = options.zeta ?? 0.8;
   assertNumberInRange('zeta', zeta, Number.MIN_VALUE);
@@ -305,7 +339,8 @@ export async function optimizeAblationPath(classifier: Classifier, options: Opti
     threads === 1 ? createAblationPathWorkspace(domain, stepOptions) : await createParallelAblationPathWorkspace(domain, { ...stepOptions, threads, channels: image.channels });
   const zetaAt = (i: number): number => (hardeningZeta === zeta ? zeta : zeta + (hardeningZeta - zeta) * Math.min(1, i / hardeningRamp));
   try {
-    return await runOptimizer(classifier, options, ws, { steps, maxIterations, minIterations, saturationTarget, patience, selection, zetaAt, batchSize });
+    const settings = { steps, maxIterations, minIterations, saturationTarget, patience, selection, gradientAt, zetaAt, batchSize };
+    return await runOptimizer(classifier, options, ws, settings);
   } finally {
     await ws.close();
   }
@@ -330,6 +365,7 @@ interface DriverSettings {
   readonly saturationTarget: number;
   readonly patience: number;
   readonly selection: OptimizationSelection;
+  readonly gradientAt: OptimizationGradientAt;
   /** ζ of step i (0-based). */
   readonly zetaAt: (i: number) => number;
   readonly batchSize: number;
@@ -348,7 +384,7 @@ interface Kept {
 
 async function runOptimizer(classifier: Classifier, options: OptimizeAblationPathOptions, ws: AblationPathWorkspace, settings: DriverSettings): Promise<OptimizationResult> {
   const { image, baseline, target } = options;
-  const { steps, maxIterations, minIterations, saturationTarget, patience, selection, zetaAt, batchSize } = settings;
+  const { steps, maxIterations, minIterations, saturationTarget, patience, selection, gradientAt, zetaAt, batchSize } = settings;
   const domain = ws.domain;
   const signal = options.signal;
   const size = domain.size;
@@ -368,35 +404,40 @@ async function runOptimizer(classifier: Classifier, options: OptimizeAblationPat
   predicted[steps] = argmaxRow(ends, 1, classes, target);
 
   setWorkspaceImages(ws, image, baseline);
-  const fill = (first: number, m: number, out: Float32Array): void => {
-    blendWorkspaceMasks(ws, 1 + first, m, out);
-  };
-  // the hard P of a path (its masks): the §4.2 path of its switch-time map, scored by predict
-  const hardOf = async (masks: Float32Array): Promise<NonNullable<Kept['hard']>> => {
-    const path = pathFromSaliency(switchTimes(createPath(domain, steps, masks)), domain, steps);
+  // [x0, x1]_{M_k} for the interior masks 1 + first .. first + m of `masks`, on the calling thread
+  const blendInto = (masks: Float32Array, first: number, m: number, out: Float32Array): void => {
     const x0 = image.data;
     const x1 = baseline.data;
     const channels = image.channels;
-    const probabilities = await predictBatched(
-      classifier,
-      image,
-      interior,
-      (first, m, out) => {
-        for (let j = 0; j < m; j++) {
-          const mask = (1 + first + j) * size;
-          const at = j * size * channels;
-          for (let r = 0; r < size; r++) {
-            const t = path.masks[mask + r] as number;
-            for (let c = 0; c < channels; c++) {
-              const i = r * channels + c;
-              const a = x0[i] as number;
-              out[at + i] = a + t * ((x1[i] as number) - a);
-            }
-          }
+    for (let j = 0; j < m; j++) {
+      const mask = (1 + first + j) * size;
+      const at = j * size * channels;
+      for (let r = 0; r < size; r++) {
+        const t = masks[mask + r] as number;
+        for (let c = 0; c < channels; c++) {
+          const i = r * channels + c;
+          const a = x0[i] as number;
+          out[at + i] = a + t * ((x1[i] as number) - a);
         }
-      },
-      batching,
-    );
+      }
+    }
+  };
+  // the hard path of a path (its masks): the §4.2 path of its switch-time map
+  const hardPathOf = (masks: Float32Array): AblationPath => pathFromSaliency(switchTimes(createPath(domain, steps, masks)), domain, steps);
+  // with gradientAt 'hard': the hard path of the current path, where F and ∇F are evaluated
+  let current: AblationPath | undefined;
+  const fill =
+    gradientAt === 'hard'
+      ? (first: number, m: number, out: Float32Array): void => {
+          blendInto((current as AblationPath).masks, first, m, out);
+        }
+      : (first: number, m: number, out: Float32Array): void => {
+          blendWorkspaceMasks(ws, 1 + first, m, out);
+        };
+  // the hard P of a path (its masks): the §4.2 path of its switch-time map, scored by predict
+  const hardOf = async (masks: Float32Array): Promise<NonNullable<Kept['hard']>> => {
+    const path = hardPathOf(masks);
+    const probabilities = await predictBatched(classifier, image, interior, (first, m, out) => blendInto(path.masks, first, m, out), batching);
     evaluations += interior;
     const hardScores = new Float64Array(steps + 1);
     hardScores[0] = scores[0] as number;
@@ -422,6 +463,7 @@ async function runOptimizer(classifier: Classifier, options: OptimizeAblationPat
   let belowTarget = saturationTarget === 0 || (saturations[0] as number) < saturationTarget;
   for (;;) {
     throwIfAborted(signal);
+    if (gradientAt === 'hard') current = hardPathOf(ws.masks);
     if (last) {
       const p = await predictBatched(classifier, image, interior, fill, batching);
       for (let i = 0; i < interior; i++) {
@@ -449,7 +491,11 @@ async function runOptimizer(classifier: Classifier, options: OptimizeAblationPat
     const score = trapezoid(scores);
     history.push(score);
     let hard: Kept['hard'];
-    if (selection === 'hard') {
+    if (current !== undefined) {
+      // gradientAt 'hard': the scores just computed are the hard path's, `score` is the hard P
+      hard = { path: current, scores: scores.slice(), score };
+      hardHistory.push(score);
+    } else if (selection === 'hard') {
       hard = await hardOf(ws.masks);
       hardHistory.push(hard.score);
     }
@@ -497,6 +543,18 @@ async function runOptimizer(classifier: Classifier, options: OptimizeAblationPat
   }
   const best = kept;
   const hard = best.hard ?? (await hardOf(best.masks));
+  if (gradientAt === 'hard') {
+    // the soft scores of the returned path (the run scored only hard paths)
+    const p = await predictBatched(classifier, image, interior, (first, m, out) => blendInto(best.masks, first, m, out), batching);
+    evaluations += interior;
+    best.scores[0] = scores[0] as number;
+    best.scores[steps] = scores[steps] as number;
+    for (let i = 0; i < interior; i++) {
+      best.scores[1 + i] = p[i * classes + target] as number;
+      best.predicted[1 + i] = argmaxRow(p, i, classes, target);
+    }
+    best.soft = trapezoid(best.scores);
+  }
   const path = createPath(domain, steps, best.masks);
   const threshold = thresholdMask(path, { target, scores: best.scores, predicted: best.predicted }, options.ignoreFraction === undefined ? {} : { ignoreFraction: options.ignoreFraction });
   return {

@@ -8,6 +8,7 @@ import {
   OptionError,
   ShapeError,
   createGridDomain,
+  createPath,
   linearPath,
   optimizeAblationPath,
   pathFromSaliency,
@@ -108,6 +109,89 @@ describe('the hard P', () => {
   });
 });
 
+describe("gradientAt: 'hard' (the straight-through gradient at the hard path)", () => {
+  it('evaluates F and ∇F at the hard path of the current path: the first call sees the start\'s §4.2 path', async () => {
+    // a non-binary start: the mean of a random ablation path and the linear path (an ablation path)
+    const random = randomAblationPath(domain, 8, { seed: 3, sigma: 1 });
+    const linear = linearPath(domain, 8);
+    const start = createPath(domain, 8, random.masks.map((v, i) => 0.5 * v + 0.5 * (linear.masks[i] as number)));
+    const seen: Float32Array[] = [];
+    const spy: Classifier = {
+      inputShape: classifier.inputShape,
+      classes: classifier.classes,
+      predict: (batch) => classifier.predict(batch),
+      gradient: (batch, targets) => {
+        seen.push(batch.data.slice());
+        return (classifier.gradient as NonNullable<Classifier['gradient']>).call(classifier, batch, targets);
+      },
+    };
+    await optimizeAblationPath(spy, { ...base, init: start, maxIterations: 1, minIterations: 1, gradientAt: 'hard' });
+    // independent: the hard path by switchTimes → pathFromSaliency, blended in float64
+    const hard = pathFromSaliency(switchTimes(start), domain, 8);
+    const first = seen[0] as Float32Array;
+    expect(first.length).toBe(7 * S * S * 3);
+    const distance = (path: AblationPath): number => {
+      let worst = 0;
+      for (let k = 1; k < 8; k++) {
+        for (let r = 0; r < S * S; r++) {
+          const t = path.masks[k * S * S + r] as number;
+          for (let c = 0; c < 3; c++) {
+            const i = r * 3 + c;
+            const a = image.data[i] as number;
+            const expected = a + t * ((baseline.data[i] as number) - a);
+            worst = Math.max(worst, Math.abs((first[(k - 1) * S * S * 3 + i] as number) - expected));
+          }
+        }
+      }
+      return worst;
+    };
+    expect(distance(hard)).toBeLessThan(1e-6);
+    // and not the soft path's blend (the start is far from binary)
+    expect(distance(start)).toBeGreaterThan(0.05);
+  });
+
+  it('its hard P bookkeeping matches switchTimes → pathFromSaliency → scorePath, the soft P matches scorePath', async () => {
+    for (const n of [1, 3, 7]) {
+      const r = await optimizeAblationPath(classifier, { ...base, maxIterations: n, minIterations: n, patience: Infinity, saturationTarget: 1, gradientAt: 'hard' });
+      expect(r.selection).toBe('hard');
+      expect(r.hardHistory.length).toBe(r.iterations + 1);
+      expect(Array.from(r.history)).toEqual(Array.from(r.hardHistory));
+      expect(r.bestIteration).toBe(argmax(r.hardHistory));
+      expect(r.hardScore).toBe(r.hardHistory[r.bestIteration]);
+      const hard = pathFromSaliency(switchTimes(r.path), domain, 8);
+      expect(Array.from(r.hardPath.masks)).toEqual(Array.from(hard.masks));
+      const s = await scorePath(classifier, { image, baseline, target, path: hard });
+      expect(r.hardScore).toBeCloseTo(s.score, 6);
+      for (let k = 0; k <= 8; k++) expect(r.hardScores[k]).toBeCloseTo(s.scores[k] as number, 6);
+      const soft = await scorePath(classifier, { image, baseline, target, path: r.path });
+      expect(r.score).toBeCloseTo(soft.score, 6);
+      for (let k = 0; k <= 8; k++) expect(r.scores[k]).toBeCloseTo(soft.scores[k] as number, 6);
+    }
+  });
+
+  it('every hardHistory entry is the hard P of the path after that many iterations (shorter reruns)', async () => {
+    const long = await optimizeAblationPath(classifier, { ...base, maxIterations: 6, minIterations: 6, patience: Infinity, saturationTarget: 1, gradientAt: 'hard' });
+    for (const n of [1, 2, 4]) {
+      const short = await optimizeAblationPath(classifier, { ...base, maxIterations: n, minIterations: n, patience: Infinity, saturationTarget: 1, gradientAt: 'hard' });
+      expect(Array.from(short.hardHistory)).toEqual(Array.from(long.hardHistory.subarray(0, n + 1)));
+    }
+  });
+
+  it('counts its evaluations: T − 1 per scored (hard) path and T − 1 for the soft scores of the result', async () => {
+    const rec = recordingClassifier(classifier);
+    const r = await optimizeAblationPath(rec, { ...base, maxIterations: 3, minIterations: 3, saturationTarget: 1, patience: Infinity, gradientAt: 'hard' });
+    expect(r.evaluations).toBe(rec.calls.reduce((a, b) => a + b, 0));
+    expect(r.evaluations).toBe(2 + 7 * (r.iterations + 1) + 7);
+  });
+
+  it('changes the run (the straight-through direction differs from the soft gradient)', async () => {
+    const settings = { ...base, maxIterations: 3, minIterations: 3, patience: Infinity, saturationTarget: 1 };
+    const soft = await optimizeAblationPath(classifier, { ...settings, selection: 'hard' });
+    const hard = await optimizeAblationPath(classifier, { ...settings, gradientAt: 'hard' });
+    expect(Array.from(hard.hardHistory.subarray(1))).not.toEqual(Array.from(soft.hardHistory.subarray(1)));
+  });
+});
+
 describe('warm starts', () => {
   const smoothMap = (seed: number, sigma: number): Float32Array => {
     const raw = randomImage(S, S, 1, seed).data;
@@ -140,16 +224,18 @@ describe('warm starts', () => {
       fc.asyncProperty(
         fc.integer({ min: 0, max: 1000 }),
         fc.constantFrom('path', 'map', 'smooth-map'),
-        fc.constantFrom('soft' as const, 'hard' as const),
+        fc.constantFrom('soft' as const, 'hard' as const, 'hard-gradient' as const),
         fc.integer({ min: 1, max: 4 }),
-        async (seed, kind, selection, iterations) => {
+        async (seed, kind, criterion, iterations) => {
           const start = kind === 'path' ? randomAblationPath(domain, 8, { seed, sigma: 1 }) : pathFromSaliency(smoothMap(seed, kind === 'map' ? 0 : 2), domain, 8);
-          const r = await optimizeAblationPath(classifier, { ...base, init: start, maxIterations: iterations, selection, stepSize: 0.9 });
+          const selection = criterion === 'soft' ? 'soft' : 'hard';
+          const gradientAt = criterion === 'hard-gradient' ? 'hard' : 'soft';
+          const r = await optimizeAblationPath(classifier, { ...base, init: start, maxIterations: iterations, selection, gradientAt, stepSize: 0.9 });
           if (selection === 'soft') expect(r.score).toBeGreaterThanOrEqual((await scoreOf(start)) - 1e-6);
           else expect(r.hardScore).toBeGreaterThanOrEqual((await hardScoreOf(start)) - 1e-6);
         },
       ),
-      { numRuns: 12, seed: 5 },
+      { numRuns: 18, seed: 5 },
     );
   });
 
@@ -240,6 +326,8 @@ describe('typed errors for the new options (before any classifier call)', () => 
     ['patience 1.5', { patience: 1.5 }, OptionError, /patience/],
     ['patience NaN', { patience: Number.NaN }, OptionError, /patience/],
     ['selection', { selection: 'medium' }, OptionError, /selection/],
+    ['gradientAt', { gradientAt: 'middle' }, OptionError, /gradientAt/],
+    ['gradientAt hard with soft selection', { gradientAt: 'hard', selection: 'soft' }, OptionError, /selection 'soft' needs gradientAt 'soft'/],
     ['hardeningZeta below zeta', { zeta: 1, hardeningZeta: 0.5 }, OptionError, /hardeningZeta/],
     ['hardeningZeta NaN', { hardeningZeta: Number.NaN }, OptionError, /hardeningZeta/],
     ['hardeningRamp 0', { hardeningRamp: 0 }, OptionError, /hardeningRamp/],

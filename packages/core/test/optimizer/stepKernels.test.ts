@@ -385,18 +385,21 @@ describe('worker threads (compiled worker from dist/: build the package first)',
     }
   });
 
-  it('optimizeAblationPath gives the same result with threads: 2 as with 1', async () => {
-    const S = 16;
-    const classifier = createAnalyticClassifier({ height: S, width: S, channels: 3, classes: 4, seed: 5 });
-    const image = randomImage(S, S, 3, 7);
-    const baseline = randomImage(S, S, 3, 8);
-    const options = { image, baseline, target: 1, steps: 6, maxIterations: 4, minIterations: 4 } as const;
-    const one = await optimizeAblationPath(classifier, options);
-    const two = await optimizeAblationPath(classifier, { ...options, threads: 2 });
-    expect(bitsEqual(two.path.masks, one.path.masks)).toBe(true);
-    expect(two.score).toBe(one.score);
-    expect(Array.from(two.history)).toEqual(Array.from(one.history));
-  });
+  for (const gradientAt of ['soft', 'hard'] as const) {
+    it(`optimizeAblationPath gives the same result with threads: 2 as with 1 (gradientAt '${gradientAt}')`, async () => {
+      const S = 16;
+      const classifier = createAnalyticClassifier({ height: S, width: S, channels: 3, classes: 4, seed: 5 });
+      const image = randomImage(S, S, 3, 7);
+      const baseline = randomImage(S, S, 3, 8);
+      const options = { image, baseline, target: 1, steps: 6, maxIterations: 4, minIterations: 4, gradientAt } as const;
+      const one = await optimizeAblationPath(classifier, options);
+      const two = await optimizeAblationPath(classifier, { ...options, threads: 2 });
+      expect(bitsEqual(two.path.masks, one.path.masks)).toBe(true);
+      expect(two.score).toBe(one.score);
+      expect(two.hardScore).toBe(one.hardScore);
+      expect(Array.from(two.history)).toEqual(Array.from(one.history));
+    });
+  }
 
   it('reports a non-finite mask value in the worker share as the single-threaded step does', async () => {
     const domain = createGridDomain(8, 8);
