@@ -86,7 +86,17 @@ export type { PathDifferentialOptions, PathDifferential } from './score/pathDiff
 
 // ── §6 the optimiser ──────────────────────────────────────────────────────────────────────────
 export { saturate } from './optimizer/saturate.js';
-export { optimizeAblationPath, DEFAULT_PATIENCE, DEFAULT_HARDENING_ZETA, DEFAULT_HARDENING_RAMP, DEFAULT_GRADIENT_AT } from './optimizer/optimizeAblationPath.js';
+export {
+  optimizeAblationPath,
+  DEFAULT_STEPS,
+  DEFAULT_MAX_ITERATIONS,
+  DEFAULT_MIN_ITERATIONS,
+  DEFAULT_SATURATION_TARGET,
+  DEFAULT_PATIENCE,
+  DEFAULT_HARDENING_ZETA,
+  DEFAULT_HARDENING_RAMP,
+  DEFAULT_GRADIENT_AT,
+} from './optimizer/optimizeAblationPath.js';
 export type {
   OptimizeAblationPathOptions,
   OptimizationResult,
@@ -110,7 +120,7 @@ export type { AblationPathPhase, AblationPathStepCallOptions, AblationPathStepHo
 export { pathSaturation } from './optimizer/pathSaturation.js';
 
 // ── §7 reading the result ─────────────────────────────────────────────────────────────────────
-export { thresholdMask } from './reading/thresholdMask.js';
+export { thresholdMask, DEFAULT_IGNORE_FRACTION } from './reading/thresholdMask.js';
 export type { ThresholdMask, ThresholdMaskOptions, PredictedClasses, PathProbabilities } from './reading/thresholdMask.js';
 export { pointingGamePoint } from './reading/pointingGamePoint.js';
 export type { PointingGamePoint, PointingGameOptions } from './reading/pointingGamePoint.js';

@@ -9,7 +9,10 @@ import { demoBoxesPath } from '@ablation-path/assets';
 import {
   attribute,
   constantImage,
+  DEFAULT_IG_STEPS,
+  DEFAULT_MAX_ITERATIONS,
   DEFAULT_SIGMA_FRACTION,
+  DEFAULT_STEPS,
   gaussianBlurImage,
   insertionDeletionMany,
   pathScoreOfSaliencies,
@@ -65,9 +68,9 @@ export const DEFAULT_EVALUATE_OUT = 'ablation-path-evaluation';
 export const EVALUATE_DEFAULTS = {
   methods: EVALUATE_METHODS,
   baseline: 'blur',
-  steps: 16,
-  iterations: 100,
-  igSteps: 50,
+  steps: DEFAULT_STEPS,
+  iterations: DEFAULT_MAX_ITERATIONS,
+  igSteps: DEFAULT_IG_STEPS,
   riseMasks: 4000,
   mpIterations: 500,
   smoothgradSamples: 50,

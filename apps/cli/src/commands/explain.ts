@@ -3,7 +3,22 @@
  * model and write its report (see docs/cli.md for every flag and output).
  */
 import { basename, extname, join, resolve } from 'node:path';
-import { argmaxRow, DEFAULT_PATIENCE, DEFAULT_SIGMA_FRACTION, encodePath, integrate, maskAt, optimizeAblationPath, pointingGamePoint, stackImages } from '@ablation-path/core';
+import {
+  argmaxRow,
+  DEFAULT_IGNORE_FRACTION,
+  DEFAULT_MAX_ITERATIONS,
+  DEFAULT_MIN_ITERATIONS,
+  DEFAULT_PATIENCE,
+  DEFAULT_SATURATION_TARGET,
+  DEFAULT_SIGMA_FRACTION,
+  DEFAULT_STEPS,
+  encodePath,
+  integrate,
+  maskAt,
+  optimizeAblationPath,
+  pointingGamePoint,
+  stackImages,
+} from '@ablation-path/core';
 import type { AblationPath, Image, OptimizationStopReason } from '@ablation-path/core';
 import {
   compositeAt,
@@ -50,18 +65,25 @@ import type { InitChoice } from '../warmStart.js';
 
 /** How the report words the optimiser's stop reason. */
 const STOP_REASONS: Record<OptimizationStopReason, string> = {
-  saturation: 'stopped: saturation reached 0.8',
+  saturation: `stopped: saturation reached ${DEFAULT_SATURATION_TARGET}`,
   'fixed-point': 'stopped: the path no longer changed',
   'max-iterations': 'stopped: --iterations reached',
   patience: `stopped: the best path score had not improved for ${DEFAULT_PATIENCE} iterations`,
 };
 
-/** The optimiser never stops earlier than this (SPEC §6), unless --iterations is smaller. */
-export const MIN_ITERATIONS = 6;
+/** The optimiser never stops for saturation earlier than this (the core's default), unless --iterations is smaller. */
+export const MIN_ITERATIONS = DEFAULT_MIN_ITERATIONS;
 /** Default output directory of `explain` and `demo`. */
 export const DEFAULT_OUT_DIR = 'ablation-path-out';
-/** Defaults of SPEC §6. */
-export const EXPLAIN_DEFAULTS = { steps: 16, sigmaFraction: DEFAULT_SIGMA_FRACTION, maxIterations: 100, seed: 0, frames: 8, baseline: 'blur' } as const;
+/** Defaults of docs/math.md §6. */
+export const EXPLAIN_DEFAULTS = {
+  steps: DEFAULT_STEPS,
+  sigmaFraction: DEFAULT_SIGMA_FRACTION,
+  maxIterations: DEFAULT_MAX_ITERATIONS,
+  seed: 0,
+  frames: 8,
+  baseline: 'blur',
+} as const;
 /**
  * Longest side, in pixels, of the report's pictures (threshold figure, strip frames, slider): they
  * show the whole photo at its own aspect ratio, scaled down to this size (never up).
@@ -617,7 +639,7 @@ async function explainOne(
       time: round(result.threshold.time),
       maskArea: round(thresholdArea),
       found: result.threshold.found,
-      rule: 'most ablated mask (t ≥ 0.25) whose top class is the target; if none, the mask with the highest F',
+      rule: `most ablated mask (t ≥ ${DEFAULT_IGNORE_FRACTION}) whose top class is the target; if none, the mask with the highest F`,
     },
     pointingGame: {
       step: point.index,
@@ -643,7 +665,7 @@ async function explainOne(
       sigmaUnits: 'model-input pixels',
       maxIterations: options.maxIterations,
       minIterations: Math.min(MIN_ITERATIONS, options.maxIterations),
-      saturationStop: 0.8,
+      saturationStop: DEFAULT_SATURATION_TARGET,
       seed: options.seed,
       init: options.init,
       batchSize: options.batchSize ?? null,

@@ -1,5 +1,5 @@
 /**
- * Projected gradient ascent on ablation paths (SPEC §6, paper §5, Algorithm 2, Appendix C): the
+ * Projected gradient ascent on ablation paths (docs/math.md §6, paper §5, Algorithm 2, Appendix C): the
  * driver (gradients, iterations, stop rules, the result). The workspace is in `workspace.ts`, the
  * step in `step.ts` and `parallelStep.ts`.
  */
@@ -44,16 +44,16 @@ export interface OptimizationProgress extends Progress {
 /**
  * Which P chooses the returned path among the paths the run passed through (the start included):
  *
- * - `'soft'`: P of the path itself (SPEC §4), the quantity the gradient ascends; free (every
+ * - `'soft'`: P of the path itself (docs/math.md §4), the quantity the gradient ascends; free (every
  *   evaluated path is scored by its gradient call);
  * - `'hard'`: the hard P, P of the §4.2 path of the path's switch-time map (binary masks in the
- *   same order; SPEC §6 "Soft and hard P"), the number comparable with every other method's §4.2 P;
+ *   same order; docs/math.md §6 "Soft and hard P"), the number comparable with every other method's §4.2 P;
  *   costs T − 1 extra evaluations (predict) for every evaluated path.
  */
 export type OptimizationSelection = 'soft' | 'hard';
 
 /**
- * Where each iteration evaluates F and its gradient (the differential g_k of SPEC §6):
+ * Where each iteration evaluates F and its gradient (the differential g_k of docs/math.md §6):
  *
  * - `'soft'`: at the path's own masks, [x0, x1]_{M_k} (the paper's gradient of P(φ));
  * - `'hard'` (straight-through): at the interior masks H_k of the path's hard path, the §4.2 path
@@ -145,6 +145,14 @@ export interface OptimizeAblationPathOptions extends AblationPathStepOptions, Im
   readonly threads?: ThreadCount;
 }
 
+/** Default `steps` T of {@link optimizeAblationPath}: 16 masks' worth of intervals (the authors' choice). */
+export const DEFAULT_STEPS = 16;
+/** Default `maxIterations` of {@link optimizeAblationPath} (docs/math.md §6). */
+export const DEFAULT_MAX_ITERATIONS = 100;
+/** Default `minIterations` of {@link optimizeAblationPath} (docs/math.md §6; capped by maxIterations). */
+export const DEFAULT_MIN_ITERATIONS = 6;
+/** Default `saturationTarget` of {@link optimizeAblationPath}: stop once mean(2|φ − ½|) reaches it (docs/math.md §6). */
+export const DEFAULT_SATURATION_TARGET = 0.8;
 /** Default `patience` of {@link optimizeAblationPath}. */
 export const DEFAULT_PATIENCE = 8;
 /** Default `hardeningZeta` of {@link optimizeAblationPath}. */
@@ -189,7 +197,7 @@ export interface OptimizationResult {
   readonly score: number;
   /** The highest-probability class at every mask of `path` (ties to the target). */
   readonly predicted: Int32Array;
-  /** The threshold mask of `path` (SPEC §7). */
+  /** The threshold mask of `path` (docs/math.md §7). */
   readonly threshold: ThresholdMask;
   /**
    * The hard path: the §4.2 path ({@link pathFromSaliency}) of `path`'s switch-time map
@@ -198,7 +206,7 @@ export interface OptimizationResult {
   readonly hardPath: AblationPath;
   /** F(t_k) at every mask of `hardPath`. */
   readonly hardScores: Float64Array;
-  /** The hard P: P of `hardPath`, comparable with the §4.2 P of any saliency map (SPEC §6). */
+  /** The hard P: P of `hardPath`, comparable with the §4.2 P of any saliency map (docs/math.md §6). */
   readonly hardScore: number;
   /** The criterion that chose `path`. */
   readonly selection: OptimizationSelection;
@@ -233,7 +241,7 @@ export interface OptimizationResult {
 
 /**
  * Optimises an ablation path for the target class by projected gradient ascent on
- * P(φ) = ∫_0^1 F([x0, x1]_φ(t)) dt (SPEC §6, Algorithm 2). Each iteration:
+ * P(φ) = ∫_0^1 F([x0, x1]_φ(t)) dt (docs/math.md §6, Algorithm 2). Each iteration:
  *
  * 1. one batched gradient evaluation of F at the T − 1 interior images [x0, x1]_{M_k} (chunks of at
  *    most `batchSize`), contracted to g_k(r) = Σ_c (x1 − x0)_c(r)·∂F/∂x_c; its probabilities score
@@ -252,8 +260,8 @@ export interface OptimizationResult {
  * before `minIterations`), after at least `minIterations` (6) once the saturation
  * mean(2|φ − ½|) ≥ 0.8 (then the last path is scored by predict) or the best P has not improved for
  * `patience` iterations, or after `maxIterations` (100); `stopReason` says which. The fixed-point
- * check copies the path before each step and compares bit patterns after it (≈ 0.6 ms per
- * iteration at 224 × 224, T = 16). Deterministic: equal inputs and seed give identical results,
+ * check copies the path before each step and compares bit patterns after it (its cost is in
+ * docs/benchmarks.md). Deterministic: equal inputs and seed give identical results,
  * for every thread count. Never mutates its inputs.
  *
  * Cost: 2 + (T − 1)·(iterations + 1) classifier evaluations for the paths (one fewer path after a
@@ -281,13 +289,13 @@ export async function optimizeAblationPath(classifier: Classifier, options: Opti
   }
   assertPathInputs(classifier, options);
   const { image } = options;
-  const steps = options.steps ?? 16;
+  const steps = options.steps ?? DEFAULT_STEPS;
   assertInteger('steps', steps, 2);
-  const maxIterations = options.maxIterations ?? 100;
+  const maxIterations = options.maxIterations ?? DEFAULT_MAX_ITERATIONS;
   assertInteger('maxIterations', maxIterations, 1);
-  const minIterations = options.minIterations ?? Math.min(6, maxIterations);
+  const minIterations = options.minIterations ?? Math.min(DEFAULT_MIN_ITERATIONS, maxIterations);
   assertInteger('minIterations', minIterations, 0, maxIterations);
-  const saturationTarget = options.saturationTarget ?? 0.8;
+  const saturationTarget = options.saturationTarget ?? DEFAULT_SATURATION_TARGET;
   assertNumberInRange('saturationTarget', saturationTarget, 0, 1);
   const patience = options.patience ?? DEFAULT_PATIENCE;
   if (patience !== Infinity) assertInteger('patience', patience, 1);

@@ -1,5 +1,5 @@
 /**
- * The threshold mask of a path (SPEC §7, paper §6 / Appendix D).
+ * The threshold mask of a path (docs/math.md §7, paper §6 / Appendix D).
  */
 import { OptionError, ShapeError, TargetError } from '../infra/errors.js';
 import { assertPathFits } from '../score/scorePath.js';
@@ -22,6 +22,9 @@ export interface PathProbabilities {
   readonly classes: number;
   readonly probabilities: Float32Array;
 }
+
+/** Default `ignoreFraction` of {@link thresholdMask}: masks with t < 0.25 are never chosen (the authors' choice, docs/math.md §7). */
+export const DEFAULT_IGNORE_FRACTION = 0.25;
 
 /** Options of {@link thresholdMask}. */
 export interface ThresholdMaskOptions {
@@ -65,7 +68,7 @@ export function thresholdMask(path: AblationPath, input: PredictedClasses | Path
   if (input === null || typeof input !== 'object') {
     throw new ShapeError('thresholdMask needs { target, scores, predicted } or { target, classes, probabilities }');
   }
-  const ignore = options.ignoreFraction ?? 0.25;
+  const ignore = options.ignoreFraction ?? DEFAULT_IGNORE_FRACTION;
   assertNumberInRange('ignoreFraction', ignore, 0, 1);
   const T = path.steps;
   const count = T + 1;
