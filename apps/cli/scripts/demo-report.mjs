@@ -76,7 +76,7 @@ lines.push('The target is the photo\'s `label` in boxes.json when it has one, ot
 lines.push('');
 lines.push('Reproduce: `pnpm --filter @ablation-path/cli... build && node apps/cli/scripts/demo-report.mjs`');
 lines.push('');
-lines.push('**Pointing game** (SPEC §7, with the core\'s default relative reading: from the first interior mask with');
+lines.push('**Pointing game** (docs/math.md §7, with the core\'s default relative reading: from the first interior mask with');
 lines.push('F(t) ≤ 0.8·F(0), the pixel kept longest, ties broken without border bias (docs/methods.md), mapped back to the');
 lines.push('photo\'s pixels): a *hit* when it lies inside one of the');
 lines.push('object\'s boxes;');

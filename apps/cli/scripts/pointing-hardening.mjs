@@ -3,7 +3,7 @@
 // 7: hardening moves the pointing point). For every bundled photo with boxes: the blurred baseline
 // (σ = 10/224 of the width, as explain and evaluate), target = the photo's label or the model's top
 // class, optimizeAblationPath with each hardening setting, its pointing-game point
-// (pointingGamePoint of the returned path, SPEC §7) mapped back to the photo, and hits under the
+// (pointingGamePoint of the returned path, docs/math.md §7) mapped back to the photo, and hits under the
 // paper's rule and TorchRay's 15 px; soft and hard P, iterations, model evaluations, wall time.
 //
 // Usage (after `pnpm exec turbo run build`):

@@ -1,5 +1,5 @@
 /**
- * `--init`: where the ablation-path optimiser starts (SPEC §6 warm start). `linear` is the paper's
+ * `--init`: where the ablation-path optimiser starts (docs/math.md §6 warm start). `linear` is the paper's
  * start; `rise` and `ig-filtered` first compute that method's saliency map and start from its §4.2
  * path, so that the optimised path never scores below that method's own §4.2 P (the optimiser
  * returns the better of the start and the result). The warm start's model evaluations and time

@@ -76,7 +76,7 @@ async function checkResult(dir: string, maxIterations: number): Promise<Summary>
   // endpoints of an ablation path: nothing ablated at t = 0, everything at t = 1
   expect(Math.max(...path.masks.subarray(0, size))).toBe(0);
   expect(Math.min(...path.masks.subarray(16 * size))).toBe(1);
-  // the pointing-game point (SPEC §7) is read from an interior mask, at a pixel kept longest from
+  // the pointing-game point (docs/math.md §7) is read from an interior mask, at a pixel kept longest from
   // there on: the maximum of d(r) = Σ_{j=step}^{15} (1 − M_j(r))
   const p = summary.pointingGame;
   expect(p.step).toBeGreaterThanOrEqual(1);

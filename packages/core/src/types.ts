@@ -46,7 +46,7 @@ export interface Domain {
 /**
  * A sampled path of masks φ(t_k), t_k = k / steps, k = 0..steps: `steps + 1` masks of
  * `domain.size` floats each, mask k at offset `k * domain.size`. Between samples the path is read as
- * piecewise linear in t. An *ablation path* also satisfies the axioms of SPEC §1 (see
+ * piecewise linear in t. An *ablation path* also satisfies the axioms of docs/math.md §1 (see
  * `checkAblationPath`).
  */
 export interface AblationPath {

@@ -1,5 +1,5 @@
 /**
- * Sampled domains Ω with a probability measure μ (SPEC §1).
+ * Sampled domains Ω with a probability measure μ (docs/math.md §1).
  */
 import { EmptyDomainError, InvalidValueError, OptionError, ShapeError } from '../infra/errors.js';
 import type { Domain } from '../types.js';

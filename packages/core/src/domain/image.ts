@@ -1,5 +1,5 @@
 /**
- * Images and the interpolation [x0, x1]_θ = (1 − θ)·x0 + θ·x1 (SPEC §1).
+ * Images and the interpolation [x0, x1]_θ = (1 − θ)·x0 + θ·x1 (docs/math.md §1).
  */
 import { ShapeError } from '../infra/errors.js';
 import type { Domain, Image, ImageBatch } from '../types.js';

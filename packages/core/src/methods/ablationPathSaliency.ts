@@ -1,5 +1,5 @@
 /**
- * The ablation path itself as a saliency method (SPEC §6, §7).
+ * The ablation path itself as a saliency method (docs/math.md §6, §7).
  */
 import { optimizeAblationPath } from '../optimizer/optimizeAblationPath.js';
 import type { OptimizationInit } from '../optimizer/optimizeAblationPath.js';
@@ -12,11 +12,11 @@ import { switchTimes } from './switchTimes.js';
 
 /**
  * Options of the `ablation-path` method of {@link attribute}: optimise an ablation path with
- * {@link optimizeAblationPath} (SPEC §6) and read a map from it.
+ * {@link optimizeAblationPath} (docs/math.md §6) and read a map from it.
  *
  * - `map: 'switch-time'` (default): S(r) = ∫_0^1 (1 − φ(t, r)) dt, the time point r keeps the image
  *   ({@link switchTimes}); its §4.2 path switches points in the order of the optimised path.
- * - `map: 'threshold'`: S = 1 − the threshold mask (SPEC §7): 1 where the image is kept at the
+ * - `map: 'threshold'`: S = 1 − the threshold mask (docs/math.md §7): 1 where the image is kept at the
  *   decision boundary.
  *
  * The map also carries the optimised `path`, its `score` P, the threshold `mask` and the pointing

@@ -1,6 +1,6 @@
 /**
  * Integrated gradients (Sundararajan et al. 2017) as the differential of the score along the
- * canonical path (SPEC §4.1).
+ * canonical path (docs/math.md §5 (paper §4.1)).
  */
 import { gradientBatched, predictImages, requireGradient } from '../infra/batching.js';
 import { OptionError } from '../infra/errors.js';
@@ -151,7 +151,7 @@ export interface IntegratedGradientsResult {
  * with the nodes and weights of {@link quadratureRule}. The images x1 + α(x0 − x1) are the
  * interpolations [x0, x1]_θ of the canonical path at θ = t = 1 − α, built and evaluated with the
  * same batched machinery as {@link pathDifferential}; per pixel, Σ_c IG_c(r) = −∫_0^1 g(t, r) dt
- * with g the path differential on ℓ(t) = t (SPEC §4.1). Completeness: Σ_i IG_i = F(x0) − F(x1)
+ * with g the path differential on ℓ(t) = t (docs/math.md §5 (paper §4.1)). Completeness: Σ_i IG_i = F(x0) − F(x1)
  * up to the quadrature error, reported as `delta`.
  *
  * @throws CapabilityError without `classifier.gradient`; OptionError for steps < 1 or an unknown

@@ -1,6 +1,6 @@
 /**
  * Meaningful perturbations (Fong & Vedaldi 2017), with the settings of the third-party
- * implementation the ablation-path paper compared against (SPEC §8).
+ * implementation the ablation-path paper compared against (docs/math.md §8).
  */
 import { throwIfAborted } from '../infra/abort.js';
 import { assertInteger, assertNumberInRange } from '../infra/validate.js';

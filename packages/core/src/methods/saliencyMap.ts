@@ -41,13 +41,13 @@ export interface SaliencyMap {
   readonly delta?: number;
   /** ablation-path, random-path: the path the map was read from. */
   readonly path?: AblationPath;
-  /** ablation-path: P of the optimised path (SPEC §4). */
+  /** ablation-path: P of the optimised path (docs/math.md §4). */
   readonly score?: number;
   /** ablation-path: the pointing-game point of Appendix D (least ablated point of the 20 %-drop mask). */
   readonly point?: PixelPoint;
   /**
    * meaningful-perturbation: the final full-resolution keep-mask (1 = image kept, 0 = replaced by
-   * the baseline); ablation-path: the threshold mask (SPEC §7; 1 = ablated).
+   * the baseline); ablation-path: the threshold mask (docs/math.md §7; 1 = ablated).
    */
   readonly mask?: Float32Array;
   /** meaningful-perturbation: F of the final perturbed image. */

@@ -1,5 +1,5 @@
 /**
- * The kernel metric of §5.1 (SPEC §4, §6 step 5): convolution with a unit-mass Gaussian, computed by
+ * The kernel metric of §5.1 (docs/math.md §4, §6 step 5): convolution with a unit-mass Gaussian, computed by
  * FFT (fft.js).
  */
 import FFT from 'fft.js';

@@ -38,7 +38,7 @@ export interface PathScoreOfSaliencyResult {
 }
 
 /**
- * SPEC §4.2: turns a saliency map into the ablation path φ(t) = 1[S ≤ threshold(t)] (least salient
+ * docs/math.md §5 (paper §4.2): turns a saliency map into the ablation path φ(t) = 1[S ≤ threshold(t)] (least salient
  * points switch first, ties switch together and are spread linearly in time by the constant-speed
  * reparametrisation; {@link pathFromSaliency}) and scores it with {@link scorePath}. High P means
  * the map's most salient points alone keep the class for long; every method is scored on the same

@@ -1,5 +1,5 @@
 /**
- * The saturation of an ablation path (SPEC §6: the optimiser's stop rule).
+ * The saturation of an ablation path (docs/math.md §6: the optimiser's stop rule).
  */
 import { assertPath } from '../path/path.js';
 import type { AblationPath, Domain } from '../types.js';

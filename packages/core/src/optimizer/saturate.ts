@@ -1,5 +1,5 @@
 /**
- * The pointwise saturation of the optimiser (SPEC §6 step 4).
+ * The pointwise saturation of the optimiser (docs/math.md §6 step 4).
  */
 import { InvalidValueError } from '../infra/errors.js';
 import { assertNumberInRange } from '../infra/validate.js';

@@ -27,7 +27,7 @@ function exact(x: number, a: number, b: number): number {
 }
 
 /**
- * Replaces every value θ of `masks` by tanh(2ζ(θ − ½)) / (2 tanh ζ) + ½ (= θ + ε(θ), SPEC §6 step 4).
+ * Replaces every value θ of `masks` by tanh(2ζ(θ − ½)) / (2 tanh ζ) + ½ (= θ + ε(θ), docs/math.md §6 step 4).
  *
  * For θ ∈ [−0.5, 1.5] the function is read from a table of 8193 exact values (rebuilt when ζ
  * changes) with linear interpolation: error ≤ h²/8 · max|f''| with h = 2/8192, i.e. ≤ 1.2·10⁻⁸ for

@@ -1,5 +1,5 @@
 /**
- * One update step of the optimiser (SPEC §6 steps 3–8) on a workspace: the serial step here, the
+ * One update step of the optimiser (docs/math.md §6 steps 3–8) on a workspace: the serial step here, the
  * threaded one in `parallelStep.ts` (same values bit for bit).
  */
 import { smoothFieldsUnchecked } from '../metric/gaussianMetric.js';
@@ -63,8 +63,8 @@ export interface StepSettings {
 }
 
 /**
- * One update of Algorithm 2 after the gradients (steps 3–8 of SPEC §6), given the interior
- * differentials g_k in `workspace.differential` (k = 1..T−1, the covectors of SPEC §4):
+ * One update of Algorithm 2 after the gradients (steps 3–8 of docs/math.md §6), given the interior
+ * differentials g_k in `workspace.differential` (k = 1..T−1, the covectors of docs/math.md §4):
  *
  * 3. the metric on the differential: ĝ_k = K(g_k/w), the Gaussian smoothing of the μ-density
  *    g_k(r)/w_r (for the uniform measure on N points, N·g_k), then its μ-mean removed:

@@ -1,11 +1,11 @@
 /**
- * Fused kernels of the optimiser's update step (SPEC §6 steps 2–7): the μ-density of the
+ * Fused kernels of the optimiser's update step (docs/math.md §6 steps 2–7): the μ-density of the
  * differential (the input of the metric K), the direction's scale, one pass over the interior
  * masks for the gradient step and the saturation, one strided pass per point for the monotone
  * projection and the clamping. They give bit-for-bit the values of the unfused sequence (step,
  * then `saturateInPlace`; `projectMonotoneInPlace`, then clamping) with fewer passes over memory.
  *
- * Two directions exist (see `AblationPathSmoothing`): the smoothed one of SPEC §6,
+ * Two directions exist (see `AblationPathSmoothing`): the smoothed one of docs/math.md §6,
  * h_k = K(g_k/w) − ∫ K(g_k/w) dμ ({@link densityInto}, the metric, {@link smoothedDirectionMax},
  * {@link stepSaturateSmoothed}), and the raw one of the mask-smoothing variant,
  * h_k = g_k/w − Σ_r g_k(r) ({@link directionMax}, {@link updateSaturateMasks}).
@@ -188,7 +188,7 @@ export function updateSaturateMasks(
 }
 
 /**
- * Step 3 of SPEC §6, its input: the μ-density of each interior differential k = first..end−1 (g_k
+ * Step 3 of docs/math.md §6, its input: the μ-density of each interior differential k = first..end−1 (g_k
  * at `k · size` in `differential`), centred: d_k(r) = g_k(r)/w_r − Σ_s g_k(s) (its μ-mean is
  * Σ_s w_s·g_k(s)/w_s = Σ_s g_k(s)), written at the same place in `out` (float32); for the uniform
  * measure w_r = 1/size, so d_k = size·g_k − Σ g_k (the raw direction of {@link directionMax}).
@@ -258,7 +258,7 @@ export function smoothedGamma(maxAbs: number, densityMax: number, stepSize: numb
 }
 
 /**
- * Step 3 of SPEC §6, its end, for the smoothed densities ĝ_k = K d_k in `direction`
+ * Step 3 of docs/math.md §6, its end, for the smoothed densities ĝ_k = K d_k in `direction`
  * (k = first..end−1, at `k · size`): writes the μ-mean `means[meanOffset + k] = Σ_r w_r·ĝ_k(r)`
  * (uniform: (Σ_r ĝ_k(r)) / size) and returns max_{k,r} |ĝ_k(r) − mean_k| over those masks (0 for an
  * empty range; NaN when a value is NaN, which a non-finite differential becomes in the metric).

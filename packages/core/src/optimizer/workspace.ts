@@ -1,5 +1,5 @@
 /**
- * The optimiser's workspace (SPEC §6): the path buffers, the Gaussian metric and, for a parallel
+ * The optimiser's workspace (docs/math.md §6): the path buffers, the Gaussian metric and, for a parallel
  * workspace, the worker threads with their shared buffers, and the images of the optimisation —
  * all owned by the workspace object (private fields of {@link StepWorkspace}).
  */
@@ -24,12 +24,12 @@ export const DEFAULT_SIGMA_FRACTION = 6 / 224;
 /**
  * Where the update step applies the metric K (the Gaussian of σ):
  *
- * - `'differential'` (default; SPEC §6, the paper's §5.1/§6 and the authors' code): to the
+ * - `'differential'` (default; docs/math.md §6, the paper's §5.1/§6 and the authors' code): to the
  *   differential, ĝ_k = K(g_k/w) — the gradient under the metric — before the L∞-normalised step;
  *   the masks themselves are not smoothed;
  * - `'masks'`: the raw μ-density g_k/w is the direction, and every interior mask is smoothed after
  *   the step and the saturation (what this library did before issue 14; measured on real photos it
- *   shrinks the effective step from 0.5 to below 0.01 and erodes good paths, see SPEC §6);
+ *   shrinks the effective step from 0.5 to below 0.01 and erodes good paths, see docs/math.md §6);
  * - `'both'`: the smoothed direction, and the masks smoothed after the step as well.
  */
 export type AblationPathSmoothing = 'differential' | 'masks' | 'both';

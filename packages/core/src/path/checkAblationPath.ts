@@ -1,5 +1,5 @@
 /**
- * A checker for the three axioms of an ablation path (SPEC §1).
+ * A checker for the three axioms of an ablation path (docs/math.md §1).
  */
 import { assertNumberInRange } from '../infra/validate.js';
 import { assertPath, masksMasses } from './path.js';
@@ -23,7 +23,7 @@ export interface AblationPathCheck {
 }
 
 /**
- * Checks the axioms of an ablation path (SPEC §1) on the samples, within `tolerance`:
+ * Checks the axioms of an ablation path (docs/math.md §1) on the samples, within `tolerance`:
  * (i) endpoints: M_0 = 0 and M_T = 1 at every point; (ii) monotone: M_k ≤ M_{k+1} at every point;
  * (iii) constant speed: ∫ M_k dμ = k / T for every k. Each violated axiom gives one message naming
  * the first offending step and point (row y, column x), e.g.

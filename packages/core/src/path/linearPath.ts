@@ -1,5 +1,5 @@
 /**
- * The canonical ablation path ℓ(t) = t (SPEC §1).
+ * The canonical ablation path ℓ(t) = t (docs/math.md §1).
  */
 import { assertDomain, createPath } from './path.js';
 import type { AblationPath, Domain } from '../types.js';

@@ -1,5 +1,5 @@
 /**
- * L∞-optimal monotone projection (SPEC §3, Algorithm 1 of the paper) as allocation-free kernels.
+ * L∞-optimal monotone projection (docs/math.md §3, Algorithm 1 of the paper) as allocation-free kernels.
  *
  * Rule (pool-adjacent-violators with midrange pooling): scan the sequence left to right keeping a
  * stack of blocks; each block remembers the max and min of the ORIGINAL values it pools and its value
@@ -87,7 +87,7 @@ function projectStrided(data: Float32Array | Float64Array, offset: number, strid
 /**
  * Projects every point's time series of a path in place: for each point r, the sequence
  * `masks[k·size + r]`, k = 0..steps, is replaced by its L∞-optimal non-decreasing projection
- * (SPEC §3). Values at points that are already monotone are left bit-for-bit unchanged. No
+ * (docs/math.md §3). Values at points that are already monotone are left bit-for-bit unchanged. No
  * validation (the optimiser's hot loop; see `projectMonotone` for the checked API); allocates only
  * when `steps` grows beyond any earlier call.
  *
@@ -115,7 +115,7 @@ export function projectStridedInPlace(data: Float32Array | Float64Array, offset:
 }
 
 /**
- * The L∞-optimal non-decreasing projection of one sequence (SPEC §3, Algorithm 1): a new
+ * The L∞-optimal non-decreasing projection of one sequence (docs/math.md §3, Algorithm 1): a new
  * Float64Array q, non-decreasing, equal to p outside the intervals where it is constant, with
  * max_k |q_k − p_k| = max_{i<j} (p_i − p_j)⁺ / 2. Values are computed in double precision.
  * Unchecked: the caller guarantees finite values (the public `projectMonotoneSequence` checks).

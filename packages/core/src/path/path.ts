@@ -1,5 +1,5 @@
 /**
- * Sampled paths of masks (SPEC §1): construction with validation, and small helpers.
+ * Sampled paths of masks (docs/math.md §1): construction with validation, and small helpers.
  */
 import { EmptyDomainError, InvalidValueError, ShapeError } from '../infra/errors.js';
 import type { AblationPath, Domain } from '../types.js';
@@ -85,7 +85,7 @@ export function assertPath(path: AblationPath): void {
 }
 
 /**
- * The masses m_k = ∫_Ω φ(t_k) dμ = Σ_i w_i M_k(i) of every mask, k = 0..steps (SPEC §1, §2); an
+ * The masses m_k = ∫_Ω φ(t_k) dμ = Σ_i w_i M_k(i) of every mask, k = 0..steps (docs/math.md §1, §2); an
  * ablation path has m_k = k / steps. Accumulated in double precision.
  *
  * @returns `steps + 1` numbers.

@@ -1,5 +1,5 @@
 /**
- * Pixel-ranking ablation paths from a saliency map (SPEC §5, "§4.2").
+ * Pixel-ranking ablation paths from a saliency map (docs/math.md §5, "§4.2").
  */
 import { ShapeError } from '../infra/errors.js';
 import { assertDomain, createPath } from './path.js';

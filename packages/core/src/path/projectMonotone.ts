@@ -1,5 +1,5 @@
 /**
- * The L∞-optimal monotone projection of a path (SPEC §3, Algorithm 1 / Appendix B).
+ * The L∞-optimal monotone projection of a path (docs/math.md §3, Algorithm 1 / Appendix B).
  */
 import { InvalidValueError } from '../infra/errors.js';
 import { projectMonotoneInPlace, projectSequenceUnchecked } from './monotoneKernel.js';

@@ -1,5 +1,5 @@
 /**
- * Random ablation paths, the null distribution of the score (SPEC §7, Appendix E).
+ * Random ablation paths, the null distribution of the score (docs/math.md §7, Appendix E).
  */
 import { createGaussianMetric } from '../metric/gaussianMetric.js';
 import { pathFromSaliency } from './pathFromSaliency.js';

@@ -1,5 +1,5 @@
 /**
- * The canonical constant-speed reparametrisation of a monotone path (SPEC §2, Lemma 3.2,
+ * The canonical constant-speed reparametrisation of a monotone path (docs/math.md §2, Lemma 3.2,
  * Appendix A).
  */
 import { InvalidValueError } from '../infra/errors.js';

@@ -1,5 +1,5 @@
 /**
- * Constant-speed reparametrisation (SPEC §2, Lemma 3.2 / Appendix A) as a kernel.
+ * Constant-speed reparametrisation (docs/math.md §2, Lemma 3.2 / Appendix A) as a kernel.
  */
 import type { Domain } from '../types.js';
 import { masksMasses } from './path.js';

@@ -1,5 +1,5 @@
 /**
- * The pointing-game point of an ablation path (SPEC §7, Appendix D).
+ * The pointing-game point of an ablation path (docs/math.md §7, Appendix D).
  */
 import { OptionError, ShapeError } from '../infra/errors.js';
 import { assertPathFits } from '../score/scorePath.js';
@@ -37,14 +37,14 @@ export interface PointingGamePoint {
 }
 
 /**
- * The pointing-game point of a path (SPEC §7), in two steps.
+ * The pointing-game point of a path (docs/math.md §7), in two steps.
  *
  * 1. The mask: the smallest interior k (1 ≤ k ≤ T − 1) with F(t_k) ≤ ℓ·F(0) (or ≤ ℓ with
  *    `reference: 'absolute'`); if there is none, the interior k where F is largest (ties: smallest
  *    k). Never the all-zero mask M_0 (it holds no spatial information: reading it gave the image
  *    centre, a free hit on typical photos) nor the all-ones mask M_T.
  * 2. The point: the pixel the path keeps unablated longest from t_k on. With the depth field
- *    d(r) = Σ_{j=k}^{T−1} (1 − M_j(r)) (in steps; the SPEC's "least ablated point" of M_k refined by
+ *    d(r) = Σ_{j=k}^{T−1} (1 − M_j(r)) (in steps; docs/math.md's "least ablated point" of M_k refined by
  *    the later masks, i.e. the switch-time map restricted to what M_k still keeps), the point is
  *    the argmax of d. Exact ties are the rule, not the exception (a binary or hardened path, or a
  *    §4.2 path, switches whole sets of pixels at once, so every pixel of the last-kept set ties);
@@ -54,7 +54,7 @@ export interface PointingGamePoint {
  *    stationary null fitted to d (module `significantPeak`): the tied pixel deepest inside the
  *    most clearly kept region wins; then row-major order.
  *
- *    Of the two readings SPEC §7 names, this is a variant of the first ("the deepest point of the
+ *    Of the two readings docs/math.md §7 names, this is a variant of the first ("the deepest point of the
  *    mask smoothed"), with the outside counted at the mean instead of as ablated: zero padding
  *    pulls the point towards the centre (on random paths 3–9 % of points fell in the 3-pixel border
  *    band that holds 23 % of a 48 × 48 image) and the centre of mass of the near-minimal region

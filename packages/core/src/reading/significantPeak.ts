@@ -1,6 +1,6 @@
 /**
  * The peak of a field read without border bias: the shared rule of the pointing-game points
- * (SPEC §7). Internal: used by `pointingGamePoint` and `saliencyPoint`, not exported by the package.
+ * (docs/math.md §7). Internal: used by `pointingGamePoint` and `saliencyPoint`, not exported by the package.
  */
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The differential of the path score P (SPEC §4).
+ * The differential of the path score P (docs/math.md §4).
  */
 import { gradientBatched, requireGradient } from '../infra/batching.js';
 import { ShapeError } from '../infra/errors.js';
@@ -94,7 +94,7 @@ export interface PathDifferential {
 
 /**
  * The differential of the discretised score P(φ) = Σ_k τ_k F([x0, x1]_{M_k}) at a sampled path
- * (SPEC §4). Its pairing with a direction δφ (a perturbation of the masks, same layout) is
+ * (docs/math.md §4). Its pairing with a direction δφ (a perturbation of the masks, same layout) is
  *
  *   ⟨dP_φ, δφ⟩ = Σ_k τ_k Σ_r g_k(r) · δφ_k(r),   g_k(r) = Σ_c (x1 − x0)_c(r) · ∂F/∂x_c([x0, x1]_{M_k})(r),
  *

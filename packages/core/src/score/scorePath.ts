@@ -1,5 +1,5 @@
 /**
- * The score of a path, P(φ) = ∫_0^1 F([x0, x1]_φ(t)) dt (SPEC §4).
+ * The score of a path, P(φ) = ∫_0^1 F([x0, x1]_φ(t)) dt (docs/math.md §4).
  */
 import { assertClassifierInput, predictBatched } from '../infra/batching.js';
 import { OptionError, ShapeError } from '../infra/errors.js';
@@ -42,7 +42,7 @@ export interface PathScore {
   readonly scores: Float64Array;
   /**
    * The class with the highest probability at each mask (ties resolved in favour of the target,
-   * then the lowest index): the threshold mask (SPEC §7) needs it.
+   * then the lowest index): the threshold mask (docs/math.md §7) needs it.
    */
   readonly predicted: Int32Array;
   /** `(steps + 1) × classes` probabilities, only with `keepProbabilities: true`. */
@@ -151,7 +151,7 @@ export function argmaxRow(p: Float32Array, row: number, classes: number, prefer:
 }
 
 /**
- * Scores a path (SPEC §4): F(t_k) = p_target([x0, x1]_{M_k}) for every mask M_k, k = 0..steps, and
+ * Scores a path (docs/math.md §4): F(t_k) = p_target([x0, x1]_{M_k}) for every mask M_k, k = 0..steps, and
  *
  *   P(φ) = ∫_0^1 F([x0, x1]_φ(t)) dt ≈ Σ_k τ_k F(t_k)   (trapezoid rule, τ from {@link trapezoidWeights}),
  *

@@ -45,7 +45,7 @@ export interface AnalyticClassifierOptions {
   readonly evidence?: PlantedEvidence;
   /**
    * `'softmax'` (default): p = softmax(z). `'hard'`: p = one-hot of argmax z (ties to the lowest
-   * class), a saturated classifier (SPEC §4.3) whose exact gradient is 0 almost everywhere.
+   * class), a saturated classifier (docs/math.md §5 (paper §4.3)) whose exact gradient is 0 almost everywhere.
    */
   readonly output?: 'softmax' | 'hard';
   /** Whether the classifier has the `gradient` capability, `true` or `false` (anything else is an OptionError). Default true. */

@@ -1,5 +1,5 @@
 /**
- * fast-check arbitraries for the objects of SPEC §1: domains (uniform or weighted measures,
+ * fast-check arbitraries for the objects of docs/math.md §1: domains (uniform or weighted measures,
  * continuous extents), masks, sequences, monotone paths, ablation paths and images. Use them to
  * property-test anything built on the library.
  *
@@ -145,7 +145,7 @@ export function monotonePathArb(domain: Domain, steps: number): Arbitrary<Ablati
 }
 
 /**
- * Random ablation paths on `domain` (SPEC §1): either the constant-speed reparametrisation of a
+ * Random ablation paths on `domain` (docs/math.md §1): either the constant-speed reparametrisation of a
  * random monotone path, or the §4.2 path of a random saliency map with many ties.
  * @example fc.assert(fc.property(ablationPathArb(createGridDomain(3, 3), 4), (p) => checkAblationPath(p).ok));
  */

@@ -1,5 +1,5 @@
 /**
- * Reusable law checks for paths and path operations (SPEC §1–3). Each throws an Error describing
+ * Reusable law checks for paths and path operations (docs/math.md §1–3). Each throws an Error describing
  * the first failure, so they work with any test runner (and inside fast-check properties).
  */
 import { checkAblationPath } from '../path/checkAblationPath.js';
@@ -92,7 +92,7 @@ export function assertDoublyStochastic(path: AblationPath, options: LawOptions =
 }
 
 /**
- * Laws of a monotone projection `q` of a sequence `p` (SPEC §3): same length, q non-decreasing,
+ * Laws of a monotone projection `q` of a sequence `p` (docs/math.md §3): same length, q non-decreasing,
  * max |q − p| = d* = max_{i<j} (p_i − p_j)⁺ / 2 (L∞-optimal), and q ≠ p only on runs where q is
  * constant (every changed index has an equal neighbour in q).
  * @example assertMonotoneProjection([0, 2, 1, 3], [0, 1.5, 1.5, 3]);
@@ -119,7 +119,7 @@ export function assertMonotoneProjection(p: ArrayLike<number>, q: ArrayLike<numb
 }
 
 /**
- * Laws of a constant-speed reparametrisation `output` of a monotone path `input` (SPEC §2): same
+ * Laws of a constant-speed reparametrisation `output` of a monotone path `input` (docs/math.md §2): same
  * domain and steps; ∫ output_j dμ = m_0 + (m_T − m_0) j / T; endpoints kept; monotone; every output
  * mask lies on the polygon through the input masks (some segment [M_k, M_{k+1}] contains it, found
  * by least squares on λ and checked pointwise).

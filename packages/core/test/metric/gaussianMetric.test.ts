@@ -56,7 +56,7 @@ const caseArb = fc
       .map((v) => ({ domain, sigma: s, field: Float32Array.from(v) }));
   });
 
-describe('createGaussianMetric (SPEC §4, §5.1)', () => {
+describe('createGaussianMetric (docs/math.md §4, §5.1)', () => {
   it('FFT result equals a direct spatial convolution with the same mirror boundary', () => {
     fc.assert(
       fc.property(caseArb, ({ domain, sigma, field }) => {

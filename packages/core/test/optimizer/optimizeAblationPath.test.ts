@@ -304,7 +304,7 @@ describe('optimizeAblationPath options and errors', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// The fixed-point stop, against Algorithm 2 (SPEC §6) run here from the public building blocks
+// The fixed-point stop, against Algorithm 2 (docs/math.md §6) run here from the public building blocks
 // with only the paper's stopping rules (saturation after minIterations, maxIterations)
 
 /** The bit patterns of float arrays (bit-for-bit comparisons that tell −0 from +0). */
@@ -323,7 +323,7 @@ interface ReferenceRun {
 
 /**
  * Algorithm 2 without a fixed-point check: one gradient call on the T − 1 interior images
- * x0 + M_k·(x1 − x0) (x1 − x0 in double precision, as SPEC §4 writes it), the differential,
+ * x0 + M_k·(x1 − x0) (x1 − x0 in double precision, as docs/math.md §4 writes it), the differential,
  * ablationPathStep with ζ_i = ζ + (ζ_h − ζ)·min(1, i/ramp); every path scored (the start and the
  * last included), the first with the highest P kept; stop after `minIterations` once the
  * saturation reaches `saturationTarget` or the best is `patience` iterations old, else after

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { saturate, InvalidValueError, OptionError } from '@ablation-path/core';
 import { saturateInPlace } from '../../src/optimizer/saturateKernel.js';
 
-/** ε(x) = tanh(2ζ(x − ½)) / (2 tanh ζ) + ½ − x, written from SPEC §6 with the exponential form of tanh. */
+/** ε(x) = tanh(2ζ(x − ½)) / (2 tanh ζ) + ½ − x, written from docs/math.md §6 with the exponential form of tanh. */
 const epsilon = (x: number, zeta: number): number => {
   const z = 2 * zeta * (x - 0.5);
   const tanh = (Math.exp(z) - Math.exp(-z)) / (Math.exp(z) + Math.exp(-z));
@@ -11,7 +11,7 @@ const epsilon = (x: number, zeta: number): number => {
   return tanh / (2 * tanhZeta) + 0.5 - x;
 };
 
-describe('saturate (SPEC §6 step 4)', () => {
+describe('saturate (docs/math.md §6 step 4)', () => {
   it('is x + ε(x) with |ε| ≤ 0.05 on [0, 1] for ζ = 0.8', () => {
     fc.assert(
       fc.property(fc.double({ min: 0, max: 1, noNaN: true }), (x) => {

@@ -1,5 +1,5 @@
 /**
- * The update step of SPEC §6 (issue 14): the metric K on the differential, its μ-mean removed,
+ * The update step of docs/math.md §6 (issue 14): the metric K on the differential, its μ-mean removed,
  * an L∞-normalised step — checked against an independent float64 direct convolution, on the
  * public API (the `onPhase` hook shows the masks right after the gradient step and the saturation,
  * before any smoothing, projection or reparametrisation).
@@ -30,7 +30,7 @@ function mirror(i: number, n: number): number {
 
 /**
  * K·field by direct 2-D summation (float64) with the sampled Gaussian of σ (domain units),
- * truncated at 12σ and normalised to unit mass, under the mirror boundary rule of SPEC §4.
+ * truncated at 12σ and normalised to unit mass, under the mirror boundary rule of docs/math.md §4.
  */
 function directConvolution(field: ArrayLike<number>, domain: Domain, sigma: number): Float64Array {
   const { height: h, width: w } = domain;
@@ -61,7 +61,7 @@ function directConvolution(field: ArrayLike<number>, domain: Domain, sigma: numb
 }
 
 /**
- * The direction of SPEC §6 step 3 in float64: h_k = K(g_k/w) − ∫ K(g_k/w) dμ, for each interior k
+ * The direction of docs/math.md §6 step 3 in float64: h_k = K(g_k/w) − ∫ K(g_k/w) dμ, for each interior k
  * (`smoothDifferential` false: the raw density g_k/w minus its μ-mean).
  */
 function referenceDirection(differential: Float32Array, domain: Domain, interior: number, sigma: number, smoothDifferential = true): Float64Array {
@@ -114,7 +114,7 @@ function domainOf(h: number, w: number, weighted: boolean, seed: number): Domain
   return createGridDomain(h, w, weighted ? { weights: Array.from({ length: h * w }, () => 0.2 + rng.next()) } : {});
 }
 
-describe('ablationPathStep: the metric on the differential (SPEC §6)', () => {
+describe('ablationPathStep: the metric on the differential (docs/math.md §6)', () => {
   // ζ = 1e-9: the saturation is the identity to ~1e-17, so the captured masks are M_k + γ·h_k
   const zeta = 1e-9;
 

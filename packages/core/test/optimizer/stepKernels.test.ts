@@ -34,7 +34,7 @@ import { blendWorkspaceMasks, setWorkspaceImages, workspaceDifferential } from '
 import { randomImage } from '../helpers.js';
 
 /**
- * One step as the separate kernels compute it (SPEC §6 steps 3–8), in the order of the unfused
+ * One step as the separate kernels compute it (docs/math.md §6 steps 3–8), in the order of the unfused
  * implementation. `'masks'` (the pre-issue-14 step, unchanged): the raw direction and step
  * written out from the formula, then saturateInPlace, the metric on the masks,
  * projectMonotoneInPlace, a clamp, reparametrizeInto. `'differential'` and `'both'`: the centred

@@ -26,7 +26,7 @@ const pairArb = fc
   .tuple(domainArb({ maxSide: 5 }), stepsArb)
   .chain(([d, s]) => fc.tuple(ablationPathArb(d, s), ablationPathArb(d, s), fc.double({ min: 0, max: 1, noNaN: true })));
 
-describe('paths (SPEC §1)', () => {
+describe('paths (docs/math.md §1)', () => {
   it('createPath validates steps, length and values with typed errors naming the problem', () => {
     const d = createGridDomain(2, 2);
     expect(() => createPath(d, 0, new Float32Array(4))).toThrow(OptionError);

@@ -106,7 +106,7 @@ function algorithm1(p: readonly number[]): number[] {
   return q;
 }
 
-describe('projectMonotoneSequence (SPEC §3)', () => {
+describe('projectMonotoneSequence (docs/math.md §3)', () => {
   it('is non-decreasing and at L∞ distance exactly half the largest drop (brute force)', () => {
     fc.assert(
       fc.property(sequenceArb(), (p) => {

@@ -48,7 +48,7 @@ function onSegment(o: Float32Array, a: Float32Array, b: Float32Array, tol: numbe
 }
 const mask = (p: AblationPath, k: number): Float32Array => p.masks.subarray(k * p.domain.size, (k + 1) * p.domain.size);
 
-describe('reparametrize (SPEC §2, Lemma 3.2, Appendix A)', () => {
+describe('reparametrize (docs/math.md §2, Lemma 3.2, Appendix A)', () => {
   it('gives exact constant speed ∫ψ_j dμ = j/T, keeps endpoints and monotonicity, on weighted domains', () => {
     fc.assert(
       fc.property(monotoneArb, (path) => {
