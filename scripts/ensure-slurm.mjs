@@ -26,7 +26,12 @@ import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 
-const binaries = { sbatch: '/usr/bin/sbatch', slurmctld: '/usr/sbin/slurmctld', slurmd: '/usr/sbin/slurmd', munged: '/usr/sbin/munged' };
+const binaries = {
+  sbatch: '/usr/bin/sbatch',
+  slurmctld: '/usr/sbin/slurmctld',
+  slurmd: '/usr/sbin/slurmd',
+  munged: '/usr/sbin/munged',
+};
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
 function installed() {
@@ -39,7 +44,9 @@ function ensureInstalled() {
     return 0;
   }
   if (isRoot && existsSync('/usr/bin/apt-get')) {
-    console.log('ensure-slurm: installing Debian packages slurm-wlm and munge with apt-get (needed by the Slurm job-array test)');
+    console.log(
+      'ensure-slurm: installing Debian packages slurm-wlm and munge with apt-get (needed by the Slurm job-array test)',
+    );
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
     execFileSync('apt-get', ['install', '-y', '-qq', 'slurm-wlm', 'munge'], { stdio: 'inherit', env });
@@ -86,7 +93,11 @@ function alive(pid) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function pidFiles(dir) {
-  return { slurmd: join(dir, 'slurmd.pid'), slurmctld: join(dir, 'slurmctld.pid'), munged: join(dir, 'munge', 'munged.pid') };
+  return {
+    slurmd: join(dir, 'slurmd.pid'),
+    slurmctld: join(dir, 'slurmctld.pid'),
+    munged: join(dir, 'munge', 'munged.pid'),
+  };
 }
 
 /** Stops the daemons recorded in DIR's pid files: slurmd, slurmctld, then munged. */
@@ -113,7 +124,8 @@ async function waitFor(what, check, ms) {
 }
 
 async function start(dir) {
-  if (!installed()) throw new Error('ensure-slurm: slurm-wlm and munge are not installed (run node scripts/ensure-slurm.mjs as root)');
+  if (!installed())
+    throw new Error('ensure-slurm: slurm-wlm and munge are not installed (run node scripts/ensure-slurm.mjs as root)');
   if (!isRoot) throw new Error('ensure-slurm: starting slurmd and munged needs root');
   dir = resolve(dir);
   mkdirSync(dir, { recursive: true });
@@ -175,7 +187,17 @@ async function start(dir) {
   try {
     execFileSync(
       'runuser',
-      ['-u', 'munge', '--', binaries.munged, `--socket=${socket}`, `--key-file=${key}`, `--pid-file=${files.munged}`, `--log-file=${join(munge, 'munged.log')}`, `--seed-file=${join(munge, 'munged.seed')}`],
+      [
+        '-u',
+        'munge',
+        '--',
+        binaries.munged,
+        `--socket=${socket}`,
+        `--key-file=${key}`,
+        `--pid-file=${files.munged}`,
+        `--log-file=${join(munge, 'munged.log')}`,
+        `--seed-file=${join(munge, 'munged.seed')}`,
+      ],
       { stdio: 'inherit' },
     );
     await waitFor('munged', () => readPid(files.munged), 10_000);
@@ -194,7 +216,8 @@ async function start(dir) {
   } catch (e) {
     await stop(dir);
     for (const log of [join(dir, 'log', 'slurmctld.log'), join(dir, 'log', 'slurmd.log'), join(munge, 'munged.log')]) {
-      if (existsSync(log)) console.error(`--- ${log} (last lines)\n${readFileSync(log, 'utf8').split('\n').slice(-15).join('\n')}`);
+      if (existsSync(log))
+        console.error(`--- ${log} (last lines)\n${readFileSync(log, 'utf8').split('\n').slice(-15).join('\n')}`);
     }
     throw e;
   }

@@ -21,7 +21,18 @@ for (const dir of packageDirs) rmSync(join(dir, reportName), { force: true });
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1' };
 const turbo = spawnSync(
   'pnpm',
-  ['exec', 'turbo', 'run', 'test', '--concurrency=1', '--continue', '--', '--reporter=default', '--reporter=json', `--outputFile.json=${reportName}`],
+  [
+    'exec',
+    'turbo',
+    'run',
+    'test',
+    '--concurrency=1',
+    '--continue',
+    '--',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${reportName}`,
+  ],
   { cwd: root, stdio: 'inherit', env },
 );
 
@@ -43,7 +54,8 @@ for (const dir of packageDirs) {
   skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
   if ((r.numFailedTestSuites ?? 0) > 0 && (r.numFailedTests ?? 0) === 0) failed += r.numFailedTestSuites;
 }
-if (missing.length > 0) console.error(`test-all: no test report from ${missing.join(', ')} (its suite did not run to the end)`);
+if (missing.length > 0)
+  console.error(`test-all: no test report from ${missing.join(', ')} (its suite did not run to the end)`);
 console.log(`\nTests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 const ok = turbo.status === 0 && failed === 0 && missing.length === 0 && passed > 0;
 process.exit(ok ? 0 : 1);

@@ -8,7 +8,9 @@ try {
 } catch (e) {
   // Only a broken installation gets here (main() reports every other error itself).
   const message = e instanceof Error ? e.message : String(e);
-  process.stderr.write(`ablation-path: error: internal error: cannot load the command line: ${message.split('\n')[0]}\n`);
+  process.stderr.write(
+    `ablation-path: error: internal error: cannot load the command line: ${message.split('\n')[0]}\n`,
+  );
   if (process.env.ABLATION_PATH_DEBUG === '1' && e instanceof Error) process.stderr.write(`${e.stack}\n`);
   code = 1;
 }

@@ -15,11 +15,19 @@ const cliDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 const runsAt = argv.indexOf('--runs');
 const runs = runsAt >= 0 ? Number(argv.splice(runsAt, 2)[1]) : 1;
-console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load average ${loadavg().map((v) => v.toFixed(1)).join(' ')}; node ${process.version}`);
+console.log(
+  `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load average ${loadavg()
+    .map((v) => v.toFixed(1))
+    .join(' ')}; node ${process.version}`,
+);
 for (let r = 0; r < runs; r++) {
   const out = mkdtempSync(join(tmpdir(), 'ablation-path-bench-'));
   const t0 = performance.now();
-  const res = spawnSync(process.execPath, [join(cliDir, 'bin', 'ablation-path.js'), 'demo', '--json', '--out', out, ...argv], { encoding: 'utf8' });
+  const res = spawnSync(
+    process.execPath,
+    [join(cliDir, 'bin', 'ablation-path.js'), 'demo', '--json', '--out', out, ...argv],
+    { encoding: 'utf8' },
+  );
   const total = (performance.now() - t0) / 1000;
   if (res.status !== 0) {
     console.error(res.stderr);

@@ -38,13 +38,28 @@ for (const copy of [1, 2]) {
   }
 }
 writeFileSync(join(photos, 'boxes.json'), JSON.stringify({ images }));
-const settings = ['--methods', 'gradient,integrated-gradients,rise,ablation-path', '--ig-steps', '16', '--rise-masks', '256', '--steps', '8', '--iterations', '5', '--metric-steps', '16'];
+const settings = [
+  '--methods',
+  'gradient,integrated-gradients,rise,ablation-path',
+  '--ig-steps',
+  '16',
+  '--rise-masks',
+  '256',
+  '--steps',
+  '8',
+  '--iterations',
+  '5',
+  '--metric-steps',
+  '16',
+];
 const configs = [
   { name: '1 process, --threads 1', args: ['--threads', '1'], cores: 1 },
   { name: `1 process, default threads`, args: [], cores },
   { name: `--workers ${workers}`, args: ['--workers', String(workers)], cores },
 ];
-console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}; node ${process.version}; ${images.length} photos; evaluate ${settings.join(' ')}`);
+console.log(
+  `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}; node ${process.version}; ${images.length} photos; evaluate ${settings.join(' ')}`,
+);
 const times = configs.map(() => []);
 const cpuTimes = configs.map(() => []);
 for (let r = 0; r < runs; r++) {
@@ -53,7 +68,18 @@ for (let r = 0; r < runs; r++) {
     const load = loadavg()[0].toFixed(1);
     const t0 = performance.now();
     // `times` after the command prints the CPU time of the shell's children (node and its workers)
-    const command = [process.execPath, join(cliDir, 'bin', 'ablation-path.js'), 'evaluate', photos, ...settings, ...config.args, '--out', out, '--quiet', '--json'];
+    const command = [
+      process.execPath,
+      join(cliDir, 'bin', 'ablation-path.js'),
+      'evaluate',
+      photos,
+      ...settings,
+      ...config.args,
+      '--out',
+      out,
+      '--quiet',
+      '--json',
+    ];
     const res = spawnSync('sh', ['-c', '"$@" > /dev/null && times >&2', 'sh', ...command], { encoding: 'utf8' });
     const seconds = (performance.now() - t0) / 1000;
     const children = res.stderr.trim().split('\n').pop() ?? '';
@@ -65,7 +91,9 @@ for (let r = 0; r < runs; r++) {
     }
     times[c].push(seconds);
     cpuTimes[c].push(cpu);
-    console.log(`run ${r + 1}, ${config.name}: ${seconds.toFixed(1)} s wall, ${cpu.toFixed(1)} s CPU (load average before: ${load})`);
+    console.log(
+      `run ${r + 1}, ${config.name}: ${seconds.toFixed(1)} s wall, ${cpu.toFixed(1)} s CPU (load average before: ${load})`,
+    );
   }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -78,5 +106,9 @@ for (const [c, config] of configs.entries()) {
       `${((images.length * 60) / cpu).toFixed(2)} photos per CPU-minute (${(cpu / images.length).toFixed(1)} CPU-s per photo)`,
   );
 }
-console.log(`load average after: ${loadavg().map((v) => v.toFixed(1)).join(' ')}`);
+console.log(
+  `load average after: ${loadavg()
+    .map((v) => v.toFixed(1))
+    .join(' ')}`,
+);
 rmSync(photos, { recursive: true, force: true });

@@ -57,7 +57,10 @@ if (!Number.isInteger(count) || count < 1 || !Number.isInteger(seed) || seed < 0
   process.exit(2);
 }
 
-const load = () => loadavg().map((v) => v.toFixed(1)).join(' ');
+const load = () =>
+  loadavg()
+    .map((v) => v.toFixed(1))
+    .join(' ');
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load average ${load()}; node ${process.version}`);
 
 const argmax = (p, classes) => {
@@ -93,16 +96,23 @@ async function generate() {
         const probs = await model.classifier.predict(stackImages([(await readImage(p.path, model.inputSize)).image]));
         label = argmax(probs, classes);
       }
-      p.boxes.forEach((box, i) => objects.push({ path: p.path, width: p.size[0], height: p.size[1], box, label, file: p.file, boxIndex: i }));
+      p.boxes.forEach((box, i) =>
+        objects.push({ path: p.path, width: p.size[0], height: p.size[1], box, label, file: p.file, boxIndex: i }),
+      );
     }
     const plans = planComposites(objects, backgrounds, { seed, count: maxAttempts, scale: SCALE });
     const images = resume === undefined ? [] : [...resume.images];
     let attempts = resume === undefined ? 0 : resume.generator.attempts;
     if (resume !== undefined) console.log(`resuming after ${attempts} drawn, ${images.length} kept`);
     const note =
-      'Composites for the pointing benchmark, written by apps/cli/scripts/composites.mjs: an object box of a bundled photo pasted (whole rectangle, bilinear, opaque) onto another bundled photo at a seeded random position and scale; kept only when the model predicts the object\'s class. boxes: where the crop landed, inclusive, in composite pixels. complete: false while the run is under way (or was interrupted: rerun to continue).';
+      "Composites for the pointing benchmark, written by apps/cli/scripts/composites.mjs: an object box of a bundled photo pasted (whole rectangle, bilinear, opaque) onto another bundled photo at a seeded random position and scale; kept only when the model predicts the object's class. boxes: where the crop landed, inclusive, in composite pixels. complete: false while the run is under way (or was interrupted: rerun to continue).";
     const save = (complete) => {
-      const doc = { note, complete, generator: { seed, count, model: modelName, attempts, kept: images.length, scale: SCALE }, images };
+      const doc = {
+        note,
+        complete,
+        generator: { seed, count, model: modelName, attempts, kept: images.length, scale: SCALE },
+        images,
+      };
       writeFileSync(`${boxesPath}.tmp`, `${JSON.stringify(doc, null, 1)}\n`);
       renameSync(`${boxesPath}.tmp`, boxesPath);
       return doc;
@@ -142,7 +152,8 @@ async function generate() {
       if (images.length < count) attempts = start + chunk.length;
       save(false);
     }
-    if (images.length < count) throw new Error(`only ${images.length} of ${attempts} composites kept the class; raise the attempts`);
+    if (images.length < count)
+      throw new Error(`only ${images.length} of ${attempts} composites kept the class; raise the attempts`);
     const doc = save(true);
     console.log(`kept ${images.length} of ${attempts} composites (seed ${seed}, ${modelName}) in ${out}`);
     return doc;
@@ -155,8 +166,11 @@ if (own.includes('--evaluate-only') && !existsSync(join(out, 'boxes.json'))) {
   console.error(`--evaluate-only: no ${join(out, 'boxes.json')}`);
   process.exit(2);
 }
-const doc = own.includes('--evaluate-only') ? JSON.parse(readFileSync(join(out, 'boxes.json'), 'utf8')) : await generate();
-if (doc.complete !== true) console.log(`note: evaluating an incomplete set (${doc.images.length} composites kept so far)`);
+const doc = own.includes('--evaluate-only')
+  ? JSON.parse(readFileSync(join(out, 'boxes.json'), 'utf8'))
+  : await generate();
+if (doc.complete !== true)
+  console.log(`note: evaluating an incomplete set (${doc.images.length} composites kept so far)`);
 if (own.includes('--generate-only')) process.exit(0);
 let boxes = join(out, 'boxes.json');
 if (limit !== undefined || from !== 1) {
@@ -165,7 +179,18 @@ if (limit !== undefined || from !== 1) {
   writeFileSync(boxes, `${JSON.stringify({ ...doc, images: doc.images.slice(from - 1, n) }, null, 1)}\n`);
 }
 const evalOut = join(out, `eval-${tag}`);
-const args = [join(cliDir, 'bin', 'ablation-path.js'), 'evaluate', out, '--boxes', boxes, '--model', modelName, '--out', evalOut, ...evaluateFlags];
+const args = [
+  join(cliDir, 'bin', 'ablation-path.js'),
+  'evaluate',
+  out,
+  '--boxes',
+  boxes,
+  '--model',
+  modelName,
+  '--out',
+  evalOut,
+  ...evaluateFlags,
+];
 console.log(`load before evaluate: ${load()}\n$ node ${args.join(' ')}`);
 const t0 = performance.now();
 const res = spawnSync(process.execPath, args, { stdio: 'inherit' });

@@ -28,11 +28,26 @@ const loadStart = loadavg()[0].toFixed(1);
 
 /** Runs explain on some photos with one target rule; returns the JSON summaries. */
 function explain(paths, target) {
-  const args = [join(cliDir, 'bin', 'ablation-path.js'), 'explain', ...paths, '--baseline', 'blur', '--target', target, '--json', '--out', out, ...extra];
+  const args = [
+    join(cliDir, 'bin', 'ablation-path.js'),
+    'explain',
+    ...paths,
+    '--baseline',
+    'blur',
+    '--target',
+    target,
+    '--json',
+    '--out',
+    out,
+    ...extra,
+  ];
   console.error(`$ node ${args.map((a) => a.replace(root + '/', '')).join(' ')}`);
   const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`explain failed with exit code ${r.status}`);
-  return r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 }
 
 /** Distance in pixels from point (x, y) to box [x0, y0, x1, y1] (0 inside). */
@@ -46,12 +61,18 @@ const images = demoImages().filter((im) => im.boxes.length > 0);
 const rows = [];
 for (const im of images) {
   const previous = join(out, im.file.replace(/\.[^.]+$/, ''), 'summary.json');
-  const [summary] = reuse && existsSync(previous) ? [JSON.parse(readFileSync(previous, 'utf8'))] : explain([im.path], im.label === undefined ? 'top1' : String(im.label));
+  const [summary] =
+    reuse && existsSync(previous)
+      ? [JSON.parse(readFileSync(previous, 'utf8'))]
+      : explain([im.path], im.label === undefined ? 'top1' : String(im.label));
   const stem = summary.image.stem;
   copyFileSync(join(out, stem, 'threshold.png'), join(imgDir, `report-${stem}-threshold.png`));
   // Re-rendered from the summary, so that --reuse still gives the current plot style.
   const label = summary.target.label.split(',')[0].trim();
-  writeFileSync(join(imgDir, `report-${stem}-scores.svg`), scoresSvg({ scores: summary.scores, threshold: summary.threshold.time, score: summary.score, label }));
+  writeFileSync(
+    join(imgDir, `report-${stem}-scores.svg`),
+    scoresSvg({ scores: summary.scores, threshold: summary.threshold.time, score: summary.score, label }),
+  );
   const { x, y } = summary.pointingGame.original;
   const d = Math.min(...im.boxes.map((b) => distance(x, y, b)));
   rows.push({ im, summary, stem, hit: d === 0, hit15: d <= 15, distance: d });
@@ -70,48 +91,82 @@ lines.push(`What \`ablation-path explain\` shows for the five annotated demo pho
 lines.push(`(\`images/boxes.json\`: hand-drawn boxes around the main object, about 10 px accurate), with the`);
 lines.push(`default model (${model.name}: ${model.description}) against a blurred baseline`);
 lines.push(`(${rows[0]?.summary.baseline.description}), every other option at its default`);
-lines.push(`(T = ${rows[0]?.summary.options.steps}, σ = ${rows[0]?.summary.options.sigma} px, at most ${rows[0]?.summary.options.maxIterations} iterations, stop at saturation 0.8,`);
+lines.push(
+  `(T = ${rows[0]?.summary.options.steps}, σ = ${rows[0]?.summary.options.sigma} px, at most ${rows[0]?.summary.options.maxIterations} iterations, stop at saturation 0.8,`,
+);
 lines.push(`photos fitted to the input by \`--resize ${rows[0]?.summary.options.resize}\`; see docs/image.md).`);
-lines.push('The target is the photo\'s `label` in boxes.json when it has one, otherwise the model\'s top class.');
+lines.push("The target is the photo's `label` in boxes.json when it has one, otherwise the model's top class.");
 lines.push('');
 lines.push('Reproduce: `pnpm --filter @ablation-path/cli... build && node apps/cli/scripts/demo-report.mjs`');
 lines.push('');
-lines.push('**Pointing game** (docs/math.md §7, with the core\'s default relative reading: from the first interior mask with');
-lines.push('F(t) ≤ 0.8·F(0), the pixel kept longest, ties broken without border bias (docs/methods.md), mapped back to the');
-lines.push('photo\'s pixels): a *hit* when it lies inside one of the');
-lines.push('object\'s boxes;');
-lines.push(`TorchRay's variant allows 15 px. Outcome: **${hits} of ${rows.length} hits** (${hits15} of ${rows.length} with the 15 px tolerance).`);
+lines.push(
+  "**Pointing game** (docs/math.md §7, with the core's default relative reading: from the first interior mask with",
+);
+lines.push(
+  'F(t) ≤ 0.8·F(0), the pixel kept longest, ties broken without border bias (docs/methods.md), mapped back to the',
+);
+lines.push("photo's pixels): a *hit* when it lies inside one of the");
+lines.push("object's boxes;");
+lines.push(
+  `TorchRay's variant allows 15 px. Outcome: **${hits} of ${rows.length} hits** (${hits15} of ${rows.length} with the 15 px tolerance).`,
+);
 lines.push('Five photos say nothing statistically; they show what the report looks like, whatever the outcome.');
 lines.push('Where a photo has no `label`, the target is whatever the model ranks first, which need not be the boxed');
 lines.push('object (compare the two columns below); the point then shows where the evidence for *that* class is.');
 lines.push('');
-lines.push('| photo | object (box) | target | F(x0) | P (soft) | hard P | threshold t | pointing point (photo px) | outcome | iterations | wall time |');
+lines.push(
+  '| photo | object (box) | target | F(x0) | P (soft) | hard P | threshold t | pointing point (photo px) | outcome | iterations | wall time |',
+);
 lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const s = r.summary;
-  const outcome = r.hit ? 'hit' : r.hit15 ? `miss (${f(r.distance, 0)} px away: hit with tolerance)` : `miss (${f(r.distance, 0)} px away)`;
-  lines.push(`| ${r.im.file} | ${r.im.object} | ${s.target.index} ${s.target.label.split(',')[0]} | ${f(s.fx0)} | ${f(s.score)} | ${s.hardScore === undefined ? '—' : f(s.hardScore)} | ${f(s.threshold.time)} | (${f(s.pointingGame.original.x, 0)}, ${f(s.pointingGame.original.y, 0)}) | ${outcome} | ${s.iterations} | ${f(s.wallTimeSeconds, 0)} s |`);
+  const outcome = r.hit
+    ? 'hit'
+    : r.hit15
+      ? `miss (${f(r.distance, 0)} px away: hit with tolerance)`
+      : `miss (${f(r.distance, 0)} px away)`;
+  lines.push(
+    `| ${r.im.file} | ${r.im.object} | ${s.target.index} ${s.target.label.split(',')[0]} | ${f(s.fx0)} | ${f(s.score)} | ${s.hardScore === undefined ? '—' : f(s.hardScore)} | ${f(s.threshold.time)} | (${f(s.pointingGame.original.x, 0)}, ${f(s.pointingGame.original.y, 0)}) | ${outcome} | ${s.iterations} | ${f(s.wallTimeSeconds, 0)} s |`,
+  );
 }
 lines.push('');
-lines.push('Wall times are for the whole explanation (optimisation and pictures) on the project\'s 2-core machine while it was');
-lines.push(`shared with other heavy work (load average ${loadStart} when the run started, ${loadavg()[0].toFixed(1)} when it ended), so they are upper bounds; see docs/benchmarks.md for the demo's timing.`);
+lines.push(
+  "Wall times are for the whole explanation (optimisation and pictures) on the project's 2-core machine while it was",
+);
+lines.push(
+  `shared with other heavy work (load average ${loadStart} when the run started, ${loadavg()[0].toFixed(1)} when it ended), so they are upper bounds; see docs/benchmarks.md for the demo's timing.`,
+);
 lines.push('');
 for (const r of rows) {
   const s = r.summary;
   lines.push(`## ${r.im.file}: ${r.im.object}`);
   lines.push('');
-  lines.push(`Target ${s.target.index} “${s.target.label}” (top class: ${s.target.topClass.index} “${s.target.topClass.label}”, p = ${f(s.target.topClass.probability)}).`);
-  lines.push(`F(x0) = ${f(s.fx0)}, F(x1) = ${f(s.fx1)}, P = ${f(s.score)} (soft: the path itself; hard P of its switch-time map's §4.2 path: ${s.hardScore === undefined ? '—' : f(s.hardScore)}); threshold at step ${s.threshold.step} of 16 (t = ${f(s.threshold.time)}, mask area ${f(s.threshold.maskArea)}${s.threshold.found ? '' : ', no mask kept the class on top: the mask with the highest F'}).`);
-  lines.push(`Pointing game: (${f(s.pointingGame.original.x, 0)}, ${f(s.pointingGame.original.y, 0)}) in the photo, boxes ${r.im.boxes.map((b) => `[${b.join(', ')}]`).join(', ')}: **${r.hit ? 'hit' : 'miss'}**.`);
+  lines.push(
+    `Target ${s.target.index} “${s.target.label}” (top class: ${s.target.topClass.index} “${s.target.topClass.label}”, p = ${f(s.target.topClass.probability)}).`,
+  );
+  lines.push(
+    `F(x0) = ${f(s.fx0)}, F(x1) = ${f(s.fx1)}, P = ${f(s.score)} (soft: the path itself; hard P of its switch-time map's §4.2 path: ${s.hardScore === undefined ? '—' : f(s.hardScore)}); threshold at step ${s.threshold.step} of 16 (t = ${f(s.threshold.time)}, mask area ${f(s.threshold.maskArea)}${s.threshold.found ? '' : ', no mask kept the class on top: the mask with the highest F'}).`,
+  );
+  lines.push(
+    `Pointing game: (${f(s.pointingGame.original.x, 0)}, ${f(s.pointingGame.original.y, 0)}) in the photo, boxes ${r.im.boxes.map((b) => `[${b.join(', ')}]`).join(', ')}: **${r.hit ? 'hit' : 'miss'}**.`,
+  );
   lines.push('');
   const pic = s.image.pictureSize;
   const shown = Math.round((pic.width * 300) / Math.max(pic.width, pic.height));
-  lines.push(`<img src="img/report-${r.stem}-threshold.png" width="${shown}" alt="threshold mask of ${r.im.file}"> <img src="img/report-${r.stem}-scores.svg" width="480" alt="score curve of ${r.im.file}">`);
+  lines.push(
+    `<img src="img/report-${r.stem}-threshold.png" width="${shown}" alt="threshold mask of ${r.im.file}"> <img src="img/report-${r.stem}-scores.svg" width="480" alt="score curve of ${r.im.file}">`,
+  );
   lines.push('');
 }
-lines.push('The threshold figure shows the photo where the threshold mask keeps it and the (dimmed) blurred baseline where it');
-lines.push('ablates it, with the mask = ½ contour in amber. It shows the whole photo at its own aspect ratio: the model saw the');
-lines.push('centre crop (the shorter side scaled to 224, the centre 224×224 cut out), and the margins it did not see are darkened.');
+lines.push(
+  'The threshold figure shows the photo where the threshold mask keeps it and the (dimmed) blurred baseline where it',
+);
+lines.push(
+  'ablates it, with the mask = ½ contour in amber. It shows the whole photo at its own aspect ratio: the model saw the',
+);
+lines.push(
+  'centre crop (the shorter side scaled to 224, the centre 224×224 cut out), and the margins it did not see are darkened.',
+);
 lines.push('The curve is F(t) along the optimised path with the threshold time dashed; its shaded area is P.');
 lines.push('');
 writeFileSync(join(docs, 'report.md'), lines.join('\n'));

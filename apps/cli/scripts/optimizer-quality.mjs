@@ -40,7 +40,9 @@ const flag = (name, fallback) => {
   return i >= 0 ? argv[i + 1] : fallback;
 };
 const models = flag('models', 'mobilenet-v2,mobilenet-v1-025').split(',');
-const parts = flag('parts', 'reference,cold,warm').split(',').filter((p) => p !== '' && p !== 'none');
+const parts = flag('parts', 'reference,cold,warm')
+  .split(',')
+  .filter((p) => p !== '' && p !== 'none');
 const jsonPath = resolve(flag('json', 'optimizer-quality.json'));
 const beforeCore = flag('before-core', undefined);
 const only = flag('only', undefined);
@@ -48,7 +50,10 @@ const only = flag('only', undefined);
 const extraOptions = JSON.parse(flag('options', '{}'));
 const label = flag('label', undefined);
 
-const load = () => loadavg().map((v) => v.toFixed(1)).join(' ');
+const load = () =>
+  loadavg()
+    .map((v) => v.toFixed(1))
+    .join(' ');
 const store = existsSync(jsonPath) ? JSON.parse(readFileSync(jsonPath, 'utf8')) : { runs: {} };
 if (label !== undefined) {
   store.options ??= {};
@@ -63,13 +68,21 @@ console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load avera
 /** The bundled photos at the model's input size, their blurred baselines and targets. */
 async function loadPhotos(model) {
   const boxes = JSON.parse(readFileSync(demoBoxesPath, 'utf8')).images;
-  const files = readdirSync(join(assetsRoot, 'images')).filter((f) => /\.(png|jpg)$/.test(f)).sort();
+  const files = readdirSync(join(assetsRoot, 'images'))
+    .filter((f) => /\.(png|jpg)$/.test(f))
+    .sort();
   const photos = [];
   for (const file of files) {
     if (only !== undefined && !file.startsWith(only)) continue;
     const { image } = await readImage(join(assetsRoot, 'images', file), model.inputSize);
     const baseline = (await makeBaseline({ kind: 'blur' }, image, { seed: 0 })).image;
-    const p = await model.classifier.predict({ data: image.data, count: 1, height: image.height, width: image.width, channels: 3 });
+    const p = await model.classifier.predict({
+      data: image.data,
+      count: 1,
+      height: image.height,
+      width: image.width,
+      channels: 3,
+    });
     let target = boxes.find((b) => b.file === file)?.label;
     if (target === undefined) {
       target = 0;
@@ -83,11 +96,21 @@ async function loadPhotos(model) {
 /** P of the §4.2 path of a path's switch-time map (the hard P), computed with `lib`'s functions. */
 async function hardScoreOf(lib, classifier, photo, path) {
   const hard = lib.pathFromSaliency(lib.switchTimes(path), path.domain, path.steps);
-  const { score, evaluations } = await lib.scorePath(classifier, { image: photo.image, baseline: photo.baseline, target: photo.target, path: hard });
+  const { score, evaluations } = await lib.scorePath(classifier, {
+    image: photo.image,
+    baseline: photo.baseline,
+    target: photo.target,
+    path: hard,
+  });
   return { score, evaluations };
 }
 
-const filteredIg = (width) => ({ name: 'integrated-gradients', steps: 50, rule: 'midpoint', smoothSigma: (6 / 224) * width });
+const filteredIg = (width) => ({
+  name: 'integrated-gradients',
+  steps: 50,
+  rule: 'midpoint',
+  smoothSigma: (6 / 224) * width,
+});
 
 async function timed(fn) {
   const t0 = performance.now();
@@ -107,7 +130,10 @@ for (const modelName of parts.length === 0 ? [] : models) {
     row.target = target;
     row.f0 = photo.f0;
     if (parts.includes('reference')) {
-      const linear = await core.scorePath(classifier, { ...args, path: core.linearPath(core.createGridDomain(image.height, image.width), 16) });
+      const linear = await core.scorePath(classifier, {
+        ...args,
+        path: core.linearPath(core.createGridDomain(image.height, image.width), 16),
+      });
       row.linear = linear.score;
       for (const [key, method] of [
         ['rise', { name: 'rise', masks: 4000, seed: 0 }],
@@ -117,15 +143,29 @@ for (const modelName of parts.length === 0 ? [] : models) {
         const scored = await core.pathScoreOfSaliency(classifier, { ...args, saliency: map.data });
         row[key] = { score: scored.score, evaluations: map.evaluations, seconds, load: load() };
       }
-      console.log(`${modelName} ${photo.file}: F0 ${row.f0.toFixed(3)} linear ${row.linear.toFixed(3)} RISE ${row.rise.score.toFixed(3)} IG-f ${row.filteredIg.score.toFixed(3)}`);
+      console.log(
+        `${modelName} ${photo.file}: F0 ${row.f0.toFixed(3)} linear ${row.linear.toFixed(3)} RISE ${row.rise.score.toFixed(3)} IG-f ${row.filteredIg.score.toFixed(3)}`,
+      );
     }
     if (parts.includes('before')) {
-      if (beforeCore === undefined) throw new Error('--parts before needs --before-core DIR (a build of commit ff7d712)');
+      if (beforeCore === undefined)
+        throw new Error('--parts before needs --before-core DIR (a build of commit ff7d712)');
       const lib = await import(pathToFileURL(join(resolve(beforeCore), 'index.js')).href);
       const { value: r, seconds } = await timed(() => lib.optimizeAblationPath(classifier, args));
       const hard = await hardScoreOf(lib, classifier, photo, r.path);
-      row.before = { soft: r.score, hard: hard.score, iterations: r.iterations, evaluations: r.evaluations, hardEvaluations: hard.evaluations, seconds, load: load(), stopReason: r.stopReason };
-      console.log(`${modelName} ${photo.file}: before soft ${r.score.toFixed(3)} hard ${hard.score.toFixed(3)} it ${r.iterations}`);
+      row.before = {
+        soft: r.score,
+        hard: hard.score,
+        iterations: r.iterations,
+        evaluations: r.evaluations,
+        hardEvaluations: hard.evaluations,
+        seconds,
+        load: load(),
+        stopReason: r.stopReason,
+      };
+      console.log(
+        `${modelName} ${photo.file}: before soft ${r.score.toFixed(3)} hard ${hard.score.toFixed(3)} it ${r.iterations}`,
+      );
     }
     for (const start of ['cold', 'warm']) {
       if (!parts.includes(start)) continue;
@@ -137,13 +177,18 @@ for (const modelName of parts.length === 0 ? [] : models) {
           evaluations += map.evaluations;
           init = { saliency: map.data };
         }
-        const r = await core.optimizeAblationPath(classifier, { ...args, ...extraOptions, ...(init === undefined ? {} : { init }) });
+        const r = await core.optimizeAblationPath(classifier, {
+          ...args,
+          ...extraOptions,
+          ...(init === undefined ? {} : { init }),
+        });
         return { r, evaluations: evaluations + r.evaluations };
       });
       const { r, evaluations } = value;
       // independent check of the reported hard P
       const hard = await hardScoreOf(core, classifier, photo, r.path);
-      if (Math.abs(hard.score - r.hardScore) > 1e-6) throw new Error(`${photo.file}: hardScore ${r.hardScore} but recomputed ${hard.score}`);
+      if (Math.abs(hard.score - r.hardScore) > 1e-6)
+        throw new Error(`${photo.file}: hardScore ${r.hardScore} but recomputed ${hard.score}`);
       row[label === undefined ? start : `${start}:${label}`] = {
         soft: r.score,
         hard: r.hardScore,
@@ -156,7 +201,9 @@ for (const modelName of parts.length === 0 ? [] : models) {
         stopReason: r.stopReason,
         saturation: core.pathSaturation(r.path),
       };
-      console.log(`${modelName} ${photo.file}: ${start}${label === undefined ? '' : `:${label}`} soft ${r.score.toFixed(3)} hard ${r.hardScore.toFixed(3)} best@${r.bestIteration} it ${r.iterations} ev ${evaluations} ${seconds.toFixed(1)} s (load ${load()})`);
+      console.log(
+        `${modelName} ${photo.file}: ${start}${label === undefined ? '' : `:${label}`} soft ${r.score.toFixed(3)} hard ${r.hardScore.toFixed(3)} best@${r.bestIteration} it ${r.iterations} ev ${evaluations} ${seconds.toFixed(1)} s (load ${load()})`,
+      );
     }
     save();
   }
@@ -175,12 +222,22 @@ if (argv.includes('--markdown')) {
   for (const [modelName, runs] of Object.entries(store.runs)) {
     const rows = Object.entries(runs);
     console.log(`\n#### ${modelName}\n`);
-    console.log('| photo | target | F(x0) | P linear | P RISE §4.2 | P filtered IG §4.2 | before: soft / hard P, it, evals | cold: soft / hard P | cold: it, evals, s | warm (IG): soft / hard P | warm: it, evals, s |');
+    console.log(
+      '| photo | target | F(x0) | P linear | P RISE §4.2 | P filtered IG §4.2 | before: soft / hard P, it, evals | cold: soft / hard P | cold: it, evals, s | warm (IG): soft / hard P | warm: it, evals, s |',
+    );
     console.log('|---|---|---|---|---|---|---|---|---|---|---|');
-    const cell = (r, k) => (r[k] === undefined ? '– | –' : `${f3(r[k].soft)} / ${f3(r[k].hard)} | ${r[k].iterations}, ${r[k].evaluations}, ${f1(r[k].seconds)}`);
+    const cell = (r, k) =>
+      r[k] === undefined
+        ? '– | –'
+        : `${f3(r[k].soft)} / ${f3(r[k].hard)} | ${r[k].iterations}, ${r[k].evaluations}, ${f1(r[k].seconds)}`;
     for (const [file, r] of rows) {
-      const before = r.before === undefined ? '–' : `${f3(r.before.soft)} / ${f3(r.before.hard)}, ${r.before.iterations}, ${r.before.evaluations + r.before.hardEvaluations}`;
-      console.log(`| ${file} | ${r.target} | ${f3(r.f0)} | ${f3(r.linear)} | ${f3(r.rise?.score)} | ${f3(r.filteredIg?.score)} | ${before} | ${cell(r, 'cold')} | ${cell(r, 'warm')} |`);
+      const before =
+        r.before === undefined
+          ? '–'
+          : `${f3(r.before.soft)} / ${f3(r.before.hard)}, ${r.before.iterations}, ${r.before.evaluations + r.before.hardEvaluations}`;
+      console.log(
+        `| ${file} | ${r.target} | ${f3(r.f0)} | ${f3(r.linear)} | ${f3(r.rise?.score)} | ${f3(r.filteredIg?.score)} | ${before} | ${cell(r, 'cold')} | ${cell(r, 'warm')} |`,
+      );
     }
     const col = (f) => median(rows.map(([, r]) => f(r)));
     console.log(
@@ -192,12 +249,20 @@ if (argv.includes('--markdown')) {
     // tuning runs (--label): per photo soft / hard P, iterations, evaluations
     const labels = [...new Set(rows.flatMap(([, r]) => Object.keys(r).filter((k) => k.includes(':'))))].sort();
     if (labels.length > 0) {
-      console.log(`\n| ${modelName} tuning run | ${rows.map(([file]) => file).join(' | ')} | median soft / hard P, it, evals |`);
+      console.log(
+        `\n| ${modelName} tuning run | ${rows.map(([file]) => file).join(' | ')} | median soft / hard P, it, evals |`,
+      );
       console.log(`|---|${rows.map(() => '---|').join('')}---|`);
       for (const key of labels) {
-        const cells = rows.map(([, r]) => (r[key] === undefined ? '–' : `${f3(r[key].soft)} / ${f3(r[key].hard)}, ${r[key].iterations}, ${r[key].evaluations}`));
+        const cells = rows.map(([, r]) =>
+          r[key] === undefined
+            ? '–'
+            : `${f3(r[key].soft)} / ${f3(r[key].hard)}, ${r[key].iterations}, ${r[key].evaluations}`,
+        );
         const m = (f) => median(rows.filter(([, r]) => r[key] !== undefined).map(([, r]) => f(r[key])));
-        console.log(`| ${key} \`${JSON.stringify(store.options?.[key] ?? {})}\` | ${cells.join(' | ')} | ${f3(m((x) => x.soft))} / ${f3(m((x) => x.hard))}, ${m((x) => x.iterations)}, ${m((x) => x.evaluations)} |`);
+        console.log(
+          `| ${key} \`${JSON.stringify(store.options?.[key] ?? {})}\` | ${cells.join(' | ')} | ${f3(m((x) => x.soft))} / ${f3(m((x) => x.hard))}, ${m((x) => x.iterations)}, ${m((x) => x.evaluations)} |`,
+        );
       }
     }
   }

@@ -26,8 +26,13 @@ const argv = process.argv.slice(2);
 const flag = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
 const modelName = flag('--model', 'mobilenet-v2');
 const settings = flag('--hardening', 'default,off').split(',');
-const load = () => loadavg().map((v) => v.toFixed(1)).join(' ');
-console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load average ${load()}; node ${process.version}; model ${modelName}`);
+const load = () =>
+  loadavg()
+    .map((v) => v.toFixed(1))
+    .join(' ');
+console.log(
+  `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load average ${load()}; node ${process.version}; model ${modelName}`,
+);
 
 const model = await loadModel(modelName, {});
 const photos = demoImages().filter((p) => p.boxes.length > 0);
@@ -70,7 +75,9 @@ for (const p of photos) {
 }
 await model.classifier.dispose?.();
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-console.log('\n| hardening | pointing (paper) | pointing (15 px) | mean soft P | mean hard P | median iterations | mean s / photo |');
+console.log(
+  '\n| hardening | pointing (paper) | pointing (15 px) | mean soft P | mean hard P | median iterations | mean s / photo |',
+);
 console.log('|---|---|---|---|---|---|---|');
 for (const s of settings) {
   const r = rows[s];

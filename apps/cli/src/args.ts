@@ -25,14 +25,22 @@ export interface ParsedArgs {
  */
 export function parseFlags(argv: readonly string[], flags: Readonly<Record<string, FlagSpec>>): ParsedArgs {
   try {
-    const { values, positionals } = parseArgs({ args: attachNegativeNumbers(argv, flags), options: flags as Record<string, FlagSpec>, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: attachNegativeNumbers(argv, flags),
+      options: flags as Record<string, FlagSpec>,
+      allowPositionals: true,
+      strict: true,
+    });
     return { values: values as ParsedArgs['values'], positionals };
   } catch (e) {
     const raw = e instanceof Error ? e.message : String(e);
     const ambiguous = /^Option '(-[^']+)' argument is ambiguous/.exec(raw);
     if (ambiguous !== null) {
       const long = /use '(--[^=']+)=/.exec(raw)?.[1] ?? (ambiguous[1] as string);
-      throw new CliError('usage', `${ambiguous[1] as string} needs a value; for a value starting with a dash write ${long}=VALUE (see --help)`);
+      throw new CliError(
+        'usage',
+        `${ambiguous[1] as string} needs a value; for a value starting with a dash write ${long}=VALUE (see --help)`,
+      );
     }
     const message = raw.replace(/\. To specify a positional argument.*$/s, '');
     throw new CliError('usage', `${message.replace(/\.$/, '')} (see --help)`);
@@ -47,7 +55,9 @@ export function parseFlags(argv: readonly string[], flags: Readonly<Record<strin
  * @example attachNegativeNumbers(['--sigma', '-1'], { sigma: { type: 'string' } }) // ['--sigma=-1']
  */
 export function attachNegativeNumbers(argv: readonly string[], flags: Readonly<Record<string, FlagSpec>>): string[] {
-  const byShort = new Map(Object.entries(flags).flatMap(([name, spec]) => (spec.short === undefined ? [] : [[spec.short, name] as const])));
+  const byShort = new Map(
+    Object.entries(flags).flatMap(([name, spec]) => (spec.short === undefined ? [] : [[spec.short, name] as const])),
+  );
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -81,21 +91,35 @@ export function booleanFlag(args: ParsedArgs, name: string): boolean {
  * A finite number from flag `name` (undefined when absent), checked against `[min, max]`.
  * @throws CliError (usage) naming the flag and the accepted range.
  */
-export function numberFlag(args: ParsedArgs, name: string, range: { min?: number; max?: number; integer?: boolean } = {}): number | undefined {
+export function numberFlag(
+  args: ParsedArgs,
+  name: string,
+  range: { min?: number; max?: number; integer?: boolean } = {},
+): number | undefined {
   const raw = stringFlag(args, name);
   if (raw === undefined) return undefined;
   return parseNumber(`--${name}`, raw, range);
 }
 
 /** Parses one number for option `what` with range checks; see {@link numberFlag}. */
-export function parseNumber(what: string, raw: string, range: { min?: number; max?: number; integer?: boolean } = {}): number {
+export function parseNumber(
+  what: string,
+  raw: string,
+  range: { min?: number; max?: number; integer?: boolean } = {},
+): number {
   // decimal notation only (Number() would also take '0x10', '0b11', '' and ' ')
   const v = /^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$/.test(raw) ? Number(raw) : NaN;
   const { min = -Infinity, max = Infinity, integer = false } = range;
   if (!Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
     const kind = integer ? 'an integer' : 'a number';
     const bounds =
-      min > -Infinity && max < Infinity ? ` in [${min}, ${max}]` : min > -Infinity ? ` ≥ ${min}` : max < Infinity ? ` ≤ ${max}` : '';
+      min > -Infinity && max < Infinity
+        ? ` in [${min}, ${max}]`
+        : min > -Infinity
+          ? ` ≥ ${min}`
+          : max < Infinity
+            ? ` ≤ ${max}`
+            : '';
     throw new CliError('usage', `${what} must be ${kind}${bounds}, got '${raw}'`);
   }
   return v;
@@ -105,14 +129,23 @@ export function parseNumber(what: string, raw: string, range: { min?: number; ma
  * Three numbers separated by commas (e.g. `0.485,0.456,0.406`); one number is repeated three times.
  * @throws CliError (usage) for anything else.
  */
-export function parseTriple(what: string, raw: string, range: { min?: number; max?: number } = {}): [number, number, number] {
+export function parseTriple(
+  what: string,
+  raw: string,
+  range: { min?: number; max?: number } = {},
+): [number, number, number] {
   const parts = raw.split(',');
   if (parts.length === 1) {
     const v = parseNumber(what, parts[0] as string, range);
     return [v, v, v];
   }
-  if (parts.length !== 3) throw new CliError('usage', `${what} must be one number or three comma-separated numbers, got '${raw}'`);
-  return [parseNumber(what, parts[0] as string, range), parseNumber(what, parts[1] as string, range), parseNumber(what, parts[2] as string, range)];
+  if (parts.length !== 3)
+    throw new CliError('usage', `${what} must be one number or three comma-separated numbers, got '${raw}'`);
+  return [
+    parseNumber(what, parts[0] as string, range),
+    parseNumber(what, parts[1] as string, range),
+    parseNumber(what, parts[2] as string, range),
+  ];
 }
 
 /**
@@ -124,7 +157,8 @@ export function parseSize(what: string, raw: string): [number, number] {
   if (m === null) throw new CliError('usage', `${what} must be HxW (e.g. 224x224), got '${raw}'`);
   const h = Number(m[1]);
   const w = m[2] === undefined ? h : Number(m[2]);
-  if (h < 1 || w < 1 || h > 8192 || w > 8192) throw new CliError('usage', `${what} must be between 1 and 8192 pixels a side, got '${raw}'`);
+  if (h < 1 || w < 1 || h > 8192 || w > 8192)
+    throw new CliError('usage', `${what} must be between 1 and 8192 pixels a side, got '${raw}'`);
   return [h, w];
 }
 

@@ -6,7 +6,13 @@
  */
 import { existsSync } from 'node:fs';
 import type { Image } from '@ablation-path/core';
-import { blurBaseline, colorBaseline, DEFAULT_BLUR_SIGMA_FRACTION, loadImage, noiseBaseline } from '@ablation-path/image';
+import {
+  blurBaseline,
+  colorBaseline,
+  DEFAULT_BLUR_SIGMA_FRACTION,
+  loadImage,
+  noiseBaseline,
+} from '@ablation-path/image';
 import type { ResizeRule } from '@ablation-path/image';
 import { parseNumber, parseTriple } from './args.js';
 import { CliError } from './cliError.js';
@@ -27,8 +33,10 @@ export { DEFAULT_BLUR_SIGMA_FRACTION };
  */
 export function parseBaselineSpec(raw: string): BaselineSpec {
   if (raw === 'blur') return { kind: 'blur' };
-  if (raw.startsWith('blur:')) return { kind: 'blur', sigma: parseNumber('--baseline blur:SIGMA', raw.slice(5), { min: 0.1, max: 1000 }) };
-  if (raw.startsWith('color:')) return { kind: 'color', rgb: parseTriple('--baseline color:R,G,B', raw.slice(6), { min: 0, max: 1 }) };
+  if (raw.startsWith('blur:'))
+    return { kind: 'blur', sigma: parseNumber('--baseline blur:SIGMA', raw.slice(5), { min: 0.1, max: 1000 }) };
+  if (raw.startsWith('color:'))
+    return { kind: 'color', rgb: parseTriple('--baseline color:R,G,B', raw.slice(6), { min: 0, max: 1 }) };
   if (raw === 'noise') return { kind: 'noise' };
   if (raw === '') throw new CliError('usage', '--baseline must not be empty');
   return { kind: 'image', path: raw };
@@ -52,20 +60,39 @@ export interface Baseline {
  *
  * @example const { image: x1 } = await makeBaseline({ kind: 'blur' }, x0, { seed: 0, resize: 'center-crop' });
  */
-export async function makeBaseline(spec: BaselineSpec, image: Image, options: { seed: number; resize: ResizeRule }): Promise<Baseline> {
+export async function makeBaseline(
+  spec: BaselineSpec,
+  image: Image,
+  options: { seed: number; resize: ResizeRule },
+): Promise<Baseline> {
   switch (spec.kind) {
     case 'blur': {
       const sigma = spec.sigma ?? DEFAULT_BLUR_SIGMA_FRACTION * image.width;
-      return { image: blurBaseline(image, { sigma }), description: `Gaussian blur of the image, σ = ${round(sigma)} px at ${image.width}×${image.height}`, spec };
+      return {
+        image: blurBaseline(image, { sigma }),
+        description: `Gaussian blur of the image, σ = ${round(sigma)} px at ${image.width}×${image.height}`,
+        spec,
+      };
     }
     case 'color':
-      return { image: colorBaseline(image, spec.rgb), description: `constant colour RGB(${spec.rgb.map(round).join(', ')})`, spec };
+      return {
+        image: colorBaseline(image, spec.rgb),
+        description: `constant colour RGB(${spec.rgb.map(round).join(', ')})`,
+        spec,
+      };
     case 'noise': {
-      return { image: noiseBaseline(image, { seed: options.seed }), description: `uniform noise in [0, 1], seed ${options.seed}`, spec };
+      return {
+        image: noiseBaseline(image, { seed: options.seed }),
+        description: `uniform noise in [0, 1], seed ${options.seed}`,
+        spec,
+      };
     }
     case 'image': {
       if (!existsSync(spec.path)) {
-        throw new CliError('input', `--baseline '${spec.path}' is neither blur, blur:SIGMA, color:R,G,B, noise nor a photo file (no such file)`);
+        throw new CliError(
+          'input',
+          `--baseline '${spec.path}' is neither blur, blur:SIGMA, color:R,G,B, noise nor a photo file (no such file)`,
+        );
       }
       let loaded;
       try {
@@ -73,7 +100,11 @@ export async function makeBaseline(spec: BaselineSpec, image: Image, options: { 
       } catch (e) {
         throw e instanceof Error ? new CliError('input', `--baseline photo: ${e.message}`, { cause: e }) : e;
       }
-      return { image: loaded.image, description: `photo ${spec.path} fitted to ${image.width}×${image.height} (${options.resize})`, spec };
+      return {
+        image: loaded.image,
+        description: `photo ${spec.path} fitted to ${image.width}×${image.height} (${options.resize})`,
+        spec,
+      };
     }
   }
 }

@@ -30,7 +30,11 @@ interface SystemError extends Error {
 }
 
 function isSystemError(e: unknown): e is SystemError {
-  return e instanceof Error && typeof (e as Partial<SystemError>).code === 'string' && /^E[A-Z]+$/.test((e as SystemError).code);
+  return (
+    e instanceof Error &&
+    typeof (e as Partial<SystemError>).code === 'string' &&
+    /^E[A-Z]+$/.test((e as SystemError).code)
+  );
 }
 
 const systemReasons: Record<string, string> = {
@@ -72,9 +76,13 @@ export function describeError(e: unknown): { message: string; exitCode: number }
  * Writes `ablation-path: error: <message>` on stderr and returns the exit code for `e`.
  * With `ABLATION_PATH_DEBUG=1` in the environment the stack follows, for bug reports.
  */
-export function reportError(e: unknown, io: { stderr: { write(text: string): void }; env: Readonly<Record<string, string | undefined>> }): number {
+export function reportError(
+  e: unknown,
+  io: { stderr: { write(text: string): void }; env: Readonly<Record<string, string | undefined>> },
+): number {
   const { message, exitCode } = describeError(e);
   io.stderr.write(`ablation-path: error: ${message}\n`);
-  if (io.env['ABLATION_PATH_DEBUG'] === '1' && e instanceof Error && e.stack !== undefined) io.stderr.write(`${e.stack}\n`);
+  if (io.env['ABLATION_PATH_DEBUG'] === '1' && e instanceof Error && e.stack !== undefined)
+    io.stderr.write(`${e.stack}\n`);
   return exitCode;
 }

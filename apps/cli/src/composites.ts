@@ -74,7 +74,8 @@ export function planComposites(
   options: CompositePlanOptions,
 ): CompositePlan[] {
   const [lo, hi] = options.scale ?? [0.3, 0.7];
-  if (!(lo > 0 && hi >= lo && hi <= 1)) throw new CliError('usage', `scale range must satisfy 0 < lo ≤ hi ≤ 1, got [${lo}, ${hi}]`);
+  if (!(lo > 0 && hi >= lo && hi <= 1))
+    throw new CliError('usage', `scale range must satisfy 0 < lo ≤ hi ≤ 1, got [${lo}, ${hi}]`);
   if (objects.length === 0) throw new CliError('usage', 'no object boxes to paste');
   const rng = createRng(options.seed);
   const plans: CompositePlan[] = [];

@@ -64,7 +64,10 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
         return await runMerge(rest, io);
       }
       default:
-        throw new CliError('usage', `unknown command '${command}' (commands: explain, demo, evaluate, merge; see --help)`);
+        throw new CliError(
+          'usage',
+          `unknown command '${command}' (commands: explain, demo, evaluate, merge; see --help)`,
+        );
     }
   } catch (e) {
     if (io.signal?.aborted === true || e instanceof AbortError) {

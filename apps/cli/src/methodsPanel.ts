@@ -32,10 +32,21 @@ export interface MethodsPanelInput {
 }
 
 /** The methods of the panel and their (report-sized, cheaper than `evaluate`'s) settings. */
-export function panelMethods(width: number, seed: number): readonly { readonly title: string; readonly method: SaliencyMethod }[] {
+export function panelMethods(
+  width: number,
+  seed: number,
+): readonly { readonly title: string; readonly method: SaliencyMethod }[] {
   return [
     { title: 'Integrated gradients', method: { name: 'integrated-gradients', steps: 32, rule: 'midpoint' } },
-    { title: 'Filtered integrated gradients', method: { name: 'integrated-gradients', steps: 32, rule: 'midpoint', smoothSigma: DEFAULT_SIGMA_FRACTION * width } },
+    {
+      title: 'Filtered integrated gradients',
+      method: {
+        name: 'integrated-gradients',
+        steps: 32,
+        rule: 'midpoint',
+        smoothSigma: DEFAULT_SIGMA_FRACTION * width,
+      },
+    },
     { title: 'Random pixel ablation', method: { name: 'random-path', seed } },
     { title: 'RISE (1000 masks)', method: { name: 'rise', masks: 1000, seed } },
   ];
@@ -75,7 +86,14 @@ export async function renderMethodsPanel(input: MethodsPanelInput): Promise<stri
   }
   const figures: string[] = [];
   for (const e of entries) {
-    const { score } = await pathScoreOfSaliency(classifier, { image, baseline, target, saliency: e.data, steps: input.path.steps, ...common });
+    const { score } = await pathScoreOfSaliency(classifier, {
+      image,
+      baseline,
+      target,
+      saliency: e.data,
+      steps: input.path.steps,
+      ...common,
+    });
     const heat = rankHeatMap(input.geometry ?? image, e.data);
     const png = await encodePng(heat);
     const evals = e.evaluations === undefined ? '' : `, ${e.evaluations} evaluations`;

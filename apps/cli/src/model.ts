@@ -217,11 +217,21 @@ export async function loadModel(spec: string | undefined, flags: ModelFlags): Pr
   }
   // Flags of the other runtime would be ignored silently (and recorded as if used): refuse them.
   if (format === 'onnx' && flags.backend !== undefined) {
-    throw new CliError('usage', `--backend chooses the TensorFlow.js backend; model ${name} is ONNX (onnxruntime takes --threads)`);
+    throw new CliError(
+      'usage',
+      `--backend chooses the TensorFlow.js backend; model ${name} is ONNX (onnxruntime takes --threads)`,
+    );
   }
   if (format === 'tfjs') {
-    for (const [flag, given] of [['--layout', flags.layout], ['--threads', flags.threads]] as const) {
-      if (given !== undefined) throw new CliError('usage', `${flag} applies to ONNX models only; model ${name} is TensorFlow.js (it takes --backend)`);
+    for (const [flag, given] of [
+      ['--layout', flags.layout],
+      ['--threads', flags.threads],
+    ] as const) {
+      if (given !== undefined)
+        throw new CliError(
+          'usage',
+          `${flag} applies to ONNX models only; model ${name} is TensorFlow.js (it takes --backend)`,
+        );
     }
   }
   // the core's rule, as the adapters apply it (one value per channel; scale 1, mean 0, std 1 by default)
@@ -239,14 +249,32 @@ export async function loadModel(spec: string | undefined, flags: ModelFlags): Pr
   const classifier = await createClassifier(format, path, used, layout, output, flags);
   if (labels !== undefined && labels.length !== classifier.classes) {
     await classifier.dispose?.();
-    throw new CliError('input', `labels ${labelsPath ?? ''} has ${labels.length} lines but the model has ${classifier.classes} classes`);
+    throw new CliError(
+      'input',
+      `labels ${labelsPath ?? ''} has ${labels.length} lines but the model has ${classifier.classes} classes`,
+    );
   }
   const inputSize: [number, number] = [classifier.inputShape.height, classifier.inputShape.width];
   if (flags.size !== undefined && (flags.size[0] !== inputSize[0] || flags.size[1] !== inputSize[1])) {
     await classifier.dispose?.();
-    throw new CliError('input', `--size ${flags.size[0]}x${flags.size[1]} does not match the model's input ${inputSize[0]}x${inputSize[1]}`);
+    throw new CliError(
+      'input',
+      `--size ${flags.size[0]}x${flags.size[1]} does not match the model's input ${inputSize[0]}x${inputSize[1]}`,
+    );
   }
-  return { classifier, name, path, format, bundled, description, labels, inputSize, preprocessing: used, layout, output };
+  return {
+    classifier,
+    name,
+    path,
+    format,
+    bundled,
+    description,
+    labels,
+    inputSize,
+    preprocessing: used,
+    layout,
+    output,
+  };
 }
 
 /**
@@ -307,7 +335,10 @@ async function createClassifier(
       await import(/* @vite-ignore */ tfjsNode);
     } catch (e) {
       if (backend === 'tensorflow') {
-        throw new CliError('input', `--backend tensorflow needs ${tfjsNode}, which cannot be loaded (${(e as Error).message.split('\n')[0] ?? ''}); install it beside the CLI, or use --backend auto, wasm or cpu`);
+        throw new CliError(
+          'input',
+          `--backend tensorflow needs ${tfjsNode}, which cannot be loaded (${(e as Error).message.split('\n')[0] ?? ''}); install it beside the CLI, or use --backend auto, wasm or cpu`,
+        );
       }
     }
   }

@@ -11,7 +11,20 @@
  * Single files (index.html, results.jsonl) are written to `.NAME.partial-…` and renamed likewise.
  */
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CliError } from './cliError.js';
 import { SUMMARY_FORMAT } from './summary.js';
@@ -61,7 +74,8 @@ export function removeCreatedDirs(created: readonly string[]): void {
 export function ensureWritableDir(dir: string): string[] {
   let created: string[] = [];
   try {
-    if (existsSync(dir) && !statSync(dir).isDirectory()) throw new CliError('input', `output directory ${dir} is a file, not a directory`);
+    if (existsSync(dir) && !statSync(dir).isDirectory())
+      throw new CliError('input', `output directory ${dir} is a file, not a directory`);
     created = makeDirs(dir);
     accessSync(dir, constants.W_OK | constants.X_OK);
     const probe = join(dir, `.ablation-path-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -87,7 +101,14 @@ export function ensureWritableDir(dir: string): string[] {
 }
 
 /** Files a result directory of `explain` holds (summary.json's `files`). */
-export const RESULT_FILES: readonly string[] = ['summary.json', 'threshold.png', 'path.png', 'scores.svg', 'path.apath', 'report.html'];
+export const RESULT_FILES: readonly string[] = [
+  'summary.json',
+  'threshold.png',
+  'path.png',
+  'scores.svg',
+  'path.apath',
+  'report.html',
+];
 
 /**
  * True when `path` may be replaced by a new result: it does not exist, or it is a directory that
@@ -124,7 +145,10 @@ export function isReplaceableFile(path: string, isOurs: (content: string) => boo
 
 /** The error for an existing `path` that is not a previous result and so is never replaced. */
 export function notOursError(path: string, what: string): CliError {
-  return new CliError('input', `${path} exists and is not ${what} written by ablation-path; it is left alone (choose another --out, or move it)`);
+  return new CliError(
+    'input',
+    `${path} exists and is not ${what} written by ablation-path; it is left alone (choose another --out, or move it)`,
+  );
 }
 
 function tag(): string {
@@ -137,7 +161,11 @@ function tag(): string {
  * it is a previous result ({@link isReplaceableResult}).
  * @throws CliError (input) when `dir/name` exists and is something else; nothing is written then.
  */
-export function writeResultDir(dir: string, name: string, files: ReadonlyArray<readonly [string, string | Uint8Array]>): string {
+export function writeResultDir(
+  dir: string,
+  name: string,
+  files: ReadonlyArray<readonly [string, string | Uint8Array]>,
+): string {
   const final = join(dir, name);
   if (!isReplaceableResult(final)) throw notOursError(final, 'a result folder');
   const partial = join(dir, `.${name}.partial-${tag()}`);

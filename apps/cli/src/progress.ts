@@ -35,7 +35,12 @@ function formatSeconds(s: number): string {
  * it is an upper estimate. Known metrics `score` (P) and `saturation` are named; others are shown as
  * `name=value`.
  */
-export function createProgress(io: CliIO, mode: ProgressMode, label: string, now: () => number = () => performance.now()): ProgressDisplay {
+export function createProgress(
+  io: CliIO,
+  mode: ProgressMode,
+  label: string,
+  now: () => number = () => performance.now(),
+): ProgressDisplay {
   const start = now();
   let lastLine = -Infinity;
   let live = false;
@@ -43,10 +48,15 @@ export function createProgress(io: CliIO, mode: ProgressMode, label: string, now
     const elapsed = (now() - start) / 1000;
     const left = p.done > 0 ? (elapsed / p.done) * Math.max(0, p.total - p.done) : NaN;
     const parts = [`${label}: iteration ${p.done}/${p.total}`];
-    const m: Record<string, number> = { ...(p.score === undefined ? {} : { score: p.score }), ...(p.saturation === undefined ? {} : { saturation: p.saturation }), ...p.metrics };
+    const m: Record<string, number> = {
+      ...(p.score === undefined ? {} : { score: p.score }),
+      ...(p.saturation === undefined ? {} : { saturation: p.saturation }),
+      ...p.metrics,
+    };
     if (m['score'] !== undefined) parts.push(`P=${m['score'].toFixed(3)}`);
     if (m['saturation'] !== undefined) parts.push(`saturation=${m['saturation'].toFixed(3)}`);
-    for (const [k, v] of Object.entries(m)) if (k !== 'score' && k !== 'saturation') parts.push(`${k}=${Number.isInteger(v) ? v : v.toFixed(3)}`);
+    for (const [k, v] of Object.entries(m))
+      if (k !== 'score' && k !== 'saturation') parts.push(`${k}=${Number.isInteger(v) ? v : v.toFixed(3)}`);
     parts.push(`${formatSeconds(elapsed)} elapsed`, `≤${formatSeconds(left)} left`);
     return parts.join('  ');
   };

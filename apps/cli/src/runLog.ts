@@ -19,7 +19,18 @@
  * photos it lists and says so; a log with another fingerprint stops the run (exit 2) before any
  * work, since mixing its results with new ones would compare different things.
  */
-import { closeSync, existsSync, fsyncSync, ftruncateSync, lstatSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  ftruncateSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { CliError } from './cliError.js';
 import type { Shard } from './shard.js';
@@ -78,7 +89,9 @@ export function runLogName(shard: Shard): string {
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
       : v,
   );
 }
@@ -104,7 +117,10 @@ function isHeader(v: unknown): v is RunHeader {
 }
 
 function notARunLog(path: string): CliError {
-  return new CliError('input', `${path} exists and is not a run log written by ablation-path; it is left alone (choose another --out, or move it)`);
+  return new CliError(
+    'input',
+    `${path} exists and is not a run log written by ablation-path; it is left alone (choose another --out, or move it)`,
+  );
 }
 
 /**
@@ -137,7 +153,10 @@ export function readRunLog(path: string): RunLogContent | undefined {
   }
   if (!isHeader(header)) throw notARunLog(path);
   if (header.formatVersion > RUN_LOG_VERSION) {
-    throw new CliError('input', `${path} is a run log of format version ${header.formatVersion}; this build reads version ${RUN_LOG_VERSION} (update ablation-path)`);
+    throw new CliError(
+      'input',
+      `${path} is a run log of format version ${header.formatVersion}; this build reads version ${RUN_LOG_VERSION} (update ablation-path)`,
+    );
   }
   const keys = new Map(header.photos.map((p, i) => [p, i]));
   const records: RunRecord[] = [];
@@ -146,10 +165,19 @@ export function readRunLog(path: string): RunLogContent | undefined {
     try {
       r = JSON.parse(lines[n] as string);
     } catch {
-      throw new CliError('input', `${path}: line ${n + 1} is not JSON; the log was changed by something else than ablation-path (move it away to start over)`);
+      throw new CliError(
+        'input',
+        `${path}: line ${n + 1} is not JSON; the log was changed by something else than ablation-path (move it away to start over)`,
+      );
     }
     const rec = r as Partial<RunRecord> | null;
-    if (rec === null || typeof rec !== 'object' || typeof rec.photo !== 'string' || keys.get(rec.photo) !== rec.index || !('result' in rec)) {
+    if (
+      rec === null ||
+      typeof rec !== 'object' ||
+      typeof rec.photo !== 'string' ||
+      keys.get(rec.photo) !== rec.index ||
+      !('result' in rec)
+    ) {
       throw new CliError('input', `${path}: line ${n + 1} is not a record of a photo of this run`);
     }
     records.push(rec as RunRecord);
@@ -170,9 +198,14 @@ export interface RunIdentity {
  * objects (`settings.steps: 4 → 8`).
  * @example fingerprintDifferences({ steps: 4 }, { steps: 8 }) // ['steps: 4 → 8']
  */
-export function fingerprintDifferences(old: Readonly<Record<string, unknown>>, now: Readonly<Record<string, unknown>>, prefix = ''): string[] {
+export function fingerprintDifferences(
+  old: Readonly<Record<string, unknown>>,
+  now: Readonly<Record<string, unknown>>,
+  prefix = '',
+): string[] {
   const keys = [...new Set([...Object.keys(old), ...Object.keys(now)])].sort();
-  const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === 'object' && !Array.isArray(v);
   const short = (v: unknown): string => {
     const s = v === undefined ? '(unset)' : canonicalJson(v);
     return s.length > 60 ? `${s.slice(0, 57)}...` : s;
@@ -193,7 +226,10 @@ export function fingerprintDifferences(old: Readonly<Record<string, unknown>>, n
 export function checkCompatible(log: RunLogContent, expected: RunIdentity, what = 'this run'): void {
   const h = log.header;
   if (h.command !== expected.command) {
-    throw new CliError('input', `${log.path} is the log of an 'ablation-path ${h.command}' run, not of ${expected.command}; choose another --out`);
+    throw new CliError(
+      'input',
+      `${log.path} is the log of an 'ablation-path ${h.command}' run, not of ${expected.command}; choose another --out`,
+    );
   }
   const diff = fingerprintDifferences(h.fingerprint, expected.fingerprint);
   if (diff.length > 0) {
@@ -203,7 +239,10 @@ export function checkCompatible(log: RunLogContent, expected: RunIdentity, what 
     );
   }
   if (canonicalJson(h.photos) !== canonicalJson(expected.photos)) {
-    throw new CliError('input', `${log.path} was written for another list of photos (${h.photos.length} photos, now ${expected.photos.length}); choose another --out`);
+    throw new CliError(
+      'input',
+      `${log.path} was written for another list of photos (${h.photos.length} photos, now ${expected.photos.length}); choose another --out`,
+    );
   }
 }
 
@@ -275,7 +314,10 @@ export function prepareRunLog(dir: string, identity: RunIdentity): PreparedRunLo
   if (existing !== undefined) {
     checkCompatible(existing, identity);
     if (existing.header.shard.index !== identity.shard.index || existing.header.shard.count !== identity.shard.count) {
-      throw new CliError('input', `${path} says it is shard ${formatShard(existing.header.shard)}, not ${formatShard(identity.shard)}: it was renamed; move it away`);
+      throw new CliError(
+        'input',
+        `${path} says it is shard ${formatShard(existing.header.shard)}, not ${formatShard(identity.shard)}: it was renamed; move it away`,
+      );
     }
   }
   const done = new Map((existing?.records ?? []).map((r) => [r.photo, r]));

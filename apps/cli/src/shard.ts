@@ -40,18 +40,28 @@ const integer = /^\s*\d+\s*$/;
  */
 export function parseShardSpec(what: string, raw: string): Shard {
   const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(raw);
-  if (m === null) throw new CliError('usage', `${what} must be K/N with 0 ≤ K < N (e.g. 0/4 for the first of 4 shards), got '${raw}'`);
+  if (m === null)
+    throw new CliError(
+      'usage',
+      `${what} must be K/N with 0 ≤ K < N (e.g. 0/4 for the first of 4 shards), got '${raw}'`,
+    );
   const index = Number(m[1]);
   const count = Number(m[2]);
-  if (count < 1 || count > MAX_SHARDS) throw new CliError('usage', `${what} '${raw}': the shard count N must be in [1, ${MAX_SHARDS}]`);
-  if (index >= count) throw new CliError('usage', `${what} '${raw}': shard index K must be below N (shards are numbered 0 to ${count - 1})`);
+  if (count < 1 || count > MAX_SHARDS)
+    throw new CliError('usage', `${what} '${raw}': the shard count N must be in [1, ${MAX_SHARDS}]`);
+  if (index >= count)
+    throw new CliError(
+      'usage',
+      `${what} '${raw}': shard index K must be below N (shards are numbered 0 to ${count - 1})`,
+    );
   return { index, count };
 }
 
 function envInteger(env: Readonly<Record<string, string | undefined>>, name: string): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
-  if (!integer.test(raw)) throw new CliError('usage', `environment variable ${name} must be a non-negative integer, got '${raw}'`);
+  if (!integer.test(raw))
+    throw new CliError('usage', `environment variable ${name} must be a non-negative integer, got '${raw}'`);
   return Number(raw);
 }
 
@@ -62,12 +72,16 @@ function envInteger(env: Readonly<Record<string, string | undefined>>, name: str
  * outside the array, an array given as a list that is not evenly spaced), or `JOB_COMPLETION_INDEX`
  * without `ABLATION_PATH_SHARD_COUNT`.
  */
-export function resolveShard(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): Shard & { source: string } {
+export function resolveShard(
+  flag: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): Shard & { source: string } {
   if (flag !== undefined) return { ...parseShardSpec('--shard', flag), source: '--shard' };
   const id = envInteger(env, 'SLURM_ARRAY_TASK_ID');
   if (id !== undefined) {
     const count = envInteger(env, 'SLURM_ARRAY_TASK_COUNT');
-    if (count === undefined || count < 1) throw new CliError('usage', 'SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not (pass --shard K/N)');
+    if (count === undefined || count < 1)
+      throw new CliError('usage', 'SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not (pass --shard K/N)');
     const min = envInteger(env, 'SLURM_ARRAY_TASK_MIN') ?? 0;
     const step = envInteger(env, 'SLURM_ARRAY_TASK_STEP') ?? 1;
     const index = (id - min) / Math.max(step, 1);
@@ -86,10 +100,13 @@ export function resolveShard(flag: string | undefined, env: Readonly<Record<stri
     if (count === undefined) {
       throw new CliError(
         'usage',
-        'JOB_COMPLETION_INDEX is set (a Kubernetes Indexed Job) but ABLATION_PATH_SHARD_COUNT is not: set it to the Job\'s completions (or pass --shard K/N)',
+        "JOB_COMPLETION_INDEX is set (a Kubernetes Indexed Job) but ABLATION_PATH_SHARD_COUNT is not: set it to the Job's completions (or pass --shard K/N)",
       );
     }
-    return { ...parseShardSpec('JOB_COMPLETION_INDEX/ABLATION_PATH_SHARD_COUNT', `${k8s}/${count}`), source: 'Kubernetes Indexed Job' };
+    return {
+      ...parseShardSpec('JOB_COMPLETION_INDEX/ABLATION_PATH_SHARD_COUNT', `${k8s}/${count}`),
+      source: 'Kubernetes Indexed Job',
+    };
   }
   return { ...WHOLE_RUN, source: 'whole run' };
 }

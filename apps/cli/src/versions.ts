@@ -33,7 +33,14 @@ export function cliVersion(): string {
 /** Versions of the CLI, Node.js and the runtimes it loads (undefined entries dropped). */
 export function versions(): Record<string, string> {
   const out: Record<string, string> = { 'ablation-path': cliVersion(), node: process.versions.node };
-  for (const pkg of ['@ablation-path/core', '@ablation-path/onnx', '@ablation-path/tfjs', 'onnxruntime-node', '@tensorflow/tfjs-core', 'sharp']) {
+  for (const pkg of [
+    '@ablation-path/core',
+    '@ablation-path/onnx',
+    '@ablation-path/tfjs',
+    'onnxruntime-node',
+    '@tensorflow/tfjs-core',
+    'sharp',
+  ]) {
     const v = versionOf(pkg);
     if (v !== undefined) out[pkg] = v;
   }

@@ -28,7 +28,8 @@ export const initHelp = `  --init START           where the ablation-path optimi
 export function parseInitChoice(raw: string | undefined): InitChoice {
   if (raw === undefined) return 'linear';
   const found = INIT_CHOICES.find((c) => c === raw);
-  if (found === undefined) throw new CliError('usage', `--init must be one of ${INIT_CHOICES.join(', ')}, got '${raw}'`);
+  if (found === undefined)
+    throw new CliError('usage', `--init must be one of ${INIT_CHOICES.join(', ')}, got '${raw}'`);
   return found;
 }
 
@@ -43,14 +44,23 @@ export interface WarmStartSettings {
 }
 
 /** The saliency method a warm start runs, or undefined for `linear`. */
-export function warmStartMethod(choice: InitChoice, width: number, s: WarmStartSettings = {}): SaliencyMethod | undefined {
+export function warmStartMethod(
+  choice: InitChoice,
+  width: number,
+  s: WarmStartSettings = {},
+): SaliencyMethod | undefined {
   switch (choice) {
     case 'linear':
       return undefined;
     case 'rise':
       return { name: 'rise', masks: s.riseMasks ?? 4000, seed: s.seed ?? 0 };
     case 'ig-filtered':
-      return { name: 'integrated-gradients', steps: s.igSteps ?? DEFAULT_IG_STEPS, rule: 'midpoint', smoothSigma: DEFAULT_SIGMA_FRACTION * width };
+      return {
+        name: 'integrated-gradients',
+        steps: s.igSteps ?? DEFAULT_IG_STEPS,
+        rule: 'midpoint',
+        smoothSigma: DEFAULT_SIGMA_FRACTION * width,
+      };
   }
 }
 
@@ -92,5 +102,10 @@ export async function warmStart(
     ...(task.batchSize === undefined ? {} : { batchSize: task.batchSize }),
     ...(task.signal === undefined ? {} : { signal: task.signal }),
   });
-  return { choice, init: { saliency: map.data }, evaluations: map.evaluations, seconds: (performance.now() - t0) / 1000 };
+  return {
+    choice,
+    init: { saliency: map.data },
+    evaluations: map.evaluations,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }

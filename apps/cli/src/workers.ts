@@ -29,7 +29,12 @@ export type WorkerReply =
 
 /** Messages to a worker. */
 export type WorkerRequest =
-  | { readonly type: 'init'; readonly command: RunCommand; readonly argv: readonly string[]; readonly threads: number | undefined }
+  | {
+      readonly type: 'init';
+      readonly command: RunCommand;
+      readonly argv: readonly string[];
+      readonly threads: number | undefined;
+    }
   | { readonly type: 'task'; readonly index: number }
   | { readonly type: 'stop' };
 
@@ -65,7 +70,11 @@ export function workerScript(): string {
 export function workerThreads(spec: string | undefined, flags: ModelFlags, workers: number): number | undefined {
   if (flags.threads !== undefined) return flags.threads;
   const name = spec ?? DEFAULT_MODEL;
-  const format = isBundledModelName(name) ? bundledModel(name).format : extname(name).toLowerCase() === '.onnx' ? 'onnx' : 'tfjs';
+  const format = isBundledModelName(name)
+    ? bundledModel(name).format
+    : extname(name).toLowerCase() === '.onnx'
+      ? 'onnx'
+      : 'tfjs';
   return format === 'onnx' ? Math.max(1, Math.floor(availableParallelism() / workers)) : undefined;
 }
 
@@ -77,7 +86,8 @@ export function workerThreads(spec: string | undefined, flags: ModelFlags, worke
  */
 export function runWorkerPool(options: WorkerPoolOptions): Promise<void> {
   const { workers, tasks } = options;
-  if (!Number.isInteger(workers) || workers < 2) throw new RangeError(`runWorkerPool needs at least 2 workers, got ${workers}`);
+  if (!Number.isInteger(workers) || workers < 2)
+    throw new RangeError(`runWorkerPool needs at least 2 workers, got ${workers}`);
   return new Promise<void>((resolvePool, rejectPool) => {
     const children: ChildProcess[] = [];
     let next = 0;
@@ -111,7 +121,11 @@ export function runWorkerPool(options: WorkerPoolOptions): Promise<void> {
       }
     };
     for (let w = 0; w < workers; w++) {
-      const child = fork(workerScript(), [], { cwd: options.cwd, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(workerScript(), [], {
+        cwd: options.cwd,
+        serialization: 'advanced',
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
       children.push(child);
       child.on('message', (raw) => {
         if (settled) return;
@@ -141,16 +155,29 @@ export function runWorkerPool(options: WorkerPoolOptions): Promise<void> {
           } else give(w);
         } else {
           const where = msg.index < 0 ? 'while starting' : `on photo ${msg.index}`;
-          fail(msg.exitCode === 2 ? new CliError('input', msg.message) : new Error(`worker ${w + 1} ${where}: ${msg.message}`));
+          fail(
+            msg.exitCode === 2
+              ? new CliError('input', msg.message)
+              : new Error(`worker ${w + 1} ${where}: ${msg.message}`),
+          );
         }
       });
       child.on('error', fail);
       child.on('exit', (code, signal) => {
         if (settled || (stopped.has(w) && code === 0)) return;
         const task = busy.get(w);
-        fail(new Error(`worker ${w + 1} exited (${signal ?? `code ${code}`})${task === undefined ? '' : ` while on photo ${task}`}`));
+        fail(
+          new Error(
+            `worker ${w + 1} exited (${signal ?? `code ${code}`})${task === undefined ? '' : ` while on photo ${task}`}`,
+          ),
+        );
       });
-      child.send({ type: 'init', command: options.command, argv: [...options.argv], threads: options.threads } satisfies WorkerRequest);
+      child.send({
+        type: 'init',
+        command: options.command,
+        argv: [...options.argv],
+        threads: options.threads,
+      } satisfies WorkerRequest);
     }
   });
 }

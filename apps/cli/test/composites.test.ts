@@ -12,7 +12,14 @@ import { CliError } from '../src/cliError.js';
 import { tempDir } from './helpers.js';
 
 /** A W×H PNG filled with `fill`, with the inclusive box painted `paint` (if given). */
-async function photo(path: string, W: number, H: number, fill: number[], box?: number[], paint?: number[]): Promise<void> {
+async function photo(
+  path: string,
+  W: number,
+  H: number,
+  fill: number[],
+  box?: number[],
+  paint?: number[],
+): Promise<void> {
   const data = Buffer.alloc(W * H * 3);
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
@@ -21,7 +28,9 @@ async function photo(path: string, W: number, H: number, fill: number[], box?: n
       data.set(c, (y * W + x) * 3);
     }
   }
-  await sharp(data, { raw: { width: W, height: H, channels: 3 } }).png().toFile(path);
+  await sharp(data, { raw: { width: W, height: H, channels: 3 } })
+    .png()
+    .toFile(path);
 }
 
 describe('composites', () => {
@@ -66,7 +75,9 @@ describe('composites', () => {
   it('rejects an empty object list, a bad scale range and an object with no other photo', () => {
     expect(() => planComposites([], backgrounds, { seed: 1, count: 1 })).toThrow(CliError);
     expect(() => planComposites(objects, backgrounds, { seed: 1, count: 1, scale: [0.8, 0.2] })).toThrow(/scale range/);
-    expect(() => planComposites(objects.slice(0, 1), backgrounds.slice(0, 1), { seed: 1, count: 1 })).toThrow(/no background other than a.png/);
+    expect(() => planComposites(objects.slice(0, 1), backgrounds.slice(0, 1), { seed: 1, count: 1 })).toThrow(
+      /no background other than a.png/,
+    );
   });
 
   it('writes the object exactly into the planned box', async () => {

@@ -40,13 +40,42 @@ function trapezoid(v: readonly number[]): number {
 
 /** Checks that a finished result folder is complete and self-consistent; returns its summary. */
 async function checkResult(dir: string, maxIterations: number): Promise<Summary> {
-  expect(readdirSync(dir).sort()).toEqual(['path.apath', 'path.png', 'report.html', 'scores.svg', 'summary.json', 'threshold.png']);
+  expect(readdirSync(dir).sort()).toEqual([
+    'path.apath',
+    'path.png',
+    'report.html',
+    'scores.svg',
+    'summary.json',
+    'threshold.png',
+  ]);
   const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary;
   // the keys, in the order docs/cli.md lists them (summary.json row)
   expect(Object.keys(summary)).toEqual([
-    'format', 'formatVersion', 'image', 'model', 'target', 'baseline', 'fx0', 'fx1', 'score', 'scoreNote', 'hardScore',
-    'selection', 'bestIteration', 'init', 'threshold', 'pointingGame', 'iterations', 'stopReason', 'evaluations',
-    'wallTimeSeconds', 'cpuSeconds', 'scores', 'options', 'versions', 'files',
+    'format',
+    'formatVersion',
+    'image',
+    'model',
+    'target',
+    'baseline',
+    'fx0',
+    'fx1',
+    'score',
+    'scoreNote',
+    'hardScore',
+    'selection',
+    'bestIteration',
+    'init',
+    'threshold',
+    'pointingGame',
+    'iterations',
+    'stopReason',
+    'evaluations',
+    'wallTimeSeconds',
+    'cpuSeconds',
+    'scores',
+    'options',
+    'versions',
+    'files',
   ]);
   expect(summary.format).toBe('ablation-path/summary');
   expect([...summary.files].sort()).toEqual(readdirSync(dir).sort());
@@ -82,7 +111,8 @@ async function checkResult(dir: string, maxIterations: number): Promise<Summary>
   expect(p.step).toBeGreaterThanOrEqual(1);
   expect(p.step).toBeLessThanOrEqual(15);
   const d = new Float64Array(size);
-  for (let j = p.step; j < 16; j++) for (let r = 0; r < size; r++) d[r] = (d[r] as number) + 1 - (path.masks[j * size + r] as number);
+  for (let j = p.step; j < 16; j++)
+    for (let r = 0; r < size; r++) d[r] = (d[r] as number) + 1 - (path.masks[j * size + r] as number);
   expect(d[p.y * width + p.x]).toBe(Math.max(...d));
   // mapped back through the resize: input u = (x + ½)·resized/original − ½ + offset, inverted by hand
   expect(p.original.x).toBeCloseTo(((p.x + 0.5 - offset.x) * W0) / resized.width - 0.5, 1);
@@ -98,7 +128,8 @@ async function checkResult(dir: string, maxIterations: number): Promise<Summary>
   // saturation rule not before min(6, --iterations)
   expect(['saturation', 'fixed-point', 'max-iterations', 'patience']).toContain(summary.stopReason);
   if (summary.stopReason === 'max-iterations') expect(summary.iterations).toBe(maxIterations);
-  if (summary.stopReason === 'saturation') expect(summary.iterations).toBeGreaterThanOrEqual(Math.min(6, maxIterations));
+  if (summary.stopReason === 'saturation')
+    expect(summary.iterations).toBeGreaterThanOrEqual(Math.min(6, maxIterations));
   // every iteration evaluates the 15 interior masks; the final path is scored once more
   expect(summary.evaluations).toBeGreaterThanOrEqual(15 * (summary.iterations + 1) + summary.init.evaluations);
   // soft and hard P are both recorded, and the best path comes from one of the iterations run
@@ -114,11 +145,18 @@ async function checkResult(dir: string, maxIterations: number): Promise<Summary>
   expect(svg).toContain(`threshold t = ${summary.threshold.time.toFixed(3)}`);
   // the report is self-contained: no URL other than the SVG namespace
   const html = readFileSync(join(dir, 'report.html'), 'utf8');
-  expect(html.match(/(?:https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}/gi)?.filter((u) => !u.includes('www.w3.org')) ?? []).toEqual([]);
+  expect(
+    html.match(/(?:https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}/gi)?.filter((u) => !u.includes('www.w3.org')) ?? [],
+  ).toEqual([]);
   expect(html).not.toMatch(/<script[^>]+src=/);
   // the slider's masks in the report are the saved path's masks (white = kept) mapped onto the
   // picture, re-computed here from the documented geometry (bilinear; unseen pixels RGB(51, 64, 89)): 8-bit, ±1
-  const data = JSON.parse(/var d = (\{.*\});\n/.exec(html)?.[1] ?? 'null') as { masks: string[]; frames: string[]; scores: number[]; thresholdStep: number };
+  const data = JSON.parse(/var d = (\{.*\});\n/.exec(html)?.[1] ?? 'null') as {
+    masks: string[];
+    frames: string[];
+    scores: number[];
+    thresholdStep: number;
+  };
   expect(data.masks).toHaveLength(17);
   expect(data.frames).toHaveLength(17);
   expect(data.thresholdStep).toBe(k);
@@ -144,7 +182,9 @@ async function checkResult(dir: string, maxIterations: number): Promise<Summary>
           const y0 = Math.min(height - 2, Math.floor(cv));
           const fx = cu - x0;
           const fy = cv - y0;
-          const m = (1 - fy) * ((1 - fx) * mask(x0, y0) + fx * mask(x0 + 1, y0)) + fy * ((1 - fx) * mask(x0, y0 + 1) + fx * mask(x0 + 1, y0 + 1));
+          const m =
+            (1 - fy) * ((1 - fx) * mask(x0, y0) + fx * mask(x0 + 1, y0)) +
+            fy * ((1 - fx) * mask(x0, y0 + 1) + fx * mask(x0 + 1, y0 + 1));
           want = 255 * (1 - m);
         }
         worst = Math.max(worst, Math.abs((grey[Y * pic.width + X] as number) - want));
@@ -178,7 +218,11 @@ describe('explain (mobilenet-v1-025, 2 iterations)', () => {
     expect(readdirSync(out)).toEqual(['coffee']);
     const s = await checkResult(join(out, 'coffee'), 2);
     // the default rule is center-crop; 600×400 → 336×224 with 56 px cut on the left (by hand)
-    expect(s.image.resize).toMatchObject({ rule: 'center-crop', resized: { width: 336, height: 224 }, offset: { x: -56, y: 0 } });
+    expect(s.image.resize).toMatchObject({
+      rule: 'center-crop',
+      resized: { width: 336, height: 224 },
+      offset: { x: -56, y: 0 },
+    });
     expect(s.target.index).toBe(s.target.topClass.index);
     expect(s.target.label).toBe('espresso');
     expect(s.options['maxIterations']).toBe(2);
@@ -189,10 +233,30 @@ describe('explain (mobilenet-v1-025, 2 iterations)', () => {
 describe('explain, several images with --json and a label target', () => {
   it('prints one JSON line per image, and writes index.html and results.jsonl', async () => {
     const out = tempDir();
-    const run = await runCli(['explain', coffee, rocket, '--model', 'mobilenet-v1-025', '--iterations', '1', '--target', 'espresso', '--baseline', 'color:0,0,0', '--mean', '0.5', '--json', '--out', out]);
+    const run = await runCli([
+      'explain',
+      coffee,
+      rocket,
+      '--model',
+      'mobilenet-v1-025',
+      '--iterations',
+      '1',
+      '--target',
+      'espresso',
+      '--baseline',
+      'color:0,0,0',
+      '--mean',
+      '0.5',
+      '--json',
+      '--out',
+      out,
+    ]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as SummaryLine);
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as SummaryLine);
     expect(lines).toHaveLength(2);
     expect(lines.map((l) => l.target.index)).toEqual([967, 967]);
     expect(lines[1]?.report).toBe(join(out, 'rocket', 'report.html'));
@@ -207,14 +271,25 @@ describe('explain, several images with --json and a label target', () => {
     expect(lines[0]?.options['baseline']).toBe('color:0,0,0');
     // the recorded preprocessing is the resolved one: --mean 0.5 for every channel, std the bundled
     // model's (mobilenet-v1-025: mean 0.5, std 0.5, scale 1; packages/assets)
-    for (const l of lines) expect(l.model.preprocessing).toEqual({ scale: 1, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
+    for (const l of lines)
+      expect(l.model.preprocessing).toEqual({ scale: 1, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
   });
 });
 
 describe('explain --methods', () => {
   it('the built executable always has the comparison-methods panel (a static import): the report shows it', async () => {
     const out = tempDir();
-    const run = await runCli(['explain', coffee, '--model', 'mobilenet-v1-025', '--iterations', '1', '--methods', '--out', out]);
+    const run = await runCli([
+      'explain',
+      coffee,
+      '--model',
+      'mobilenet-v1-025',
+      '--iterations',
+      '1',
+      '--methods',
+      '--out',
+      out,
+    ]);
     expect(run.code).toBe(0);
     expect(run.stderr).toContain('coffee: computing the comparison-methods panel (--methods)');
     const report = readFileSync(join(out, 'coffee', 'report.html'), 'utf8');
@@ -228,32 +303,84 @@ describe('explain --methods', () => {
 describe('explain with other baselines', () => {
   it('a photo as baseline, and seeded noise, are recorded in the summary (with the letterbox and squash rules)', async () => {
     const out = tempDir();
-    const a = await runCli(['explain', coffee, '--model', 'mobilenet-v1-025', '--iterations', '1', '--baseline', rocket, '--resize', 'letterbox', '--quiet', '--out', join(out, 'a')]);
+    const a = await runCli([
+      'explain',
+      coffee,
+      '--model',
+      'mobilenet-v1-025',
+      '--iterations',
+      '1',
+      '--baseline',
+      rocket,
+      '--resize',
+      'letterbox',
+      '--quiet',
+      '--out',
+      join(out, 'a'),
+    ]);
     expect(a.stderr).toBe('');
     expect(a.code).toBe(0);
     const sa = await checkResult(join(out, 'a', 'coffee'), 1);
     expect(JSON.stringify(sa)).toContain('photo ' + rocket);
     // letterbox of 600×400 into 224×224, by hand: 224×149 (400·224/600 = 149.3), 37 rows of padding above
-    expect(sa.image.resize).toMatchObject({ rule: 'letterbox', resized: { width: 224, height: 149 }, offset: { x: 0, y: 37 } });
+    expect(sa.image.resize).toMatchObject({
+      rule: 'letterbox',
+      resized: { width: 224, height: 149 },
+      offset: { x: 0, y: 37 },
+    });
     expect(sa.options['resize']).toBe('letterbox');
-    const b = await runCli(['explain', coffee, '--model', 'mobilenet-v1-025', '--iterations', '1', '--baseline', 'noise', '--seed', '7', '--resize', 'squash', '--quiet', '--out', join(out, 'b')]);
+    const b = await runCli([
+      'explain',
+      coffee,
+      '--model',
+      'mobilenet-v1-025',
+      '--iterations',
+      '1',
+      '--baseline',
+      'noise',
+      '--seed',
+      '7',
+      '--resize',
+      'squash',
+      '--quiet',
+      '--out',
+      join(out, 'b'),
+    ]);
     expect(b.code).toBe(0);
     const sb = await checkResult(join(out, 'b', 'coffee'), 1);
     expect(JSON.stringify(sb)).toContain('uniform noise in [0, 1], seed 7');
-    expect(sb.image.resize).toMatchObject({ rule: 'squash', resized: { width: 224, height: 224 }, offset: { x: 0, y: 0 } });
+    expect(sb.image.resize).toMatchObject({
+      rule: 'squash',
+      resized: { width: 224, height: 224 },
+      offset: { x: 0, y: 0 },
+    });
     expect(sb.fx1).not.toBe(sa.fx1);
     expect(sa.init).toEqual({ start: 'linear', evaluations: 0, seconds: 0 });
   });
 
   it('--init ig-filtered starts from the filtered-IG map: its 52 model evaluations are counted and recorded', async () => {
     const out = tempDir();
-    const run = await runCli(['explain', coffee, '--model', 'mobilenet-v1-025', '--iterations', '1', '--init', 'ig-filtered', '--quiet', '--out', out]);
+    const run = await runCli([
+      'explain',
+      coffee,
+      '--model',
+      'mobilenet-v1-025',
+      '--iterations',
+      '1',
+      '--init',
+      'ig-filtered',
+      '--quiet',
+      '--out',
+      out,
+    ]);
     expect(run.code).toBe(0);
     const s = await checkResult(join(out, 'coffee'), 1);
     expect(s.init.start).toBe('ig-filtered');
     expect(s.init.evaluations).toBe(52); // 50 midpoint nodes + F(x0) + F(x1)
     expect(s.options['init']).toBe('ig-filtered');
-    expect(readFileSync(join(out, 'coffee', 'report.html'), 'utf8')).toContain('start: ig-filtered (52 model evaluations)');
+    expect(readFileSync(join(out, 'coffee', 'report.html'), 'utf8')).toContain(
+      'start: ig-filtered (52 model evaluations)',
+    );
     const bad = await runCli(['explain', coffee, '--init', 'gradient']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--init must be one of linear, rise, ig-filtered/);
@@ -263,12 +390,22 @@ describe('explain with other baselines', () => {
 describe('explain with the TensorFlow.js model (mobilenet-v1-025-tfjs, 1 iteration)', () => {
   it('runs through the tfjs adapter and writes the same kind of result', async () => {
     const out = tempDir();
-    const run = await runCli(['explain', coffee, '--model', 'mobilenet-v1-025-tfjs', '--iterations', '1', '--quiet', '--out', out]);
+    const run = await runCli([
+      'explain',
+      coffee,
+      '--model',
+      'mobilenet-v1-025-tfjs',
+      '--iterations',
+      '1',
+      '--quiet',
+      '--out',
+      out,
+    ]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const s = await checkResult(join(out, 'coffee'), 1);
     expect(s.target.label).toBe('espresso');
-    expect((s.options['model'] as string)).toBe('mobilenet-v1-025-tfjs');
+    expect(s.options['model'] as string).toBe('mobilenet-v1-025-tfjs');
   });
 });
 
@@ -276,7 +413,21 @@ describe('explain with the tfjs cpu backend', () => {
   it('--quiet keeps stderr empty (no tfjs banner)', async () => {
     const out = tempDir();
     // the cpu backend is slow: the smallest path (T = 2, one iteration)
-    const run = await runCli(['explain', coffee, '--model', 'mobilenet-v1-025-tfjs', '--backend', 'cpu', '--steps', '2', '--iterations', '1', '--quiet', '--out', out]);
+    const run = await runCli([
+      'explain',
+      coffee,
+      '--model',
+      'mobilenet-v1-025-tfjs',
+      '--backend',
+      'cpu',
+      '--steps',
+      '2',
+      '--iterations',
+      '1',
+      '--quiet',
+      '--out',
+      out,
+    ]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const summary = JSON.parse(readFileSync(join(out, 'coffee', 'summary.json'), 'utf8')) as Summary;
@@ -284,14 +435,28 @@ describe('explain with the tfjs cpu backend', () => {
     expect(summary.target.label).toBe('espresso');
   });
 
-  it.skipIf(canResolve('@tensorflow/tfjs-node'))('--backend tensorflow without @tensorflow/tfjs-node installed says what to install, exit 2', async () => {
-    const out = tempDir();
-    const run = await runCli(['explain', coffee, '--model', 'mobilenet-v1-025-tfjs', '--backend', 'tensorflow', '--out', out]);
-    expect(run.code).toBe(2);
-    expect(run.stderr.trim().split('\n')).toHaveLength(1);
-    expect(run.stderr).toMatch(/^ablation-path: error: --backend tensorflow needs @tensorflow\/tfjs-node, which cannot be loaded .*use --backend auto, wasm or cpu$/m);
-    expect(readdirSync(out)).toEqual([]);
-  });
+  it.skipIf(canResolve('@tensorflow/tfjs-node'))(
+    '--backend tensorflow without @tensorflow/tfjs-node installed says what to install, exit 2',
+    async () => {
+      const out = tempDir();
+      const run = await runCli([
+        'explain',
+        coffee,
+        '--model',
+        'mobilenet-v1-025-tfjs',
+        '--backend',
+        'tensorflow',
+        '--out',
+        out,
+      ]);
+      expect(run.code).toBe(2);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr).toMatch(
+        /^ablation-path: error: --backend tensorflow needs @tensorflow\/tfjs-node, which cannot be loaded .*use --backend auto, wasm or cpu$/m,
+      );
+      expect(readdirSync(out)).toEqual([]);
+    },
+  );
 });
 
 describe('demo (the default model, MobileNetV2; 3 iterations to keep the test short)', () => {
@@ -304,33 +469,127 @@ describe('demo (the default model, MobileNetV2; 3 iterations to keep the test sh
     const s = await checkResult(join(out, 'coffee'), 3);
     expect(s.target.label).toBe('espresso');
     expect(s.fx0).toBeGreaterThan(0.5);
-    expect((s.options['model'] as string)).toBe('mobilenet-v2');
+    expect(s.options['model'] as string).toBe('mobilenet-v2');
     expect(s.options['baseline']).toBe('blur');
   }, 600_000);
 });
 
 describe('bad input: one line on stderr, exit code 2, no stack trace, no result', () => {
   const cases: [string, (dir: string) => string[], RegExp][] = [
-    ['a missing image', (d) => ['explain', join(d, 'nope.png'), '--model', 'mobilenet-v1-025', '--out', d], /image .*nope\.png: no such file/],
-    ['an undecodable image', (d) => { writeFileSync(join(d, 'bad.png'), 'not a picture'); return ['explain', join(d, 'bad.png'), '--model', 'mobilenet-v1-025', '--out', join(d, 'o')]; }, /cannot decode image .*bad\.png/],
-    ['an unknown label', (d) => ['explain', coffee, '--model', 'mobilenet-v1-025', '--target', 'flux capacitor', '--out', d], /unknown label 'flux capacitor'/],
-    ['a class index out of range', (d) => ['explain', coffee, '--model', 'mobilenet-v1-025', '--target', '1000', '--out', d], /out of range.*1000 classes/],
-    ['an unknown model', (d) => ['explain', coffee, '--model', 'resnet-9000', '--out', d], /unknown model 'resnet-9000'/],
-    ['a model file that is not ONNX', (d) => { writeFileSync(join(d, 'm.onnx'), 'garbage'); return ['explain', coffee, '--model', join(d, 'm.onnx'), '--out', join(d, 'o')]; }, /not an ONNX model.*\[INVALID_MODEL\]/],
-    ['labels that do not fit the model', (d) => { writeFileSync(join(d, 'labels.txt'), 'cat\ndog\n'); return ['explain', coffee, '--model', 'mobilenet-v1-025', '--labels', join(d, 'labels.txt'), '--out', join(d, 'o')]; }, /2 lines but the model has 1000 classes/],
-    ['an output directory that cannot be written', (d) => { writeFileSync(join(d, 'file'), ''); return ['explain', coffee, '--model', 'mobilenet-v1-025', '--out', join(d, 'file', 'sub')]; }, /cannot write to output directory/],
+    [
+      'a missing image',
+      (d) => ['explain', join(d, 'nope.png'), '--model', 'mobilenet-v1-025', '--out', d],
+      /image .*nope\.png: no such file/,
+    ],
+    [
+      'an undecodable image',
+      (d) => {
+        writeFileSync(join(d, 'bad.png'), 'not a picture');
+        return ['explain', join(d, 'bad.png'), '--model', 'mobilenet-v1-025', '--out', join(d, 'o')];
+      },
+      /cannot decode image .*bad\.png/,
+    ],
+    [
+      'an unknown label',
+      (d) => ['explain', coffee, '--model', 'mobilenet-v1-025', '--target', 'flux capacitor', '--out', d],
+      /unknown label 'flux capacitor'/,
+    ],
+    [
+      'a class index out of range',
+      (d) => ['explain', coffee, '--model', 'mobilenet-v1-025', '--target', '1000', '--out', d],
+      /out of range.*1000 classes/,
+    ],
+    [
+      'an unknown model',
+      (d) => ['explain', coffee, '--model', 'resnet-9000', '--out', d],
+      /unknown model 'resnet-9000'/,
+    ],
+    [
+      'a model file that is not ONNX',
+      (d) => {
+        writeFileSync(join(d, 'm.onnx'), 'garbage');
+        return ['explain', coffee, '--model', join(d, 'm.onnx'), '--out', join(d, 'o')];
+      },
+      /not an ONNX model.*\[INVALID_MODEL\]/,
+    ],
+    [
+      'labels that do not fit the model',
+      (d) => {
+        writeFileSync(join(d, 'labels.txt'), 'cat\ndog\n');
+        return [
+          'explain',
+          coffee,
+          '--model',
+          'mobilenet-v1-025',
+          '--labels',
+          join(d, 'labels.txt'),
+          '--out',
+          join(d, 'o'),
+        ];
+      },
+      /2 lines but the model has 1000 classes/,
+    ],
+    [
+      'an output directory that cannot be written',
+      (d) => {
+        writeFileSync(join(d, 'file'), '');
+        return ['explain', coffee, '--model', 'mobilenet-v1-025', '--out', join(d, 'file', 'sub')];
+      },
+      /cannot write to output directory/,
+    ],
     ['a bad number', (d) => ['explain', coffee, '--steps', 'many', '--out', d], /--steps must be an integer/],
-    ['an unknown resize rule', (d) => ['explain', coffee, '--resize', 'stretch', '--out', d], /--resize must be one of squash, center-crop, letterbox, got 'stretch'/],
+    [
+      'an unknown resize rule',
+      (d) => ['explain', coffee, '--resize', 'stretch', '--out', d],
+      /--resize must be one of squash, center-crop, letterbox, got 'stretch'/,
+    ],
     ['an unknown flag', (d) => ['explain', coffee, '--frobnicate', '--out', d], /Unknown option '--frobnicate'/],
     ['an unknown command', () => ['explian', coffee], /unknown command 'explian'/],
     ['no image', (d) => ['explain', '--out', d], /at least one IMAGE/],
-    ['a baseline that is neither a keyword nor a photo', (d) => ['explain', coffee, '--model', 'mobilenet-v1-025', '--baseline', 'Blur', '--out', d], /--baseline 'Blur' is neither blur, blur:SIGMA, color:R,G,B, noise nor a photo file/],
-    ['a labels path that is a directory', (d) => ['explain', coffee, '--model', 'mobilenet-v1-025', '--labels', d, '--out', join(d, 'o')], /labels .*: is a directory, not a text file/],
-    ['a negative number', (d) => ['explain', coffee, '--sigma', '-1', '--out', d], /--sigma must be a number in \[0, 10000\], got '-1'/],
+    [
+      'a baseline that is neither a keyword nor a photo',
+      (d) => ['explain', coffee, '--model', 'mobilenet-v1-025', '--baseline', 'Blur', '--out', d],
+      /--baseline 'Blur' is neither blur, blur:SIGMA, color:R,G,B, noise nor a photo file/,
+    ],
+    [
+      'a labels path that is a directory',
+      (d) => ['explain', coffee, '--model', 'mobilenet-v1-025', '--labels', d, '--out', join(d, 'o')],
+      /labels .*: is a directory, not a text file/,
+    ],
+    [
+      'a negative number',
+      (d) => ['explain', coffee, '--sigma', '-1', '--out', d],
+      /--sigma must be a number in \[0, 10000\], got '-1'/,
+    ],
     ['an empty --out', () => ['explain', coffee, '--out', ''], /--out must not be empty/],
-    ['a corrupt second photo (fails before the first is explained)', (d) => { writeFileSync(join(d, 'cut.png'), readFileSync(coffee).subarray(0, 5000)); return ['explain', coffee, join(d, 'cut.png'), '--model', 'mobilenet-v1-025', '--iterations', '1', '--out', join(d, 'o')]; }, /cannot decode image .*cut\.png/],
-    ['a tfjs flag for an ONNX model', (d) => ['explain', coffee, '--model', 'mobilenet-v1-025', '--backend', 'wasm', '--out', d], /--backend chooses the TensorFlow\.js backend; model mobilenet-v1-025 is ONNX/],
-    ['an ONNX flag for a tfjs model', (d) => ['explain', coffee, '--model', 'mobilenet-v1-025-tfjs', '--layout', 'NHWC', '--out', d], /--layout applies to ONNX models only/],
+    [
+      'a corrupt second photo (fails before the first is explained)',
+      (d) => {
+        writeFileSync(join(d, 'cut.png'), readFileSync(coffee).subarray(0, 5000));
+        return [
+          'explain',
+          coffee,
+          join(d, 'cut.png'),
+          '--model',
+          'mobilenet-v1-025',
+          '--iterations',
+          '1',
+          '--out',
+          join(d, 'o'),
+        ];
+      },
+      /cannot decode image .*cut\.png/,
+    ],
+    [
+      'a tfjs flag for an ONNX model',
+      (d) => ['explain', coffee, '--model', 'mobilenet-v1-025', '--backend', 'wasm', '--out', d],
+      /--backend chooses the TensorFlow\.js backend; model mobilenet-v1-025 is ONNX/,
+    ],
+    [
+      'an ONNX flag for a tfjs model',
+      (d) => ['explain', coffee, '--model', 'mobilenet-v1-025-tfjs', '--layout', 'NHWC', '--out', d],
+      /--layout applies to ONNX models only/,
+    ],
   ];
   for (const [name, args, message] of cases) {
     it(name, async () => {
@@ -352,25 +611,40 @@ describe('bad input: one line on stderr, exit code 2, no stack trace, no result'
 });
 
 describe('the output directory', () => {
-  it('a folder of the user\'s that has the photo\'s name is never replaced (exit 2 before any work, folder intact)', async () => {
+  it("a folder of the user's that has the photo's name is never replaced (exit 2 before any work, folder intact)", async () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'cat'));
     copyFileSync(coffee, join(dir, 'cat', 'cat.png'));
     writeFileSync(join(dir, 'cat', 'notes.txt'), 'my notes');
-    const run = await runCli(['explain', join('cat', 'cat.png'), '--model', 'mobilenet-v1-025', '--iterations', '1', '--out', '.'], { cwd: dir });
+    const run = await runCli(
+      ['explain', join('cat', 'cat.png'), '--model', 'mobilenet-v1-025', '--iterations', '1', '--out', '.'],
+      { cwd: dir },
+    );
     expect(run.code).toBe(2);
-    expect(run.stderr.trim()).toBe(`ablation-path: error: ${join(dir, 'cat')} exists and is not a result folder written by ablation-path; it is left alone (choose another --out, or move it)`);
+    expect(run.stderr.trim()).toBe(
+      `ablation-path: error: ${join(dir, 'cat')} exists and is not a result folder written by ablation-path; it is left alone (choose another --out, or move it)`,
+    );
     expect(readdirSync(join(dir, 'cat')).sort()).toEqual(['cat.png', 'notes.txt']);
     expect(readFileSync(join(dir, 'cat', 'notes.txt'), 'utf8')).toBe('my notes');
     // several photos: an index.html that is not ours is not overwritten either
     writeFileSync(join(dir, 'index.html'), '<html>my site</html>');
-    const two = await runCli(['explain', coffee, rocket, '--model', 'mobilenet-v1-025', '--iterations', '1', '--out', dir]);
+    const two = await runCli([
+      'explain',
+      coffee,
+      rocket,
+      '--model',
+      'mobilenet-v1-025',
+      '--iterations',
+      '1',
+      '--out',
+      dir,
+    ]);
     expect(two.code).toBe(2);
     expect(two.stderr).toMatch(/index\.html exists and is not an index\.html written by ablation-path/);
     expect(readdirSync(dir).sort()).toEqual(['cat', 'index.html']);
   });
 
-  it('a preprocessing flag the core\'s rule refuses is exit 2 with the core\'s message, before the model loads', async () => {
+  it("a preprocessing flag the core's rule refuses is exit 2 with the core's message, before the model loads", async () => {
     const dir = tempDir();
     // the model does not exist: the flag is checked first, so its error is the one reported
     const run = await runCli(['explain', coffee, '--model', join(dir, 'missing.onnx'), '--std', '1,0,1', '--out', dir]);
@@ -381,18 +655,33 @@ describe('the output directory', () => {
 
   it('a run that fails leaves no output folder it created', async () => {
     const dir = tempDir();
-    const run = await runCli(['explain', coffee, '--model', join(dir, 'missing.onnx'), '--out', join(dir, 'new', 'deeper')]);
+    const run = await runCli([
+      'explain',
+      coffee,
+      '--model',
+      join(dir, 'missing.onnx'),
+      '--out',
+      join(dir, 'new', 'deeper'),
+    ]);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/missing\.onnx: no such file/);
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it.skipIf(!existsSync('/proc/self'))('an output directory under /proc is refused with exit 2 (Node\'s recursive mkdir would spin there)', async () => {
-    const run = await runCli(['explain', coffee, '--model', 'mobilenet-v1-025', '--out', '/proc/ablation-path-test/out'], { killAfterMs: 60_000 });
-    expect(run.signal).toBe(null);
-    expect(run.code).toBe(2);
-    expect(run.stderr.trim()).toMatch(/^ablation-path: error: cannot write to output directory \/proc\/ablation-path-test\/out: /);
-  });
+  it.skipIf(!existsSync('/proc/self'))(
+    "an output directory under /proc is refused with exit 2 (Node's recursive mkdir would spin there)",
+    async () => {
+      const run = await runCli(
+        ['explain', coffee, '--model', 'mobilenet-v1-025', '--out', '/proc/ablation-path-test/out'],
+        { killAfterMs: 60_000 },
+      );
+      expect(run.signal).toBe(null);
+      expect(run.code).toBe(2);
+      expect(run.stderr.trim()).toMatch(
+        /^ablation-path: error: cannot write to output directory \/proc\/ablation-path-test\/out: /,
+      );
+    },
+  );
 });
 
 describe('interruption', () => {
@@ -419,7 +708,9 @@ describe('help and version', () => {
   it('--version prints the version', async () => {
     const run = await runCli(['--version']);
     expect(run.code).toBe(0);
-    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as {
+      version: string;
+    };
     expect(run.stdout.trim()).toBe(`ablation-path ${pkg.version}`);
   });
   it('--help lists the commands; explain --help lists every flag with its default', async () => {
@@ -428,7 +719,28 @@ describe('help and version', () => {
     for (const c of ['explain', 'demo', 'evaluate']) expect(top.stdout).toContain(c);
     const ex = await runCli(['explain', '--help']);
     expect(ex.code).toBe(0);
-    for (const f of ['--model', '--baseline', '--target', '--labels', '--steps', '--sigma', '--iterations', '--seed', '--out', '--quiet', '--json', '--batch-size', '--threads', '--mean', '--std', '--scale', '--layout', '--output', '--size', '--resize']) {
+    for (const f of [
+      '--model',
+      '--baseline',
+      '--target',
+      '--labels',
+      '--steps',
+      '--sigma',
+      '--iterations',
+      '--seed',
+      '--out',
+      '--quiet',
+      '--json',
+      '--batch-size',
+      '--threads',
+      '--mean',
+      '--std',
+      '--scale',
+      '--layout',
+      '--output',
+      '--size',
+      '--resize',
+    ]) {
       expect(ex.stdout).toContain(f);
     }
     expect(ex.stdout).toContain('default 16');
@@ -442,7 +754,11 @@ describe('help and version', () => {
     expect(steps).toMatch(/MB per step at 224×224 input/);
     expect(steps).toMatch(/peak RSS .* 1\.43 GB at 1024/s);
     // the stated range is the one enforced
-    for (const [value, ok] of [['1024', true], ['1025', false], ['1', false]] as const) {
+    for (const [value, ok] of [
+      ['1024', true],
+      ['1025', false],
+      ['1', false],
+    ] as const) {
       const run = await runCli(['explain', 'missing.png', '--steps', value]);
       if (ok) expect(run.stderr).not.toContain('--steps must be');
       else expect(run.stderr).toContain(`--steps must be an integer in [2, 1024], got '${value}'`);

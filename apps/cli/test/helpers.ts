@@ -20,14 +20,31 @@ export interface RunResult {
  */
 export function runCli(
   args: readonly string[],
-  options: { cwd?: string; env?: Record<string, string>; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void; killAfterMs?: number } = {},
+  options: {
+    cwd?: string;
+    env?: Record<string, string>;
+    onStderr?: (text: string, child: ReturnType<typeof spawn>) => void;
+    killAfterMs?: number;
+  } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string | undefined> = { ...process.env };
     // hermetic even when the tests themselves run in a Slurm job array or a Kubernetes Indexed Job
-    for (const k of ['ABLATION_PATH_DEBUG', 'SLURM_ARRAY_TASK_ID', 'SLURM_ARRAY_TASK_COUNT', 'JOB_COMPLETION_INDEX', 'ABLATION_PATH_SHARD_COUNT']) delete env[k];
+    for (const k of [
+      'ABLATION_PATH_DEBUG',
+      'SLURM_ARRAY_TASK_ID',
+      'SLURM_ARRAY_TASK_COUNT',
+      'JOB_COMPLETION_INDEX',
+      'ABLATION_PATH_SHARD_COUNT',
+    ])
+      delete env[k];
     Object.assign(env, options.env);
-    const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd ?? cliDir, env, stdio: ['ignore', 'pipe', 'pipe'], ...(options.killAfterMs === undefined ? {} : { timeout: options.killAfterMs, killSignal: 'SIGKILL' as const }) });
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: options.cwd ?? cliDir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.killAfterMs === undefined ? {} : { timeout: options.killAfterMs, killSignal: 'SIGKILL' as const }),
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

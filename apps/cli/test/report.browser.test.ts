@@ -13,10 +13,17 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from './helpers.js';
 
-const chromiumPath = [process.env['CHROMIUM_PATH'], '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p !== undefined && p !== '' && existsSync(p));
+const chromiumPath = [process.env['CHROMIUM_PATH'], '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
+  (p) => p !== undefined && p !== '' && existsSync(p),
+);
 if (chromiumPath === undefined) {
-  if (process.env['CI']) throw new Error('Chromium is required under CI for the report tests: apt-get install chromium (or set CHROMIUM_PATH)');
-  console.warn('report.browser.test: SKIPPED — no Chromium at /usr/bin/chromium (apt-get install chromium, or set CHROMIUM_PATH)');
+  if (process.env['CI'])
+    throw new Error(
+      'Chromium is required under CI for the report tests: apt-get install chromium (or set CHROMIUM_PATH)',
+    );
+  console.warn(
+    'report.browser.test: SKIPPED — no Chromium at /usr/bin/chromium (apt-get install chromium, or set CHROMIUM_PATH)',
+  );
 }
 
 /** Decoded RGB pixels of a PNG. */
@@ -50,13 +57,32 @@ describe.skipIf(chromiumPath === undefined)('report.html in headless Chromium', 
 
   beforeAll(async () => {
     const out = tempDir();
-    const run = await runCli(['explain', demoImagePath('coffee.png'), '--model', 'mobilenet-v1-025', '--iterations', '3', '--out', out, '--quiet']);
+    const run = await runCli([
+      'explain',
+      demoImagePath('coffee.png'),
+      '--model',
+      'mobilenet-v1-025',
+      '--iterations',
+      '3',
+      '--out',
+      out,
+      '--quiet',
+    ]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     reportPath = join(out, 'coffee', 'report.html');
     browser = await chromium.launch({
       executablePath: chromiumPath as string,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     page.on('request', (r) => requests.push(r.url()));

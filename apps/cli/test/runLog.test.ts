@@ -20,7 +20,8 @@ const identity: RunIdentity = {
 
 function writeLog(dir: string, results: number): string {
   const log = prepareRunLog(dir, identity).open({ folder: '/photos' });
-  for (let i = 0; i < results; i++) log.append({ photo: identity.photos[i] as string, index: i, result: { value: i / 3, name: `photo ${i}` } });
+  for (let i = 0; i < results; i++)
+    log.append({ photo: identity.photos[i] as string, index: i, result: { value: i / 3, name: `photo ${i}` } });
   log.close();
   return join(dir, 'run.jsonl');
 }
@@ -66,7 +67,10 @@ describe('run log', () => {
     const path = writeLog(dir, 1);
     const before = readFileSync(path, 'utf8');
     const attempts: [RunIdentity, RegExp][] = [
-      [{ ...identity, fingerprint: { ...identity.fingerprint, settings: { steps: 8, seed: 0 } } }, /other settings .*settings\.steps: 4 → 8/],
+      [
+        { ...identity, fingerprint: { ...identity.fingerprint, settings: { steps: 8, seed: 0 } } },
+        /other settings .*settings\.steps: 4 → 8/,
+      ],
       [{ ...identity, fingerprint: { ...identity.fingerprint, model: 'n' } }, /model: "m" → "n"/],
       [{ ...identity, photos: ['a.png', 'b.png'] }, /another list of photos/],
       [{ ...identity, command: 'explain' }, /'ablation-path evaluate' run, not of explain/],
@@ -103,7 +107,9 @@ describe('run log', () => {
   it('names logs by shard and compares fingerprints whatever their key order', () => {
     expect(runLogName({ index: 0, count: 1 })).toBe('run.jsonl');
     expect(runLogName({ index: 2, count: 8 })).toBe('run.shard-2-of-8.jsonl');
-    expect(canonicalJson({ b: 1, a: { d: [1, { f: 1, e: 2 }], c: 0 } })).toBe('{"a":{"c":0,"d":[1,{"e":2,"f":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [1, { f: 1, e: 2 }], c: 0 } })).toBe(
+      '{"a":{"c":0,"d":[1,{"e":2,"f":1}]},"b":1}',
+    );
     expect(fingerprintDifferences({ a: 1, b: { c: 2, d: 3 } }, { b: { d: 3, c: 2 }, a: 1 })).toEqual([]);
     expect(fingerprintDifferences({ a: 1 }, { a: 1, x: true })).toEqual(['x: (unset) → true']);
     expect(uniqueKeys(['a.png', 'b.png', 'a.png', 'a.png'])).toEqual(['a.png', 'b.png', 'a.png#2', 'a.png#3']);
@@ -141,17 +147,39 @@ describe('shards', () => {
 
   it('comes from --shard, else Slurm job arrays (any start and step), else Kubernetes Indexed Jobs', () => {
     expect(resolveShard(undefined, {})).toMatchObject({ index: 0, count: 1 });
-    expect(resolveShard('1/2', { SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '4' })).toMatchObject({ index: 1, count: 2 });
-    expect(resolveShard(undefined, { SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '4' })).toMatchObject({ index: 3, count: 4 });
-    expect(resolveShard(undefined, { SLURM_ARRAY_TASK_ID: '4', SLURM_ARRAY_TASK_COUNT: '4', SLURM_ARRAY_TASK_MIN: '1' })).toMatchObject({ index: 3, count: 4 });
-    expect(resolveShard(undefined, { SLURM_ARRAY_TASK_ID: '20', SLURM_ARRAY_TASK_COUNT: '4', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_STEP: '10' })).toMatchObject({
+    expect(resolveShard('1/2', { SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '4' })).toMatchObject({
+      index: 1,
+      count: 2,
+    });
+    expect(resolveShard(undefined, { SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '4' })).toMatchObject({
+      index: 3,
+      count: 4,
+    });
+    expect(
+      resolveShard(undefined, { SLURM_ARRAY_TASK_ID: '4', SLURM_ARRAY_TASK_COUNT: '4', SLURM_ARRAY_TASK_MIN: '1' }),
+    ).toMatchObject({ index: 3, count: 4 });
+    expect(
+      resolveShard(undefined, {
+        SLURM_ARRAY_TASK_ID: '20',
+        SLURM_ARRAY_TASK_COUNT: '4',
+        SLURM_ARRAY_TASK_MIN: '0',
+        SLURM_ARRAY_TASK_STEP: '10',
+      }),
+    ).toMatchObject({
       index: 2,
       count: 4,
     });
-    expect(() => resolveShard(undefined, { SLURM_ARRAY_TASK_ID: '7', SLURM_ARRAY_TASK_COUNT: '3', SLURM_ARRAY_TASK_MIN: '1' })).toThrow(/cannot derive the shard/);
+    expect(() =>
+      resolveShard(undefined, { SLURM_ARRAY_TASK_ID: '7', SLURM_ARRAY_TASK_COUNT: '3', SLURM_ARRAY_TASK_MIN: '1' }),
+    ).toThrow(/cannot derive the shard/);
     expect(() => resolveShard(undefined, { SLURM_ARRAY_TASK_ID: '1' })).toThrow(/SLURM_ARRAY_TASK_COUNT is not/);
-    expect(resolveShard(undefined, { JOB_COMPLETION_INDEX: '2', ABLATION_PATH_SHARD_COUNT: '3' })).toMatchObject({ index: 2, count: 3 });
+    expect(resolveShard(undefined, { JOB_COMPLETION_INDEX: '2', ABLATION_PATH_SHARD_COUNT: '3' })).toMatchObject({
+      index: 2,
+      count: 3,
+    });
     expect(() => resolveShard(undefined, { JOB_COMPLETION_INDEX: '2' })).toThrow(/ABLATION_PATH_SHARD_COUNT/);
-    expect(() => resolveShard(undefined, { JOB_COMPLETION_INDEX: '3', ABLATION_PATH_SHARD_COUNT: '3' })).toThrow(/below N/);
+    expect(() => resolveShard(undefined, { JOB_COMPLETION_INDEX: '3', ABLATION_PATH_SHARD_COUNT: '3' })).toThrow(
+      /below N/,
+    );
   });
 });

@@ -43,7 +43,9 @@ describe('crash-safe resumable evaluate', () => {
     const resumed = await runCli([...cheapEvaluate, '--out', out]);
     expect(resumed.code).toBe(0);
     expect(resumed.stderr).toMatch(/half-written last line \(\d+ bytes/);
-    expect(resumed.stderr).toMatch(new RegExp(`resuming .*run\\.jsonl: ${killedAt} of 5 photos already done, ${5 - killedAt} to go`));
+    expect(resumed.stderr).toMatch(
+      new RegExp(`resuming .*run\\.jsonl: ${killedAt} of 5 photos already done, ${5 - killedAt} to go`),
+    );
     // only the photos not logged were redone
     expect(resumed.stderr).not.toMatch(/\[1\/5\] coffee/);
     expect(withoutTimes(join(out, 'results.json'))).toEqual(withoutTimes(join(reference, 'results.json')));
@@ -80,7 +82,7 @@ describe('crash-safe resumable evaluate', () => {
 });
 
 describe('shards and merge', () => {
-  it('three shards merged give the single run\'s results; merging a single run reproduces its files exactly', async () => {
+  it("three shards merged give the single run's results; merging a single run reproduces its files exactly", async () => {
     const out = tempDir();
     for (const k of [2, 0, 1]) {
       const r = await runCli([...cheapEvaluate, '--out', out, '--shard', `${k}/3`]);
@@ -88,7 +90,11 @@ describe('shards and merge', () => {
       expect(r.stderr).toMatch(new RegExp(`shard ${k}/3 \\(--shard\\): ${k === 2 ? 1 : 2} of 5 photos`));
       expect(existsSync(join(out, 'results.json'))).toBe(false);
     }
-    expect(readdirSync(out).sort()).toEqual(['run.shard-0-of-3.jsonl', 'run.shard-1-of-3.jsonl', 'run.shard-2-of-3.jsonl']);
+    expect(readdirSync(out).sort()).toEqual([
+      'run.shard-0-of-3.jsonl',
+      'run.shard-1-of-3.jsonl',
+      'run.shard-2-of-3.jsonl',
+    ]);
     const merged = await runCli(['merge', out]);
     expect(merged.code).toBe(0);
     expect(merged.stdout).toContain('| rise |');
@@ -97,8 +103,12 @@ describe('shards and merge', () => {
     // the reference's own log, merged elsewhere, gives its results.json and results.md byte for byte
     const elsewhere = tempDir();
     expect((await runCli(['merge', reference, '--out', elsewhere, '-q'])).code).toBe(0);
-    expect(readFileSync(join(elsewhere, 'results.json'), 'utf8')).toBe(readFileSync(join(reference, 'results.json'), 'utf8'));
-    expect(readFileSync(join(elsewhere, 'results.md'), 'utf8')).toBe(readFileSync(join(reference, 'results.md'), 'utf8'));
+    expect(readFileSync(join(elsewhere, 'results.json'), 'utf8')).toBe(
+      readFileSync(join(reference, 'results.json'), 'utf8'),
+    );
+    expect(readFileSync(join(elsewhere, 'results.md'), 'utf8')).toBe(
+      readFileSync(join(reference, 'results.md'), 'utf8'),
+    );
     // the same photos twice (a whole run's log beside the shards) are reported, and the numbers kept
     const both = await runCli(['merge', out, reference, '--out', tempDir()]);
     expect(both.code).toBe(0);
@@ -110,7 +120,9 @@ describe('shards and merge', () => {
     expect((await runCli([...cheapEvaluate, '--out', out, '--shard', '1/4', '-q'])).code).toBe(0);
     const missing = await runCli(['merge', out]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/missing 4 of 5 photos \(coffee\.png, astronaut\.png, china\.jpg, flower\.jpg\); no log of run\.shard-0-of-4\.jsonl, run\.shard-2-of-4\.jsonl, run\.shard-3-of-4\.jsonl/);
+    expect(missing.stderr).toMatch(
+      /missing 4 of 5 photos \(coffee\.png, astronaut\.png, china\.jpg, flower\.jpg\); no log of run\.shard-0-of-4\.jsonl, run\.shard-2-of-4\.jsonl, run\.shard-3-of-4\.jsonl/,
+    );
     expect(existsSync(join(out, 'results.json'))).toBe(false);
     const foreign = tempDir();
     writeFileSync(join(foreign, 'notes.txt'), 'not ours');
@@ -118,7 +130,9 @@ describe('shards and merge', () => {
     expect(notOurs.code).toBe(2);
     expect(notOurs.stderr).toMatch(/holds no run log of ablation-path .*not an output folder of evaluate or explain/);
     writeFileSync(join(foreign, 'run.jsonl'), '{"level":"info","msg":"started"}\n');
-    expect((await runCli(['merge', foreign])).stderr).toMatch(/run\.jsonl exists and is not a run log written by ablation-path/);
+    expect((await runCli(['merge', foreign])).stderr).toMatch(
+      /run\.jsonl exists and is not a run log written by ablation-path/,
+    );
     for (const [spec, message] of [
       ['3/2', /--shard '3\/2': shard index K must be below N \(shards are numbered 0 to 1\)/],
       ['1/0', /--shard '1\/0': the shard count N must be in \[1, /],
@@ -128,7 +142,9 @@ describe('shards and merge', () => {
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(message);
     }
-    const slurm = await runCli([...cheapEvaluate, '--out', tempDir()], { env: { SLURM_ARRAY_TASK_ID: '9', SLURM_ARRAY_TASK_COUNT: '4' } });
+    const slurm = await runCli([...cheapEvaluate, '--out', tempDir()], {
+      env: { SLURM_ARRAY_TASK_ID: '9', SLURM_ARRAY_TASK_COUNT: '4' },
+    });
     expect(slurm.code).toBe(2);
     expect(slurm.stderr).toMatch(/cannot derive the shard from SLURM_ARRAY_TASK_ID=9/);
   });
@@ -154,7 +170,8 @@ describe('explain over many photos', () => {
     const one = await runCli(['explain', ...photos, ...cheap, '--out', whole]);
     expect(one.code).toBe(0);
     const sharded = tempDir();
-    for (const k of [0, 1]) expect((await runCli(['explain', ...photos, ...cheap, '--out', sharded, '--shard', `${k}/2`])).code).toBe(0);
+    for (const k of [0, 1])
+      expect((await runCli(['explain', ...photos, ...cheap, '--out', sharded, '--shard', `${k}/2`])).code).toBe(0);
     expect(existsSync(join(sharded, 'index.html'))).toBe(false);
     expect((await runCli(['merge', sharded])).code).toBe(0);
     const strip = (dir: string): unknown[] =>

@@ -2,7 +2,19 @@
 import { readFileSync } from 'node:fs';
 
 /** Three fast methods (one gradient, one random, one forward-only) on the five bundled photos. */
-export const cheapEvaluate = ['evaluate', '--model', 'mobilenet-v1-025', '--methods', 'gradient,rise,random-path', '--steps', '4', '--rise-masks', '16', '--metric-steps', '4'];
+export const cheapEvaluate = [
+  'evaluate',
+  '--model',
+  'mobilenet-v1-025',
+  '--methods',
+  'gradient,rise,random-path',
+  '--steps',
+  '4',
+  '--rise-masks',
+  '16',
+  '--metric-steps',
+  '4',
+];
 
 interface Report {
   methods: Record<string, unknown>[];
@@ -22,4 +34,3 @@ export function withoutTimes(path: string): Report {
 export function mdWithoutTimes(path: string): string {
   return readFileSync(path, 'utf8').replace(/\| [0-9.]+ s \|/g, '| s |');
 }
-

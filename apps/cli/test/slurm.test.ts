@@ -16,7 +16,8 @@ import { cheapEvaluate, mdWithoutTimes, withoutTimes } from './scaleHelpers.js';
 
 const script = join(cliDir, '..', '..', 'scripts', 'ensure-slurm.mjs');
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-const available = isRoot && existsSync('/usr/bin/sbatch') && existsSync('/usr/sbin/slurmctld') && existsSync('/usr/sbin/munged');
+const available =
+  isRoot && existsSync('/usr/bin/sbatch') && existsSync('/usr/sbin/slurmctld') && existsSync('/usr/sbin/munged');
 const ci = process.env['CI'] !== undefined && process.env['CI'] !== '' && process.env['CI'] !== 'false';
 
 let clusterDir: string | undefined;
@@ -30,7 +31,8 @@ function stopCluster(): void {
 
 describe.skipIf(!available && !ci)('Slurm job array', () => {
   beforeAll(() => {
-    if (!available) throw new Error('CI: Slurm is not installed or we are not root (scripts/ensure-slurm.mjs installs it as root)');
+    if (!available)
+      throw new Error('CI: Slurm is not installed or we are not root (scripts/ensure-slurm.mjs installs it as root)');
     clusterDir = tempDir('ablation-path-slurm-');
     process.once('exit', stopCluster); // a test process that dies still stops the daemons
     const r = spawnSync(process.execPath, [script, 'start', clusterDir], { encoding: 'utf8', timeout: 120_000 });
@@ -52,17 +54,25 @@ describe.skipIf(!available && !ci)('Slurm job array', () => {
     );
     const env: Record<string, string | undefined> = { ...process.env, SLURM_CONF: slurmConf };
     for (const k of Object.keys(env)) if (k.startsWith('SLURM_') && k !== 'SLURM_CONF') delete env[k];
-    const sbatch = spawnSync('sbatch', ['--wait', '--array=0-3', `--output=${join(work, 'task-%a.log')}`, `--chdir=${work}`, job], {
-      env,
-      encoding: 'utf8',
-      timeout: 900_000,
-    });
+    const sbatch = spawnSync(
+      'sbatch',
+      ['--wait', '--array=0-3', `--output=${join(work, 'task-%a.log')}`, `--chdir=${work}`, job],
+      {
+        env,
+        encoding: 'utf8',
+        timeout: 900_000,
+      },
+    );
     const logs = readdirSync(work)
       .filter((f) => f.startsWith('task-'))
       .map((f) => `--- ${f}\n${readFileSync(join(work, f), 'utf8')}`)
       .join('\n');
     expect(sbatch.status, `sbatch: ${sbatch.stdout}${sbatch.stderr}\n${logs}`).toBe(0);
-    expect(readdirSync(out).filter((f) => f.startsWith('run.')).sort()).toEqual([0, 1, 2, 3].map((k) => `run.shard-${k}-of-4.jsonl`));
+    expect(
+      readdirSync(out)
+        .filter((f) => f.startsWith('run.'))
+        .sort(),
+    ).toEqual([0, 1, 2, 3].map((k) => `run.shard-${k}-of-4.jsonl`));
     const merged = await runCli(['merge', out]);
     expect(merged.code, merged.stderr).toBe(0);
     const single = join(work, 'single');

@@ -145,7 +145,10 @@ describe('progress display', () => {
 describe('errors', () => {
   it('user problems exit 2 with the message on one line; unexpected ones exit 1', () => {
     expect(describeError(new CliError('usage', 'bad\nflag'))).toEqual({ message: 'bad flag', exitCode: 2 });
-    expect(describeError(new InvalidValueError('NaN in image'))).toEqual({ message: 'NaN in image [INVALID_VALUE]', exitCode: 2 });
+    expect(describeError(new InvalidValueError('NaN in image'))).toEqual({
+      message: 'NaN in image [INVALID_VALUE]',
+      exitCode: 2,
+    });
     const enoent = Object.assign(new Error('x'), { code: 'ENOENT', path: '/nope', syscall: 'open' });
     expect(describeError(enoent)).toEqual({ message: '/nope: no such file or directory (open)', exitCode: 2 });
     expect(describeError(new TypeError('oops')).exitCode).toBe(1);
@@ -156,18 +159,32 @@ describe('writeResultDir', () => {
   it('replaces an existing result only by rename and leaves no partial directory behind', () => {
     const dir = tempDir();
     const summary = '{"format":"ablation-path/summary"}';
-    writeResultDir(dir, 'img', [['report.html', 'one'], ['summary.json', summary]]);
-    writeResultDir(dir, 'img', [['report.html', 'two'], ['summary.json', summary]]);
+    writeResultDir(dir, 'img', [
+      ['report.html', 'one'],
+      ['summary.json', summary],
+    ]);
+    writeResultDir(dir, 'img', [
+      ['report.html', 'two'],
+      ['summary.json', summary],
+    ]);
     expect(readFileSync(join(dir, 'img', 'report.html'), 'utf8')).toBe('two');
     expect(readdirSync(dir)).toEqual(['img']);
   });
   it('a failure while writing leaves the previous result untouched and no partial directory', () => {
     const dir = tempDir();
-    writeResultDir(dir, 'img', [['report.html', 'one'], ['summary.json', '{"format":"ablation-path/summary"}']]);
+    writeResultDir(dir, 'img', [
+      ['report.html', 'one'],
+      ['summary.json', '{"format":"ablation-path/summary"}'],
+    ]);
     mkdirSync(join(dir, 'blocker'));
     writeFileSync(join(dir, 'blocker', 'x'), '');
     // a file name containing a missing sub-directory makes writeFileSync fail half-way
-    expect(() => writeResultDir(dir, 'img', [['path.png', 'two'], ['missing/sub.txt', 'x']])).toThrow(/ENOENT/);
+    expect(() =>
+      writeResultDir(dir, 'img', [
+        ['path.png', 'two'],
+        ['missing/sub.txt', 'x'],
+      ]),
+    ).toThrow(/ENOENT/);
     expect(readFileSync(join(dir, 'img', 'report.html'), 'utf8')).toBe('one');
     expect(existsSync(join(dir, 'img', 'path.png'))).toBe(false);
     expect(readdirSync(dir).sort()).toEqual(['blocker', 'img']);
@@ -175,37 +192,56 @@ describe('writeResultDir', () => {
 });
 
 describe('negative numbers as flag values', () => {
-  const spec = { steps: { type: 'string' }, mean: { type: 'string' }, target: { type: 'string', short: 't' }, quiet: { type: 'boolean', short: 'q' } } as const;
-  it('reach the flag\'s own check (or are accepted where allowed), short flags included', () => {
+  const spec = {
+    steps: { type: 'string' },
+    mean: { type: 'string' },
+    target: { type: 'string', short: 't' },
+    quiet: { type: 'boolean', short: 'q' },
+  } as const;
+  it("reach the flag's own check (or are accepted where allowed), short flags included", () => {
     const a = parseFlags(['img.png', '--steps', '-3', '--mean', '-0.5,0,0', '-t', '-1', '-q'], spec);
     expect(stringFlag(a, 'steps')).toBe('-3');
-    expect(() => numberFlag(a, 'steps', { min: 2, max: 1024, integer: true })).toThrow("--steps must be an integer in [2, 1024], got '-3'");
+    expect(() => numberFlag(a, 'steps', { min: 2, max: 1024, integer: true })).toThrow(
+      "--steps must be an integer in [2, 1024], got '-3'",
+    );
     expect(parseTriple('--mean', stringFlag(a, 'mean') as string)).toEqual([-0.5, 0, 0]);
-    expect(() => parseTargetSpec(stringFlag(a, 'target'))).toThrow(/--target must be top1, a class index ≥ 0 or a label, got '-1'/);
+    expect(() => parseTargetSpec(stringFlag(a, 'target'))).toThrow(
+      /--target must be top1, a class index ≥ 0 or a label, got '-1'/,
+    );
     expect(a.positionals).toEqual(['img.png']);
     expect(a.values['quiet']).toBe(true);
     // after `--` everything is positional, dashes included
     expect(parseFlags(['--', '--steps', '-3'], spec).positionals).toEqual(['--steps', '-3']);
   });
   it('a dash value that is not a number is a one-line usage error naming the flag and the = form', () => {
-    expect(() => parseFlags(['-t', '-x'], spec)).toThrow(/^-t needs a value; for a value starting with a dash write --target=VALUE \(see --help\)$/);
+    expect(() => parseFlags(['-t', '-x'], spec)).toThrow(
+      /^-t needs a value; for a value starting with a dash write --target=VALUE \(see --help\)$/,
+    );
     expect(parseFlags(['--target=-x'], spec).values['target']).toBe('-x');
   });
 });
 
 describe('result folders are replaced only when they are results', () => {
-  it('a folder of the user\'s (same name as the photo) is refused and left intact; a previous result is replaced', () => {
+  it("a folder of the user's (same name as the photo) is refused and left intact; a previous result is replaced", () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'cat'));
     writeFileSync(join(dir, 'cat', 'cat.png'), 'photo bytes');
     expect(isReplaceableResult(join(dir, 'cat'))).toBe(false);
-    expect(() => writeResultDir(dir, 'cat', [['summary.json', '{"format":"ablation-path/summary"}']])).toThrow(/exists and is not a result folder.*left alone/);
+    expect(() => writeResultDir(dir, 'cat', [['summary.json', '{"format":"ablation-path/summary"}']])).toThrow(
+      /exists and is not a result folder.*left alone/,
+    );
     expect(readdirSync(join(dir, 'cat'))).toEqual(['cat.png']);
     expect(readdirSync(dir)).toEqual(['cat']);
     // a previous result (summary.json with the format tag, only result files) is replaced
-    writeResultDir(dir, 'dog', [['report.html', 'one'], ['summary.json', '{"format":"ablation-path/summary"}']]);
+    writeResultDir(dir, 'dog', [
+      ['report.html', 'one'],
+      ['summary.json', '{"format":"ablation-path/summary"}'],
+    ]);
     expect(isReplaceableResult(join(dir, 'dog'))).toBe(true);
-    writeResultDir(dir, 'dog', [['report.html', 'two'], ['summary.json', '{"format":"ablation-path/summary"}']]);
+    writeResultDir(dir, 'dog', [
+      ['report.html', 'two'],
+      ['summary.json', '{"format":"ablation-path/summary"}'],
+    ]);
     expect(readFileSync(join(dir, 'dog', 'report.html'), 'utf8')).toBe('two');
     // ... but not once the user has put a file of their own in it, nor with a foreign summary.json
     writeFileSync(join(dir, 'dog', 'notes.txt'), 'mine');
@@ -230,7 +266,7 @@ describe('result folders are replaced only when they are results', () => {
 });
 
 describe('uniqueStems (result folder names)', () => {
-  it('gives distinct, visible names even when a suffixed name is itself a photo\'s stem', () => {
+  it("gives distinct, visible names even when a suffixed name is itself a photo's stem", () => {
     const names = uniqueStems(['a', 'a', 'a-2', 'A', '.', '..', '.hidden', 'my photo', 'café', '']);
     expect(names).toEqual(['a', 'a-2', 'a-2-2', 'A-3', '_', '__', '_hidden', 'my_photo', 'caf_', 'image']);
     // independent check of the property: no two equal up to case, none hidden
@@ -242,7 +278,10 @@ describe('uniqueStems (result folder names)', () => {
 describe('readLabelsFile', () => {
   it('a UTF-8 byte-order mark and CRLF line ends are not part of the names', () => {
     const dir = tempDir();
-    writeFileSync(join(dir, 'labels.txt'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('tench, Tinca tinca\r\ngoldfish\r\n')]));
+    writeFileSync(
+      join(dir, 'labels.txt'),
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('tench, Tinca tinca\r\ngoldfish\r\n')]),
+    );
     expect(readLabelsFile(join(dir, 'labels.txt'))).toEqual(['tench, Tinca tinca', 'goldfish']);
     expect(() => readLabelsFile(dir)).toThrow(/is a directory, not a text file/);
   });

@@ -44,7 +44,8 @@ const symmetricNorm: Preprocessing = { scale: 1, mean: [0.5, 0.5, 0.5], std: [0.
 const models: Record<BundledModelName, BundledModel> = {
   'mobilenet-v2': {
     name: 'mobilenet-v2',
-    description: 'MobileNetV2 (ONNX Model Zoo mobilenetv2-12-int8 dequantized to float32), 79.3 % top-1 measured on 1300 ImageNet validation photos',
+    description:
+      'MobileNetV2 (ONNX Model Zoo mobilenetv2-12-int8 dequantized to float32), 79.3 % top-1 measured on 1300 ImageNet validation photos',
     format: 'onnx',
     path: join(assetsRoot, 'models/mobilenet_v2_float_224/model.onnx'),
     labelsPath: join(assetsRoot, 'models/mobilenet_v2_float_224/labels.txt'),
@@ -84,7 +85,11 @@ const models: Record<BundledModelName, BundledModel> = {
 };
 
 /** The names of all bundled models; the first is the default. */
-export const bundledModelNames: readonly BundledModelName[] = ['mobilenet-v2', 'mobilenet-v1-025', 'mobilenet-v1-025-tfjs'];
+export const bundledModelNames: readonly BundledModelName[] = [
+  'mobilenet-v2',
+  'mobilenet-v1-025',
+  'mobilenet-v1-025-tfjs',
+];
 
 /** True when `name` names a bundled model. */
 export function isBundledModelName(name: string): name is BundledModelName {
@@ -119,7 +124,13 @@ export const demoBoxesPath: string = join(assetsRoot, 'images/boxes.json');
 /** The annotated demo photos listed in images/boxes.json. */
 export function demoImages(): DemoImage[] {
   const parsed = JSON.parse(readFileSync(demoBoxesPath, 'utf8')) as {
-    images: { file: string; size: [number, number]; object: string; boxes: [number, number, number, number][]; label?: number }[];
+    images: {
+      file: string;
+      size: [number, number];
+      object: string;
+      boxes: [number, number, number, number][];
+      label?: number;
+    }[];
   };
   return parsed.images.map((im) => ({ ...im, path: join(assetsRoot, 'images', im.file) }));
 }

@@ -7,7 +7,7 @@ describe('bundled assets', () => {
     for (const name of bundledModelNames) {
       const m = bundledModel(name);
       expect(existsSync(m.path), m.path).toBe(true);
-      expect(statSync(m.path).size).toBeGreaterThan(m.format === "onnx" ? 1_000_000 : 10_000);
+      expect(statSync(m.path).size).toBeGreaterThan(m.format === 'onnx' ? 1_000_000 : 10_000);
       expect(readLabels(m.labelsPath)).toHaveLength(m.classes);
     }
   });

@@ -23,7 +23,12 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { ablationPathStep } from '../src/optimizer/step.js';
 import type { AblationPathPhase } from '../src/optimizer/step.js';
-import { blendWorkspaceMasks, createParallelAblationPathWorkspace, setWorkspaceImages, workspaceDifferential } from '../src/optimizer/workspace.js';
+import {
+  blendWorkspaceMasks,
+  createParallelAblationPathWorkspace,
+  setWorkspaceImages,
+  workspaceDifferential,
+} from '../src/optimizer/workspace.js';
 import type { AblationPathSmoothing } from '../src/optimizer/workspace.js';
 import type { Image } from '../src/types.js';
 
@@ -34,7 +39,19 @@ const RUNS = quick ? 7 : 25;
 const WARMUP = 3;
 
 type Part = 'interpolate' | 'differential' | AblationPathPhase | 'main-thread CPU' | 'total CPU' | 'total wall';
-const PARTS: Part[] = ['interpolate', 'differential', 'metric', 'direction', 'saturate', 'smooth', 'project', 'reparametrize', 'main-thread CPU', 'total CPU', 'total wall'];
+const PARTS: Part[] = [
+  'interpolate',
+  'differential',
+  'metric',
+  'direction',
+  'saturate',
+  'smooth',
+  'project',
+  'reparametrize',
+  'main-thread CPU',
+  'total CPU',
+  'total wall',
+];
 
 /**
  * CPU time of the calling thread in ms (Linux /proc/thread-self/schedstat: nanoseconds on a CPU);
@@ -72,7 +89,12 @@ function cpuSince(since: NodeJS.CpuUsage): number {
  * part (process.cpuUsage, insensitive to other processes' load), and the iteration's CPU and
  * wall (performance.now) totals.
  */
-async function measure(size: number, steps: number, threads = 1, smoothing: AblationPathSmoothing = 'differential'): Promise<Record<Part, number>> {
+async function measure(
+  size: number,
+  steps: number,
+  threads = 1,
+  smoothing: AblationPathSmoothing = 'differential',
+): Promise<Record<Part, number>> {
   const channels = 3;
   const domain = createGridDomain(size, size);
   const image = randomImage(size, channels, 1);
@@ -140,7 +162,8 @@ if (!mainOnly) {
   lines.push('Scaling with the image size (T = 16, 1 thread):');
   lines.push('');
   lines.push(header);
-  for (const size of quick ? [64, 224] : [64, 128, 224, 320, 448]) lines.push(row(`${size}×${size}`, await measure(size, 16)));
+  for (const size of quick ? [64, 224] : [64, 128, 224, 320, 448])
+    lines.push(row(`${size}×${size}`, await measure(size, 16)));
   lines.push('');
   lines.push('Scaling with T (224×224, 1 thread):');
   lines.push('');

@@ -49,7 +49,11 @@ function randomMasks(count: number, size: number, seed: number): Float32Array {
   return m;
 }
 
-console.log(`node ${process.version}, ${REPEATS} repetitions, median CPU time; load average before: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log(
+  `node ${process.version}, ${REPEATS} repetitions, median CPU time; load average before: ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);
 console.log('\nGaussian metric, ms per mask (15 masks per applyInPlace call)');
 console.log('| size | σ = 2 px | σ = 6 px | σ = 12 px | σ = 6/224 of the width |');
 console.log('|---|---|---|---|---|');
@@ -67,7 +71,9 @@ for (const n of [64, 128, 224, 448]) {
 }
 
 console.log('\nprojection, reparametrisation, saturation: ms per call on a whole path (T + 1 masks)');
-console.log('| size | T | projectMonotoneInPlace, random masks (worst case) | projectMonotoneInPlace, near-monotone (% points violating) | reparametrizeInto | saturateInPlace |');
+console.log(
+  '| size | T | projectMonotoneInPlace, random masks (worst case) | projectMonotoneInPlace, near-monotone (% points violating) | reparametrizeInto | saturateInPlace |',
+);
 console.log('|---|---|---|---|---|---|');
 for (const [n, T] of [
   [64, 16],
@@ -84,7 +90,8 @@ for (const [n, T] of [
   const near = new Float32Array((T + 1) * size);
   const noise = randomMasks(T + 1, size, 3).map((v) => (v - 0.5) * 0.6);
   createGaussianMetric(domain, { sigma: 2 }).applyInPlace(noise, T + 1);
-  for (let k = 0; k <= T; k++) for (let i = 0; i < size; i++) near[k * size + i] = k / T + (noise[k * size + i] as number);
+  for (let k = 0; k <= T; k++)
+    for (let i = 0; i < size; i++) near[k * size + i] = k / T + (noise[k * size + i] as number);
   const work = new Float32Array(rough.length);
   const copyOnly = time(() => work.set(rough));
   const project = time(() => {
@@ -92,7 +99,12 @@ for (const [n, T] of [
     projectMonotoneInPlace(work, size, T);
   });
   let violating = 0;
-  for (let i = 0; i < size; i++) for (let k = 0; k < T; k++) if ((near[(k + 1) * size + i] as number) < (near[k * size + i] as number)) { violating++; break; }
+  for (let i = 0; i < size; i++)
+    for (let k = 0; k < T; k++)
+      if ((near[(k + 1) * size + i] as number) < (near[k * size + i] as number)) {
+        violating++;
+        break;
+      }
   const projectNear = time(() => {
     work.set(near);
     projectMonotoneInPlace(work, size, T);
@@ -110,4 +122,8 @@ for (const [n, T] of [
     `| ${n}×${n} | ${T} | ${(project - copyOnly).toFixed(2)} | ${(projectNear - copyOnly).toFixed(2)} (${((100 * violating) / size).toFixed(0)} %) | ${reparam.toFixed(2)} | ${(sat - copyOnly).toFixed(2)} |`,
   );
 }
-console.log(`\nload average after: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log(
+  `\nload average after: ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);

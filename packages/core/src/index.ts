@@ -79,7 +79,14 @@ export { createGaussianMetric } from './metric/gaussianMetric.js';
 export type { GaussianMetric, GaussianMetricOptions } from './metric/gaussianMetric.js';
 
 // ── §4 the path score P and its differential ──────────────────────────────────────────────────
-export { scorePath, trapezoid, trapezoidWeights, assertPathInputs, assertPathFits, argmaxRow } from './score/scorePath.js';
+export {
+  scorePath,
+  trapezoid,
+  trapezoidWeights,
+  assertPathInputs,
+  assertPathFits,
+  argmaxRow,
+} from './score/scorePath.js';
 export type { ScorePathOptions, PathScore } from './score/scorePath.js';
 export { pathDifferential, differentialFromGradients, pairDifferential } from './score/pathDifferential.js';
 export type { PathDifferentialOptions, PathDifferential } from './score/pathDifferential.js';
@@ -106,7 +113,11 @@ export type {
   OptimizationGradientAt,
   OptimizationInit,
 } from './optimizer/optimizeAblationPath.js';
-export { createAblationPathWorkspace, createParallelAblationPathWorkspace, DEFAULT_SIGMA_FRACTION } from './optimizer/workspace.js';
+export {
+  createAblationPathWorkspace,
+  createParallelAblationPathWorkspace,
+  DEFAULT_SIGMA_FRACTION,
+} from './optimizer/workspace.js';
 export type {
   AblationPathSmoothing,
   AblationPathStepOptions,
@@ -116,12 +127,22 @@ export type {
   ThreadCount,
 } from './optimizer/workspace.js';
 export { ablationPathStep } from './optimizer/step.js';
-export type { AblationPathPhase, AblationPathStepCallOptions, AblationPathStepHooks, AblationPathStepResult } from './optimizer/step.js';
+export type {
+  AblationPathPhase,
+  AblationPathStepCallOptions,
+  AblationPathStepHooks,
+  AblationPathStepResult,
+} from './optimizer/step.js';
 export { pathSaturation } from './optimizer/pathSaturation.js';
 
 // ── §7 reading the result ─────────────────────────────────────────────────────────────────────
 export { thresholdMask, DEFAULT_IGNORE_FRACTION } from './reading/thresholdMask.js';
-export type { ThresholdMask, ThresholdMaskOptions, PredictedClasses, PathProbabilities } from './reading/thresholdMask.js';
+export type {
+  ThresholdMask,
+  ThresholdMaskOptions,
+  PredictedClasses,
+  PathProbabilities,
+} from './reading/thresholdMask.js';
 export { pointingGamePoint } from './reading/pointingGamePoint.js';
 export type { PointingGamePoint, PointingGameOptions } from './reading/pointingGamePoint.js';
 

@@ -39,7 +39,8 @@ export function imageToNdarray(image: Image): NdArray<Float32Array> {
  * @example ndarrayToPath(pathToNdarray(path), path.domain) // an equal path
  */
 export function ndarrayToPath(array: NdArray, domain: Domain): AblationPath {
-  if (array.shape.length !== 3) throw new ShapeError(`expected a 3-D ndarray [steps + 1, height, width], got shape [${array.shape.join(', ')}]`);
+  if (array.shape.length !== 3)
+    throw new ShapeError(`expected a 3-D ndarray [steps + 1, height, width], got shape [${array.shape.join(', ')}]`);
   const [count, height, width] = array.shape as [number, number, number];
   if (height !== domain.height || width !== domain.width) {
     throw new ShapeError(`ndarray grid ${height}×${width} differs from the domain ${domain.height}×${domain.width}`);
@@ -60,7 +61,8 @@ export function ndarrayToPath(array: NdArray, domain: Domain): AblationPath {
  * @example ndarrayToImage(imageToNdarray(image)) // an equal image
  */
 export function ndarrayToImage(array: NdArray): Image {
-  if (array.shape.length !== 3) throw new ShapeError(`expected a 3-D ndarray [height, width, channels], got shape [${array.shape.join(', ')}]`);
+  if (array.shape.length !== 3)
+    throw new ShapeError(`expected a 3-D ndarray [height, width, channels], got shape [${array.shape.join(', ')}]`);
   const [height, width, channels] = array.shape as [number, number, number];
   const data = new Float32Array(height * width * channels);
   let i = 0;

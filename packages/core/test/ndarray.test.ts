@@ -18,7 +18,8 @@ describe('@ablation-path/core/ndarray', () => {
           expect(view.shape).toEqual([path.steps + 1, height, width]);
           expect(view.data).toBe(path.masks);
           for (let k = 0; k <= path.steps; k++) {
-            for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) expect(view.get(k, y, x)).toBe(path.masks[k * size + y * width + x]);
+            for (let y = 0; y < height; y++)
+              for (let x = 0; x < width; x++) expect(view.get(k, y, x)).toBe(path.masks[k * size + y * width + x]);
           }
           const back = ndarrayToPath(view, path.domain);
           expect(back.masks).toEqual(path.masks);
@@ -55,14 +56,18 @@ describe('@ablation-path/core/ndarray', () => {
     expect(() => ndarrayToPath(ndarray(new Float32Array(12), [2, 6]), d)).toThrow(ShapeError);
     expect(() => ndarrayToPath(ndarray(new Float32Array(12), [2, 3, 2]), d)).toThrow(/differs from the domain/);
     expect(() => ndarrayToPath(ndarray(new Float32Array(6), [1, 2, 3]), d)).toThrow(/steps/);
-    expect(() => ndarrayToPath(ndarray(new Float32Array(12).fill(Number.NaN), [2, 2, 3]), d)).toThrow(InvalidValueError);
+    expect(() => ndarrayToPath(ndarray(new Float32Array(12).fill(Number.NaN), [2, 2, 3]), d)).toThrow(
+      InvalidValueError,
+    );
     expect(() => ndarrayToImage(ndarray(new Float32Array(4), [4]))).toThrow(ShapeError);
     expect(() => pathToNdarray({ domain: d, steps: 1, masks: new Float32Array(5) })).toThrow(ShapeError);
     expect(pathToNdarray(linearPath(d, 2)).get(1, 1, 2)).toBe(0.5);
   });
   it('only the ./ndarray subpath imports ndarray (it compiles code with new Function)', () => {
     const root = join(import.meta.dirname, '../src');
-    const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && f !== 'ndarray.ts');
+    const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter(
+      (f) => f.endsWith('.ts') && f !== 'ndarray.ts',
+    );
     expect(files.length).toBeGreaterThan(10);
     for (const f of files) expect(readFileSync(join(root, f), 'utf8')).not.toMatch(/from ['"]ndarray(-ops)?['"]/);
   });

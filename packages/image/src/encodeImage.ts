@@ -49,10 +49,7 @@ export async function encodePng(image: Image): Promise<Uint8Array> {
  * Encodes an image as JPEG bytes (lossy; `quality` 1–100, default 90): smaller than PNG for photos.
  * @example await encodeJpeg(photo, { quality: 85 })
  */
-export async function encodeJpeg(
-  image: Image,
-  options: { readonly quality?: number } = {},
-): Promise<Uint8Array> {
+export async function encodeJpeg(image: Image, options: { readonly quality?: number } = {}): Promise<Uint8Array> {
   const bytes = imageBytes(image);
   const quality = options.quality ?? 90;
   if (!Number.isInteger(quality) || quality < 1 || quality > 100)

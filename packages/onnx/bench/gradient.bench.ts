@@ -78,7 +78,8 @@ function models(): ModelSpec[] {
     { name: 'MobileNetV2 (224², 1000 classes)', path: v2.path, options: { preprocessing: v2.preprocessing } },
     { name: 'MobileNet v1 0.25 (224², 1000 classes)', path: v1.path, options: { preprocessing: v1.preprocessing } },
   ];
-  if (existsSync(EFFICIENTNET)) list.push({ name: 'EfficientNet-B0 (224², 1000 classes)', path: EFFICIENTNET, options: {} });
+  if (existsSync(EFFICIENTNET))
+    list.push({ name: 'EfficientNet-B0 (224², 1000 classes)', path: EFFICIENTNET, options: {} });
   else console.log('EfficientNet-B0 skipped: set AP_BENCH_EFFICIENTNET to its model.onnx to add it');
   list.push({ name: 'ViT-Ti/16 (224², 1000 classes)', path: VIT, options: {} });
   return only ? list.filter((m) => only.some((o) => m.name.includes(o))) : list;
@@ -89,7 +90,19 @@ function models(): ModelSpec[] {
  * pairs; each reported as the minimum over the runs (the least disturbed run on a shared machine)
  * and the ratio as the median of the per-pair ratios.
  */
-async function forwardVsGradient(c: OnnxClassifier, batch: ImageBatch): Promise<{ forward: number; gradient: number; forwardMedian: number; gradientMedian: number; ratio: number; forwardCpu: number; gradientCpu: number; ratioCpu: number }> {
+async function forwardVsGradient(
+  c: OnnxClassifier,
+  batch: ImageBatch,
+): Promise<{
+  forward: number;
+  gradient: number;
+  forwardMedian: number;
+  gradientMedian: number;
+  ratio: number;
+  forwardCpu: number;
+  gradientCpu: number;
+  ratioCpu: number;
+}> {
   const targets = new Int32Array(batch.count).fill(1);
   const f: number[] = [];
   const g: number[] = [];
@@ -135,7 +148,15 @@ async function iterationTime(c: OnnxClassifier): Promise<{ min: number; median: 
   const baseline = constantImage(S, S, [0.5, 0.5, 0.5]);
   const run = async (iterations: number): Promise<number> => {
     const t0 = performance.now();
-    await optimizeAblationPath(c, { image, baseline, target: 1, steps: 16, maxIterations: iterations, minIterations: iterations, batchSize: 15 });
+    await optimizeAblationPath(c, {
+      image,
+      baseline,
+      target: 1,
+      steps: 16,
+      maxIterations: iterations,
+      minIterations: iterations,
+      batchSize: 15,
+    });
     return performance.now() - t0;
   };
   await run(1);
@@ -146,7 +167,10 @@ async function iterationTime(c: OnnxClassifier): Promise<{ min: number; median: 
     one.push(await run(1));
     many.push(await run(1 + k));
   }
-  return { min: (Math.min(...many) - Math.min(...one)) / k, median: median(many.map((m, i) => (m - (one[i] as number)) / k)) };
+  return {
+    min: (Math.min(...many) - Math.min(...one)) / k,
+    median: median(many.map((m, i) => (m - (one[i] as number)) / k)),
+  };
 }
 
 it('ONNX adapter benchmark', async () => {
@@ -157,7 +181,9 @@ it('ONNX adapter benchmark', async () => {
     console.log(s);
   };
   log(`\n## Forward vs gradient, batch 14 at 224×224, default threads (load ${load()})\n`);
-  log('| model | build + sessions | forward (wall min / median / CPU) | gradient (wall min / median / CPU) | gradient / forward (wall / CPU) | one ablation-path iteration (T = 16, min / median) | its gradient part (15 images) |');
+  log(
+    '| model | build + sessions | forward (wall min / median / CPU) | gradient (wall min / median / CPU) | gradient / forward (wall / CPU) | one ablation-path iteration (T = 16, min / median) | its gradient part (15 images) |',
+  );
   log('|---|---|---|---|---|---|---|');
   for (const m of models()) {
     const t0 = performance.now();
@@ -167,7 +193,9 @@ it('ONNX adapter benchmark', async () => {
     const iteration = await iterationTime(c);
     const fifteen = batchOf(15, 2);
     const gradient15 = await time(() => c.gradient!(fifteen, 1));
-    log(`| ${m.name} | ${ms(build)} | ${ms(r.forward)} / ${ms(r.forwardMedian)} / ${ms(r.forwardCpu)} | ${ms(r.gradient)} / ${ms(r.gradientMedian)} / ${ms(r.gradientCpu)} | ${r.ratio.toFixed(2)} / ${r.ratioCpu.toFixed(2)} | ${ms(iteration.min)} / ${ms(iteration.median)} | ${ms(gradient15)} |`);
+    log(
+      `| ${m.name} | ${ms(build)} | ${ms(r.forward)} / ${ms(r.forwardMedian)} / ${ms(r.forwardCpu)} | ${ms(r.gradient)} / ${ms(r.gradientMedian)} / ${ms(r.gradientCpu)} | ${r.ratio.toFixed(2)} / ${r.ratioCpu.toFixed(2)} | ${ms(iteration.min)} / ${ms(iteration.median)} | ${ms(gradient15)} |`,
+    );
     await c.dispose();
   }
 
@@ -177,14 +205,24 @@ it('ONNX adapter benchmark', async () => {
   }
   const v2 = models()[0] as ModelSpec;
   log(`\n## MobileNetV2: intra-op threads and optimisation level, batch 14 (load ${load()})\n`);
-  log('| intraOpNumThreads | graphOptimizationLevel | threadSpinning | forward (wall / CPU) | gradient (wall / CPU) | ratio (wall / CPU) |');
+  log(
+    '| intraOpNumThreads | graphOptimizationLevel | threadSpinning | forward (wall / CPU) | gradient (wall / CPU) | ratio (wall / CPU) |',
+  );
   log('|---|---|---|---|---|---|');
   for (const threads of [1, 2]) {
     for (const level of ['all', 'extended'] as const) {
       for (const threadSpinning of threads === 2 && level === 'all' ? [false, true] : [false]) {
-        const c = await createOnnxClassifier(v2.path, { ...v2.options, intraOpNumThreads: threads, graphOptimizationLevel: level, threadSpinning, batchSize: 15 });
+        const c = await createOnnxClassifier(v2.path, {
+          ...v2.options,
+          intraOpNumThreads: threads,
+          graphOptimizationLevel: level,
+          threadSpinning,
+          batchSize: 15,
+        });
         const r = await forwardVsGradient(c, batch);
-        log(`| ${threads} | ${level} | ${threadSpinning} | ${ms(r.forward)} / ${ms(r.forwardCpu)} | ${ms(r.gradient)} / ${ms(r.gradientCpu)} | ${r.ratio.toFixed(2)} / ${r.ratioCpu.toFixed(2)} |`);
+        log(
+          `| ${threads} | ${level} | ${threadSpinning} | ${ms(r.forward)} / ${ms(r.forwardCpu)} | ${ms(r.gradient)} / ${ms(r.gradientCpu)} | ${r.ratio.toFixed(2)} / ${r.ratioCpu.toFixed(2)} |`,
+        );
         await c.dispose();
       }
     }

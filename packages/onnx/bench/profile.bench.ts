@@ -68,7 +68,10 @@ function summarize(file: string, runs: number): Map<string, OpTime> {
  * Builds the graphs while recording which rule emitted each reverse node (node name → op type of
  * the node the rule differentiated); the rules are wrapped for the build only.
  */
-async function buildAttributed(path: string, preprocessing: OnnxPreprocessing | undefined): Promise<{ graphs: ClassifierGraphs; ruleOf: Map<string, string> }> {
+async function buildAttributed(
+  path: string,
+  preprocessing: OnnxPreprocessing | undefined,
+): Promise<{ graphs: ClassifierGraphs; ruleOf: Map<string, string> }> {
   const ruleOf = new Map<string, string>();
   // one wrapper per rule object (several ops share one, e.g. Reshape/Flatten/Squeeze/Unsqueeze)
   const saved = new Map<GradientRule, GradientRule['backward']>();
@@ -115,7 +118,12 @@ function byRule(file: string, runs: number, ruleOf: ReadonlyMap<string, string>)
   return by;
 }
 
-async function profileModel(name: string, path: string, preprocessing: OnnxPreprocessing | undefined, reluFamily: boolean): Promise<void> {
+async function profileModel(
+  name: string,
+  path: string,
+  preprocessing: OnnxPreprocessing | undefined,
+  reluFamily: boolean,
+): Promise<void> {
   const { graphs, ruleOf } = await buildAttributed(path, preprocessing);
   const dir = mkdtempSync(join(tmpdir(), 'ap-profile-'));
   try {
@@ -139,7 +147,8 @@ async function profileModel(name: string, path: string, preprocessing: OnnxPrepr
     for (let i = 0; i < BATCH; i++) onehot[i * graphs.classes + 1] = 1;
     const targets = new ort.Tensor('float32', onehot, [BATCH, graphs.classes]);
     const runForward = (): Promise<unknown> => forward.run({ [graphs.names.image]: image });
-    const runGradient = (): Promise<unknown> => gradient.run({ [graphs.names.image]: image, [graphs.names.targets]: targets });
+    const runGradient = (): Promise<unknown> =>
+      gradient.run({ [graphs.names.image]: image, [graphs.names.targets]: targets });
     const runs = PROFILE_RUNS + 2;
     for (let r = 0; r < runs; r++) {
       await runForward();
@@ -169,7 +178,9 @@ async function profileModel(name: string, path: string, preprocessing: OnnxPrepr
     ];
     for (const [op, t] of [...g].sort((a, b) => b[1].ms - a[1].ms)) {
       if (t.ms < 0.5) continue;
-      lines.push(`| ${op} | ${(f.get(op)?.ms ?? 0).toFixed(1)} | ${t.ms.toFixed(1)} | ${Math.round(t.nodes)} | ${(t.elements / 1e6).toFixed(1)} |`);
+      lines.push(
+        `| ${op} | ${(f.get(op)?.ms ?? 0).toFixed(1)} | ${t.ms.toFixed(1)} | ${Math.round(t.nodes)} | ${(t.elements / 1e6).toFixed(1)} |`,
+      );
     }
     const origins = byRule(file('gradient'), runs, ruleOf);
     lines.push('', '| gradient kernels by origin (emitting rule) | ms | share |', '|---|---:|---:|');
@@ -179,7 +190,8 @@ async function profileModel(name: string, path: string, preprocessing: OnnxPrepr
     if (reluFamily) {
       // Every ONNX formulation of the gradient repeats the forward work, runs one input-gradient
       // convolution per convolution, and multiplies each activation gradient by its mask once.
-      const ms = (m: Map<string, OpTime>, ...ops: string[]): number => ops.reduce((sum, op) => sum + (m.get(op)?.ms ?? 0), 0);
+      const ms = (m: Map<string, OpTime>, ...ops: string[]): number =>
+        ops.reduce((sum, op) => sum + (m.get(op)?.ms ?? 0), 0);
       const backwardConvs = ms(g, 'Conv', 'ConvTranspose', 'FusedConv') - ms(f, 'Conv', 'ConvTranspose', 'FusedConv');
       const masking = ms(g, 'Mul') - ms(f, 'Mul');
       const floor = tf + backwardConvs + masking;

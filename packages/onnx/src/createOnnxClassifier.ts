@@ -3,7 +3,16 @@
  * gradients computed by a reverse-mode graph that onnxruntime-node runs natively.
  */
 import * as ort from 'onnxruntime-node';
-import { assertImage, assertProbabilityRows, assertTargets, CapabilityError, InvalidModelError, InvalidValueError, OptionError, ShapeError } from '@ablation-path/core';
+import {
+  assertImage,
+  assertProbabilityRows,
+  assertTargets,
+  CapabilityError,
+  InvalidModelError,
+  InvalidValueError,
+  OptionError,
+  ShapeError,
+} from '@ablation-path/core';
 import type { Classifier, GradientResult, ImageBatch } from '@ablation-path/core';
 import { buildClassifierGraphs } from './gradientGraph.js';
 import type { ClassifierGraphs, OnnxPreprocessing } from './gradientGraph.js';
@@ -80,7 +89,8 @@ export interface OnnxClassifier extends Classifier {
 const PROBABILITIES_HINT = "the output is read as probabilities; pass output: 'logits'";
 
 function checkPositiveInteger(name: string, v: number | undefined): void {
-  if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new OptionError(`${name} must be a positive integer, got ${String(v)}`);
+  if (v !== undefined && (!Number.isInteger(v) || v < 1))
+    throw new OptionError(`${name} must be a positive integer, got ${String(v)}`);
 }
 
 /**
@@ -105,7 +115,10 @@ function checkPositiveInteger(name: string, v: number | undefined): void {
  * });
  * const { probabilities, gradient } = await classifier.gradient!(batch, 281);
  */
-export async function createOnnxClassifier(model: string | Uint8Array, options: OnnxClassifierOptions = {}): Promise<OnnxClassifier> {
+export async function createOnnxClassifier(
+  model: string | Uint8Array,
+  options: OnnxClassifierOptions = {},
+): Promise<OnnxClassifier> {
   checkPositiveInteger('intraOpNumThreads', options.intraOpNumThreads);
   checkPositiveInteger('batchSize', options.batchSize);
   if (options.threadSpinning !== undefined && typeof options.threadSpinning !== 'boolean') {
@@ -113,7 +126,9 @@ export async function createOnnxClassifier(model: string | Uint8Array, options: 
   }
   const level = options.graphOptimizationLevel;
   if (level !== undefined && !['disabled', 'basic', 'extended', 'all'].includes(level)) {
-    throw new OptionError(`graphOptimizationLevel must be 'disabled', 'basic', 'extended' or 'all', got ${String(level)}`);
+    throw new OptionError(
+      `graphOptimizationLevel must be 'disabled', 'basic', 'extended' or 'all', got ${String(level)}`,
+    );
   }
   const loaded = loadOnnxModel(model);
   const graphs = await buildClassifierGraphs(loaded, options);
@@ -137,7 +152,12 @@ export async function createOnnxClassifier(model: string | Uint8Array, options: 
   return makeClassifier(graphs, forwardSession, gradientSession, options.batchSize ?? 16);
 }
 
-function makeClassifier(g: ClassifierGraphs, forwardSession: ort.InferenceSession, gradientSession: ort.InferenceSession | undefined, maxBatch: number): OnnxClassifier {
+function makeClassifier(
+  g: ClassifierGraphs,
+  forwardSession: ort.InferenceSession,
+  gradientSession: ort.InferenceSession | undefined,
+  maxBatch: number,
+): OnnxClassifier {
   const { height, width, channels, classes } = g;
   const pixels = height * width * channels;
   const chunk = g.fixedBatch ?? maxBatch;
@@ -172,7 +192,10 @@ function makeClassifier(g: ClassifierGraphs, forwardSession: ort.InferenceSessio
    * rather than a silently wrong result.
    */
   const checkProbabilities = (p: Float32Array, first: number, n: number): void =>
-    assertProbabilityRows(p.subarray(first * classes, (first + n) * classes), classes, 'the model', { firstImage: first, hint: PROBABILITIES_HINT });
+    assertProbabilityRows(p.subarray(first * classes, (first + n) * classes), classes, 'the model', {
+      firstImage: first,
+      hint: PROBABILITIES_HINT,
+    });
 
   const predict = async (batch: ImageBatch): Promise<Float32Array> => {
     check(batch);
@@ -202,12 +225,21 @@ function makeClassifier(g: ClassifierGraphs, forwardSession: ort.InferenceSessio
         const t = typeof targets === 'number' ? targets : (targets[start + i] as number);
         onehot[i * classes + t] = 1;
       }
-      const result = await session.run({ [g.names.image]: tensor, [g.names.targets]: new ort.Tensor('float32', onehot, [rows, classes]) });
-      probabilities.set((result[g.names.probabilities]?.data as Float32Array).subarray(0, n * classes), start * classes);
+      const result = await session.run({
+        [g.names.image]: tensor,
+        [g.names.targets]: new ort.Tensor('float32', onehot, [rows, classes]),
+      });
+      probabilities.set(
+        (result[g.names.probabilities]?.data as Float32Array).subarray(0, n * classes),
+        start * classes,
+      );
       grad.set((result[g.names.gradient]?.data as Float32Array).subarray(0, n * pixels), start * pixels);
       checkProbabilities(probabilities, start, n);
       for (let j = start * pixels; j < (start + n) * pixels; j++) {
-        if (!Number.isFinite(grad[j] as number)) throw new InvalidValueError(`the gradient of image ${Math.floor(j / pixels)} is not finite (${String(grad[j])})`);
+        if (!Number.isFinite(grad[j] as number))
+          throw new InvalidValueError(
+            `the gradient of image ${Math.floor(j / pixels)} is not finite (${String(grad[j])})`,
+          );
       }
     }
     return { probabilities, gradient: grad };

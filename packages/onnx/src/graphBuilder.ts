@@ -27,7 +27,13 @@ export class GraphBuilder {
   }
 
   /** Appends a node and returns its output names. */
-  add(opType: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, outputs = 1, hint = opType): string[] {
+  add(
+    opType: string,
+    inputs: readonly string[],
+    attrs: Record<string, AttrValue> = {},
+    outputs = 1,
+    hint = opType,
+  ): string[] {
     const outs = Array.from({ length: outputs }, () => this.fresh(hint));
     this.nodes.push(
       onnx.NodeProto.create({

@@ -58,7 +58,12 @@ export function loadOnnxModel(source: string | Uint8Array): LoadedOnnxModel {
     throw new InvalidModelError(`not an ONNX model (${where}): ${(cause as Error).message}`, { cause });
   }
   const graph = model.graph;
-  if (!graph || (graph.node ?? []).length === 0 || (graph.input ?? []).length === 0 || (graph.output ?? []).length === 0) {
+  if (
+    !graph ||
+    (graph.node ?? []).length === 0 ||
+    (graph.input ?? []).length === 0 ||
+    (graph.output ?? []).length === 0
+  ) {
     throw new InvalidModelError(`not an ONNX model (${where}): no graph with nodes, inputs and outputs`);
   }
   const imports = model.opsetImport ?? [];
@@ -71,7 +76,21 @@ export function loadOnnxModel(source: string | Uint8Array): LoadedOnnxModel {
 }
 
 /** Bytes per element of the fixed-size `TensorProto.DataType`s. */
-const ELEMENT_BYTES: Readonly<Record<number, number>> = { 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 16: 2 };
+const ELEMENT_BYTES: Readonly<Record<number, number>> = {
+  1: 4,
+  2: 1,
+  3: 1,
+  4: 2,
+  5: 2,
+  6: 4,
+  7: 8,
+  9: 1,
+  10: 2,
+  11: 8,
+  12: 4,
+  13: 8,
+  16: 2,
+};
 
 function isExternal(t: TensorProto): boolean {
   return t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL || (t.externalData ?? []).length > 0;
@@ -116,7 +135,8 @@ function inlineExternalData(model: ModelProto, modelPath: string | undefined): v
   const folder = dirname(resolve(modelPath));
   const locationOf = (t: TensorProto): string => {
     const location = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? ''])).get('location');
-    if (!location) throw new InvalidModelError(`tensor "${t.name ?? ''}" of ${modelPath} is external but names no location`);
+    if (!location)
+      throw new InvalidModelError(`tensor "${t.name ?? ''}" of ${modelPath} is external but names no location`);
     return location;
   };
   // every location is checked before any file is read
@@ -130,7 +150,9 @@ function inlineExternalData(model: ModelProto, modelPath: string | undefined): v
     let data = files.get(file);
     if (data === undefined) {
       if (!existsSync(file) || !statSync(file).isFile()) {
-        throw new MissingFileError(`external-data file ${location} of tensor "${name}" (listed in ${modelPath}) not found (looked for ${file})`);
+        throw new MissingFileError(
+          `external-data file ${location} of tensor "${name}" (listed in ${modelPath}) not found (looked for ${file})`,
+        );
       }
       data = new Uint8Array(readFileSync(file));
       files.set(file, data);
@@ -141,13 +163,19 @@ function inlineExternalData(model: ModelProto, modelPath: string | undefined): v
     const expected = size === undefined ? undefined : size * count;
     const length = entries.has('length') ? Number(entries.get('length')) : (expected ?? data.byteLength - offset);
     if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(length) || length < 0) {
-      throw new InvalidModelError(`tensor "${name}" of ${modelPath} has an invalid external-data offset ${String(entries.get('offset'))} or length ${String(entries.get('length'))}`);
+      throw new InvalidModelError(
+        `tensor "${name}" of ${modelPath} has an invalid external-data offset ${String(entries.get('offset'))} or length ${String(entries.get('length'))}`,
+      );
     }
     if (offset + length > data.byteLength) {
-      throw new FileFormatError(`external-data file ${file} has ${data.byteLength} bytes, but tensor "${name}" needs bytes ${offset}..${offset + length}`);
+      throw new FileFormatError(
+        `external-data file ${file} has ${data.byteLength} bytes, but tensor "${name}" needs bytes ${offset}..${offset + length}`,
+      );
     }
     if (expected !== undefined && length !== expected) {
-      throw new FileFormatError(`tensor "${name}" of ${modelPath} has ${length} bytes of external data, but its shape [${(t.dims ?? []).join(', ')}] needs ${expected}`);
+      throw new FileFormatError(
+        `tensor "${name}" of ${modelPath} has ${length} bytes of external data, but its shape [${(t.dims ?? []).join(', ')}] needs ${expected}`,
+      );
     }
     t.rawData = data.slice(offset, offset + length);
     t.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;

@@ -56,7 +56,11 @@ export async function probeTensorInfos(
   }
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(encodeOnnxModel(probe), { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1, logSeverityLevel: 3 });
+    session = await ort.InferenceSession.create(encodeOnnxModel(probe), {
+      graphOptimizationLevel: 'disabled',
+      intraOpNumThreads: 1,
+      logSeverityLevel: 3,
+    });
   } catch (cause) {
     throw new InvalidModelError(`onnxruntime cannot load the model: ${(cause as Error).message}`, { cause });
   }
@@ -75,7 +79,10 @@ export async function probeTensorInfos(
           batchOneOnly = true;
           break;
         }
-        throw new InvalidModelError(`onnxruntime cannot run the model on a ${dims.join('×')} input: ${(cause as Error).message}`, { cause });
+        throw new InvalidModelError(
+          `onnxruntime cannot run the model on a ${dims.join('×')} input: ${(cause as Error).message}`,
+          { cause },
+        );
       }
     }
   } finally {

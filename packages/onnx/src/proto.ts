@@ -74,8 +74,11 @@ export function decodeTensor(t: TensorProto): DecodedTensor {
   const raw = t.rawData;
   if (raw && raw.length > 0) {
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    const size = ({ 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 11: 8, 12: 4, 13: 8 } as Record<number, number>)[dtype];
-    if (size === undefined) throw new InvalidModelError(`tensor "${t.name ?? ''}" has unsupported element type ${dtype}`);
+    const size = ({ 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 11: 8, 12: 4, 13: 8 } as Record<number, number>)[
+      dtype
+    ];
+    if (size === undefined)
+      throw new InvalidModelError(`tensor "${t.name ?? ''}" has unsupported element type ${dtype}`);
     if (raw.byteLength !== size * count) {
       throw new InvalidModelError(`tensor "${t.name ?? ''}" has ${raw.byteLength} bytes, expected ${size * count}`);
     }
@@ -87,15 +90,33 @@ export function decodeTensor(t: TensorProto): DecodedTensor {
     const out: number[] = new Array<number>(count);
     for (let i = 0; i < count; i++) {
       switch (dtype) {
-        case DataType.DOUBLE: out[i] = view.getFloat64(8 * i, true); break;
-        case DataType.INT64: out[i] = Number(view.getBigInt64(8 * i, true)); break;
-        case DataType.UINT64: out[i] = Number(view.getBigUint64(8 * i, true)); break;
-        case DataType.INT32: out[i] = view.getInt32(4 * i, true); break;
-        case DataType.UINT32: out[i] = view.getUint32(4 * i, true); break;
-        case DataType.INT16: out[i] = view.getInt16(2 * i, true); break;
-        case DataType.UINT16: out[i] = view.getUint16(2 * i, true); break;
-        case DataType.INT8: out[i] = view.getInt8(i); break;
-        default: out[i] = view.getUint8(i); break;
+        case DataType.DOUBLE:
+          out[i] = view.getFloat64(8 * i, true);
+          break;
+        case DataType.INT64:
+          out[i] = Number(view.getBigInt64(8 * i, true));
+          break;
+        case DataType.UINT64:
+          out[i] = Number(view.getBigUint64(8 * i, true));
+          break;
+        case DataType.INT32:
+          out[i] = view.getInt32(4 * i, true);
+          break;
+        case DataType.UINT32:
+          out[i] = view.getUint32(4 * i, true);
+          break;
+        case DataType.INT16:
+          out[i] = view.getInt16(2 * i, true);
+          break;
+        case DataType.UINT16:
+          out[i] = view.getUint16(2 * i, true);
+          break;
+        case DataType.INT8:
+          out[i] = view.getInt8(i);
+          break;
+        default:
+          out[i] = view.getUint8(i);
+          break;
       }
     }
     return { dtype, dims, data: out };
@@ -104,7 +125,8 @@ export function decodeTensor(t: TensorProto): DecodedTensor {
   if (dtype === DataType.FLOAT) values = (t.floatData ?? []).slice();
   else if (dtype === DataType.DOUBLE) values = (t.doubleData ?? []).slice();
   else if (dtype === DataType.INT64) values = (t.int64Data ?? []).map((v) => toNumber(v as LongLike));
-  else if (dtype === DataType.UINT64 || dtype === DataType.UINT32) values = (t.uint64Data ?? []).map((v) => toNumber(v as LongLike));
+  else if (dtype === DataType.UINT64 || dtype === DataType.UINT32)
+    values = (t.uint64Data ?? []).map((v) => toNumber(v as LongLike));
   else if (dtype === DataType.STRING) throw new InvalidModelError(`tensor "${t.name ?? ''}" holds strings`);
   else values = (t.int32Data ?? []).slice();
   if (values.length !== count) {
@@ -115,9 +137,15 @@ export function decodeTensor(t: TensorProto): DecodedTensor {
 }
 
 /** Builds a TensorProto (raw little-endian data) of FLOAT, INT64 or BOOL values. */
-export function makeTensor(name: string, dtype: number, dims: readonly number[], values: ArrayLike<number>): TensorProto {
+export function makeTensor(
+  name: string,
+  dtype: number,
+  dims: readonly number[],
+  values: ArrayLike<number>,
+): TensorProto {
   const count = elementCount(dims);
-  if (values.length !== count) throw new Error(`makeTensor ${name}: ${values.length} values for dims [${dims.join(',')}]`);
+  if (values.length !== count)
+    throw new Error(`makeTensor ${name}: ${values.length} values for dims [${dims.join(',')}]`);
   let bytes: Uint8Array;
   if (dtype === DataType.FLOAT) {
     const a = Float32Array.from(values);

@@ -22,11 +22,14 @@ const FD_CHECK = 'gradient matches central finite differences along random direc
 
 describe.each(fixtureNames)('classifier contract: %s', (name) => {
   const fx = loadFixture(name);
-  const checks = classifierContractChecks(() => createOnnxClassifier(fx.modelPath, { intraOpNumThreads: 1, batchSize: 2 }), {
-    expectGradient: true,
-    seed: 3,
-    fdStep: 1e-3,
-  });
+  const checks = classifierContractChecks(
+    () => createOnnxClassifier(fx.modelPath, { intraOpNumThreads: 1, batchSize: 2 }),
+    {
+      expectGradient: true,
+      seed: 3,
+      fdStep: 1e-3,
+    },
+  );
   for (const c of checks) {
     if (c.name === FD_CHECK && name !== 'tiny_cnn') continue;
     it(c.name, c.run);
@@ -38,5 +41,8 @@ describe.each(fixtureNames)('classifier contract: %s', (name) => {
 
 describe('classifier contract without the gradient capability (gradient: false)', () => {
   const fx = loadFixture('tiny_cnn');
-  for (const c of classifierContractChecks(() => createOnnxClassifier(fx.modelPath, { gradient: false }), { expectGradient: false })) it(c.name, c.run);
+  for (const c of classifierContractChecks(() => createOnnxClassifier(fx.modelPath, { gradient: false }), {
+    expectGradient: false,
+  }))
+    it(c.name, c.run);
 });

@@ -11,7 +11,9 @@ import { buildModel, head } from './tinyModels.js';
 
 const tiny = loadFixture('tiny_cnn');
 
-async function rejection(p: Promise<unknown>): Promise<{ code?: string; name?: string; message: string; ops?: { opType: string; node: string }[] }> {
+async function rejection(
+  p: Promise<unknown>,
+): Promise<{ code?: string; name?: string; message: string; ops?: { opType: string; node: string }[] }> {
   try {
     await p;
   } catch (e) {
@@ -59,8 +61,19 @@ describe('errors', () => {
     // known from the constant axes input, in the reverse pass) and an op without rule (Atan), in both orders
     for (const reduceFirst of [true, false]) {
       const hd = head('y', 3 * 4 * 4, 3, 1);
-      const reduce = { op: 'ReduceL2', inputs: [reduceFirst ? 'x' : 'e'], outputs: [reduceFirst ? 's' : 'y'], attrs: { noop_with_empty_axes: 1 }, name: 'empty_reduce' };
-      const atan = { op: 'Atan', inputs: [reduceFirst ? 's' : 'x'], outputs: [reduceFirst ? 'y' : 'e'], name: 'no_rule_atan' };
+      const reduce = {
+        op: 'ReduceL2',
+        inputs: [reduceFirst ? 'x' : 'e'],
+        outputs: [reduceFirst ? 's' : 'y'],
+        attrs: { noop_with_empty_axes: 1 },
+        name: 'empty_reduce',
+      };
+      const atan = {
+        op: 'Atan',
+        inputs: [reduceFirst ? 's' : 'x'],
+        outputs: [reduceFirst ? 'y' : 'e'],
+        name: 'no_rule_atan',
+      };
       const bytes = buildModel({
         opset: 18,
         input: ['N', 3, 4, 4],
@@ -71,7 +84,10 @@ describe('errors', () => {
       });
       const e = await rejection(createOnnxClassifier(bytes));
       expect(e.code, `reduce first: ${reduceFirst}`).toBe('UNSUPPORTED_OP');
-      expect(e.ops?.map((o) => `${o.opType}:${o.node}`).sort(), `reduce first: ${reduceFirst}`).toEqual(['Atan:no_rule_atan', 'ReduceL2:empty_reduce']);
+      expect(e.ops?.map((o) => `${o.opType}:${o.node}`).sort(), `reduce first: ${reduceFirst}`).toEqual([
+        'Atan:no_rule_atan',
+        'ReduceL2:empty_reduce',
+      ]);
       expect(e.message).toMatch(/ReduceL2 "empty_reduce" \(empty axes with noop_with_empty_axes = 1/);
     }
   });
@@ -86,7 +102,10 @@ describe('errors', () => {
       outputDims: ['N', 3],
     });
     const model = onnxProto.onnx.ModelProto.decode(bytes);
-    model.graph?.input?.push({ name: 'temperature', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }] } } } });
+    model.graph?.input?.push({
+      name: 'temperature',
+      type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }] } } },
+    });
     const twoInputs = onnxProto.onnx.ModelProto.encode(model).finish();
     expect((await rejection(createOnnxClassifier(twoInputs))).code).toBe('INVALID_OPTION');
     const e = await rejection(createOnnxClassifier(twoInputs, { inputName: 'x' }));
@@ -99,14 +118,25 @@ describe('errors', () => {
     const bytes = buildModel({
       opset: 12,
       input: ['N', 2, 9, 9],
-      nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [2, 2], strides: [2, 2], dilations: [2, 2] }, name: 'dilated_pool' }, ...hd.nodes],
+      nodes: [
+        {
+          op: 'MaxPool',
+          inputs: ['x'],
+          outputs: ['y'],
+          attrs: { kernel_shape: [2, 2], strides: [2, 2], dilations: [2, 2] },
+          name: 'dilated_pool',
+        },
+        ...hd.nodes,
+      ],
       initializers: hd.initializers,
       output: 'logits',
       outputDims: ['N', 3],
     });
     const e = await rejection(createOnnxClassifier(bytes, { layout: 'NCHW' }));
     expect(e.code).toBe('UNSUPPORTED_OP');
-    expect(e.message).toMatch(/MaxPool "dilated_pool" \(overlapping windows need ScatterElements with reduction \(opset ≥ 16\), the model has opset 12\)/);
+    expect(e.message).toMatch(
+      /MaxPool "dilated_pool" \(overlapping windows need ScatterElements with reduction \(opset ≥ 16\), the model has opset 12\)/,
+    );
   });
 
   it('a Resize with antialias = 1 on the path is reported with its reason', async () => {
@@ -115,7 +145,13 @@ describe('errors', () => {
       opset: 18,
       input: ['N', 3, 4, 4],
       nodes: [
-        { op: 'Resize', inputs: ['x', '', 'scales'], outputs: ['y'], attrs: { mode: 'linear', antialias: 1 }, name: 'aa' },
+        {
+          op: 'Resize',
+          inputs: ['x', '', 'scales'],
+          outputs: ['y'],
+          attrs: { mode: 'linear', antialias: 1 },
+          name: 'aa',
+        },
         ...hd.nodes,
       ],
       initializers: [{ name: 'scales', dims: [4], values: [1, 1, 0.5, 0.5] }, ...hd.initializers],
@@ -159,7 +195,13 @@ describe('errors', () => {
 
   it('an input whose layout cannot be inferred asks for options.layout', async () => {
     const hd = head('x', 5 * 5 * 5, 2, 1);
-    const bytes = buildModel({ input: ['N', 5, 5, 5], nodes: hd.nodes, initializers: hd.initializers, output: 'logits', outputDims: ['N', 2] });
+    const bytes = buildModel({
+      input: ['N', 5, 5, 5],
+      nodes: hd.nodes,
+      initializers: hd.initializers,
+      output: 'logits',
+      outputDims: ['N', 2],
+    });
     const e = await rejection(createOnnxClassifier(bytes));
     expect(e.code).toBe('INVALID_OPTION');
     expect(e.message).toContain('options.layout');
@@ -173,7 +215,9 @@ describe('errors', () => {
     // pixels (this used to fail only on the length of preprocessing.mean).
     const m = bundledModel('mobilenet-v1-025');
     for (const preprocessing of [m.preprocessing, undefined]) {
-      const e = await rejection(createOnnxClassifier(m.path, { layout: 'NHWC', ...(preprocessing ? { preprocessing } : {}) }));
+      const e = await rejection(
+        createOnnxClassifier(m.path, { layout: 'NHWC', ...(preprocessing ? { preprocessing } : {}) }),
+      );
       expect(e.code).toBe('INVALID_OPTION');
       expect(e).toBeInstanceOf(OptionError);
       expect(e.message).toContain("layout 'NHWC' contradicts the model's input shape [batch, 3, 224, 224]");
@@ -182,7 +226,13 @@ describe('errors', () => {
     }
     const grey = (input: (number | string)[]): Uint8Array => {
       const hd = head('x', 36, 2, 3);
-      return buildModel({ input, nodes: hd.nodes, initializers: hd.initializers, output: 'logits', outputDims: ['N', 2] });
+      return buildModel({
+        input,
+        nodes: hd.nodes,
+        initializers: hd.initializers,
+        output: 'logits',
+        outputDims: ['N', 2],
+      });
     };
     // one channel: 'NHWC' on [N, 1, 6, 6] would silently have read a 1×6 image with 6 channels
     const e1 = await rejection(createOnnxClassifier(grey(['N', 1, 6, 6]), { layout: 'NHWC' }));
@@ -203,7 +253,13 @@ describe('errors', () => {
   it('an explicit layout is checked against preprocessing and inputSize where both channel counts are plausible', async () => {
     const model = (input: (number | string)[], size: number): Uint8Array => {
       const hd = head('x', size, 2, 4);
-      return buildModel({ input, nodes: hd.nodes, initializers: hd.initializers, output: 'logits', outputDims: ['N', 2] });
+      return buildModel({
+        input,
+        nodes: hd.nodes,
+        initializers: hd.initializers,
+        output: 'logits',
+        outputDims: ['N', 2],
+      });
     };
     // [N, 1, 5, 3]: NCHW = one 5×3 channel, NHWC = 1×5 RGB; three means only fit NHWC
     const a = model(['N', 1, 5, 3], 15);
@@ -233,7 +289,13 @@ describe('errors', () => {
 
   it('an explicit layout for a shape that fits both is taken as given', async () => {
     const hd = head('x', 27, 2, 5);
-    const bytes = buildModel({ input: ['N', 3, 3, 3], nodes: hd.nodes, initializers: hd.initializers, output: 'logits', outputDims: ['N', 2] });
+    const bytes = buildModel({
+      input: ['N', 3, 3, 3],
+      nodes: hd.nodes,
+      initializers: hd.initializers,
+      output: 'logits',
+      outputDims: ['N', 2],
+    });
     for (const layout of ['NCHW', 'NHWC'] as const) {
       const c = await createOnnxClassifier(bytes, { layout, preprocessing: { mean: [0.1, 0.2, 0.3] } });
       expect(c.layout).toBe(layout);

@@ -41,7 +41,9 @@ function referenceProbabilities(data: Float32Array, i: number): number[] {
               const yy = y + ky - 1;
               const xx = x + kx - 1;
               if (yy < 0 || yy >= H || xx < 0 || xx >= H) continue;
-              sum += (convWeights[((o * C + c) * 3 + ky) * 3 + kx] as number) * (data[i * H * H * C + (yy * H + xx) * C + c] as number);
+              sum +=
+                (convWeights[((o * C + c) * 3 + ky) * 3 + kx] as number) *
+                (data[i * H * H * C + (yy * H + xx) * C + c] as number);
             }
           }
         }
@@ -49,7 +51,9 @@ function referenceProbabilities(data: Float32Array, i: number): number[] {
       }
     }
   }
-  const z = Array.from({ length: K }, (_, k) => feature.reduce((acc, f, j) => acc + (Wh[k * feature.length + j] as number) * f, bh[k] as number));
+  const z = Array.from({ length: K }, (_, k) =>
+    feature.reduce((acc, f, j) => acc + (Wh[k * feature.length + j] as number) * f, bh[k] as number),
+  );
   const m = Math.max(...z);
   const e = z.map((v) => Math.exp(v - m));
   const total = e.reduce((a, b) => a + b, 0);
@@ -110,12 +114,19 @@ describe('external-data models', () => {
     const inline = await createOnnxClassifier(inlineModel());
     try {
       const rng = createRng(3);
-      const batch = { data: Float32Array.from({ length: 2 * H * H * C }, () => rng.next()), count: 2, height: H, width: H, channels: C };
+      const batch = {
+        data: Float32Array.from({ length: 2 * H * H * C }, () => rng.next()),
+        count: 2,
+        height: H,
+        width: H,
+        channels: C,
+      };
       const a = await external.gradient!(batch, Int32Array.from([1, 3]));
       const r = await inline.gradient!(batch, Int32Array.from([1, 3]));
       for (let i = 0; i < 2; i++) {
         const want = referenceProbabilities(batch.data, i);
-        for (let k = 0; k < K; k++) expect(Math.abs((a.probabilities[i * K + k] as number) - (want[k] as number))).toBeLessThan(1e-6);
+        for (let k = 0; k < K; k++)
+          expect(Math.abs((a.probabilities[i * K + k] as number) - (want[k] as number))).toBeLessThan(1e-6);
       }
       expect(Array.from(a.probabilities)).toEqual(Array.from(r.probabilities));
       expect(Array.from(a.gradient)).toEqual(Array.from(r.gradient));
@@ -138,8 +149,14 @@ describe('external-data models', () => {
     const trimmed = externalize(inlineModel(), 'model.bin');
     writeFileSync(join(short, 'model.onnx'), trimmed.model);
     writeFileSync(join(short, 'model.bin'), trimmed.data.subarray(0, trimmed.data.byteLength - 4));
-    await expect(createOnnxClassifier(join(short, 'model.onnx'))).rejects.toMatchObject({ code: 'INVALID_FILE', message: expect.stringContaining('model.bin') });
-    await expect(createOnnxClassifier(model)).rejects.toMatchObject({ code: 'INVALID_MODEL', message: expect.stringContaining("pass the model's path") });
+    await expect(createOnnxClassifier(join(short, 'model.onnx'))).rejects.toMatchObject({
+      code: 'INVALID_FILE',
+      message: expect.stringContaining('model.bin'),
+    });
+    await expect(createOnnxClassifier(model)).rejects.toMatchObject({
+      code: 'INVALID_MODEL',
+      message: expect.stringContaining("pass the model's path"),
+    });
   });
 
   it('a location that is absolute or has a ".." component is INVALID_MODEL naming the tensor and location, even when the file exists', async () => {
@@ -148,7 +165,13 @@ describe('external-data models', () => {
     const folder = join(root, 'model');
     mkdirSync(join(folder, 'weights'), { recursive: true });
     const outside = join(root, 'outside.bin');
-    for (const location of [outside, '../outside.bin', 'weights/../../outside.bin', 'weights\\..\\..\\outside.bin', 'weights/../model.bin']) {
+    for (const location of [
+      outside,
+      '../outside.bin',
+      'weights/../../outside.bin',
+      'weights\\..\\..\\outside.bin',
+      'weights/../model.bin',
+    ]) {
       const { model, data } = externalize(inlineModel(), location);
       writeFileSync(outside, data);
       writeFileSync(join(folder, 'model.bin'), data);
@@ -164,7 +187,9 @@ describe('external-data models', () => {
       expect((error as InvalidModelError).code).toBe('INVALID_MODEL');
       expect((error as Error).message).toContain('tensor "Wc"');
       expect((error as Error).message).toContain(JSON.stringify(location));
-      expect((error as Error).message).toMatch(location === outside ? /an absolute path/ : /a path with a "\.\." component/);
+      expect((error as Error).message).toMatch(
+        location === outside ? /an absolute path/ : /a path with a "\.\." component/,
+      );
     }
     // checked for every tensor before any file is read: the first tensor's (missing) file is not reported
     const mixed = onnx.ModelProto.decode(externalize(inlineModel(), 'missing.bin').model);
@@ -173,7 +198,9 @@ describe('external-data models', () => {
     writeFileSync(join(folder, 'model.onnx'), onnx.ModelProto.encode(mixed).finish());
     await expect(createOnnxClassifier(join(folder, 'model.onnx'))).rejects.toMatchObject({
       code: 'INVALID_MODEL',
-      message: expect.stringContaining(`tensor "${last?.name ?? ''}" of ${join(folder, 'model.onnx')} has external-data location "../outside.bin"`),
+      message: expect.stringContaining(
+        `tensor "${last?.name ?? ''}" of ${join(folder, 'model.onnx')} has external-data location "../outside.bin"`,
+      ),
     });
     // a location in a subfolder of the model's folder is still read
     const { model, data } = externalize(inlineModel(), 'weights/model.bin');
@@ -182,7 +209,13 @@ describe('external-data models', () => {
     const ok = await createOnnxClassifier(join(folder, 'model.onnx'));
     try {
       const rng = createRng(4);
-      const batch = { data: Float32Array.from({ length: H * H * C }, () => rng.next()), count: 1, height: H, width: H, channels: C };
+      const batch = {
+        data: Float32Array.from({ length: H * H * C }, () => rng.next()),
+        count: 1,
+        height: H,
+        width: H,
+        channels: C,
+      };
       const p = await ok.predict(batch);
       const want = referenceProbabilities(batch.data, 0);
       for (let k = 0; k < K; k++) expect(Math.abs((p[k] as number) - (want[k] as number))).toBeLessThan(1e-6);

@@ -41,7 +41,14 @@ function f64(path: string): Float64Array {
 }
 
 /** NCHW → NHWC for a (B, C, H, W) array. */
-export function nchwToNhwc<T extends Float32Array | Float64Array>(src: T, b: number, c: number, h: number, w: number, out: T): T {
+export function nchwToNhwc<T extends Float32Array | Float64Array>(
+  src: T,
+  b: number,
+  c: number,
+  h: number,
+  w: number,
+  out: T,
+): T {
   for (let n = 0; n < b; n++)
     for (let ch = 0; ch < c; ch++)
       for (let y = 0; y < h; y++)

@@ -9,7 +9,11 @@ import { fixtureNames, largeFixtureNames, loadFixture } from './fixtureData.js';
  * 1e-4); a probability within max(1e-5, 5 × the change PyTorch float32's logit error could cause,
  * |Δp_k| ≤ 2·p_k·max|Δz|).
  */
-async function compare(name: string, options: OnnxClassifierOptions, gradientTolerance: (i: number, torch: number) => number): Promise<void> {
+async function compare(
+  name: string,
+  options: OnnxClassifierOptions,
+  gradientTolerance: (i: number, torch: number) => number,
+): Promise<void> {
   const fx = loadFixture(name);
   const classifier = await createOnnxClassifier(fx.modelPath, { intraOpNumThreads: 1, ...options });
   try {
@@ -40,7 +44,10 @@ async function compare(name: string, options: OnnxClassifierOptions, gradientTol
       }
       const rel = Math.sqrt(num / den);
       const tol = gradientTolerance(i, fx.torchGradRelL2[i] as number);
-      expect(rel, `example ${i}: relative L2 error ${rel.toExponential(3)} vs tolerance ${tol.toExponential(3)}`).toBeLessThan(tol);
+      expect(
+        rel,
+        `example ${i}: relative L2 error ${rel.toExponential(3)} vs tolerance ${tol.toExponential(3)}`,
+      ).toBeLessThan(tol);
     }
   } finally {
     await classifier.dispose();

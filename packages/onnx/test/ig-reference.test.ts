@@ -35,7 +35,6 @@ interface IgMeta {
   readonly F_x1: number;
 }
 
-
 const open: OnnxClassifier[] = [];
 afterAll(async () => {
   for (const c of open) await c.dispose();
@@ -51,28 +50,58 @@ describe.each(fixtureNames)('integrated gradients vs PyTorch: %s', (name) => {
     const raw = readFileSync(join(dir, 'ig.f64'));
     const refChw = new Float64Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
     const ref = nchwToNhwc(refChw, 1, c, h, w, new Float64Array(refChw.length));
-    const classifier = await createOnnxClassifier(fixture.modelPath, { output: 'logits', graphOptimizationLevel: 'extended' });
+    const classifier = await createOnnxClassifier(fixture.modelPath, {
+      output: 'logits',
+      graphOptimizationLevel: 'extended',
+    });
     open.push(classifier);
     const image = batchItem(fixture.batch, ig.input_index);
     const baseline = batchItem(fixture.batch, ig.baseline_index);
     // the fixtures' inputs are standard-normal tensors for toy models, not [0, 1] photos
     const valueRange = 'any';
-    const result = await integratedGradients(classifier, { image, baseline, target: ig.target, steps: ig.steps, rule: 'midpoint', valueRange });
+    const result = await integratedGradients(classifier, {
+      image,
+      baseline,
+      target: ig.target,
+      steps: ig.steps,
+      rule: 'midpoint',
+      valueRange,
+    });
     const rng = createRng(1);
     const rounded = { ...image, data: image.data.map((v) => v * (1 + (rng.next() < 0.5 ? -1 : 1) * 2 ** -23)) };
-    const perturbed = await integratedGradients(classifier, { image: rounded, baseline, target: ig.target, steps: ig.steps, rule: 'midpoint', valueRange });
+    const perturbed = await integratedGradients(classifier, {
+      image: rounded,
+      baseline,
+      target: ig.target,
+      steps: ig.steps,
+      rule: 'midpoint',
+      valueRange,
+    });
     const sensitivity = relativeL2(perturbed.attributions, result.attributions);
-    const torchError = Math.max(fixture.torchGradRelL2[ig.input_index] ?? 0, fixture.torchGradRelL2[ig.baseline_index] ?? 0);
+    const torchError = Math.max(
+      fixture.torchGradRelL2[ig.input_index] ?? 0,
+      fixture.torchGradRelL2[ig.baseline_index] ?? 0,
+    );
     const tolerance = Math.max(1e-4, 5 * torchError, 5 * sensitivity);
     expect(relativeL2(result.attributions, ref)).toBeLessThanOrEqual(tolerance);
     // probabilities within max(1e-5, 5 × the change PyTorch float32's logit error could cause, 2·p·max|Δz|)
-    for (const [ours, ref] of [[result.fx0, ig.F_x0], [result.fx1, ig.F_x1]] as const) {
+    for (const [ours, ref] of [
+      [result.fx0, ig.F_x0],
+      [result.fx1, ig.F_x1],
+    ] as const) {
       expect(Math.abs(ours - ref)).toBeLessThanOrEqual(Math.max(1e-5, 5 * 2 * ref * fixture.torchLogitsMaxAbs));
     }
 
-    const map = await attribute(classifier, { image, baseline, target: ig.target, valueRange, method: { name: 'integrated-gradients', steps: ig.steps, rule: 'midpoint' } });
+    const map = await attribute(classifier, {
+      image,
+      baseline,
+      target: ig.target,
+      valueRange,
+      method: { name: 'integrated-gradients', steps: ig.steps, rule: 'midpoint' },
+    });
     const refMap = new Float64Array(h * w);
-    for (let p = 0; p < h * w; p++) for (let ch = 0; ch < c; ch++) refMap[p] = (refMap[p] as number) + (ref[p * c + ch] as number);
+    for (let p = 0; p < h * w; p++)
+      for (let ch = 0; ch < c; ch++) refMap[p] = (refMap[p] as number) + (ref[p * c + ch] as number);
     expect(relativeL2(map.data, refMap)).toBeLessThanOrEqual(tolerance);
     // completeness of the reference itself, reported by the map's delta
     let sum = 0;

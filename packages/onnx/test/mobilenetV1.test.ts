@@ -25,7 +25,12 @@ function syntheticBatch(count: number, seed: number): ImageBatch {
   const rng = createRng(seed);
   const data = new Float32Array(count * S * S * 3);
   for (let n = 0; n < count; n++) {
-    const blobs = Array.from({ length: 4 }, () => ({ x: rng.next() * S, y: rng.next() * S, r: 20 + rng.next() * 60, c: [rng.next(), rng.next(), rng.next()] }));
+    const blobs = Array.from({ length: 4 }, () => ({
+      x: rng.next() * S,
+      y: rng.next() * S,
+      r: 20 + rng.next() * 60,
+      c: [rng.next(), rng.next(), rng.next()],
+    }));
     for (let y = 0; y < S; y++) {
       for (let x = 0; x < S; x++) {
         for (let c = 0; c < 3; c++) {
@@ -53,11 +58,13 @@ describe('MobileNet v1 0.25, real weights', () => {
       const probs = await classifier.predict(batch);
       const targets = Int32Array.from([0, 1], (i) => {
         let best = 0;
-        for (let k = 1; k < 1000; k++) if ((probs[i * 1000 + k] as number) > (probs[i * 1000 + best] as number)) best = k;
+        for (let k = 1; k < 1000; k++)
+          if ((probs[i * 1000 + k] as number) > (probs[i * 1000 + best] as number)) best = k;
         return best;
       });
       const { gradient, probabilities } = await classifier.gradient!(batch, targets);
-      for (let k = 0; k < probs.length; k++) expect(Math.abs((probabilities[k] as number) - (probs[k] as number))).toBeLessThan(1e-5);
+      for (let k = 0; k < probs.length; k++)
+        expect(Math.abs((probabilities[k] as number) - (probs[k] as number))).toBeLessThan(1e-5);
       const n = S * S * 3;
       const rng = createRng(9);
       const h = 1e-4;
@@ -68,7 +75,9 @@ describe('MobileNet v1 0.25, real weights', () => {
         const v = new Float32Array(2 * n);
         const px = rng.int(S - 24);
         const py = rng.int(S - 24);
-        for (let y = py; y < py + 24; y++) for (let x = px; x < px + 24; x++) for (let c = 0; c < 3; c++) v[i * n + (y * S + x) * 3 + c] = rng.next() < 0.5 ? -1 : 1;
+        for (let y = py; y < py + 24; y++)
+          for (let x = px; x < px + 24; x++)
+            for (let c = 0; c < 3; c++) v[i * n + (y * S + x) * 3 + c] = rng.next() < 0.5 ? -1 : 1;
         const plus = batch.data.map((x, j) => x + h * (v[j] as number));
         const minus = batch.data.map((x, j) => x - h * (v[j] as number));
         const pp = await classifier.predict({ ...batch, data: plus });
@@ -76,7 +85,8 @@ describe('MobileNet v1 0.25, real weights', () => {
         const t = targets[i] as number;
         fds.push(((pp[i * 1000 + t] as number) - (pm[i * 1000 + t] as number)) / (2 * h));
         let dot = 0;
-        for (let j = i * n; j < (i + 1) * n; j++) dot += (gradient[j] as number) * (((plus[j] as number) - (minus[j] as number)) / (2 * h));
+        for (let j = i * n; j < (i + 1) * n; j++)
+          dot += (gradient[j] as number) * (((plus[j] as number) - (minus[j] as number)) / (2 * h));
         dots.push(dot);
       }
       let num = 0;
@@ -85,10 +95,14 @@ describe('MobileNet v1 0.25, real weights', () => {
         const fd = fds[k] as number;
         num += (dot - fd) ** 2;
         den += fd * fd;
-        if (Math.abs(fd) > 0.05) expect(Math.sign(dot), `direction ${k}: ⟨∇F, v⟩ = ${dot}, central difference ${fd}`).toBe(Math.sign(fd));
+        if (Math.abs(fd) > 0.05)
+          expect(Math.sign(dot), `direction ${k}: ⟨∇F, v⟩ = ${dot}, central difference ${fd}`).toBe(Math.sign(fd));
       });
       const rel = Math.sqrt(num / den);
-      expect(rel, `⟨∇F, v⟩ = [${dots.map((x) => x.toFixed(4))}] vs central differences [${fds.map((x) => x.toFixed(4))}]`).toBeLessThan(0.15);
+      expect(
+        rel,
+        `⟨∇F, v⟩ = [${dots.map((x) => x.toFixed(4))}] vs central differences [${fds.map((x) => x.toFixed(4))}]`,
+      ).toBeLessThan(0.15);
     } finally {
       await classifier.dispose();
     }

@@ -5,7 +5,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { bundledModel } from '@ablation-path/assets';
-import { checkAblationPath, constantImage, createImage, linearPath, optimizeAblationPath, scorePath, createGridDomain } from '@ablation-path/core';
+import {
+  checkAblationPath,
+  constantImage,
+  createImage,
+  linearPath,
+  optimizeAblationPath,
+  scorePath,
+  createGridDomain,
+} from '@ablation-path/core';
 import { createOnnxClassifier } from '../src/index.js';
 
 const S = 224;
@@ -37,14 +45,27 @@ describe('MobileNetV2 through optimizeAblationPath', () => {
       let target = 0;
       for (let k = 1; k < 1000; k++) if ((p[k] as number) > (p[target] as number)) target = k;
       const steps = 8;
-      const result = await optimizeAblationPath(classifier, { image, baseline, target, steps, maxIterations: 3, minIterations: 3, batchSize: 8 });
+      const result = await optimizeAblationPath(classifier, {
+        image,
+        baseline,
+        target,
+        steps,
+        maxIterations: 3,
+        minIterations: 3,
+        batchSize: 8,
+      });
       expect(result.iterations).toBe(3);
       expect(checkAblationPath(result.path).ok).toBe(true);
       expect(result.scores.length).toBe(steps + 1);
       for (const s of result.scores) expect(s >= 0 && s <= 1).toBe(true);
       // F at mask 0 (all image) is the image's own probability
       expect(Math.abs((result.scores[0] as number) - (p[target] as number))).toBeLessThan(1e-4);
-      const linear = await scorePath(classifier, { image, baseline, target, path: linearPath(createGridDomain(S, S), steps) });
+      const linear = await scorePath(classifier, {
+        image,
+        baseline,
+        target,
+        path: linearPath(createGridDomain(S, S), steps),
+      });
       expect(result.score).toBeGreaterThan(linear.score);
     } finally {
       await classifier.dispose();

@@ -28,12 +28,24 @@ function body(): { nodes: TinyNode[]; initializers: TinyTensor[] } {
 
 function batch(count: number, seed: number): ImageBatch {
   const rng = createRng(seed);
-  return { data: Float32Array.from({ length: count * H * H * C }, () => rng.next()), count, height: H, width: H, channels: C };
+  return {
+    data: Float32Array.from({ length: count * H * H * C }, () => rng.next()),
+    count,
+    height: H,
+    width: H,
+    channels: C,
+  };
 }
 
 const logitsModel = (): Uint8Array => {
   const b = body();
-  return buildModel({ input: ['N', C, H, H], nodes: b.nodes, initializers: b.initializers, output: 'logits', outputDims: ['N', K] });
+  return buildModel({
+    input: ['N', C, H, H],
+    nodes: b.nodes,
+    initializers: b.initializers,
+    output: 'logits',
+    outputDims: ['N', K],
+  });
 };
 
 describe('model forms', () => {
@@ -55,10 +67,12 @@ describe('model forms', () => {
       const targets = Int32Array.from([0, 2, 4]);
       const a = await withSoftmax.gradient!(x, targets);
       const r = await fromLogits.gradient!(x, targets);
-      for (let i = 0; i < a.probabilities.length; i++) expect(Math.abs((a.probabilities[i] as number) - (r.probabilities[i] as number))).toBeLessThan(1e-6);
+      for (let i = 0; i < a.probabilities.length; i++)
+        expect(Math.abs((a.probabilities[i] as number) - (r.probabilities[i] as number))).toBeLessThan(1e-6);
       let scale = 0;
       for (const v of r.gradient) scale = Math.max(scale, Math.abs(v));
-      for (let i = 0; i < a.gradient.length; i++) expect(Math.abs((a.gradient[i] as number) - (r.gradient[i] as number))).toBeLessThan(1e-5 * scale);
+      for (let i = 0; i < a.gradient.length; i++)
+        expect(Math.abs((a.gradient[i] as number) - (r.gradient[i] as number))).toBeLessThan(1e-5 * scale);
     } finally {
       await withSoftmax.dispose();
       await fromLogits.dispose();
@@ -67,7 +81,13 @@ describe('model forms', () => {
 
   it('a fixed batch size (2) runs 5 images in zero-padded chunks, equal to the dynamic model', async () => {
     const b = body();
-    const fixed = buildModel({ input: [2, C, H, H], nodes: b.nodes, initializers: b.initializers, output: 'logits', outputDims: [2, K] });
+    const fixed = buildModel({
+      input: [2, C, H, H],
+      nodes: b.nodes,
+      initializers: b.initializers,
+      output: 'logits',
+      outputDims: [2, K],
+    });
     const f = await createOnnxClassifier(fixed);
     const d = await createOnnxClassifier(logitsModel(), { batchSize: 3 });
     try {
@@ -82,7 +102,8 @@ describe('model forms', () => {
         expect(Math.abs((pf[i] as number) - (pd[i] as number))).toBeLessThan(1e-6);
         expect(Math.abs((gf.probabilities[i] as number) - (pd[i] as number))).toBeLessThan(1e-6);
       }
-      for (let i = 0; i < gf.gradient.length; i++) expect(Math.abs((gf.gradient[i] as number) - (gd.gradient[i] as number))).toBeLessThan(1e-6);
+      for (let i = 0; i < gf.gradient.length; i++)
+        expect(Math.abs((gf.gradient[i] as number) - (gd.gradient[i] as number))).toBeLessThan(1e-6);
     } finally {
       await f.dispose();
       await d.dispose();
@@ -106,8 +127,10 @@ describe('model forms', () => {
       const x = batch(3, 3);
       const a = await c4.gradient!(x, 2);
       const r = await c2.gradient!(x, 2);
-      for (let i = 0; i < a.probabilities.length; i++) expect(Math.abs((a.probabilities[i] as number) - (r.probabilities[i] as number))).toBeLessThan(1e-6);
-      for (let i = 0; i < a.gradient.length; i++) expect(Math.abs((a.gradient[i] as number) - (r.gradient[i] as number))).toBeLessThan(1e-6);
+      for (let i = 0; i < a.probabilities.length; i++)
+        expect(Math.abs((a.probabilities[i] as number) - (r.probabilities[i] as number))).toBeLessThan(1e-6);
+      for (let i = 0; i < a.gradient.length; i++)
+        expect(Math.abs((a.gradient[i] as number) - (r.gradient[i] as number))).toBeLessThan(1e-6);
     } finally {
       await c4.dispose();
       await c2.dispose();
@@ -121,8 +144,10 @@ describe('model forms', () => {
       const x = batch(4, 5);
       const a = await spin.gradient!(x, 1);
       const r = await quiet.gradient!(x, 1);
-      for (let i = 0; i < a.probabilities.length; i++) expect(Math.abs((a.probabilities[i] as number) - (r.probabilities[i] as number))).toBeLessThan(1e-6);
-      for (let i = 0; i < a.gradient.length; i++) expect(Math.abs((a.gradient[i] as number) - (r.gradient[i] as number))).toBeLessThan(1e-6);
+      for (let i = 0; i < a.probabilities.length; i++)
+        expect(Math.abs((a.probabilities[i] as number) - (r.probabilities[i] as number))).toBeLessThan(1e-6);
+      for (let i = 0; i < a.gradient.length; i++)
+        expect(Math.abs((a.gradient[i] as number) - (r.gradient[i] as number))).toBeLessThan(1e-6);
     } finally {
       await spin.dispose();
       await quiet.dispose();

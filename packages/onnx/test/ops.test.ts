@@ -33,7 +33,11 @@ const K = 4;
 const w = (name: string, dims: number[], seed: number, scale = 0.5): TinyTensor => ({
   name,
   dims,
-  values: randomValues(dims.reduce((a, c) => a * c, 1), seed, scale),
+  values: randomValues(
+    dims.reduce((a, c) => a * c, 1),
+    seed,
+    scale,
+  ),
 });
 const i64 = (name: string, values: number[]): TinyTensor => ({ name, dims: [values.length], values, type: 'int64' });
 
@@ -41,7 +45,14 @@ const cases: Case[] = [
   {
     name: 'Conv: stride 2, asymmetric pads (ConvTranspose path)',
     input: [3, 9, 9],
-    nodes: [{ op: 'Conv', inputs: ['x', 'W', 'B'], outputs: ['y'], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 0, 2, 1] } }],
+    nodes: [
+      {
+        op: 'Conv',
+        inputs: ['x', 'W', 'B'],
+        outputs: ['y'],
+        attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 0, 2, 1] },
+      },
+    ],
     initializers: [w('W', [4, 3, 3, 3], 1), w('B', [4], 2)],
     feature: 'y',
     size: 4 * 5 * 4,
@@ -49,7 +60,14 @@ const cases: Case[] = [
   {
     name: 'Conv: depthwise, dilation 2, stride 1 (flipped-kernel Conv path)',
     input: [3, 9, 9],
-    nodes: [{ op: 'Conv', inputs: ['x', 'W'], outputs: ['y'], attrs: { kernel_shape: [3, 3], dilations: [2, 2], pads: [2, 1, 2, 3], group: 3 } }],
+    nodes: [
+      {
+        op: 'Conv',
+        inputs: ['x', 'W'],
+        outputs: ['y'],
+        attrs: { kernel_shape: [3, 3], dilations: [2, 2], pads: [2, 1, 2, 3], group: 3 },
+      },
+    ],
     initializers: [w('W', [3, 1, 3, 3], 3)],
     feature: 'y',
     size: 3 * 9 * 9,
@@ -57,7 +75,14 @@ const cases: Case[] = [
   {
     name: 'Conv: grouped (2 groups × 2 out), stride 2, auto_pad SAME_UPPER (grouped ConvTranspose path)',
     input: [4, 9, 8],
-    nodes: [{ op: 'Conv', inputs: ['x', 'W'], outputs: ['y'], attrs: { kernel_shape: [3, 3], strides: [2, 2], auto_pad: 'SAME_UPPER', group: 2 } }],
+    nodes: [
+      {
+        op: 'Conv',
+        inputs: ['x', 'W'],
+        outputs: ['y'],
+        attrs: { kernel_shape: [3, 3], strides: [2, 2], auto_pad: 'SAME_UPPER', group: 2 },
+      },
+    ],
     initializers: [w('W', [4, 2, 3, 3], 4)],
     feature: 'y',
     size: 4 * 5 * 4,
@@ -66,9 +91,19 @@ const cases: Case[] = [
     name: 'Conv: depthwise stride 2 with pads 1 (as MobileNet) then 1×1 conv, VALID 2×2 stride 2',
     input: [3, 10, 10],
     nodes: [
-      { op: 'Conv', inputs: ['x', 'Wd'], outputs: ['a'], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], group: 3 } },
+      {
+        op: 'Conv',
+        inputs: ['x', 'Wd'],
+        outputs: ['a'],
+        attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], group: 3 },
+      },
       { op: 'Conv', inputs: ['a', 'Wp'], outputs: ['b'], attrs: { kernel_shape: [1, 1] } },
-      { op: 'Conv', inputs: ['b', 'Wv'], outputs: ['y'], attrs: { kernel_shape: [2, 2], strides: [2, 2], auto_pad: 'VALID' } },
+      {
+        op: 'Conv',
+        inputs: ['b', 'Wv'],
+        outputs: ['y'],
+        attrs: { kernel_shape: [2, 2], strides: [2, 2], auto_pad: 'VALID' },
+      },
     ],
     initializers: [w('Wd', [3, 1, 3, 3], 5), w('Wp', [5, 3, 1, 1], 6), w('Wv', [2, 5, 2, 2], 7)],
     feature: 'y',
@@ -77,7 +112,14 @@ const cases: Case[] = [
   {
     name: 'MaxPool: overlapping 3×3 stride 2, pads 1, ceil_mode',
     input: [2, 8, 8],
-    nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1 } }],
+    nodes: [
+      {
+        op: 'MaxPool',
+        inputs: ['x'],
+        outputs: ['y'],
+        attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1 },
+      },
+    ],
     values: 'distinct',
     feature: 'y',
     size: 2 * 5 * 5,
@@ -85,7 +127,14 @@ const cases: Case[] = [
   {
     name: 'MaxPool: 2×2 stride 2 with dilation 2 (windows overlap through the dilation: {0, 2}, {2, 4}, …)',
     input: [2, 9, 9],
-    nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [2, 2], strides: [2, 2], dilations: [2, 2] } }],
+    nodes: [
+      {
+        op: 'MaxPool',
+        inputs: ['x'],
+        outputs: ['y'],
+        attrs: { kernel_shape: [2, 2], strides: [2, 2], dilations: [2, 2] },
+      },
+    ],
     values: 'distinct',
     feature: 'y',
     size: 2 * 4 * 4,
@@ -93,14 +142,28 @@ const cases: Case[] = [
   {
     name: 'AveragePool: 3×3 stride 2, pads 1, count_include_pad 0, ceil_mode',
     input: [2, 8, 8],
-    nodes: [{ op: 'AveragePool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1 } }],
+    nodes: [
+      {
+        op: 'AveragePool',
+        inputs: ['x'],
+        outputs: ['y'],
+        attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1 },
+      },
+    ],
     feature: 'y',
     size: 2 * 5 * 5,
   },
   {
     name: 'AveragePool: 3×2 stride (2, 1), asymmetric pads, count_include_pad 1',
     input: [2, 7, 6],
-    nodes: [{ op: 'AveragePool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [3, 2], strides: [2, 1], pads: [1, 0, 0, 1], count_include_pad: 1 } }],
+    nodes: [
+      {
+        op: 'AveragePool',
+        inputs: ['x'],
+        outputs: ['y'],
+        attrs: { kernel_shape: [3, 2], strides: [2, 1], pads: [1, 0, 0, 1], count_include_pad: 1 },
+      },
+    ],
     feature: 'y',
     size: 2 * 3 * 6,
   },
@@ -111,7 +174,12 @@ const cases: Case[] = [
       { op: 'Pad', inputs: ['x', 'pads'], outputs: ['p'], attrs: { mode: 'constant' } },
       { op: 'Slice', inputs: ['p', 'starts', 'ends', 'axes'], outputs: ['y'] },
     ],
-    initializers: [i64('pads', [0, 0, 2, -1, 0, 1, -2, 3]), i64('starts', [-5, 1]), i64('ends', [100, 6]), i64('axes', [2, 3])],
+    initializers: [
+      i64('pads', [0, 0, 2, -1, 0, 1, -2, 3]),
+      i64('starts', [-5, 1]),
+      i64('ends', [100, 6]),
+      i64('axes', [2, 3]),
+    ],
     feature: 'y',
     size: 4 * 5 * 5,
   },
@@ -148,7 +216,12 @@ const cases: Case[] = [
     name: 'BatchNormalization, Relu, Sub/Div with broadcast constants on either side',
     input: [3, 5, 4],
     nodes: [
-      { op: 'BatchNormalization', inputs: ['x', 'g', 'beta', 'mu', 'var'], outputs: ['bn'], attrs: { epsilon: { f: 1e-3 } } },
+      {
+        op: 'BatchNormalization',
+        inputs: ['x', 'g', 'beta', 'mu', 'var'],
+        outputs: ['bn'],
+        attrs: { epsilon: { f: 1e-3 } },
+      },
       { op: 'Relu', inputs: ['bn'], outputs: ['r'] },
       { op: 'Sub', inputs: ['cW', 'r'], outputs: ['s'] },
       { op: 'Div', inputs: ['s', 'cC'], outputs: ['d'] },
@@ -192,7 +265,10 @@ const cases: Case[] = [
       { op: 'Clip', inputs: ['p', 'lo', 'hi'], outputs: ['c'] },
       { op: 'Softmax', inputs: ['c'], outputs: ['y'], attrs: { axis: 2 } },
     ],
-    initializers: [{ name: 'lo', dims: [], values: [0.05] }, { name: 'hi', dims: [], values: [0.6] }],
+    initializers: [
+      { name: 'lo', dims: [], values: [0.05] },
+      { name: 'hi', dims: [], values: [0.6] },
+    ],
     feature: 'y',
     size: 2 * 4 * 5,
   },
@@ -209,7 +285,11 @@ const cases: Case[] = [
       { op: 'GlobalAveragePool', inputs: ['sm'], outputs: ['gp'] },
       { op: 'Mul', inputs: ['sm', 'gp'], outputs: ['y'] },
     ],
-    initializers: [w('W', [4, 3, 1, 1], 13, 4), { name: 'lo', dims: [], values: [-0.3] }, { name: 'hi', dims: [], values: [1.5] }],
+    initializers: [
+      w('W', [4, 3, 1, 1], 13, 4),
+      { name: 'lo', dims: [], values: [-0.3] },
+      { name: 'hi', dims: [], values: [1.5] },
+    ],
     feature: 'y',
     size: 4 * 6 * 6,
   },
@@ -272,7 +352,9 @@ async function expectFiniteDifferences(classifier: Classifier, batch: ImageBatch
       const fd = ((pp[i * K + t] as number) - (pm[i * K + t] as number)) / (2 * step);
       let dot = 0;
       for (let j = i * n; j < (i + 1) * n; j++) dot += (gradient[j] as number) * (v[j] as number);
-      expect(Math.abs(dot - fd), `direction ${d}, image ${i}: ⟨∇F, v⟩ = ${dot}, finite difference ${fd}`).toBeLessThan(2e-4 + 1e-2 * Math.abs(fd));
+      expect(Math.abs(dot - fd), `direction ${d}, image ${i}: ⟨∇F, v⟩ = ${dot}, finite difference ${fd}`).toBeLessThan(
+        2e-4 + 1e-2 * Math.abs(fd),
+      );
     }
   }
 }
@@ -355,7 +437,12 @@ describe('gradient rules against central finite differences', () => {
           { op: 'Clip', inputs: [folded ? 'r' : 'ri', 'zero', 'hi'], outputs: ['y'] },
           ...hd.nodes,
         ],
-        initializers: [w('W', [4, 3, 1, 1], 34, 3), { name: 'zero', dims: [], values: [lo] }, { name: 'hi', dims: [], values: [0.7] }, ...hd.initializers],
+        initializers: [
+          w('W', [4, 3, 1, 1], 34, 3),
+          { name: 'zero', dims: [], values: [lo] },
+          { name: 'hi', dims: [], values: [0.7] },
+          ...hd.initializers,
+        ],
         output: 'logits',
         outputDims: ['N', K],
       });

@@ -24,7 +24,8 @@ const channelMeans = buildModel({
 describe('preprocessing contract (ONNX adapter)', () => {
   for (const c of preprocessingCases) {
     it(`${c.valid ? 'accepts' : 'rejects'} ${c.name}`, async () => {
-      const create = () => createOnnxClassifier(channelMeans, { output: 'logits', preprocessing: c.preprocessing as never });
+      const create = () =>
+        createOnnxClassifier(channelMeans, { output: 'logits', preprocessing: c.preprocessing as never });
       if (!c.valid) {
         await expect(create()).rejects.toBeInstanceOf(OptionError);
         return;

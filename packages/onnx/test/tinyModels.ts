@@ -83,7 +83,12 @@ export function buildModel(spec: TinyModelSpec): Uint8Array {
  * A classifier head for a feature tensor `feature` of `size` values per image: Flatten → Gemm with
  * fixed random weights → `logits` [N, classes].
  */
-export function head(feature: string, size: number, classes: number, seed: number): { nodes: TinyNode[]; initializers: TinyTensor[] } {
+export function head(
+  feature: string,
+  size: number,
+  classes: number,
+  seed: number,
+): { nodes: TinyNode[]; initializers: TinyTensor[] } {
   return {
     nodes: [
       { op: 'Flatten', inputs: [feature], outputs: ['__flat'], attrs: { axis: 1 } },

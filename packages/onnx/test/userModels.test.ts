@@ -29,14 +29,18 @@ const bias = randomValues(K, 72, 0.2);
  * axis is declared dynamic. `outputShape`: the scores are reshaped to it at the end (e.g.
  * [−1, 1, 1, K], the NHWC logits of a final 1×1 convolution).
  */
-function linearModel(names: { input: string; logits: string; probs?: string }, options: { batchOne?: boolean; outputShape?: number[] } = {}): Uint8Array {
+function linearModel(
+  names: { input: string; logits: string; probs?: string },
+  options: { batchOne?: boolean; outputShape?: number[] } = {},
+): Uint8Array {
   const nodes: TinyNode[] = [
     options.batchOne
       ? { op: 'Reshape', inputs: [names.input, 'oneRow'], outputs: ['flat'] }
       : { op: 'Flatten', inputs: [names.input], outputs: ['flat'], attrs: { axis: 1 } },
     { op: 'Gemm', inputs: ['flat', 'Wt', 'bias'], outputs: [names.logits], attrs: { transB: 1 } },
   ];
-  if (names.probs !== undefined) nodes.push({ op: 'Softmax', inputs: [names.logits], outputs: [names.probs], attrs: { axis: 1 } });
+  if (names.probs !== undefined)
+    nodes.push({ op: 'Softmax', inputs: [names.logits], outputs: [names.probs], attrs: { axis: 1 } });
   let output = names.probs ?? names.logits;
   if (options.outputShape !== undefined) {
     nodes.push({ op: 'Reshape', inputs: [output, 'outShape'], outputs: ['reshaped'] });
@@ -66,7 +70,9 @@ function reference(batch: ImageBatch, targets: Int32Array): { p: Float64Array; g
   for (let i = 0; i < n; i++) {
     // NCHW flattening of image i, read from NHWC data
     const v = new Float64Array(D);
-    for (let c = 0; c < C; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) v[(c * H + y) * W + x] = batch.data[i * D + (y * W + x) * C + c] as number;
+    for (let c = 0; c < C; c++)
+      for (let y = 0; y < H; y++)
+        for (let x = 0; x < W; x++) v[(c * H + y) * W + x] = batch.data[i * D + (y * W + x) * C + c] as number;
     const z = Array.from({ length: K }, (_, k) => {
       let s = bias[k] as number;
       for (let j = 0; j < D; j++) s += (weights[k * D + j] as number) * (v[j] as number);
@@ -83,7 +89,8 @@ function reference(batch: ImageBatch, targets: Int32Array): { p: Float64Array; g
         for (let x = 0; x < W; x++) {
           const j = (c * H + y) * W + x;
           let s = 0;
-          for (let k = 0; k < K; k++) s += (weights[k * D + j] as number) * pt * ((k === t ? 1 : 0) - (p[i * K + k] as number));
+          for (let k = 0; k < K; k++)
+            s += (weights[k * D + j] as number) * pt * ((k === t ? 1 : 0) - (p[i * K + k] as number));
           g[i * D + (y * W + x) * C + c] = s;
         }
       }
@@ -96,7 +103,11 @@ function reference(batch: ImageBatch, targets: Int32Array): { p: Float64Array; g
  * Runs the classifier's gradient on `batch` and checks probabilities (to 1e-6) and gradients (to
  * 1e-5 of the largest reference entry) against the float64 {@link reference}; returns that scale.
  */
-async function expectReferenceGradient(classifier: OnnxClassifier, batch: ImageBatch, targets: Int32Array): Promise<number> {
+async function expectReferenceGradient(
+  classifier: OnnxClassifier,
+  batch: ImageBatch,
+  targets: Int32Array,
+): Promise<number> {
   const ref = reference(batch, targets);
   const { probabilities, gradient } = await classifier.gradient!(batch, targets);
   expect(maxAbsDiff(probabilities, ref.p)).toBeLessThan(1e-6);
@@ -114,8 +125,14 @@ function randomBatch(count: number, seed: number): ImageBatch {
 describe('models as users export them', () => {
   const clashing: { label: string; names: { input: string; logits: string; probs?: string } }[] = [
     { label: 'input "image", logits output "probabilities"', names: { input: 'image', logits: 'probabilities' } },
-    { label: 'input "targets", softmax output "probabilities" from logits "gradient"', names: { input: 'targets', logits: 'gradient', probs: 'probabilities' } },
-    { label: 'input "gradient", softmax output "image"', names: { input: 'gradient', logits: 'targets', probs: 'image' } },
+    {
+      label: 'input "targets", softmax output "probabilities" from logits "gradient"',
+      names: { input: 'targets', logits: 'gradient', probs: 'probabilities' },
+    },
+    {
+      label: 'input "gradient", softmax output "image"',
+      names: { input: 'gradient', logits: 'targets', probs: 'image' },
+    },
   ];
   for (const { label, names } of clashing) {
     it(`tensor names the adapter's own graph uses (${label}) do not clash: probabilities and gradients equal the float64 reference`, async () => {
@@ -133,7 +150,9 @@ describe('models as users export them', () => {
   }
 
   it('a batch axis declared dynamic that only runs at batch 1 (x.view(1, -1)) runs one image at a time: results equal the float64 reference', async () => {
-    const classifier = await createOnnxClassifier(linearModel({ input: 'x', logits: 'logits' }, { batchOne: true }), { batchSize: 4 });
+    const classifier = await createOnnxClassifier(linearModel({ input: 'x', logits: 'logits' }, { batchOne: true }), {
+      batchSize: 4,
+    });
     try {
       const batch = randomBatch(3, 8);
       const targets = Int32Array.from([2, 0, 1]);
@@ -146,7 +165,11 @@ describe('models as users export them', () => {
 
   for (const [label, names, outputShape] of [
     ['logits [N, 1, K]', { input: 'x', logits: 'logits' }, [-1, 1, K]],
-    ['softmax output [N, 1, 1, K] (NHWC 1×1 conv head)', { input: 'x', logits: 'logits', probs: 'probs' }, [-1, 1, 1, K]],
+    [
+      'softmax output [N, 1, 1, K] (NHWC 1×1 conv head)',
+      { input: 'x', logits: 'logits', probs: 'probs' },
+      [-1, 1, 1, K],
+    ],
   ] as const) {
     it(`an output with axes of size 1 before the classes (${label}) is read as [N, K]: equal to the float64 reference`, async () => {
       const classifier = await createOnnxClassifier(linearModel(names, { outputShape: [...outputShape] }));
@@ -190,7 +213,10 @@ describe('models as users export them', () => {
         expect(maxAbsDiff(await classifier.predict(batch), probabilities)).toBe(0);
         for (let i = 0; i < 3; i++) {
           let z = b1;
-          for (let c = 0; c < C; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) z += (w1[(c * H + y) * W + x] as number) * (batch.data[i * D + (y * W + x) * C + c] as number);
+          for (let c = 0; c < C; c++)
+            for (let y = 0; y < H; y++)
+              for (let x = 0; x < W; x++)
+                z += (w1[(c * H + y) * W + x] as number) * (batch.data[i * D + (y * W + x) * C + c] as number);
           const p1 = 1 / (1 + Math.exp(-z));
           expect(Math.abs((probabilities[2 * i + 1] as number) - p1)).toBeLessThan(1e-6);
           expect(Math.abs((probabilities[2 * i] as number) - (1 - p1))).toBeLessThan(1e-6);
@@ -213,9 +239,10 @@ describe('models as users export them', () => {
 
   for (const opset of [11, 13, 17]) {
     it(`PyTorch's x.view(x.size(0), -1) head (Shape → Gather → Unsqueeze → Concat → Reshape, opset ${opset}) with a dynamic batch: equal to the float64 reference for 5 images in chunks of 2`, async () => {
-      const unsqueeze: TinyNode = opset >= 13
-        ? { op: 'Unsqueeze', inputs: ['n0', 'axis0'], outputs: ['n1'] }
-        : { op: 'Unsqueeze', inputs: ['n0'], outputs: ['n1'], attrs: { axes: [0] } };
+      const unsqueeze: TinyNode =
+        opset >= 13
+          ? { op: 'Unsqueeze', inputs: ['n0', 'axis0'], outputs: ['n1'] }
+          : { op: 'Unsqueeze', inputs: ['n0'], outputs: ['n1'], attrs: { axes: [0] } };
       const bytes = buildModel({
         opset,
         input: ['batch_size', C, H, W],
@@ -256,7 +283,12 @@ describe('models as users export them', () => {
         input: [1, C, H, W],
         nodes: [
           { op: 'Flatten', inputs: ['x'], outputs: ['flat'], attrs: { axis: 1 } },
-          { op: 'Gemm', inputs: ['flat', binary ? 'w1' : 'Wt', binary ? 'b1' : 'bias'], outputs: ['z'], attrs: { transB: 1 } },
+          {
+            op: 'Gemm',
+            inputs: ['flat', binary ? 'w1' : 'Wt', binary ? 'b1' : 'bias'],
+            outputs: ['z'],
+            attrs: { transB: 1 },
+          },
           { op: 'Squeeze', inputs: binary ? ['z'] : ['z', 'axis0'], outputs: ['s'] },
           ...(binary ? [{ op: 'Sigmoid', inputs: ['s'], outputs: ['q'] }] : []),
         ],
@@ -287,7 +319,10 @@ describe('models as users export them', () => {
       const w1 = weights.slice(0, D);
       for (let i = 0; i < 3; i++) {
         let z = bias[0] as number;
-        for (let c = 0; c < C; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) z += (w1[(c * H + y) * W + x] as number) * (batch.data[i * D + (y * W + x) * C + c] as number);
+        for (let c = 0; c < C; c++)
+          for (let y = 0; y < H; y++)
+            for (let x = 0; x < W; x++)
+              z += (w1[(c * H + y) * W + x] as number) * (batch.data[i * D + (y * W + x) * C + c] as number);
         const p1 = 1 / (1 + Math.exp(-z));
         expect(Math.abs((p[2 * i + 1] as number) - p1)).toBeLessThan(1e-6);
         for (let c = 0; c < C; c++) {
@@ -305,10 +340,15 @@ describe('models as users export them', () => {
   });
 
   it("logits read with output: 'probabilities' are an INVALID_VALUE error, not returned as probabilities", async () => {
-    const classifier = await createOnnxClassifier(linearModel({ input: 'x', logits: 'logits' }), { output: 'probabilities' });
+    const classifier = await createOnnxClassifier(linearModel({ input: 'x', logits: 'logits' }), {
+      output: 'probabilities',
+    });
     try {
       const batch = randomBatch(2, 6);
-      await expect(classifier.predict(batch)).rejects.toMatchObject({ code: 'INVALID_VALUE', message: expect.stringContaining("output: 'logits'") });
+      await expect(classifier.predict(batch)).rejects.toMatchObject({
+        code: 'INVALID_VALUE',
+        message: expect.stringContaining("output: 'logits'"),
+      });
       await expect(classifier.gradient!(batch, 1)).rejects.toMatchObject({ code: 'INVALID_VALUE' });
     } finally {
       await classifier.dispose();
@@ -341,8 +381,14 @@ describe('models as users export them', () => {
     const nan = await createOnnxClassifier(sqrtModel(true));
     try {
       expect((await nan.predict(bright)).every((v) => Number.isFinite(v))).toBe(true);
-      await expect(nan.predict(dark)).rejects.toMatchObject({ code: 'INVALID_VALUE', message: expect.stringContaining('image 1') });
-      await expect(nan.gradient!(dark, 0)).rejects.toMatchObject({ code: 'INVALID_VALUE', message: expect.stringContaining('image 1') });
+      await expect(nan.predict(dark)).rejects.toMatchObject({
+        code: 'INVALID_VALUE',
+        message: expect.stringContaining('image 1'),
+      });
+      await expect(nan.gradient!(dark, 0)).rejects.toMatchObject({
+        code: 'INVALID_VALUE',
+        message: expect.stringContaining('image 1'),
+      });
     } finally {
       await nan.dispose();
     }
@@ -351,7 +397,10 @@ describe('models as users export them', () => {
       const zero = { ...bright, data: bright.data.slice() };
       zero.data[D + 2] = 0; // d√x/dx = ∞ at 0 in image 1
       expect((await inf.predict(zero)).every((v) => Number.isFinite(v))).toBe(true);
-      await expect(inf.gradient!(zero, 0)).rejects.toMatchObject({ code: 'INVALID_VALUE', message: expect.stringContaining('gradient of image 1') });
+      await expect(inf.gradient!(zero, 0)).rejects.toMatchObject({
+        code: 'INVALID_VALUE',
+        message: expect.stringContaining('gradient of image 1'),
+      });
     } finally {
       await inf.dispose();
     }

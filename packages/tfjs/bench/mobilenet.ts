@@ -54,7 +54,10 @@ async function time(runs: number, count: number, fn: () => Promise<unknown>): Pr
 
 const rows: string[] = [];
 function row(runtime: string, what: string, batch: number, t: { wall: number; cpu: number } | undefined): void {
-  const line = t === undefined ? `| ${runtime} | ${what} | ${batch} | skipped | |` : `| ${runtime} | ${what} | ${batch} | ${t.wall.toFixed(1)} | ${t.cpu.toFixed(1)} |`;
+  const line =
+    t === undefined
+      ? `| ${runtime} | ${what} | ${batch} | skipped | |`
+      : `| ${runtime} | ${what} | ${batch} | ${t.wall.toFixed(1)} | ${t.cpu.toFixed(1)} |`;
   rows.push(line);
   console.log(line);
 }
@@ -72,7 +75,9 @@ async function benchClassifier(runtime: string, c: Classifier, slowGradient: boo
 }
 
 async function main(): Promise<void> {
-  console.log(`MobileNet v1 0.25, 224×224, ms per image (median of ${RUNS}; node ${process.version}, tfjs ${tf.version_core})`);
+  console.log(
+    `MobileNet v1 0.25, 224×224, ms per image (median of ${RUNS}; node ${process.version}, tfjs ${tf.version_core})`,
+  );
   console.log('| runtime | call | batch | wall ms/image | CPU ms/image |');
   console.log('|---|---|---|---|---|');
   const tfjsModel = bundledModel('mobilenet-v1-025-tfjs');
@@ -81,7 +86,11 @@ async function main(): Promise<void> {
   for (const backend of backends) {
     await tf.setBackend(backend);
     const loaded = await loadTfjsModel(tfjsModel.path);
-    const c = await createTfjsClassifier(loaded.model, { preprocessing: { mean: 0.5, std: 0.5 }, backend, batchSize: 14 });
+    const c = await createTfjsClassifier(loaded.model, {
+      preprocessing: { mean: 0.5, std: 0.5 },
+      backend,
+      batchSize: 14,
+    });
     await benchClassifier(`tfjs ${backend}`, c, backend === 'cpu');
     loaded.model.dispose();
   }

@@ -88,11 +88,13 @@ export function depthwiseBackpropInputNHWC(dy: Float32Array, filter: Float32Arra
             const xBase = ((b * inHeight + ih) * inWidth + iw) * c;
             const wBase = (fh * filterWidth + fw) * outChannels;
             if (m === 1) {
-              for (let ch = 0; ch < c; ch++) acc[xBase + ch]! += (dy[dyBase + ch] as number) * (filter[wBase + ch] as number);
+              for (let ch = 0; ch < c; ch++)
+                acc[xBase + ch]! += (dy[dyBase + ch] as number) * (filter[wBase + ch] as number);
             } else {
               for (let ch = 0; ch < c; ch++) {
                 let s = 0;
-                for (let k = 0; k < m; k++) s += (dy[dyBase + ch * m + k] as number) * (filter[wBase + ch * m + k] as number);
+                for (let k = 0; k < m; k++)
+                  s += (dy[dyBase + ch * m + k] as number) * (filter[wBase + ch * m + k] as number);
                 acc[xBase + ch]! += s;
               }
             }

@@ -100,7 +100,16 @@ interface ResolvedModel {
   readonly kind: string;
 }
 
-const passThroughLayers = new Set(['Reshape', 'Flatten', 'Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'GaussianDropout', 'AlphaDropout', 'GaussianNoise']);
+const passThroughLayers = new Set([
+  'Reshape',
+  'Flatten',
+  'Dropout',
+  'SpatialDropout1D',
+  'SpatialDropout2D',
+  'GaussianDropout',
+  'AlphaDropout',
+  'GaussianNoise',
+]);
 
 function isLayersModel(m: object): m is LayersModel {
   return 'layers' in m && Array.isArray(m.layers) && 'apply' in m && typeof m.apply === 'function';
@@ -135,19 +144,36 @@ function inferLayersOutput(model: LayersModel): 'logits' | 'probabilities' | und
 function single(out: tf.Tensor | tf.Tensor[] | unknown, what: string): tf.Tensor {
   if (Array.isArray(out)) {
     if (out.length === 1 && out[0] instanceof tf.Tensor) return out[0];
-    throw new InvalidModelError(`${what} returned ${out.length} outputs; a classifier needs exactly one ([n, classes])`);
+    throw new InvalidModelError(
+      `${what} returned ${out.length} outputs; a classifier needs exactly one ([n, classes])`,
+    );
   }
   if (!(out instanceof tf.Tensor)) throw new InvalidModelError(`${what} did not return a tf.Tensor`);
   return out;
 }
 
-function resolveModel(model: LayersModel | GraphModel | TfjsModelFunction, dispose: (() => void) | undefined): ResolvedModel {
+function resolveModel(
+  model: LayersModel | GraphModel | TfjsModelFunction,
+  dispose: (() => void) | undefined,
+): ResolvedModel {
   if (typeof model === 'function') {
-    return { forward: (x) => single(model(x), 'the model function'), inputShape: undefined, inferredOutput: undefined, dispose, kind: 'function' };
+    return {
+      forward: (x) => single(model(x), 'the model function'),
+      inputShape: undefined,
+      inferredOutput: undefined,
+      dispose,
+      kind: 'function',
+    };
   }
   if (isLayersModel(model)) {
-    if (model.inputs.length !== 1) throw new InvalidModelError(`the layers model has ${model.inputs.length} inputs; a classifier needs exactly one image input`);
-    if (model.outputs.length !== 1) throw new InvalidModelError(`the layers model has ${model.outputs.length} outputs; a classifier needs exactly one`);
+    if (model.inputs.length !== 1)
+      throw new InvalidModelError(
+        `the layers model has ${model.inputs.length} inputs; a classifier needs exactly one image input`,
+      );
+    if (model.outputs.length !== 1)
+      throw new InvalidModelError(
+        `the layers model has ${model.outputs.length} outputs; a classifier needs exactly one`,
+      );
     return {
       forward: (x) => single(model.apply(x, { training: false }), 'the layers model'),
       inputShape: model.inputs[0]?.shape,
@@ -158,8 +184,14 @@ function resolveModel(model: LayersModel | GraphModel | TfjsModelFunction, dispo
   }
   if (isGraphModel(model)) {
     const inputs = model.inputs;
-    if (inputs.length !== 1) throw new InvalidModelError(`the graph model has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); a classifier needs exactly one image input`);
-    if (model.outputs.length !== 1) throw new InvalidModelError(`the graph model has ${model.outputs.length} outputs; a classifier needs exactly one`);
+    if (inputs.length !== 1)
+      throw new InvalidModelError(
+        `the graph model has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); a classifier needs exactly one image input`,
+      );
+    if (model.outputs.length !== 1)
+      throw new InvalidModelError(
+        `the graph model has ${model.outputs.length} outputs; a classifier needs exactly one`,
+      );
     const shape = inputs[0]?.shape;
     return {
       forward: (x) => single(model.execute(x), 'the graph model'),
@@ -169,7 +201,9 @@ function resolveModel(model: LayersModel | GraphModel | TfjsModelFunction, dispo
       kind: 'graph model',
     };
   }
-  throw new OptionError('model must be a tf.LayersModel, a tf.GraphModel, a function (x: Tensor4D) => Tensor2D, or the path of a model.json');
+  throw new OptionError(
+    'model must be a tf.LayersModel, a tf.GraphModel, a function (x: Tensor4D) => Tensor2D, or the path of a model.json',
+  );
 }
 
 function resolveShape(
@@ -178,15 +212,19 @@ function resolveShape(
   kind: string,
 ): { height: number; width: number; channels: number } {
   if (fromModel !== undefined && fromModel.length !== 4) {
-    throw new InvalidModelError(`the ${kind}'s input has shape [${fromModel.join(', ')}]; a classifier needs an NHWC image input [n, height, width, channels]`);
+    throw new InvalidModelError(
+      `the ${kind}'s input has shape [${fromModel.join(', ')}]; a classifier needs an NHWC image input [n, height, width, channels]`,
+    );
   }
   const dims = ['height', 'width', 'channels'] as const;
   const out = { height: 0, width: 0, channels: 0 };
   for (const [i, key] of dims.entries()) {
     const m = fromModel?.[i + 1] ?? null;
     const g = given?.[key];
-    if (g !== undefined && (!Number.isInteger(g) || g < 1)) throw new OptionError(`inputShape.${key} must be a positive integer, got ${String(g)}`);
-    if (m !== null && g !== undefined && m !== g) throw new ShapeError(`inputShape.${key} is ${g} but the ${kind} expects ${m}`);
+    if (g !== undefined && (!Number.isInteger(g) || g < 1))
+      throw new OptionError(`inputShape.${key} must be a positive integer, got ${String(g)}`);
+    if (m !== null && g !== undefined && m !== g)
+      throw new ShapeError(`inputShape.${key} is ${g} but the ${kind} expects ${m}`);
     const v = g ?? m;
     if (v === null) throw new OptionError(`the ${kind}'s input ${key} is not fixed: pass options.inputShape`);
     out[key] = v;
@@ -257,10 +295,14 @@ async function ensureGradients(): Promise<void> {
  * });
  * const { probabilities, gradient } = await classifier.gradient(batch, 967);
  */
-export async function createTfjsClassifier(model: TfjsModel, options: TfjsClassifierOptions = {}): Promise<TfjsClassifier> {
+export async function createTfjsClassifier(
+  model: TfjsModel,
+  options: TfjsClassifierOptions = {},
+): Promise<TfjsClassifier> {
   if (options === null || typeof options !== 'object') throw new OptionError('options must be an object');
   const batchSize = options.batchSize ?? 16;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new OptionError(`batchSize must be an integer ≥ 1, got ${String(batchSize)}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new OptionError(`batchSize must be an integer ≥ 1, got ${String(batchSize)}`);
   if (options.output !== undefined && options.output !== 'logits' && options.output !== 'probabilities') {
     throw new OptionError(`output must be 'logits' or 'probabilities', got ${String(options.output)}`);
   }
@@ -279,7 +321,9 @@ export async function createTfjsClassifier(model: TfjsModel, options: TfjsClassi
     }
   } else {
     if (model === null || (typeof model !== 'object' && typeof model !== 'function')) {
-      throw new OptionError('model must be a tf.LayersModel, a tf.GraphModel, a function (x: Tensor4D) => Tensor2D, or the path of a model.json');
+      throw new OptionError(
+        'model must be a tf.LayersModel, a tf.GraphModel, a function (x: Tensor4D) => Tensor2D, or the path of a model.json',
+      );
     }
     resolved = resolveModel(model, undefined);
   }
@@ -298,14 +342,20 @@ async function buildClassifier(
   backend: string | undefined,
   batchSize: number,
 ): Promise<TfjsClassifier> {
-  if (options.output !== undefined && resolved.inferredOutput !== undefined && options.output !== resolved.inferredOutput) {
+  if (
+    options.output !== undefined &&
+    resolved.inferredOutput !== undefined &&
+    options.output !== resolved.inferredOutput
+  ) {
     throw new OptionError(
       `output: '${options.output}' contradicts the layers model, whose last activation makes its outputs ${resolved.inferredOutput}`,
     );
   }
   const output = options.output ?? resolved.inferredOutput;
   if (output === undefined) {
-    throw new OptionError(`cannot tell whether this ${resolved.kind} outputs logits or probabilities: pass options.output ('logits' or 'probabilities')`);
+    throw new OptionError(
+      `cannot tell whether this ${resolved.kind} outputs logits or probabilities: pass options.output ('logits' or 'probabilities')`,
+    );
   }
   const shape = resolveShape(resolved.inputShape, options.inputShape, resolved.kind);
   const { height, width, channels } = shape;
@@ -332,12 +382,16 @@ async function buildClassifier(
     }
     if (scores === 0) scores = y.shape[1] as number;
     // one score per image (binary): classes [1 − p, p], p = σ(z) for a logit z (softmax of [0, z])
-    if (y.shape[1] === 1) y = output === 'logits' ? tf.concat([tf.zerosLike(y), y], 1) : tf.concat([tf.sub(1, y), y], 1);
+    if (y.shape[1] === 1)
+      y = output === 'logits' ? tf.concat([tf.zerosLike(y), y], 1) : tf.concat([tf.sub(1, y), y], 1);
     return (output === 'logits' ? tf.softmax(y as tf.Tensor2D) : y) as tf.Tensor2D;
   };
 
   const checkProbabilities = (p: Float32Array, first: number): void =>
-    assertProbabilityRows(p, classes, `the ${resolved.kind}`, { firstImage: first, hint: "the output is read as probabilities; pass output: 'logits'" });
+    assertProbabilityRows(p, classes, `the ${resolved.kind}`, {
+      firstImage: first,
+      hint: "the output is read as probabilities; pass output: 'logits'",
+    });
 
   const assertUsable = (): void => {
     if (disposed) throw new CapabilityError('this tfjs classifier was disposed');
@@ -346,7 +400,9 @@ async function buildClassifier(
   const checkBatch = (batch: ImageBatch): void => {
     assertImage('batch', batch);
     if (batch.height !== height || batch.width !== width || batch.channels !== channels) {
-      throw new ShapeError(`batch is ${batch.height}×${batch.width}×${batch.channels} but the classifier expects ${height}×${width}×${channels}`);
+      throw new ShapeError(
+        `batch is ${batch.height}×${batch.width}×${batch.channels} but the classifier expects ${height}×${width}×${channels}`,
+      );
     }
   };
 
@@ -377,7 +433,11 @@ async function buildClassifier(
         const n = Math.min(batchSize, count - first);
         let p: tf.Tensor2D | undefined;
         try {
-          p = tf.tidy(() => probabilities(tf.tensor4d(batch.data.slice(first * imageSize, (first + n) * imageSize), [n, height, width, channels])));
+          p = tf.tidy(() =>
+            probabilities(
+              tf.tensor4d(batch.data.slice(first * imageSize, (first + n) * imageSize), [n, height, width, channels]),
+            ),
+          );
           const values = (await p.data()) as Float32Array;
           checkProbabilities(values, first);
           result.set(values, first * classes);
@@ -409,7 +469,12 @@ async function buildClassifier(
         let g: tf.Tensor | undefined;
         try {
           g = tf.tidy(() => {
-            const x = tf.tensor4d(batch.data.slice(first * imageSize, (first + n) * imageSize), [n, height, width, channels]);
+            const x = tf.tensor4d(batch.data.slice(first * imageSize, (first + n) * imageSize), [
+              n,
+              height,
+              width,
+              channels,
+            ]);
             // built in JS: the wasm OneHot kernel of tfjs 4.22 writes int32 bits into float32 tensors
             const selector = new Float32Array(n * classes);
             for (let i = 0; i < n; i++) selector[i * classes + (perImage[first + i] as number)] = 1;
@@ -427,7 +492,8 @@ async function buildClassifier(
           probs.set(values, first * classes);
           const gv = (await g.data()) as Float32Array;
           for (let i = 0; i < gv.length; i++) {
-            if (!Number.isFinite(gv[i] as number)) throw new InvalidValueError(`the gradient of image ${first + Math.floor(i / imageSize)} is not finite`);
+            if (!Number.isFinite(gv[i] as number))
+              throw new InvalidValueError(`the gradient of image ${first + Math.floor(i / imageSize)} is not finite`);
           }
           grad.set(gv, first * imageSize);
         } catch (e) {

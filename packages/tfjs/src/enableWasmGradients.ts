@@ -49,7 +49,14 @@ interface WasmBackendLike {
 
 function asWasmBackend(backend: unknown, kernel: string): WasmBackendLike {
   const b = backend as Partial<WasmBackendLike> | null;
-  if (b === null || typeof b !== 'object' || typeof b.readSync !== 'function' || typeof b.makeOutput !== 'function' || typeof b.disposeData !== 'function' || typeof b.typedArrayFromHeap !== 'function') {
+  if (
+    b === null ||
+    typeof b !== 'object' ||
+    typeof b.readSync !== 'function' ||
+    typeof b.makeOutput !== 'function' ||
+    typeof b.disposeData !== 'function' ||
+    typeof b.typedArrayFromHeap !== 'function'
+  ) {
     throw new Error(`${kernel}: ablation-path's wasm kernel was called with a backend that is not the wasm backend`);
   }
   return b as WasmBackendLike;
@@ -73,7 +80,8 @@ function shape4(s: readonly number[], kernel: string, name: string): [number, nu
 
 function attrShape(attrs: NamedAttrMap | undefined, key: string, kernel: string): [number, number, number, number] {
   const v = attrs?.[key];
-  if (!Array.isArray(v) || !v.every((d) => typeof d === 'number')) throw new Error(`${kernel}: attribute ${key} missing`);
+  if (!Array.isArray(v) || !v.every((d) => typeof d === 'number'))
+    throw new Error(`${kernel}: attribute ${key} missing`);
   return shape4(v as number[], kernel, key);
 }
 
@@ -104,11 +112,20 @@ const conv2dBackpropFilterWasm: KernelFunc = ({ inputs, backend, attrs }) => {
   const k = Conv2DBackpropFilter;
   const wasm = asWasmBackend(backend, k);
   const a = convAttrs(attrs);
-  if (a.dataFormat !== 'NHWC') throw new Error(`${k}: ablation-path's wasm kernel supports NHWC only, got ${a.dataFormat}`);
+  if (a.dataFormat !== 'NHWC')
+    throw new Error(`${k}: ablation-path's wasm kernel supports NHWC only, got ${a.dataFormat}`);
   const { x, dy } = inputs;
   if (x === undefined || dy === undefined) throw new Error(`${k}: inputs x and dy are required`);
   const filterShape = attrShape(attrs, 'filterShape', k);
-  const info = backend_util.computeConv2DInfo(shape4(x.shape, k, 'x'), filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false);
+  const info = backend_util.computeConv2DInfo(
+    shape4(x.shape, k, 'x'),
+    filterShape,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+  );
   const matMul = getKernel(BatchMatMul, 'wasm');
   const transpose = getKernel(Transpose, 'wasm');
   if (
@@ -199,8 +216,14 @@ const maxPoolGradWasm: KernelFunc = ({ inputs, backend, attrs }) => {
   const wasm = asWasmBackend(backend, k);
   const { dy, input } = inputs;
   if (dy === undefined || input === undefined) throw new Error(`${k}: inputs dy and input are required`);
-  const a = (attrs ?? {}) as { filterSize?: number | [number, number]; strides?: number | [number, number]; pad?: Pad; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
-  if (a.filterSize === undefined || a.strides === undefined || a.pad === undefined) throw new Error(`${k}: attributes filterSize, strides and pad are required`);
+  const a = (attrs ?? {}) as {
+    filterSize?: number | [number, number];
+    strides?: number | [number, number];
+    pad?: Pad;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  };
+  if (a.filterSize === undefined || a.strides === undefined || a.pad === undefined)
+    throw new Error(`${k}: attributes filterSize, strides and pad are required`);
   const inShape = shape4(input.shape, k, 'input');
   const info = backend_util.computePool2DInfo(inShape, a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
   const out = maxPoolBackpropNHWC(readFloat(wasm, input, k, 'input'), readFloat(wasm, dy, k, 'dy'), info);
@@ -231,7 +254,8 @@ const tileWasm: KernelFunc = (args) => {
   }
   const wasm = asWasmBackend(backend, k);
   const values = wasm.readSync(x.dataId);
-  if (!(values instanceof Float32Array || values instanceof Int32Array || values instanceof Uint8Array)) throw new Error(`${k}: could not read x`);
+  if (!(values instanceof Float32Array || values instanceof Int32Array || values instanceof Uint8Array))
+    throw new Error(`${k}: could not read x`);
   const outShape = x.shape.map((s, d) => s * (reps[d] as number));
   const out = wasm.makeOutput(outShape, x.dtype);
   tileValues(values, x.shape, reps as number[], wasm.typedArrayFromHeap(out));
@@ -290,7 +314,11 @@ export function enableWasmGradients(): string[] {
     // keep the native kernel's setup (it binds the wasm function the native kernel calls), so that
     // delegating to it works even when the wasm backend is initialised after this call
     const setupFunc = current?.setupFunc;
-    registerKernel(setupFunc === undefined ? { kernelName, backendName: 'wasm', kernelFunc } : { kernelName, backendName: 'wasm', kernelFunc, setupFunc });
+    registerKernel(
+      setupFunc === undefined
+        ? { kernelName, backendName: 'wasm', kernelFunc }
+        : { kernelName, backendName: 'wasm', kernelFunc, setupFunc },
+    );
     registered.push(kernelName);
   }
   return registered;

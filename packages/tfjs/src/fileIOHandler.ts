@@ -21,7 +21,15 @@ export interface TfjsModelJson {
   readonly trainingConfig?: io.TrainingConfig;
 }
 
-const bytesPerElement: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
+const bytesPerElement: Record<string, number> = {
+  float32: 4,
+  int32: 4,
+  bool: 1,
+  complex64: 8,
+  uint8: 1,
+  uint16: 2,
+  float16: 2,
+};
 
 /**
  * Reads and checks a TensorFlow.js `model.json` (object with `modelTopology` and a
@@ -44,14 +52,25 @@ export function readTfjsModelJson(modelJsonPath: string): TfjsModelJson {
     throw new FileFormatError(`${modelJsonPath} is not valid JSON: ${(e as Error).message}`);
   }
   const json = parsed as Partial<TfjsModelJson> | null;
-  if (json === null || typeof json !== 'object' || typeof json.modelTopology !== 'object' || json.modelTopology === null) {
+  if (
+    json === null ||
+    typeof json !== 'object' ||
+    typeof json.modelTopology !== 'object' ||
+    json.modelTopology === null
+  ) {
     throw new FileFormatError(`${modelJsonPath} has no modelTopology object: not a TensorFlow.js model.json`);
   }
   if (!Array.isArray(json.weightsManifest)) {
-    throw new FileFormatError(`${modelJsonPath} has no weightsManifest array: not a TensorFlow.js model.json with weights`);
+    throw new FileFormatError(
+      `${modelJsonPath} has no weightsManifest array: not a TensorFlow.js model.json with weights`,
+    );
   }
   for (const [i, group] of json.weightsManifest.entries()) {
-    if (!Array.isArray(group?.paths) || !Array.isArray(group.weights) || !group.paths.every((p: unknown) => typeof p === 'string')) {
+    if (
+      !Array.isArray(group?.paths) ||
+      !Array.isArray(group.weights) ||
+      !group.paths.every((p: unknown) => typeof p === 'string')
+    ) {
       throw new FileFormatError(`${modelJsonPath}: weightsManifest[${i}] must have string paths and weights arrays`);
     }
   }
@@ -98,7 +117,8 @@ export function fileIOHandler(modelJsonPath: string): io.IOHandler {
         weightSpecs.push(...group.weights);
         for (const p of group.paths) {
           const file = resolve(folder, decodePath(p));
-          if (!existsSync(file) || !statSync(file).isFile()) throw new MissingFileError(`weight file ${p} listed in ${path} not found (looked for ${file})`);
+          if (!existsSync(file) || !statSync(file).isFile())
+            throw new MissingFileError(`weight file ${p} listed in ${path} not found (looked for ${file})`);
           const bytes = readFileSync(file);
           buffers.push(bytes);
           total += bytes.byteLength;
@@ -115,7 +135,9 @@ export function fileIOHandler(modelJsonPath: string): io.IOHandler {
         expected += per * spec.shape.reduce((a, b) => a * b, 1);
       }
       if (checkable && expected !== total) {
-        throw new FileFormatError(`weight files of ${path} hold ${total} bytes but its weightsManifest describes ${expected}`);
+        throw new FileFormatError(
+          `weight files of ${path} hold ${total} bytes but its weightsManifest describes ${expected}`,
+        );
       }
       const weightData = new ArrayBuffer(total);
       const view = new Uint8Array(weightData);

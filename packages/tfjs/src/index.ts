@@ -3,7 +3,13 @@
  * gradients, on any tfjs backend. Nothing here registers anything on import. See docs/tfjs.md.
  */
 export { createTfjsClassifier } from './createTfjsClassifier.js';
-export type { TfjsClassifier, TfjsClassifierOptions, TfjsModel, TfjsModelFunction, TfjsPreprocessing } from './createTfjsClassifier.js';
+export type {
+  TfjsClassifier,
+  TfjsClassifierOptions,
+  TfjsModel,
+  TfjsModelFunction,
+  TfjsPreprocessing,
+} from './createTfjsClassifier.js';
 export { enableWasmGradients, wasmGradientKernelNames, wasmReplacedKernelNames } from './enableWasmGradients.js';
 export { fileIOHandler, readTfjsModelJson } from './fileIOHandler.js';
 export type { TfjsModelJson } from './fileIOHandler.js';

@@ -45,14 +45,20 @@ export async function loadTfjsModel(
   const format = tfjsModelFormat(json);
   const handler = fileIOHandler(modelJsonPath);
   if (format === 'layers-model') {
-    const tfl = await importOptional<typeof import('@tensorflow/tfjs-layers')>('@tensorflow/tfjs-layers', modelJsonPath);
+    const tfl = await importOptional<typeof import('@tensorflow/tfjs-layers')>(
+      '@tensorflow/tfjs-layers',
+      modelJsonPath,
+    );
     try {
       return { format, model: await tfl.loadLayersModel(handler) };
     } catch (e) {
       throw wrapLoadError(e, modelJsonPath, format);
     }
   }
-  const tfc = await importOptional<typeof import('@tensorflow/tfjs-converter')>('@tensorflow/tfjs-converter', modelJsonPath);
+  const tfc = await importOptional<typeof import('@tensorflow/tfjs-converter')>(
+    '@tensorflow/tfjs-converter',
+    modelJsonPath,
+  );
   try {
     return { format, model: await tfc.loadGraphModel(handler) };
   } catch (e) {
@@ -64,11 +70,16 @@ async function importOptional<T>(specifier: string, path: string): Promise<T> {
   try {
     return (await import(/* @vite-ignore */ specifier)) as T;
   } catch (e) {
-    throw new CapabilityError(`loading ${path} needs ${specifier}, which could not be imported (${(e as Error).message}); install it next to @tensorflow/tfjs-core`);
+    throw new CapabilityError(
+      `loading ${path} needs ${specifier}, which could not be imported (${(e as Error).message}); install it next to @tensorflow/tfjs-core`,
+    );
   }
 }
 
 function wrapLoadError(e: unknown, path: string, format: TfjsModelFormat): Error {
   if (e instanceof AblationPathError) return e;
-  return new InvalidModelError(`tfjs could not load ${path} as a ${format}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  return new InvalidModelError(
+    `tfjs could not load ${path} as a ${format}: ${e instanceof Error ? e.message : String(e)}`,
+    { cause: e },
+  );
 }

@@ -49,14 +49,16 @@ function isRegistered(name: string): boolean {
  */
 export async function resolveTfjsBackend(backend: string | undefined): Promise<string | undefined> {
   if (backend === undefined) return undefined;
-  if (typeof backend !== 'string' || backend === '') throw new OptionError(`backend must be a tfjs backend name or 'auto', got ${String(backend)}`);
+  if (typeof backend !== 'string' || backend === '')
+    throw new OptionError(`backend must be a tfjs backend name or 'auto', got ${String(backend)}`);
   let name = backend;
   if (backend === 'auto') {
     await detectTfjsNode();
     const found = autoBackendOrder.find(isRegistered);
     if (found === undefined) {
       const registered = tf.engine().backendNames();
-      if (registered.length === 0) throw new CapabilityError('no tfjs backend is registered: import @tensorflow/tfjs-backend-cpu or -wasm first');
+      if (registered.length === 0)
+        throw new CapabilityError('no tfjs backend is registered: import @tensorflow/tfjs-backend-cpu or -wasm first');
       name = registered[0] as string;
     } else {
       name = found;

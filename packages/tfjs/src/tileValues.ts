@@ -10,7 +10,12 @@
 export type NumericArray = Float32Array | Int32Array | Uint8Array;
 
 /** Fills `out` (length Π s_d·reps_d) with `x` (shape `shape`) tiled `reps` times per dimension. */
-export function tileValues(x: NumericArray, shape: readonly number[], reps: readonly number[], out: NumericArray): void {
+export function tileValues(
+  x: NumericArray,
+  shape: readonly number[],
+  reps: readonly number[],
+  out: NumericArray,
+): void {
   const rank = shape.length;
   if (out.length === 0) return;
   if (rank === 0) {
@@ -39,7 +44,8 @@ export function tileValues(x: NumericArray, shape: readonly number[], reps: read
     if (d === rank - 1) {
       out.set(x.subarray(inOff, inOff + s), outOff);
     } else {
-      for (let i = 0; i < s; i++) fill(d + 1, inOff + i * (inStride[d] as number), outOff + i * (outStride[d] as number));
+      for (let i = 0; i < s; i++)
+        fill(d + 1, inOff + i * (inStride[d] as number), outOff + i * (outStride[d] as number));
     }
     repeat(outOff, s * (outStride[d] as number), reps[d] as number);
   };

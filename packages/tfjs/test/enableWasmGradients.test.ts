@@ -35,21 +35,97 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { name: 'conv 3×3 same stride 1', x: [2, 7, 6, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'same', dilations: 1, depthwise: false },
-  { name: 'conv 3×3 same stride 2 (odd size)', x: [1, 9, 8, 2], filter: [3, 3, 2, 5], strides: 2, pad: 'same', dilations: 1, depthwise: false },
-  { name: 'conv 1×1 valid', x: [3, 5, 5, 4], filter: [1, 1, 4, 6], strides: 1, pad: 'valid', dilations: 1, depthwise: false },
+  {
+    name: 'conv 3×3 same stride 1',
+    x: [2, 7, 6, 3],
+    filter: [3, 3, 3, 4],
+    strides: 1,
+    pad: 'same',
+    dilations: 1,
+    depthwise: false,
+  },
+  {
+    name: 'conv 3×3 same stride 2 (odd size)',
+    x: [1, 9, 8, 2],
+    filter: [3, 3, 2, 5],
+    strides: 2,
+    pad: 'same',
+    dilations: 1,
+    depthwise: false,
+  },
+  {
+    name: 'conv 1×1 valid',
+    x: [3, 5, 5, 4],
+    filter: [1, 1, 4, 6],
+    strides: 1,
+    pad: 'valid',
+    dilations: 1,
+    depthwise: false,
+  },
   // (numeric padding with unequal strides corrupts the wasm heap in the forward Conv2D of tfjs 4.22, so the two are tested apart)
-  { name: 'conv 2×3 explicit pad 1 stride 2', x: [2, 6, 7, 3], filter: [2, 3, 3, 2], strides: 2, pad: 1, dilations: 1, depthwise: false },
-  { name: 'conv 3×2 same strides [2,1]', x: [2, 7, 6, 3], filter: [3, 2, 3, 2], strides: [2, 1], pad: 'same', dilations: 1, depthwise: false },
-  { name: 'depthwise 3×3 same stride 1', x: [2, 6, 6, 3], filter: [3, 3, 3, 1], strides: 1, pad: 'same', dilations: 1, depthwise: true },
-  { name: 'depthwise 3×3 same stride 2 multiplier 2', x: [2, 9, 7, 3], filter: [3, 3, 3, 2], strides: 2, pad: 'same', dilations: 1, depthwise: true },
-  { name: 'depthwise 3×3 valid', x: [1, 8, 8, 4], filter: [3, 3, 4, 1], strides: 1, pad: 'valid', dilations: 1, depthwise: true },
+  {
+    name: 'conv 2×3 explicit pad 1 stride 2',
+    x: [2, 6, 7, 3],
+    filter: [2, 3, 3, 2],
+    strides: 2,
+    pad: 1,
+    dilations: 1,
+    depthwise: false,
+  },
+  {
+    name: 'conv 3×2 same strides [2,1]',
+    x: [2, 7, 6, 3],
+    filter: [3, 2, 3, 2],
+    strides: [2, 1],
+    pad: 'same',
+    dilations: 1,
+    depthwise: false,
+  },
+  {
+    name: 'depthwise 3×3 same stride 1',
+    x: [2, 6, 6, 3],
+    filter: [3, 3, 3, 1],
+    strides: 1,
+    pad: 'same',
+    dilations: 1,
+    depthwise: true,
+  },
+  {
+    name: 'depthwise 3×3 same stride 2 multiplier 2',
+    x: [2, 9, 7, 3],
+    filter: [3, 3, 3, 2],
+    strides: 2,
+    pad: 'same',
+    dilations: 1,
+    depthwise: true,
+  },
+  {
+    name: 'depthwise 3×3 valid',
+    x: [1, 8, 8, 4],
+    filter: [3, 3, 4, 1],
+    strides: 1,
+    pad: 'valid',
+    dilations: 1,
+    depthwise: true,
+  },
 ];
 
 /** dL/dx and dL/dW of L = Σ r ⊙ conv(x, W) on the current backend. */
 function convGrads(c: Case, seed: number): { dx: Float32Array; dw: Float32Array } {
-  const x = tf.tensor4d(randomArray(c.x.reduce((p, q) => p * q), seed), c.x);
-  const w = tf.tensor4d(randomArray(c.filter.reduce((p, q) => p * q), seed + 1), c.filter);
+  const x = tf.tensor4d(
+    randomArray(
+      c.x.reduce((p, q) => p * q),
+      seed,
+    ),
+    c.x,
+  );
+  const w = tf.tensor4d(
+    randomArray(
+      c.filter.reduce((p, q) => p * q),
+      seed + 1,
+    ),
+    c.filter,
+  );
   const y = c.depthwise ? tf.depthwiseConv2d(x, w, c.strides, c.pad) : tf.conv2d(x, w, c.strides, c.pad);
   const r = tf.tensor(randomArray(y.size, seed + 2), y.shape);
   const f = (a: tf.Tensor, b: tf.Tensor): tf.Scalar => {
@@ -84,7 +160,9 @@ describe('enableWasmGradients', () => {
       tf.tidy(() => {
         const x = tf.tensor4d(data, [1, 4, 4, 1]);
         const w = tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]);
-        return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'), w)))(x).dataSync() as Float32Array;
+        return tf
+          .grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'), w)))(x)
+          .dataSync() as Float32Array;
       });
     // by hand: window maxima at indices 1 (8), 2 (8, first of the tie), 13 (−5), 14 (1)
     const expected = new Float32Array(16);
@@ -111,10 +189,15 @@ describe('enableWasmGradients', () => {
     it(`tile ${JSON.stringify(shape)} by ${JSON.stringify(reps)} (${dtype}): the wasm replacement equals the cpu backend's`, async () => {
       enableWasmGradients();
       const n = shape.reduce((a: number, b: number) => a * b, 1);
-      const values = Array.from(randomArray(n, 31)).map((v) => (dtype === 'float32' ? v : dtype === 'int32' ? Math.round(10 * v) : v > 0 ? 1 : 0));
+      const values = Array.from(randomArray(n, 31)).map((v) =>
+        dtype === 'float32' ? v : dtype === 'int32' ? Math.round(10 * v) : v > 0 ? 1 : 0,
+      );
       const run = (): number[] =>
         tf.tidy(() => {
-          const x = dtype === 'bool' ? tf.tensor(values.map(Boolean), [...shape], 'bool') : tf.tensor(values, [...shape], dtype);
+          const x =
+            dtype === 'bool'
+              ? tf.tensor(values.map(Boolean), [...shape], 'bool')
+              : tf.tensor(values, [...shape], dtype);
           return Array.from(tf.tile(x, [...reps]).dataSync());
         });
       await tf.setBackend('cpu');
@@ -140,10 +223,17 @@ describe('enableWasmGradients', () => {
       const run = (): Float32Array =>
         tf.tidy(() => {
           const x = tf.tensor4d(xs, [...shape]);
-          return tf.grad((a: tf.Tensor) => {
-            const y = tf.maxPool(a as tf.Tensor4D, filter as number | [number, number], strides as number | [number, number], pad);
-            return tf.sum(tf.mul(y, tf.tensor4d(randomArray(y.size, 22), y.shape)));
-          })(x).dataSync() as Float32Array;
+          return tf
+            .grad((a: tf.Tensor) => {
+              const y = tf.maxPool(
+                a as tf.Tensor4D,
+                filter as number | [number, number],
+                strides as number | [number, number],
+                pad,
+              );
+              return tf.sum(tf.mul(y, tf.tensor4d(randomArray(y.size, 22), y.shape)));
+            })(x)
+            .dataSync() as Float32Array;
         });
       await tf.setBackend('cpu');
       const ref = run();
@@ -178,7 +268,9 @@ describe('enableWasmGradients', () => {
         const x = tf.tensor4d(xs, [2, 8, 8, 3]);
         const w = tf.tensor4d(ws, [3, 3, 3, 4]);
         const b = tf.tensor1d(bs);
-        const g = tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.fused.conv2d({ x: a as tf.Tensor4D, filter: w, bias: b, strides: 2, pad: 'same' }))))(x);
+        const g = tf.grad((a: tf.Tensor) =>
+          tf.sum(tf.square(tf.fused.conv2d({ x: a as tf.Tensor4D, filter: w, bias: b, strides: 2, pad: 'same' }))),
+        )(x);
         return g.dataSync() as Float32Array;
       });
     await tf.setBackend('cpu');

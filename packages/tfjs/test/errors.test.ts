@@ -14,7 +14,12 @@ import { buildSmallModel, SMALL } from './helpers/smallModel.js';
 
 const shape = { height: SMALL.height, width: SMALL.width, channels: SMALL.channels };
 
-function batchOf(count: number, h: number = SMALL.height, w: number = SMALL.width, c: number = SMALL.channels): ImageBatch {
+function batchOf(
+  count: number,
+  h: number = SMALL.height,
+  w: number = SMALL.width,
+  c: number = SMALL.channels,
+): ImageBatch {
   const data = new Float32Array(count * h * w * c).map((_, i) => (i % 17) / 17);
   return { data, height: h, width: w, channels: c, count };
 }
@@ -35,7 +40,8 @@ async function rejects(fn: () => Promise<unknown>, code: string, message: RegExp
 }
 
 /** A function classifier: channel means through a 3×3 matrix, as logits. */
-const meanLogits: TfjsModelFunction = (x) => tf.matMul(tf.mean(x, [1, 2]), tf.tensor2d([1, 2, 0, -1, 0, 1, 0.5, 0, 2], [3, 3])) as tf.Tensor2D;
+const meanLogits: TfjsModelFunction = (x) =>
+  tf.matMul(tf.mean(x, [1, 2]), tf.tensor2d([1, 2, 0, -1, 0, 1, 0.5, 0, 2], [3, 3])) as tf.Tensor2D;
 
 describe('errors', () => {
   let model: tfl.LayersModel;
@@ -47,7 +53,11 @@ describe('errors', () => {
   });
 
   it('rejects a batch of the wrong size, or whose data does not fit its shape', async () => {
-    await rejects(() => classifier.predict(batchOf(1, 13)), 'SHAPE_MISMATCH', /13×12×3 but the classifier expects 12×12×3/);
+    await rejects(
+      () => classifier.predict(batchOf(1, 13)),
+      'SHAPE_MISMATCH',
+      /13×12×3 but the classifier expects 12×12×3/,
+    );
     await rejects(() => classifier.gradient(batchOf(2, 12, 12, 1), 0), 'SHAPE_MISMATCH', /12×12×1/);
     const bad = { ...batchOf(2), count: 3 };
     await rejects(() => classifier.predict(bad), 'SHAPE_MISMATCH', /expected 1296/);
@@ -62,7 +72,11 @@ describe('errors', () => {
   it('rejects targets out of range and per-image targets of the wrong length', async () => {
     await rejects(() => classifier.gradient(batchOf(2), 5), 'TARGET_OUT_OF_RANGE', /\[0, 5\), got 5/);
     await rejects(() => classifier.gradient(batchOf(2), 1.5), 'TARGET_OUT_OF_RANGE', /got 1.5/);
-    await rejects(() => classifier.gradient(batchOf(2), new Int32Array([0, -1])), 'TARGET_OUT_OF_RANGE', /targets\[1\]/);
+    await rejects(
+      () => classifier.gradient(batchOf(2), new Int32Array([0, -1])),
+      'TARGET_OUT_OF_RANGE',
+      /targets\[1\]/,
+    );
     await rejects(() => classifier.gradient(batchOf(2), new Int32Array([0])), 'SHAPE_MISMATCH', /length 2/);
   });
 
@@ -79,7 +93,9 @@ describe('errors', () => {
     const a = tfl.input({ shape: [4, 4, 3] });
     const b = tfl.input({ shape: [4, 4, 3] });
     const merged = tfl.layers.add().apply([a, b]) as tfl.SymbolicTensor;
-    const out = tfl.layers.dense({ units: 2, activation: 'softmax' }).apply(tfl.layers.flatten().apply(merged)) as tfl.SymbolicTensor;
+    const out = tfl.layers
+      .dense({ units: 2, activation: 'softmax' })
+      .apply(tfl.layers.flatten().apply(merged)) as tfl.SymbolicTensor;
     const twoInputs = tfl.model({ inputs: [a, b], outputs: out });
     await rejects(() => createTfjsClassifier(twoInputs), 'INVALID_MODEL', /2 inputs/);
     const flat = tfl.layers.flatten().apply(a) as tfl.SymbolicTensor;
@@ -92,9 +108,17 @@ describe('errors', () => {
 
   it('rejects a function that returns several tensors or a wrong shape', async () => {
     const several = ((x: tf.Tensor4D) => [tf.mean(x, [1, 2]), tf.mean(x, [1, 2])]) as unknown as TfjsModelFunction;
-    await rejects(() => createTfjsClassifier(several, { output: 'logits', inputShape: shape }), 'INVALID_MODEL', /2 outputs/);
+    await rejects(
+      () => createTfjsClassifier(several, { output: 'logits', inputShape: shape }),
+      'INVALID_MODEL',
+      /2 outputs/,
+    );
     const rank3 = ((x: tf.Tensor4D) => tf.mean(x, [1])) as unknown as TfjsModelFunction;
-    await rejects(() => createTfjsClassifier(rank3, { output: 'logits', inputShape: shape }), 'INVALID_MODEL', /returned shape \[1, 12, 3\]/);
+    await rejects(
+      () => createTfjsClassifier(rank3, { output: 'logits', inputShape: shape }),
+      'INVALID_MODEL',
+      /returned shape \[1, 12, 3\]/,
+    );
     // right shape for one image (the probe), wrong for a batch
     const firstRowOnly: TfjsModelFunction = (x) => tf.slice(tf.mean(x, [1, 2]), [0, 0], [1, 3]) as tf.Tensor2D;
     const c = await createTfjsClassifier(firstRowOnly, { output: 'logits', inputShape: shape });
@@ -113,28 +137,73 @@ describe('errors', () => {
   });
 
   it('requires output and inputShape when they cannot be inferred, and checks options', async () => {
-    await rejects(() => createTfjsClassifier(meanLogits, { inputShape: shape }), 'INVALID_OPTION', /pass options.output/);
-    await rejects(() => createTfjsClassifier(meanLogits, { output: 'logits' }), 'INVALID_OPTION', /input height is not fixed: pass options.inputShape/);
-    await rejects(() => createTfjsClassifier(model, { inputShape: { height: 10, width: 12, channels: 3 } }), 'SHAPE_MISMATCH', /inputShape.height is 10 but the layers model expects 12/);
-    await rejects(() => createTfjsClassifier(model, { output: 'logits' }), 'INVALID_OPTION', /contradicts the layers model/);
+    await rejects(
+      () => createTfjsClassifier(meanLogits, { inputShape: shape }),
+      'INVALID_OPTION',
+      /pass options.output/,
+    );
+    await rejects(
+      () => createTfjsClassifier(meanLogits, { output: 'logits' }),
+      'INVALID_OPTION',
+      /input height is not fixed: pass options.inputShape/,
+    );
+    await rejects(
+      () => createTfjsClassifier(model, { inputShape: { height: 10, width: 12, channels: 3 } }),
+      'SHAPE_MISMATCH',
+      /inputShape.height is 10 but the layers model expects 12/,
+    );
+    await rejects(
+      () => createTfjsClassifier(model, { output: 'logits' }),
+      'INVALID_OPTION',
+      /contradicts the layers model/,
+    );
     await rejects(() => createTfjsClassifier(model, { batchSize: 0 }), 'INVALID_OPTION', /batchSize/);
-    await rejects(() => createTfjsClassifier(model, { preprocessing: { std: [1, 0, 1] } }), 'INVALID_OPTION', /std must not contain 0/);
-    await rejects(() => createTfjsClassifier(model, { preprocessing: { scale: 0 } }), 'INVALID_OPTION', /scale must be a finite non-zero number, got 0/);
-    await rejects(() => createTfjsClassifier(model, { preprocessing: { mean: [0.5, 0.5] } }), 'INVALID_OPTION', /2 values but the model has 3 channels/);
-    await rejects(() => createTfjsClassifier(model, { backend: 'webgpu' }), 'INVALID_OPTION', /backend 'webgpu' is not registered/);
+    await rejects(
+      () => createTfjsClassifier(model, { preprocessing: { std: [1, 0, 1] } }),
+      'INVALID_OPTION',
+      /std must not contain 0/,
+    );
+    await rejects(
+      () => createTfjsClassifier(model, { preprocessing: { scale: 0 } }),
+      'INVALID_OPTION',
+      /scale must be a finite non-zero number, got 0/,
+    );
+    await rejects(
+      () => createTfjsClassifier(model, { preprocessing: { mean: [0.5, 0.5] } }),
+      'INVALID_OPTION',
+      /2 values but the model has 3 channels/,
+    );
+    await rejects(
+      () => createTfjsClassifier(model, { backend: 'webgpu' }),
+      'INVALID_OPTION',
+      /backend 'webgpu' is not registered/,
+    );
   });
 
   it('a final tf.layers.softmax() layer makes the outputs probabilities (inferred): equal to the same dense layer with a softmax activation', async () => {
     const build = (softmaxLayer: boolean): tfl.LayersModel => {
       const m = tfl.sequential();
       m.add(tfl.layers.flatten({ inputShape: [4, 4, 3] }));
-      m.add(tfl.layers.dense({ units: 3, activation: softmaxLayer ? 'linear' : 'softmax', kernelInitializer: 'ones', biasInitializer: 'zeros' }));
+      m.add(
+        tfl.layers.dense({
+          units: 3,
+          activation: softmaxLayer ? 'linear' : 'softmax',
+          kernelInitializer: 'ones',
+          biasInitializer: 'zeros',
+        }),
+      );
       if (softmaxLayer) m.add(tfl.layers.softmax());
       return m;
     };
     const layer = build(true);
     const activation = build(false);
-    const weights = [tf.tensor2d(Array.from({ length: 48 * 3 }, (_, i) => Math.sin(i)), [48, 3]), tf.tensor1d([0.1, -0.2, 0.3])];
+    const weights = [
+      tf.tensor2d(
+        Array.from({ length: 48 * 3 }, (_, i) => Math.sin(i)),
+        [48, 3],
+      ),
+      tf.tensor1d([0.1, -0.2, 0.3]),
+    ];
     layer.setWeights(weights);
     activation.setWeights(weights);
     tf.dispose(weights);
@@ -153,9 +222,14 @@ describe('errors', () => {
       });
       const e = z.map((v) => Math.exp(v - Math.max(...z)));
       const total = e.reduce((acc, v) => acc + v, 0);
-      for (let k = 0; k < 3; k++) expect(Math.abs((p[i * 3 + k] as number) - (e[k] as number) / total)).toBeLessThan(1e-6);
+      for (let k = 0; k < 3; k++)
+        expect(Math.abs((p[i * 3 + k] as number) - (e[k] as number) / total)).toBeLessThan(1e-6);
     }
-    await rejects(() => createTfjsClassifier(layer, { output: 'logits' }), 'INVALID_OPTION', /contradicts the layers model/);
+    await rejects(
+      () => createTfjsClassifier(layer, { output: 'logits' }),
+      'INVALID_OPTION',
+      /contradicts the layers model/,
+    );
     layer.dispose();
     activation.dispose();
   });
@@ -186,7 +260,10 @@ describe('errors', () => {
         expect(Math.abs((probabilities[2 * i + 1] as number) - p1)).toBeLessThan(1e-6);
         expect(Math.abs((probabilities[2 * i] as number) - (1 - p1))).toBeLessThan(1e-6);
         const sign = targets[i] === 1 ? 1 : -1;
-        for (let j = 0; j < 48; j++) expect(Math.abs((gradient[i * 48 + j] as number) - sign * p1 * (1 - p1) * (w[j] as number))).toBeLessThan(1e-6);
+        for (let j = 0; j < 48; j++)
+          expect(Math.abs((gradient[i * 48 + j] as number) - sign * p1 * (1 - p1) * (w[j] as number))).toBeLessThan(
+            1e-6,
+          );
       }
       expect(tf.memory().numTensors).toBe(before);
       m.dispose();
@@ -194,32 +271,55 @@ describe('errors', () => {
   }
 
   it("rejects output: 'probabilities' for a model whose outputs are not distributions", async () => {
-    await rejects(() => createTfjsClassifier(meanLogits, { output: 'probabilities', inputShape: shape }), 'INVALID_VALUE', /pass output: 'logits'/);
+    await rejects(
+      () => createTfjsClassifier(meanLogits, { output: 'probabilities', inputShape: shape }),
+      'INVALID_VALUE',
+      /pass output: 'logits'/,
+    );
   });
 
   it('names the op when tfjs cannot differentiate it', async () => {
     const flipped: TfjsModelFunction = (x) => meanLogits(tf.image.flipLeftRight(x));
     const c = await createTfjsClassifier(flipped, { output: 'logits', inputShape: shape });
     expect((await c.predict(batchOf(1))).length).toBe(3);
-    await rejects(() => c.gradient(batchOf(2), 1), 'MISSING_CAPABILITY', /cannot differentiate op FlipLeftRight on tfjs backend 'cpu'/);
+    await rejects(
+      () => c.gradient(batchOf(2), 1),
+      'MISSING_CAPABILITY',
+      /cannot differentiate op FlipLeftRight on tfjs backend 'cpu'/,
+    );
   });
 
   it("names the op and tfjs's reason when its gradient refuses the op's attributes (dilated conv2d)", async () => {
-    const filter = tf.tensor4d(Array.from({ length: 3 * 3 * 3 * 3 }, (_, i) => Math.cos(i)), [3, 3, 3, 3]);
+    const filter = tf.tensor4d(
+      Array.from({ length: 3 * 3 * 3 * 3 }, (_, i) => Math.cos(i)),
+      [3, 3, 3, 3],
+    );
     const dilated: TfjsModelFunction = (x) => meanLogits(tf.conv2d(x, filter, 1, 'same', 'NHWC', 2));
     const c = await createTfjsClassifier(dilated, { output: 'logits', inputShape: shape });
     expect((await c.predict(batchOf(1))).length).toBe(3);
-    await rejects(() => c.gradient(batchOf(2), 1), 'MISSING_CAPABILITY', /cannot differentiate op conv2D on tfjs backend 'cpu' with these attributes: dilation rates greater than 1/);
+    await rejects(
+      () => c.gradient(batchOf(2), 1),
+      'MISSING_CAPABILITY',
+      /cannot differentiate op conv2D on tfjs backend 'cpu' with these attributes: dilation rates greater than 1/,
+    );
     filter.dispose();
   });
 
   it('names the op and backend when a backend lacks a kernel (Einsum on wasm)', async () => {
     const einsum: TfjsModelFunction = (x) => tf.einsum('ij,jk->ik', tf.mean(x, [1, 2]), tf.eye(3)) as tf.Tensor2D;
-    await rejects(() => createTfjsClassifier(einsum, { output: 'logits', inputShape: shape, backend: 'wasm' }), 'MISSING_CAPABILITY', /backend 'wasm' has no kernel for op Einsum/);
+    await rejects(
+      () => createTfjsClassifier(einsum, { output: 'logits', inputShape: shape, backend: 'wasm' }),
+      'MISSING_CAPABILITY',
+      /backend 'wasm' has no kernel for op Einsum/,
+    );
     // the cpu backend runs it, but tfjs has no gradient for Einsum at all
     const c = await createTfjsClassifier(einsum, { output: 'logits', inputShape: shape, backend: 'cpu' });
     expect((await c.predict(batchOf(1))).length).toBe(3);
-    await rejects(() => c.gradient(batchOf(1), 0), 'MISSING_CAPABILITY', /cannot differentiate op Einsum on tfjs backend 'cpu'/);
+    await rejects(
+      () => c.gradient(batchOf(1), 0),
+      'MISSING_CAPABILITY',
+      /cannot differentiate op Einsum on tfjs backend 'cpu'/,
+    );
   });
 
   it('a disposed classifier refuses calls; dispose never disposes a model it was given', async () => {
@@ -237,7 +337,11 @@ describe('errors', () => {
     expect((await c.predict(batchOf(2))).length).toBe(2 * SMALL.classes);
     expect(tf.getBackend()).toBe('cpu');
     await rejects(() => c.gradient(batchOf(1), 9), 'TARGET_OUT_OF_RANGE', /got 9/);
-    const broken = await createTfjsClassifier(firstRowOnlyFn(), { output: 'logits', inputShape: shape, backend: 'wasm' });
+    const broken = await createTfjsClassifier(firstRowOnlyFn(), {
+      output: 'logits',
+      inputShape: shape,
+      backend: 'wasm',
+    });
     await rejects(() => broken.predict(batchOf(2)), 'INVALID_MODEL', /for 2 images/);
     expect(tf.getBackend()).toBe('cpu');
   });

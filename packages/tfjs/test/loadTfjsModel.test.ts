@@ -22,8 +22,6 @@ function randomBatch(count: number, h: number, w: number, c: number, seed: numbe
   return { data: new Float32Array(count * h * w * c).map(() => rng.next()), height: h, width: w, channels: c, count };
 }
 
-
-
 /** Saves `model` as model.json plus two weight shards named `first-part` and `shards/second`. */
 async function saveWithOddNames(model: tfl.LayersModel, dir: string): Promise<string> {
   let saved: tf.io.ModelArtifacts | undefined;
@@ -34,7 +32,9 @@ async function saveWithOddNames(model: tfl.LayersModel, dir: string): Promise<st
     }),
   );
   if (saved?.weightData === undefined || saved.weightSpecs === undefined) throw new Error('nothing saved');
-  const bytes = new Uint8Array(Array.isArray(saved.weightData) ? tf.io.concatenateArrayBuffers(saved.weightData) : saved.weightData);
+  const bytes = new Uint8Array(
+    Array.isArray(saved.weightData) ? tf.io.concatenateArrayBuffers(saved.weightData) : saved.weightData,
+  );
   const cut = Math.floor(bytes.length / 2);
   mkdirSync(join(dir, 'shards'), { recursive: true });
   writeFileSync(join(dir, 'first-part'), bytes.subarray(0, cut));
@@ -42,7 +42,11 @@ async function saveWithOddNames(model: tfl.LayersModel, dir: string): Promise<st
   const path = join(dir, 'model.json');
   writeFileSync(
     path,
-    JSON.stringify({ format: 'layers-model', modelTopology: saved.modelTopology, weightsManifest: [{ paths: ['first-part', 'shards/second'], weights: saved.weightSpecs }] }),
+    JSON.stringify({
+      format: 'layers-model',
+      modelTopology: saved.modelTopology,
+      weightsManifest: [{ paths: ['first-part', 'shards/second'], weights: saved.weightSpecs }],
+    }),
   );
   return path;
 }
@@ -51,7 +55,9 @@ async function saveWithOddNames(model: tfl.LayersModel, dir: string): Promise<st
 
 const G = { h: 8, w: 8, c: 3, k: 4, classes: 5 } as const;
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
-const dims = (shape: readonly number[]): { dim: { size: string }[] } => ({ dim: shape.map((d) => ({ size: String(d) })) });
+const dims = (shape: readonly number[]): { dim: { size: string }[] } => ({
+  dim: shape.map((d) => ({ size: String(d) })),
+});
 const ints = (xs: readonly number[]): { list: { i: string[] } } => ({ list: { i: xs.map(String) } });
 const constNode = (name: string, shape: readonly number[], dtype = 'DT_FLOAT') => ({
   name,
@@ -71,7 +77,14 @@ interface GraphWeights {
 function graphWeights(seed: number): GraphWeights {
   const rng = createRng(seed);
   const r = (n: number, s: number): Float32Array => new Float32Array(n).map(() => rng.normal() * s);
-  return { w1: r(3 * 3 * G.c * G.k, 0.5), b1: r(G.k, 0.2), dw: r(3 * 3 * G.k, 0.5), db: r(G.k, 0.2), w2: r(G.k * G.classes, 0.8), b2: r(G.classes, 0.2) };
+  return {
+    w1: r(3 * 3 * G.c * G.k, 0.5),
+    b1: r(G.k, 0.2),
+    dw: r(3 * 3 * G.k, 0.5),
+    db: r(G.k, 0.2),
+    w2: r(G.k * G.classes, 0.8),
+    b2: r(G.classes, 0.2),
+  };
 }
 
 /** x → relu6(conv3×3(x) + b1) → depthwise 3×3 stride 2 + db → spatial mean → ·w2 + b2 (logits). */
@@ -87,7 +100,11 @@ function writeGraphModel(dir: string, wts: GraphWeights): string {
     epsilon: { f: 0 },
   });
   const nodes = [
-    { name: 'x', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: dims([-1, G.h, G.w, G.c]) } } },
+    {
+      name: 'x',
+      op: 'Placeholder',
+      attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: dims([-1, G.h, G.w, G.c]) } },
+    },
     constNode('w1', [3, 3, G.c, G.k]),
     constNode('b1', [G.k]),
     constNode('dw', [3, 3, G.k, 1]),
@@ -95,12 +112,32 @@ function writeGraphModel(dir: string, wts: GraphWeights): string {
     constNode('axes', [2], 'DT_INT32'),
     constNode('w2', [G.k, G.classes]),
     constNode('b2', [G.classes]),
-    { name: 'conv', op: '_FusedConv2D', input: ['x', 'w1', 'b1'], attr: { ...fusedAttrs([1, 1, 1, 1]), use_cudnn_on_gpu: { b: true } } },
+    {
+      name: 'conv',
+      op: '_FusedConv2D',
+      input: ['x', 'w1', 'b1'],
+      attr: { ...fusedAttrs([1, 1, 1, 1]), use_cudnn_on_gpu: { b: true } },
+    },
     { name: 'act', op: 'Relu6', input: ['conv'], attr: { T: { type: 'DT_FLOAT' } } },
     { name: 'dwconv', op: 'FusedDepthwiseConv2dNative', input: ['act', 'dw', 'db'], attr: fusedAttrs([1, 2, 2, 1]) },
-    { name: 'pool', op: 'Mean', input: ['dwconv', 'axes'], attr: { T: { type: 'DT_FLOAT' }, Tidx: { type: 'DT_INT32' }, keep_dims: { b: false } } },
-    { name: 'mm', op: 'MatMul', input: ['pool', 'w2'], attr: { T: { type: 'DT_FLOAT' }, transpose_a: { b: false }, transpose_b: { b: false } } },
-    { name: 'logits', op: 'BiasAdd', input: ['mm', 'b2'], attr: { T: { type: 'DT_FLOAT' }, data_format: { s: b64('NHWC') } } },
+    {
+      name: 'pool',
+      op: 'Mean',
+      input: ['dwconv', 'axes'],
+      attr: { T: { type: 'DT_FLOAT' }, Tidx: { type: 'DT_INT32' }, keep_dims: { b: false } },
+    },
+    {
+      name: 'mm',
+      op: 'MatMul',
+      input: ['pool', 'w2'],
+      attr: { T: { type: 'DT_FLOAT' }, transpose_a: { b: false }, transpose_b: { b: false } },
+    },
+    {
+      name: 'logits',
+      op: 'BiasAdd',
+      input: ['mm', 'b2'],
+      attr: { T: { type: 'DT_FLOAT' }, data_format: { s: b64('NHWC') } },
+    },
   ];
   const specs: { name: string; shape: number[]; dtype: 'float32' | 'int32' }[] = [
     { name: 'w1', shape: [3, 3, G.c, G.k], dtype: 'float32' },
@@ -138,8 +175,14 @@ function writeGraphModel(dir: string, wts: GraphWeights): string {
 function graphReference(wts: GraphWeights): (x: tf.Tensor4D) => tf.Tensor2D {
   return (x) => {
     const y1 = tf.relu6(tf.add(tf.conv2d(x, tf.tensor4d(wts.w1, [3, 3, G.c, G.k]), 1, 'same'), tf.tensor1d(wts.b1)));
-    const y2 = tf.add(tf.depthwiseConv2d(y1 as tf.Tensor4D, tf.tensor4d(wts.dw, [3, 3, G.k, 1]), 2, 'same'), tf.tensor1d(wts.db));
-    return tf.add(tf.matMul(tf.mean(y2, [1, 2]) as tf.Tensor2D, tf.tensor2d(wts.w2, [G.k, G.classes])), tf.tensor1d(wts.b2)) as tf.Tensor2D;
+    const y2 = tf.add(
+      tf.depthwiseConv2d(y1 as tf.Tensor4D, tf.tensor4d(wts.dw, [3, 3, G.k, 1]), 2, 'same'),
+      tf.tensor1d(wts.db),
+    );
+    return tf.add(
+      tf.matMul(tf.mean(y2, [1, 2]) as tf.Tensor2D, tf.tensor2d(wts.w2, [G.k, G.classes])),
+      tf.tensor1d(wts.b2),
+    ) as tf.Tensor2D;
   };
 }
 
@@ -164,7 +207,12 @@ describe('loading from disk', () => {
     const batch = randomBatch(3, SMALL.height, SMALL.width, SMALL.channels, 4);
     expect(maxAbsDiff(await fromDisk.predict(batch), await inMemory.predict(batch))).toBe(0);
     const targets = new Int32Array([0, 3, 4]);
-    expect(maxAbsDiff((await fromDisk.gradient(batch, targets)).gradient, (await inMemory.gradient(batch, targets)).gradient)).toBe(0);
+    expect(
+      maxAbsDiff(
+        (await fromDisk.gradient(batch, targets)).gradient,
+        (await inMemory.gradient(batch, targets)).gradient,
+      ),
+    ).toBe(0);
     fromDisk.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
@@ -176,7 +224,10 @@ describe('loading from disk', () => {
       message: expect.stringContaining(`pass ${join(dir, 'graph', 'model.json')}`),
     });
     mkdirSync(join(dir, 'empty'), { recursive: true });
-    await expect(loadTfjsModel(join(dir, 'empty'))).rejects.toMatchObject({ code: 'MISSING_FILE', message: expect.stringContaining('holds no model.json') });
+    await expect(loadTfjsModel(join(dir, 'empty'))).rejects.toMatchObject({
+      code: 'MISSING_FILE',
+      message: expect.stringContaining('holds no model.json'),
+    });
     expect(tf.memory().numTensors).toBe(before);
   });
 
@@ -191,7 +242,11 @@ describe('loading from disk', () => {
     writeFileSync(join(pctDir, 'model.json'), JSON.stringify(json));
     const before = tf.memory().numTensors;
     const c = await createTfjsClassifier(join(pctDir, 'model.json'), { output: 'logits' });
-    const reference = await createTfjsClassifier(graphReference(wts), { output: 'logits', inputShape: c.inputShape, backend: 'cpu' });
+    const reference = await createTfjsClassifier(graphReference(wts), {
+      output: 'logits',
+      inputShape: c.inputShape,
+      backend: 'cpu',
+    });
     const batch = randomBatch(2, G.h, G.w, G.c, 5);
     expect(maxAbsDiff(await c.predict(batch), await reference.predict(batch))).toBeLessThan(1e-6);
     c.dispose();
@@ -201,7 +256,9 @@ describe('loading from disk', () => {
   it('tells layers from graph models by format or topology', () => {
     expect(tfjsModelFormat({ modelTopology: { node: [] }, weightsManifest: [] })).toBe('graph-model');
     expect(tfjsModelFormat({ modelTopology: { model_config: {} }, weightsManifest: [] })).toBe('layers-model');
-    expect(tfjsModelFormat({ modelTopology: { class_name: 'Sequential', config: {} }, weightsManifest: [] })).toBe('layers-model');
+    expect(tfjsModelFormat({ modelTopology: { class_name: 'Sequential', config: {} }, weightsManifest: [] })).toBe(
+      'layers-model',
+    );
     expect(() => tfjsModelFormat({ modelTopology: { foo: 1 }, weightsManifest: [] })).toThrow(/cannot tell/);
   });
 
@@ -210,24 +267,44 @@ describe('loading from disk', () => {
     writeFileSync(join(dir, 'bad.json'), '{ not json');
     await expect(loadTfjsModel(join(dir, 'bad.json'))).rejects.toMatchObject({ code: 'INVALID_FILE' });
     writeFileSync(join(dir, 'noweights.json'), JSON.stringify({ modelTopology: { node: [] } }));
-    await expect(loadTfjsModel(join(dir, 'noweights.json'))).rejects.toMatchObject({ code: 'INVALID_FILE', message: expect.stringMatching(/weightsManifest/) });
+    await expect(loadTfjsModel(join(dir, 'noweights.json'))).rejects.toMatchObject({
+      code: 'INVALID_FILE',
+      message: expect.stringMatching(/weightsManifest/),
+    });
     writeFileSync(
       join(dir, 'missingshard.json'),
-      JSON.stringify({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [{ paths: ['absent-shard'], weights: [{ name: 'w', shape: [2], dtype: 'float32' }] }] }),
+      JSON.stringify({
+        format: 'graph-model',
+        modelTopology: { node: [] },
+        weightsManifest: [{ paths: ['absent-shard'], weights: [{ name: 'w', shape: [2], dtype: 'float32' }] }],
+      }),
     );
-    await expect(fileIOHandler(join(dir, 'missingshard.json')).load!()).rejects.toMatchObject({ code: 'MISSING_FILE', message: expect.stringMatching(/absent-shard/) });
+    await expect(fileIOHandler(join(dir, 'missingshard.json')).load!()).rejects.toMatchObject({
+      code: 'MISSING_FILE',
+      message: expect.stringMatching(/absent-shard/),
+    });
     writeFileSync(join(dir, 'short-shard'), new Uint8Array(4));
     writeFileSync(
       join(dir, 'short.json'),
-      JSON.stringify({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [{ paths: ['short-shard'], weights: [{ name: 'w', shape: [2], dtype: 'float32' }] }] }),
+      JSON.stringify({
+        format: 'graph-model',
+        modelTopology: { node: [] },
+        weightsManifest: [{ paths: ['short-shard'], weights: [{ name: 'w', shape: [2], dtype: 'float32' }] }],
+      }),
     );
-    await expect(fileIOHandler(join(dir, 'short.json')).load!()).rejects.toMatchObject({ code: 'INVALID_FILE', message: expect.stringMatching(/4 bytes .* describes 8/) });
+    await expect(fileIOHandler(join(dir, 'short.json')).load!()).rejects.toMatchObject({
+      code: 'INVALID_FILE',
+      message: expect.stringMatching(/4 bytes .* describes 8/),
+    });
   });
 
   it('a graph model needs output: it cannot be inferred', async () => {
     await tf.setBackend('cpu');
     const before = tf.memory().numTensors;
-    await expect(createTfjsClassifier(graphPath)).rejects.toMatchObject({ code: 'INVALID_OPTION', message: expect.stringMatching(/graph model outputs logits or probabilities/) });
+    await expect(createTfjsClassifier(graphPath)).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+      message: expect.stringMatching(/graph model outputs logits or probabilities/),
+    });
     expect(tf.memory().numTensors).toBe(before);
   });
 
@@ -239,16 +316,28 @@ describe('loading from disk', () => {
     const nodes = [
       { name: 'x', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: dims([-1, 4, 4, 3]) } } },
       constNode('axes', [2], 'DT_INT32'),
-      { name: 'pool', op: 'Mean', input: ['x', 'axes'], attr: { T: { type: 'DT_FLOAT' }, Tidx: { type: 'DT_INT32' }, keep_dims: { b: false } } },
+      {
+        name: 'pool',
+        op: 'Mean',
+        input: ['x', 'axes'],
+        attr: { T: { type: 'DT_FLOAT' }, Tidx: { type: 'DT_INT32' }, keep_dims: { b: false } },
+      },
       { name: 'where', op: 'Where', input: ['pool'], attr: { T: { type: 'DT_FLOAT' } } },
     ];
     const path = join(dynDir, 'model.json');
     writeFileSync(
       path,
-      JSON.stringify({ format: 'graph-model', modelTopology: { node: nodes, library: {}, versions: {} }, weightsManifest: [{ paths: ['w'], weights: [{ name: 'axes', shape: [2], dtype: 'int32' }] }] }),
+      JSON.stringify({
+        format: 'graph-model',
+        modelTopology: { node: nodes, library: {}, versions: {} },
+        weightsManifest: [{ paths: ['w'], weights: [{ name: 'axes', shape: [2], dtype: 'int32' }] }],
+      }),
     );
     const before = tf.memory().numTensors;
-    await expect(createTfjsClassifier(path, { output: 'logits' })).rejects.toMatchObject({ code: 'INVALID_MODEL', message: expect.stringMatching(/dynamic \(control-flow\) ops/) });
+    await expect(createTfjsClassifier(path, { output: 'logits' })).rejects.toMatchObject({
+      code: 'INVALID_MODEL',
+      message: expect.stringMatching(/dynamic \(control-flow\) ops/),
+    });
     expect(tf.memory().numTensors).toBe(before);
   });
 
@@ -259,7 +348,11 @@ describe('loading from disk', () => {
       const c = await createTfjsClassifier(graphPath, { output: 'logits' });
       expect(c.inputShape).toEqual({ height: G.h, width: G.w, channels: G.c });
       expect(c.classes).toBe(G.classes);
-      const reference = await createTfjsClassifier(graphReference(wts), { output: 'logits', inputShape: c.inputShape, backend: 'cpu' });
+      const reference = await createTfjsClassifier(graphReference(wts), {
+        output: 'logits',
+        inputShape: c.inputShape,
+        backend: 'cpu',
+      });
       const batch = randomBatch(4, G.h, G.w, G.c, 9);
       const targets = new Int32Array([0, 1, 2, 4]);
       const got = await c.gradient(batch, targets);
@@ -275,11 +368,14 @@ describe('loading from disk', () => {
     beforeAll(async () => {
       await tf.setBackend('wasm');
     });
-    const checks = classifierContractChecks(() => createTfjsClassifier(graphPath, { output: 'logits', backend: 'wasm' }), {
-      leakCheck: () => tf.memory().numTensors,
-      expectGradient: true,
-      fdStep: 1e-3,
-    });
+    const checks = classifierContractChecks(
+      () => createTfjsClassifier(graphPath, { output: 'logits', backend: 'wasm' }),
+      {
+        leakCheck: () => tf.memory().numTensors,
+        expectGradient: true,
+        fdStep: 1e-3,
+      },
+    );
     for (const check of checks) it(check.name, check.run);
   });
 });

@@ -21,7 +21,6 @@ import { classifierContractChecks, relativeL2 as relL2 } from '@ablation-path/co
 const mobilenet = bundledModel('mobilenet-v1-025-tfjs');
 const preprocessing = { mean: 0.5, std: 0.5 };
 
-
 describe('MobileNet v1 0.25 (tfjs layers model from disk)', () => {
   let model: LayersModel;
   let photos: Photo[];
@@ -115,7 +114,8 @@ describe('MobileNet v1 0.25 (tfjs layers model from disk)', () => {
         const pp = await wasmClassifier.predict({ ...photo.image, data: plus });
         const pm = await wasmClassifier.predict({ ...photo.image, data: minus });
         let analytic = 0;
-        for (let i = 0; i < x.length; i++) analytic += (wasmResult.gradient[i] as number) * ((plus[i] as number) - (minus[i] as number));
+        for (let i = 0; i < x.length; i++)
+          analytic += (wasmResult.gradient[i] as number) * ((plus[i] as number) - (minus[i] as number));
         const fd = (pp[target] as number) - (pm[target] as number);
         expect(Math.abs(analytic - fd)).toBeLessThan(0.02 * Math.abs(fd) + 3e-7);
       }

@@ -33,12 +33,15 @@ const BLOCK = 16;
 const BLOCKS = SIZE / BLOCK;
 const EXCLUDED = 16;
 
-
 /**
  * Relative L2 difference of two 224×224×3 (HWC) gradients on the whole image, and which share of
  * the squared difference lies in the `blocks` 16×16 blocks where it is largest.
  */
-function compareGradients(got: Float32Array, want: Float32Array, blocks: number): { whole: number; localised: number; topShare: number } {
+function compareGradients(
+  got: Float32Array,
+  want: Float32Array,
+  blocks: number,
+): { whole: number; localised: number; topShare: number } {
   const diff = new Float64Array(BLOCKS * BLOCKS);
   let d = 0;
   let r = 0;
@@ -52,7 +55,11 @@ function compareGradients(got: Float32Array, want: Float32Array, blocks: number)
   }
   const sorted = [...diff].sort((a, b) => b - a);
   const inTop = sorted.slice(0, blocks).reduce((a, b) => a + b, 0);
-  return { whole: Math.sqrt(d / r), localised: d === 0 ? 1 : inTop / d, topShare: d === 0 ? 0 : (sorted[0] as number) / d };
+  return {
+    whole: Math.sqrt(d / r),
+    localised: d === 0 ? 1 : inTop / d,
+    topShare: d === 0 ? 0 : (sorted[0] as number) / d,
+  };
 }
 
 describe('MobileNet v1 0.25: tfjs (wasm) and ONNX agree on the demo photos', () => {
@@ -63,8 +70,15 @@ describe('MobileNet v1 0.25: tfjs (wasm) and ONNX agree on the demo photos', () 
     await tf.setBackend('wasm');
     const t = bundledModel('mobilenet-v1-025-tfjs');
     const o = bundledModel('mobilenet-v1-025');
-    tfjs = await createTfjsClassifier(t.path, { preprocessing: { mean: t.preprocessing.mean, std: t.preprocessing.std }, backend: 'wasm' });
-    onnx = await createOnnxClassifier(o.path, { preprocessing: { mean: o.preprocessing.mean, std: o.preprocessing.std }, output: o.output, layout: o.layout });
+    tfjs = await createTfjsClassifier(t.path, {
+      preprocessing: { mean: t.preprocessing.mean, std: t.preprocessing.std },
+      backend: 'wasm',
+    });
+    onnx = await createOnnxClassifier(o.path, {
+      preprocessing: { mean: o.preprocessing.mean, std: o.preprocessing.std },
+      output: o.output,
+      layout: o.layout,
+    });
     photos = await loadDemoPhotos();
     if (photos.length < 5) throw new Error('expected the bundled demo photos');
   });

@@ -8,7 +8,15 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { blend, checkAblationPath, constantImage, createGridDomain, createImage, optimizeAblationPath, stackImages } from '@ablation-path/core';
+import {
+  blend,
+  checkAblationPath,
+  constantImage,
+  createGridDomain,
+  createImage,
+  optimizeAblationPath,
+  stackImages,
+} from '@ablation-path/core';
 import type { Image, OptimizationResult } from '@ablation-path/core';
 import { createTfjsClassifier } from '../src/index.js';
 import { buildSmallModel, SMALL } from './helpers/smallModel.js';
@@ -20,7 +28,8 @@ function squareImage(): Image {
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const inside = y >= 3 && y < 8 && x >= 4 && x < 9;
-      for (let c = 0; c < channels; c++) data[(y * width + x) * channels + c] = inside ? 0.9 - 0.2 * c : 0.1 + 0.05 * ((x + 2 * y + c) % 3);
+      for (let c = 0; c < channels; c++)
+        data[(y * width + x) * channels + c] = inside ? 0.9 - 0.2 * c : 0.1 + 0.05 * ((x + 2 * y + c) % 3);
     }
   }
   return createImage(data, height, width, channels);
@@ -47,7 +56,14 @@ describe('optimizeAblationPath through the tfjs adapter', () => {
       await tf.setBackend(backend);
       const classifier = await createTfjsClassifier(model, { preprocessing: { mean: 0.5, std: 0.5 }, batchSize: 4 });
       const before = tf.memory().numTensors;
-      const result = await optimizeAblationPath(classifier, { image, baseline, target, steps, maxIterations: 4, minIterations: 4 });
+      const result = await optimizeAblationPath(classifier, {
+        image,
+        baseline,
+        target,
+        steps,
+        maxIterations: 4,
+        minIterations: 4,
+      });
       expect(tf.memory().numTensors).toBe(before);
       expect(result.iterations).toBe(4);
       const check = checkAblationPath(result.path, { tolerance: 1e-4 });
@@ -56,9 +72,11 @@ describe('optimizeAblationPath through the tfjs adapter', () => {
       const domain = createGridDomain(SMALL.height, SMALL.width);
       const size = domain.size;
       const blended = [];
-      for (let k = 0; k <= steps; k++) blended.push(blend(image, baseline, domain, result.path.masks.subarray(k * size, (k + 1) * size)));
+      for (let k = 0; k <= steps; k++)
+        blended.push(blend(image, baseline, domain, result.path.masks.subarray(k * size, (k + 1) * size)));
       const p = await classifier.predict(stackImages(blended));
-      for (let k = 0; k <= steps; k++) expect(Math.abs((result.scores[k] as number) - (p[k * SMALL.classes + target] as number))).toBeLessThan(1e-6);
+      for (let k = 0; k <= steps; k++)
+        expect(Math.abs((result.scores[k] as number) - (p[k * SMALL.classes + target] as number))).toBeLessThan(1e-6);
       results.set(backend, result);
     });
   }
@@ -68,7 +86,8 @@ describe('optimizeAblationPath through the tfjs adapter', () => {
     const b = results.get('cpu');
     if (a === undefined || b === undefined) throw new Error('both runs must have succeeded');
     let d = 0;
-    for (let i = 0; i < a.path.masks.length; i++) d = Math.max(d, Math.abs((a.path.masks[i] as number) - (b.path.masks[i] as number)));
+    for (let i = 0; i < a.path.masks.length; i++)
+      d = Math.max(d, Math.abs((a.path.masks[i] as number) - (b.path.masks[i] as number)));
     // the backends' gradients differ by float rounding only (≈1e-7 relative on this model)
     expect(d).toBeLessThan(1e-3);
     expect(Math.abs(a.score - b.score)).toBeLessThan(1e-4);

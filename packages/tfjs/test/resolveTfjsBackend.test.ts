@@ -32,9 +32,20 @@ describe('resolveTfjsBackend', () => {
     const onCpu = await createTfjsClassifier(model, { backend: 'cpu' });
     const onWasm = await createTfjsClassifier(model, { backend: 'wasm' });
     const rng = createRng(2);
-    const batch = { data: new Float32Array(4 * SMALL.height * SMALL.width * SMALL.channels).map(() => rng.next()), height: SMALL.height, width: SMALL.width, channels: SMALL.channels, count: 4 };
+    const batch = {
+      data: new Float32Array(4 * SMALL.height * SMALL.width * SMALL.channels).map(() => rng.next()),
+      height: SMALL.height,
+      width: SMALL.width,
+      channels: SMALL.channels,
+      count: 4,
+    };
     const before = tf.memory().numTensors;
-    const [a, b, c, d] = await Promise.all([onCpu.gradient(batch, 1), onWasm.gradient(batch, 1), onCpu.predict(batch), onWasm.predict(batch)]);
+    const [a, b, c, d] = await Promise.all([
+      onCpu.gradient(batch, 1),
+      onWasm.gradient(batch, 1),
+      onCpu.predict(batch),
+      onWasm.predict(batch),
+    ]);
     expect(tf.memory().numTensors).toBe(before);
     expect(tf.getBackend()).toBe('cpu');
     let dg = 0;
@@ -45,6 +56,7 @@ describe('resolveTfjsBackend', () => {
     }
     expect(dg / scale).toBeLessThan(1e-5);
     for (let i = 0; i < c.length; i++) expect(Math.abs((c[i] as number) - (d[i] as number))).toBeLessThan(1e-6);
-    for (let i = 0; i < c.length; i++) expect(Math.abs((c[i] as number) - (a.probabilities[i] as number))).toBeLessThan(1e-6);
+    for (let i = 0; i < c.length; i++)
+      expect(Math.abs((c[i] as number) - (a.probabilities[i] as number))).toBeLessThan(1e-6);
   });
 });

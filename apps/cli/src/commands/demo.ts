@@ -25,7 +25,9 @@ export async function runDemo(argv: readonly string[], io: CliIO): Promise<numbe
     io.stdout.write(`${demoHelp}\n`);
     return 0;
   }
-  if (images.length > 0) throw new CliError('usage', `demo takes no IMAGE (got '${images[0]}'): use explain for your own photos`);
-  if (large.shard !== undefined || large.workers !== 1) throw new CliError('usage', 'demo explains one photo: --shard and --workers are for explain and evaluate');
+  if (images.length > 0)
+    throw new CliError('usage', `demo takes no IMAGE (got '${images[0]}'): use explain for your own photos`);
+  if (large.shard !== undefined || large.workers !== 1)
+    throw new CliError('usage', 'demo explains one photo: --shard and --workers are for explain and evaluate');
   return explainImages([demoImagePath('coffee.png')], options, modelFlags, io);
 }

@@ -38,7 +38,13 @@ import type { RunHeader, RunLog, RunRecord } from '../runLog.js';
 import { modelFingerprint, sha256, uniqueKeys } from '../fingerprint.js';
 import { labelOf, loadModel, modelFlagSpecs, modelFlagsHelp, readModelFlags } from '../model.js';
 import type { LoadedModel, ModelFlags } from '../model.js';
-import { ensureWritableDir, isReplaceableFile, notOursError, removeCreatedDirs, writeFileAtomic } from '../outputDir.js';
+import {
+  ensureWritableDir,
+  isReplaceableFile,
+  notOursError,
+  removeCreatedDirs,
+  writeFileAtomic,
+} from '../outputDir.js';
 import { createProgress, progressMode } from '../progress.js';
 import { parseResize, resizeFlagHelp } from '../resizeFlag.js';
 import { formatShard, resolveShard, shardIndices } from '../shard.js';
@@ -172,13 +178,22 @@ export function readBoxesFile(path: string): BoxesEntry[] {
     throw new CliError('input', `boxes file ${path} is not valid JSON: ${(e as Error).message}`);
   }
   const images = parsed !== null && typeof parsed === 'object' ? (parsed as { images?: unknown }).images : undefined;
-  if (!Array.isArray(images) || images.length === 0) throw new CliError('input', `boxes file ${path} needs a non-empty "images" array`);
+  if (!Array.isArray(images) || images.length === 0)
+    throw new CliError('input', `boxes file ${path} needs a non-empty "images" array`);
   return images.map((raw: unknown, i): BoxesEntry => {
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new CliError('input', `boxes file ${path}: images[${i}] must be an object { "file", "boxes", "label"? }`);
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+      throw new CliError('input', `boxes file ${path}: images[${i}] must be an object { "file", "boxes", "label"? }`);
     const e = raw as { file?: unknown; boxes?: unknown; label?: unknown };
-    if (typeof e.file !== 'string' || e.file === '') throw new CliError('input', `boxes file ${path}: images[${i}].file must be a file name`);
+    if (typeof e.file !== 'string' || e.file === '')
+      throw new CliError('input', `boxes file ${path}: images[${i}].file must be a file name`);
     const boxes = e.boxes ?? [];
-    if (!Array.isArray(boxes) || !boxes.every((b: unknown) => Array.isArray(b) && b.length === 4 && b.every((v: unknown) => typeof v === 'number' && Number.isFinite(v)))) {
+    if (
+      !Array.isArray(boxes) ||
+      !boxes.every(
+        (b: unknown) =>
+          Array.isArray(b) && b.length === 4 && b.every((v: unknown) => typeof v === 'number' && Number.isFinite(v)),
+      )
+    ) {
       throw new CliError('input', `boxes file ${path}: images[${i}].boxes must be a list of [x0, y0, x1, y1]`);
     }
     if (e.label !== undefined && (typeof e.label !== 'number' || !Number.isInteger(e.label) || e.label < 0)) {
@@ -196,7 +211,12 @@ export function methodOptions(name: EvaluateMethod, s: EvaluateSettings, width: 
     case 'integrated-gradients':
       return { name, steps: s.igSteps, rule: 'midpoint' };
     case 'integrated-gradients-filtered':
-      return { name: 'integrated-gradients', steps: s.igSteps, rule: 'midpoint', smoothSigma: DEFAULT_SIGMA_FRACTION * width };
+      return {
+        name: 'integrated-gradients',
+        steps: s.igSteps,
+        rule: 'midpoint',
+        smoothSigma: DEFAULT_SIGMA_FRACTION * width,
+      };
     case 'gradient':
       return { name };
     case 'smoothgrad':
@@ -265,18 +285,31 @@ const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / 
  * Summarises per-image results into one row per method.
  * @example summarise(['rise'], [[{ method: 'rise', hit: true, ... }]])
  */
-export function summarise(methods: readonly EvaluateMethod[], perImage: readonly { target: number; results: readonly MethodImageResult[] }[]): MethodSummary[] {
+export function summarise(
+  methods: readonly EvaluateMethod[],
+  perImage: readonly { target: number; results: readonly MethodImageResult[] }[],
+): MethodSummary[] {
   return methods.map((method) => {
-    const rows = perImage.flatMap((im) => im.results.filter((r) => r.method === method).map((r) => ({ r, target: im.target })));
+    const rows = perImage.flatMap((im) =>
+      im.results.filter((r) => r.method === method).map((r) => ({ r, target: im.target })),
+    );
     const pointed = rows.filter(({ r }) => r.hit !== undefined);
     return {
       method,
       images: rows.length,
-      pointingPaper: pointed.length === 0 ? null : pointingGameAccuracy(pointed.map(({ r }) => ({ hit: r.hit === true }))),
+      pointingPaper:
+        pointed.length === 0 ? null : pointingGameAccuracy(pointed.map(({ r }) => ({ hit: r.hit === true }))),
       pointingTorchRay:
-        pointed.length === 0 ? null : pointingGameAccuracy(pointed.map(({ r, target }) => ({ hit: r.hitTolerant === true, class: target })), { perClassMean: true }),
+        pointed.length === 0
+          ? null
+          : pointingGameAccuracy(
+              pointed.map(({ r, target }) => ({ hit: r.hitTolerant === true, class: target })),
+              { perClassMean: true },
+            ),
       meanScore: mean(rows.map(({ r }) => r.score)),
-      meanOwnScore: rows.some(({ r }) => r.ownScore !== undefined) ? mean(rows.map(({ r }) => r.ownScore ?? Number.NaN)) : null,
+      meanOwnScore: rows.some(({ r }) => r.ownScore !== undefined)
+        ? mean(rows.map(({ r }) => r.ownScore ?? Number.NaN))
+        : null,
       insertion: mean(rows.map(({ r }) => r.insertion)),
       deletion: mean(rows.map(({ r }) => r.deletion)),
       meanSeconds: mean(rows.map(({ r }) => r.seconds)),
@@ -305,19 +338,25 @@ export function markdownTable(rows: readonly MethodSummary[], centre?: CentreSum
     );
   }
   if (centre !== undefined) {
-    lines.push(`| ${centre.method} | ${pct(centre.pointingPaper)} | ${pct(centre.pointingTorchRay)} | — | — | — | — | — | 0 |`);
+    lines.push(
+      `| ${centre.method} | ${pct(centre.pointingPaper)} | ${pct(centre.pointingTorchRay)} | — | — | — | — | — | 0 |`,
+    );
   }
   return lines.join('\n');
 }
 
 function parseMethods(raw: string | undefined): EvaluateMethod[] {
   if (raw === undefined) return [...EVALUATE_DEFAULTS.methods];
-  const names = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const names = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (names.length === 0) throw new CliError('usage', '--methods must name at least one method');
   const out: EvaluateMethod[] = [];
   for (const n of names) {
     const m = EVALUATE_METHODS.find((x) => x === n);
-    if (m === undefined) throw new CliError('usage', `unknown method '${n}' in --methods (choose from ${EVALUATE_METHODS.join(', ')})`);
+    if (m === undefined)
+      throw new CliError('usage', `unknown method '${n}' in --methods (choose from ${EVALUATE_METHODS.join(', ')})`);
     if (!out.includes(m)) out.push(m);
   }
   return out;
@@ -330,7 +369,14 @@ const RESULTS_MD_HEADING = '# Saliency methods compared';
 function isOurResultsJson(content: string): boolean {
   try {
     const r = JSON.parse(content) as Record<string, unknown> | null;
-    return r !== null && typeof r === 'object' && typeof r['model'] === 'string' && typeof r['settings'] === 'object' && Array.isArray(r['methods']) && Array.isArray(r['images']);
+    return (
+      r !== null &&
+      typeof r === 'object' &&
+      typeof r['model'] === 'string' &&
+      typeof r['settings'] === 'object' &&
+      Array.isArray(r['methods']) &&
+      Array.isArray(r['images'])
+    );
   } catch {
     return false;
   }
@@ -368,8 +414,14 @@ export function planEvaluate(argv: readonly string[], io: CliIO): EvaluatePlan |
   const folderArg = args.positionals[0];
   const boxesArg = stringFlag(args, 'boxes');
   // Photos are looked up in FOLDER; without it, beside the --boxes file, or else the bundled demo photos.
-  const folder = folderArg !== undefined ? resolve(io.cwd, folderArg) : boxesArg !== undefined ? dirname(resolve(io.cwd, boxesArg)) : join(demoBoxesPath, '..');
-  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new CliError('input', `folder ${folder}: no such directory`);
+  const folder =
+    folderArg !== undefined
+      ? resolve(io.cwd, folderArg)
+      : boxesArg !== undefined
+        ? dirname(resolve(io.cwd, boxesArg))
+        : join(demoBoxesPath, '..');
+  if (!existsSync(folder) || !statSync(folder).isDirectory())
+    throw new CliError('input', `folder ${folder}: no such directory`);
   const boxesPath = boxesArg === undefined ? join(folder, 'boxes.json') : resolve(io.cwd, boxesArg);
   const entries = readBoxesFile(boxesPath);
   const methods = parseMethods(stringFlag(args, 'methods'));
@@ -382,8 +434,11 @@ export function planEvaluate(argv: readonly string[], io: CliIO): EvaluatePlan |
     iterations: numberFlag(args, 'iterations', { min: 1, max: 100000, integer: true }) ?? EVALUATE_DEFAULTS.iterations,
     igSteps: numberFlag(args, 'ig-steps', { min: 1, max: 100000, integer: true }) ?? EVALUATE_DEFAULTS.igSteps,
     riseMasks: numberFlag(args, 'rise-masks', { min: 1, max: 1e7, integer: true }) ?? EVALUATE_DEFAULTS.riseMasks,
-    mpIterations: numberFlag(args, 'mp-iterations', { min: 1, max: 1e6, integer: true }) ?? EVALUATE_DEFAULTS.mpIterations,
-    smoothgradSamples: numberFlag(args, 'smoothgrad-samples', { min: 1, max: 1e6, integer: true }) ?? EVALUATE_DEFAULTS.smoothgradSamples,
+    mpIterations:
+      numberFlag(args, 'mp-iterations', { min: 1, max: 1e6, integer: true }) ?? EVALUATE_DEFAULTS.mpIterations,
+    smoothgradSamples:
+      numberFlag(args, 'smoothgrad-samples', { min: 1, max: 1e6, integer: true }) ??
+      EVALUATE_DEFAULTS.smoothgradSamples,
     metricSteps: numberFlag(args, 'metric-steps', { min: 1, max: 1e6, integer: true }) ?? EVALUATE_DEFAULTS.metricSteps,
     seed: numberFlag(args, 'seed', { min: 0, max: 2 ** 32 - 1, integer: true }) ?? EVALUATE_DEFAULTS.seed,
   };
@@ -451,22 +506,37 @@ export interface PhotoEvaluator {
  * at `indices`, their labels and the baseline before returning, so that a bad entry fails at once
  * rather than after hours of work on the others.
  */
-export async function createPhotoEvaluator(plan: EvaluatePlan, io: CliIO, indices: readonly number[], threads?: number): Promise<PhotoEvaluator> {
+export async function createPhotoEvaluator(
+  plan: EvaluatePlan,
+  io: CliIO,
+  indices: readonly number[],
+  threads?: number,
+): Promise<PhotoEvaluator> {
   const { methods, settings, entries, folder, baselineSpec, resize, init } = plan;
   const batchSize = plan.modelFlags.batchSize;
-  const model = await loadModel(plan.modelSpec, threads === undefined ? plan.modelFlags : { ...plan.modelFlags, threads });
+  const model = await loadModel(
+    plan.modelSpec,
+    threads === undefined ? plan.modelFlags : { ...plan.modelFlags, threads },
+  );
   const read = (file: string) =>
     loadImage(resolve(folder, file), { height: model.inputSize[0], width: model.inputSize[1], resize });
   try {
     if (model.classifier.gradient === undefined) {
       const needing = methods.filter((m) => !m.startsWith('rise') && !m.startsWith('random-path'));
-      if (needing.length > 0) throw new CliError('input', `model ${model.name} has no gradients, which ${needing.join(', ')} need (rise and random-path work without)`);
+      if (needing.length > 0)
+        throw new CliError(
+          'input',
+          `model ${model.name} has no gradients, which ${needing.join(', ')} need (rise and random-path work without)`,
+        );
     }
     // (Photos are read again when their turn comes rather than kept: memory stays one photo.)
     for (const [k, n] of indices.entries()) {
       const entry = entries[n] as BoxesEntry;
       if (entry.label !== undefined && entry.label >= model.classifier.classes) {
-        throw new CliError('input', `${entry.file}: label ${entry.label} is not a class of the model (${model.classifier.classes} classes)`);
+        throw new CliError(
+          'input',
+          `${entry.file}: label ${entry.label} is not a class of the model (${model.classifier.classes} classes)`,
+        );
       }
       const photo = await read(entry.file);
       if (k === 0) await makeBaseline(baselineSpec, photo.image, { seed: settings.seed, resize });
@@ -484,7 +554,9 @@ export async function createPhotoEvaluator(plan: EvaluatePlan, io: CliIO, indice
     const baseline = (await makeBaseline(baselineSpec, image, { seed: settings.seed, resize })).image;
     const probs = await model.classifier.predict(stackImages([image]));
     let target = entry.label ?? 0;
-    if (entry.label === undefined) for (let c = 1; c < model.classifier.classes; c++) if ((probs[c] as number) > (probs[target] as number)) target = c;
+    if (entry.label === undefined)
+      for (let c = 1; c < model.classifier.classes; c++)
+        if ((probs[c] as number) > (probs[target] as number)) target = c;
     const maps: SaliencyMap[] = [];
     const times: number[] = [];
     /** Model evaluations of a method beyond its map's own (ablation-path: the warm start's). */
@@ -562,7 +634,10 @@ export async function createPhotoEvaluator(plan: EvaluatePlan, io: CliIO, indice
         deletion: c.deletion,
         point,
         ...(hasBoxes
-          ? { hit: pointingGameHit(point, entry.boxes), hitTolerant: pointingGameHit(point, entry.boxes, { tolerance: EVALUATE_DEFAULTS.tolerance }) }
+          ? {
+              hit: pointingGameHit(point, entry.boxes),
+              hitTolerant: pointingGameHit(point, entry.boxes, { tolerance: EVALUATE_DEFAULTS.tolerance }),
+            }
           : {}),
       });
     }
@@ -622,8 +697,10 @@ export function evaluateReport(header: RunHeader, records: readonly RunRecord[])
 
 /** Checks that results.md / results.json in `outDir` may be (over)written: absent, or ours. */
 export function checkEvaluateOutputs(outDir: string): void {
-  if (!isReplaceableFile(join(outDir, 'results.md'), (c) => c.startsWith(RESULTS_MD_HEADING))) throw notOursError(join(outDir, 'results.md'), 'a results.md');
-  if (!isReplaceableFile(join(outDir, 'results.json'), isOurResultsJson)) throw notOursError(join(outDir, 'results.json'), 'a results.json');
+  if (!isReplaceableFile(join(outDir, 'results.md'), (c) => c.startsWith(RESULTS_MD_HEADING)))
+    throw notOursError(join(outDir, 'results.md'), 'a results.md');
+  if (!isReplaceableFile(join(outDir, 'results.json'), isOurResultsJson))
+    throw notOursError(join(outDir, 'results.json'), 'a results.json');
 }
 
 /** Writes results.md and results.json (each atomically) and prints the table or the JSON. */
@@ -652,7 +729,12 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
   // results.md and results.json are overwritten only when a previous evaluate wrote them
   if (whole) checkEvaluateOutputs(outDir);
   // the run log is checked before anything expensive: other settings stop the run here (exit 2)
-  const prepared = prepareRunLog(outDir, { command: 'evaluate', fingerprint: evaluateFingerprint(plan), shard, photos: plan.keys });
+  const prepared = prepareRunLog(outDir, {
+    command: 'evaluate',
+    fingerprint: evaluateFingerprint(plan),
+    shard,
+    photos: plan.keys,
+  });
   const mine = shardIndices(entries.length, shard);
   const pending = mine.filter((n) => !prepared.done.has(plan.keys[n] as string));
   const note = (text: string): void => {
@@ -660,9 +742,14 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
   };
   if (!whole) note(`shard ${formatShard(shard)} (${shard.source}): ${mine.length} of ${entries.length} photos`);
   if (prepared.existing !== undefined && prepared.existing.partialBytes > 0) {
-    note(`${prepared.path}: a half-written last line (${prepared.existing.partialBytes} bytes, from a run that was killed) is discarded; its photo is redone`);
+    note(
+      `${prepared.path}: a half-written last line (${prepared.existing.partialBytes} bytes, from a run that was killed) is discarded; its photo is redone`,
+    );
   }
-  if (mine.length > pending.length) note(`resuming ${prepared.path}: ${mine.length - pending.length} of ${mine.length} photos already done, ${pending.length} to go`);
+  if (mine.length > pending.length)
+    note(
+      `resuming ${prepared.path}: ${mine.length - pending.length} of ${mine.length} photos already done, ${pending.length} to go`,
+    );
   const created = ensureWritableDir(outDir);
   let log: RunLog | undefined;
   try {
@@ -674,7 +761,8 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
       log = prepared.open(context);
       const runLog = log;
       let finishedCount = 0;
-      const append = (n: number, result: EvaluatedPhoto): void => runLog.append({ photo: plan.keys[n] as string, index: n, result });
+      const append = (n: number, result: EvaluatedPhoto): void =>
+        runLog.append({ photo: plan.keys[n] as string, index: n, result });
       try {
         if (workers > 1) {
           await runWorkerPool({
@@ -687,11 +775,14 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
             ...(io.signal === undefined ? {} : { signal: io.signal }),
             onResult: (n, result, worker) => {
               append(n, result as EvaluatedPhoto);
-              note(`[${mine.length - pending.length + ++finishedCount}/${mine.length}] ${entries[n]?.file ?? ''} done (worker ${worker + 1})`);
+              note(
+                `[${mine.length - pending.length + ++finishedCount}/${mine.length}] ${entries[n]?.file ?? ''} done (worker ${worker + 1})`,
+              );
             },
           });
         } else {
-          for (const [k, n] of pending.entries()) append(n, await evaluator.evaluate(n, `[${mine.length - pending.length + k + 1}/${mine.length}]`));
+          for (const [k, n] of pending.entries())
+            append(n, await evaluator.evaluate(n, `[${mine.length - pending.length + k + 1}/${mine.length}]`));
         }
       } finally {
         if (workers === 1) await evaluator.dispose();
@@ -699,7 +790,9 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
     }
     log?.close();
     if (!whole) {
-      note(`shard ${formatShard(shard)} complete: ${prepared.path}; once every shard is done: ablation-path merge ${outDir}`);
+      note(
+        `shard ${formatShard(shard)} complete: ${prepared.path}; once every shard is done: ablation-path merge ${outDir}`,
+      );
       return 0;
     }
     const final = readRunLog(prepared.path);

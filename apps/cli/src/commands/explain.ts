@@ -51,7 +51,15 @@ import type { RunLog, RunRecord } from '../runLog.js';
 import { formatShard, resolveShard, shardIndices } from '../shard.js';
 import type { Shard } from '../shard.js';
 import { runWorkerPool, workerThreads } from '../workers.js';
-import { ensureWritableDir, isReplaceableFile, isReplaceableResult, notOursError, removeCreatedDirs, writeFileAtomic, writeResultDir } from '../outputDir.js';
+import {
+  ensureWritableDir,
+  isReplaceableFile,
+  isReplaceableResult,
+  notOursError,
+  removeCreatedDirs,
+  writeFileAtomic,
+  writeResultDir,
+} from '../outputDir.js';
 import { createProgress, progressMode } from '../progress.js';
 import { indexHtml } from '../render/indexHtml.js';
 import { reportHtml } from '../render/reportHtml.js';
@@ -217,7 +225,8 @@ export function readExplainArgs(argv: readonly string[]): {
     targetRaw,
     steps: numberFlag(args, 'steps', { min: 2, max: 1024, integer: true }) ?? EXPLAIN_DEFAULTS.steps,
     sigma: numberFlag(args, 'sigma', { min: 0, max: 1e4 }),
-    maxIterations: numberFlag(args, 'iterations', { min: 1, max: 100000, integer: true }) ?? EXPLAIN_DEFAULTS.maxIterations,
+    maxIterations:
+      numberFlag(args, 'iterations', { min: 1, max: 100000, integer: true }) ?? EXPLAIN_DEFAULTS.maxIterations,
     seed: numberFlag(args, 'seed', { min: 0, max: 2 ** 32 - 1, integer: true }) ?? EXPLAIN_DEFAULTS.seed,
     init: parseInitChoice(stringFlag(args, 'init')),
     outDir: nonEmpty('--out', stringFlag(args, 'out')) ?? DEFAULT_OUT_DIR,
@@ -227,8 +236,17 @@ export function readExplainArgs(argv: readonly string[]): {
     json: booleanFlag(args, 'json'),
     batchSize: numberFlag(args, 'batch-size', { min: 1, max: 4096, integer: true }),
   };
-  const large = { shard: stringFlag(args, 'shard'), workers: numberFlag(args, 'workers', { min: 1, max: 1024, integer: true }) ?? 1 };
-  return { images: [...args.positionals], options, help: booleanFlag(args, 'help'), modelFlags: readModelFlags(args), large };
+  const large = {
+    shard: stringFlag(args, 'shard'),
+    workers: numberFlag(args, 'workers', { min: 1, max: 1024, integer: true }) ?? 1,
+  };
+  return {
+    images: [...args.positionals],
+    options,
+    help: booleanFlag(args, 'help'),
+    modelFlags: readModelFlags(args),
+    large,
+  };
 }
 
 /** `explain`'s entry point: returns the exit code. */
@@ -238,9 +256,11 @@ export async function runExplain(argv: readonly string[], io: CliIO): Promise<nu
     io.stdout.write(`${explainHelp}\n`);
     return 0;
   }
-  if (images.length === 0) throw new CliError('usage', 'explain needs at least one IMAGE (try `ablation-path demo`, or see --help)');
+  if (images.length === 0)
+    throw new CliError('usage', 'explain needs at least one IMAGE (try `ablation-path demo`, or see --help)');
   const shard = resolveShard(large.shard, io.env);
-  if (images.length > 1 || shard.count > 1) return explainLogged(images, options, modelFlags, io, { shard, workers: large.workers, argv });
+  if (images.length > 1 || shard.count > 1)
+    return explainLogged(images, options, modelFlags, io, { shard, workers: large.workers, argv });
   return explainImages(images, options, modelFlags, io);
 }
 
@@ -256,15 +276,23 @@ export interface ImageResult {
  * @throws CliError (input) before any work when `OUT/<name>` (or, for several images,
  * `OUT/index.html` / `OUT/results.jsonl`) exists and is not a previous result of this command.
  */
-export async function explainImages(images: readonly string[], options: ExplainOptions, modelFlags: ReturnType<typeof readModelFlags>, io: CliIO): Promise<number> {
+export async function explainImages(
+  images: readonly string[],
+  options: ExplainOptions,
+  modelFlags: ReturnType<typeof readModelFlags>,
+  io: CliIO,
+): Promise<number> {
   const outDir = resolve(io.cwd, options.outDir);
   // Where the results go, checked before anything expensive: an existing folder or file of the same
   // name is replaced only when it is a previous result (never, e.g., the user's folder of photos).
   const stems = uniqueStems(images.map((p) => basename(p, extname(p))));
-  for (const stem of stems) if (!isReplaceableResult(join(outDir, stem))) throw notOursError(join(outDir, stem), 'a result folder');
+  for (const stem of stems)
+    if (!isReplaceableResult(join(outDir, stem))) throw notOursError(join(outDir, stem), 'a result folder');
   if (images.length > 1) {
-    if (!isReplaceableFile(join(outDir, 'results.jsonl'), isOurResultsJsonl)) throw notOursError(join(outDir, 'results.jsonl'), 'a results.jsonl');
-    if (!isReplaceableFile(join(outDir, 'index.html'), isOurIndexHtml)) throw notOursError(join(outDir, 'index.html'), 'an index.html');
+    if (!isReplaceableFile(join(outDir, 'results.jsonl'), isOurResultsJsonl))
+      throw notOursError(join(outDir, 'results.jsonl'), 'a results.jsonl');
+    if (!isReplaceableFile(join(outDir, 'index.html'), isOurIndexHtml))
+      throw notOursError(join(outDir, 'index.html'), 'an index.html');
   }
   const created = ensureWritableDir(outDir);
   let finished = false;
@@ -282,9 +310,15 @@ export async function explainImages(images: readonly string[], options: ExplainO
  * The settings that make two explanations comparable (the run log's fingerprint, runLog.ts): the
  * model and every option that changes a number or a picture; not --out, --quiet, --json.
  */
-export function explainFingerprint(options: ExplainOptions, modelFlags: ReturnType<typeof readModelFlags>): Record<string, unknown> {
+export function explainFingerprint(
+  options: ExplainOptions,
+  modelFlags: ReturnType<typeof readModelFlags>,
+): Record<string, unknown> {
   return {
-    ...modelFingerprint(options.model, { ...modelFlags, ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) }),
+    ...modelFingerprint(options.model, {
+      ...modelFlags,
+      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+    }),
     baseline: options.baselineRaw,
     target: options.targetRaw,
     steps: options.steps,
@@ -307,8 +341,10 @@ interface ExplainRecord {
 
 /** Checks that results.jsonl and index.html in `outDir` may be (over)written: absent, or ours. */
 export function checkExplainOutputs(outDir: string): void {
-  if (!isReplaceableFile(join(outDir, 'results.jsonl'), isOurResultsJsonl)) throw notOursError(join(outDir, 'results.jsonl'), 'a results.jsonl');
-  if (!isReplaceableFile(join(outDir, 'index.html'), isOurIndexHtml)) throw notOursError(join(outDir, 'index.html'), 'an index.html');
+  if (!isReplaceableFile(join(outDir, 'results.jsonl'), isOurResultsJsonl))
+    throw notOursError(join(outDir, 'results.jsonl'), 'a results.jsonl');
+  if (!isReplaceableFile(join(outDir, 'index.html'), isOurIndexHtml))
+    throw notOursError(join(outDir, 'index.html'), 'an index.html');
 }
 
 /**
@@ -319,7 +355,12 @@ export function writeExplainIndex(outDir: string, records: readonly RunRecord[],
   const results = [...records].sort((a, b) => a.index - b.index).map((r) => r.result as ExplainRecord);
   const jsonl = results.map((r) => JSON.stringify({ ...r.summary, report: r.report })).join('\n') + '\n';
   writeFileAtomic(resolve(outDir, 'results.jsonl'), outDir, 'results.jsonl', jsonl);
-  const index = writeFileAtomic(resolve(outDir, 'index.html'), outDir, 'index.html', indexHtml(results.map((r) => ({ summary: r.summary, dir: r.dir }))));
+  const index = writeFileAtomic(
+    resolve(outDir, 'index.html'),
+    outDir,
+    'index.html',
+    indexHtml(results.map((r) => ({ summary: r.summary, dir: r.dir }))),
+  );
   if (!json) io.stdout.write(`index: ${index}\n`);
 }
 
@@ -336,7 +377,11 @@ export async function explainLogged(
   options: ExplainOptions,
   modelFlags: ReturnType<typeof readModelFlags>,
   io: CliIO,
-  large: { readonly shard: Shard & { readonly source: string }; readonly workers: number; readonly argv: readonly string[] },
+  large: {
+    readonly shard: Shard & { readonly source: string };
+    readonly workers: number;
+    readonly argv: readonly string[];
+  },
 ): Promise<number> {
   const outDir = resolve(io.cwd, options.outDir);
   const { shard } = large;
@@ -344,24 +389,45 @@ export async function explainLogged(
   const stems = uniqueStems(images.map((p) => basename(p, extname(p))));
   const keys = uniqueKeys([...images]);
   const mine = shardIndices(images.length, shard);
-  const prepared = prepareRunLog(outDir, { command: 'explain', fingerprint: explainFingerprint(options, modelFlags), shard, photos: keys });
+  const prepared = prepareRunLog(outDir, {
+    command: 'explain',
+    fingerprint: explainFingerprint(options, modelFlags),
+    shard,
+    photos: keys,
+  });
   const pending = mine.filter((n) => !prepared.done.has(keys[n] as string));
-  for (const n of pending) if (!isReplaceableResult(join(outDir, stems[n] as string))) throw notOursError(join(outDir, stems[n] as string), 'a result folder');
+  for (const n of pending)
+    if (!isReplaceableResult(join(outDir, stems[n] as string)))
+      throw notOursError(join(outDir, stems[n] as string), 'a result folder');
   if (whole) checkExplainOutputs(outDir);
   const note = (text: string): void => {
     if (!options.quiet) io.stderr.write(`ablation-path: ${text}\n`);
   };
   if (!whole) note(`shard ${formatShard(shard)} (${shard.source}): ${mine.length} of ${images.length} images`);
   if (prepared.existing !== undefined && prepared.existing.partialBytes > 0) {
-    note(`${prepared.path}: a half-written last line (${prepared.existing.partialBytes} bytes, from a run that was killed) is discarded; its image is redone`);
+    note(
+      `${prepared.path}: a half-written last line (${prepared.existing.partialBytes} bytes, from a run that was killed) is discarded; its image is redone`,
+    );
   }
-  if (mine.length > pending.length) note(`resuming ${prepared.path}: ${mine.length - pending.length} of ${mine.length} images already done, ${pending.length} to go`);
+  if (mine.length > pending.length)
+    note(
+      `resuming ${prepared.path}: ${mine.length - pending.length} of ${mine.length} images already done, ${pending.length} to go`,
+    );
   const created = ensureWritableDir(outDir);
   let log: RunLog | undefined;
   try {
     if (pending.length > 0) {
       const workers = Math.min(large.workers, pending.length);
-      const worker = await createExplainRunner(images, stems, options, modelFlags, io, pending, workers > 1 ? 1 : 'auto', undefined);
+      const worker = await createExplainRunner(
+        images,
+        stems,
+        options,
+        modelFlags,
+        io,
+        pending,
+        workers > 1 ? 1 : 'auto',
+        undefined,
+      );
       if (workers > 1) await worker.dispose(); // each worker loads its own model; this one checked the photos
       log = prepared.open({});
       const runLog = log;
@@ -391,7 +457,9 @@ export async function explainLogged(
     }
     log?.close();
     if (!whole) {
-      note(`shard ${formatShard(shard)} complete: ${prepared.path}; once every shard is done: ablation-path merge ${outDir}`);
+      note(
+        `shard ${formatShard(shard)} complete: ${prepared.path}; once every shard is done: ablation-path merge ${outDir}`,
+      );
       return 0;
     }
     const final = readRunLog(prepared.path);
@@ -427,7 +495,8 @@ async function createExplainRunner(
   const read = (p: string): Promise<LoadedImage> =>
     loadImage(resolve(io.cwd, p), { height: model.inputSize[0], width: model.inputSize[1], resize: options.resize });
   try {
-    if (model.classifier.gradient === undefined) throw new CliError('input', `model ${model.name} has no gradients, which ablation paths need`);
+    if (model.classifier.gradient === undefined)
+      throw new CliError('input', `model ${model.name} has no gradients, which ablation paths need`);
     for (const n of check) await read(images[n] as string);
   } catch (e) {
     await model.classifier.dispose?.();
@@ -437,7 +506,17 @@ async function createExplainRunner(
     async run(n) {
       const photo = await read(images[n] as string);
       const given = images[n] as string;
-      const r = await explainOne(photo, resolve(io.cwd, given), given, stems[n] as string, model, options, outDir, io, coreThreads);
+      const r = await explainOne(
+        photo,
+        resolve(io.cwd, given),
+        given,
+        stems[n] as string,
+        model,
+        options,
+        outDir,
+        io,
+        coreThreads,
+      );
       return { summary: r.summary, dir: stems[n] as string, report: r.report };
     },
     dispose: async () => void (await model.classifier.dispose?.()),
@@ -445,7 +524,11 @@ async function createExplainRunner(
 }
 
 /** The runner of a `--workers` process (worker.ts): same arguments as the parent, quiet. */
-export async function createExplainWorker(argv: readonly string[], io: CliIO, threads: number | undefined): Promise<ExplainRunner> {
+export async function createExplainWorker(
+  argv: readonly string[],
+  io: CliIO,
+  threads: number | undefined,
+): Promise<ExplainRunner> {
   const { images, options, modelFlags } = readExplainArgs(argv);
   const stems = uniqueStems(images.map((p) => basename(p, extname(p))));
   // the core's threads stay at 1: the machine's cores are shared by the worker processes already
@@ -467,7 +550,14 @@ function isOurIndexHtml(content: string): boolean {
   return /<title>ablation-path: \d+ explanations<\/title>/.test(content);
 }
 
-async function explainLoaded(images: readonly string[], stems: readonly string[], options: ExplainOptions, modelFlags: ReturnType<typeof readModelFlags>, outDir: string, io: CliIO): Promise<number> {
+async function explainLoaded(
+  images: readonly string[],
+  stems: readonly string[],
+  options: ExplainOptions,
+  modelFlags: ReturnType<typeof readModelFlags>,
+  outDir: string,
+  io: CliIO,
+): Promise<number> {
   // Read every photo before the expensive part, so a bad file fails at once.
   const model = await loadModel(options.model === undefined ? undefined : options.model, modelFlags);
   try {
@@ -488,7 +578,16 @@ async function explainLoaded(images: readonly string[], stems: readonly string[]
     for (let i = 0; i < images.length; i++) {
       const photo = i === 0 && first !== undefined ? first : await read(images[i] as string);
       first = undefined;
-      const result = await explainOne(photo, resolve(io.cwd, images[i] as string), images[i] as string, stems[i] as string, model, options, outDir, io);
+      const result = await explainOne(
+        photo,
+        resolve(io.cwd, images[i] as string),
+        images[i] as string,
+        stems[i] as string,
+        model,
+        options,
+        outDir,
+        io,
+      );
       results.push(result);
       if (options.json) io.stdout.write(`${JSON.stringify({ ...result.summary, report: result.report })}\n`);
       else io.stdout.write(`${images.length > 1 ? `${images[i]}: ` : ''}report: ${result.report}\n`);
@@ -496,7 +595,12 @@ async function explainLoaded(images: readonly string[], stems: readonly string[]
     if (results.length > 1) {
       const jsonl = results.map((r) => JSON.stringify({ ...r.summary, report: r.report })).join('\n') + '\n';
       writeFileAtomic(resolve(outDir, 'results.jsonl'), outDir, 'results.jsonl', jsonl);
-      const index = writeFileAtomic(resolve(outDir, 'index.html'), outDir, 'index.html', indexHtml(results.map((r, i) => ({ summary: r.summary, dir: stems[i] as string }))));
+      const index = writeFileAtomic(
+        resolve(outDir, 'index.html'),
+        outDir,
+        'index.html',
+        indexHtml(results.map((r, i) => ({ summary: r.summary, dir: stems[i] as string }))),
+      );
       if (!options.json) io.stdout.write(`index: ${index}\n`);
     }
     return 0;
@@ -552,13 +656,18 @@ async function explainOne(
   const target = resolveTarget(options.target, probabilities, model.labels);
   const top = argmaxRow(probabilities, 0, probabilities.length, 0);
   const sigma = options.sigma ?? EXPLAIN_DEFAULTS.sigmaFraction * image.width;
-  const start = await warmStart(options.init, model.classifier, {
-    image,
-    baseline: baseline.image,
-    target,
-    ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
-    ...(io.signal === undefined ? {} : { signal: io.signal }),
-  }, { seed: options.seed });
+  const start = await warmStart(
+    options.init,
+    model.classifier,
+    {
+      image,
+      baseline: baseline.image,
+      target,
+      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+      ...(io.signal === undefined ? {} : { signal: io.signal }),
+    },
+    { seed: options.seed },
+  );
   const progress = createProgress(io, progressMode(io, options.quiet || options.json), stem);
   let result;
   try {
@@ -624,12 +733,18 @@ async function explainOne(
       layout: model.layout,
       output: model.output,
     },
-    target: { index: target, label, rule: options.targetRaw, topClass: { index: top, label: labelOf(model, top), probability: round(probabilities[top] as number) } },
+    target: {
+      index: target,
+      label,
+      rule: options.targetRaw,
+      topClass: { index: top, label: labelOf(model, top), probability: round(probabilities[top] as number) },
+    },
     baseline: { spec: options.baselineRaw, description: baseline.description },
     fx0: round(scores[0] as number),
     fx1: round(scores[T] as number),
     score: round(result.score),
-    scoreNote: 'score: the soft P of the returned path itself; hardScore: P of the §4.2 path of its switch-time map (binary masks, comparable with any saliency map’s §4.2 P)',
+    scoreNote:
+      'score: the soft P of the returned path itself; hardScore: P of the §4.2 path of its switch-time map (binary masks, comparable with any saliency map’s §4.2 P)',
     hardScore: round(result.hardScore),
     selection: result.selection,
     bestIteration: result.bestIteration,
@@ -692,7 +807,8 @@ async function explainOne(
   const svg = scoresSvg(plot);
   let methodsPanel: string | undefined;
   if (options.methods) {
-    if (!options.quiet && !options.json) io.stderr.write(`${stem}: computing the comparison-methods panel (--methods)…\n`);
+    if (!options.quiet && !options.json)
+      io.stderr.write(`${stem}: computing the comparison-methods panel (--methods)…\n`);
     methodsPanel = await renderMethodsPanel({
       model,
       image,
@@ -711,7 +827,11 @@ async function explainOne(
   const wallSeconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuStart);
   // the spread keeps the keys' order: the two times stay where the draft put them
-  const summary: ExplainSummary = { ...draft, wallTimeSeconds: round(wallSeconds, 3), cpuSeconds: round((cpu.user + cpu.system) / 1e6, 3) };
+  const summary: ExplainSummary = {
+    ...draft,
+    wallTimeSeconds: round(wallSeconds, 3),
+    cpuSeconds: round((cpu.user + cpu.system) / 1e6, 3),
+  };
   const summaryJson = JSON.stringify(summary, null, 2) + '\n';
   const apath = encodePath(path, {
     image: given,
@@ -727,13 +847,22 @@ async function explainOne(
     facts: [
       ['image', `${given}: ${describeTransform(transform)}`],
       ['model', `${model.name}: ${model.description}`],
-      ['target', `${target}: ${label}${target === top ? ' (top class)' : ` (top class: ${top} ${labelOf(model, top)})`}`],
+      [
+        'target',
+        `${target}: ${label}${target === top ? ' (top class)' : ` (top class: ${top} ${labelOf(model, top)})`}`,
+      ],
       ['baseline', baseline.description],
       ['F(x0) → F(x1)', `${(scores[0] as number).toFixed(4)} → ${(scores[T] as number).toFixed(4)}`],
       ['score P (soft: this path)', result.score.toFixed(4)],
       ['hard P (§4.2 path of its switch-time map)', result.hardScore.toFixed(4)],
-      ['threshold', `step ${thresholdStep} of ${T}: t = ${result.threshold.time.toFixed(4)}, mask area ${thresholdArea.toFixed(4)}`],
-      ['pointing game', `(${point.x}, ${point.y}) in input pixels, (${originalPoint.x}, ${originalPoint.y}) in the photo, at t = ${(point.index / T).toFixed(4)}`],
+      [
+        'threshold',
+        `step ${thresholdStep} of ${T}: t = ${result.threshold.time.toFixed(4)}, mask area ${thresholdArea.toFixed(4)}`,
+      ],
+      [
+        'pointing game',
+        `(${point.x}, ${point.y}) in input pixels, (${originalPoint.x}, ${originalPoint.y}) in the photo, at t = ${(point.index / T).toFixed(4)}`,
+      ],
       [
         'optimiser',
         `${result.iterations} iterations (${STOP_REASONS[result.stopReason]}), best path of iteration ${result.bestIteration} by ${result.selection} P, ` +

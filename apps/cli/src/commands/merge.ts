@@ -65,15 +65,20 @@ export function collectRun(dirs: readonly string[], io: Pick<CliIO, 'stderr'>, q
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError('input', `${dir}: no such directory`);
     const paths = listRunLogs(dir);
     if (paths.length === 0) {
-      throw new CliError('input', `${dir} holds no run log of ablation-path (run.jsonl or run.shard-K-of-N.jsonl): not an output folder of evaluate or explain`);
+      throw new CliError(
+        'input',
+        `${dir} holds no run log of ablation-path (run.jsonl or run.shard-K-of-N.jsonl): not an output folder of evaluate or explain`,
+      );
     }
     for (const path of paths) {
       const log = readRunLog(path);
       if (log === undefined) {
-        if (!quiet) io.stderr.write(`ablation-path: ${path}: no complete header (its run was killed at once); skipped\n`);
+        if (!quiet)
+          io.stderr.write(`ablation-path: ${path}: no complete header (its run was killed at once); skipped\n`);
         continue;
       }
-      if (log.partialBytes > 0 && !quiet) io.stderr.write(`ablation-path: ${path}: a half-written last line (${log.partialBytes} bytes) is ignored\n`);
+      if (log.partialBytes > 0 && !quiet)
+        io.stderr.write(`ablation-path: ${path}: a half-written last line (${log.partialBytes} bytes) is ignored\n`);
       logs.push(log);
     }
   }
@@ -90,10 +95,14 @@ export function collectRun(dirs: readonly string[], io: Pick<CliIO, 'stderr'>, q
     }
     if (!quiet) {
       const of = header.photos.filter((_, i) => i % log.header.shard.count === log.header.shard.index).length;
-      io.stderr.write(`ablation-path: ${log.path}: shard ${formatShard(log.header.shard)}, ${log.records.length} of ${of} photos\n`);
+      io.stderr.write(
+        `ablation-path: ${log.path}: shard ${formatShard(log.header.shard)}, ${log.records.length} of ${of} photos\n`,
+      );
     }
   }
-  const duplicates = [...seenIn.entries()].filter(([, where]) => where.length > 1).map(([photo, where]) => ({ photo, logs: where }));
+  const duplicates = [...seenIn.entries()]
+    .filter(([, where]) => where.length > 1)
+    .map(([photo, where]) => ({ photo, logs: where }));
   const missing = header.photos.filter((p) => !byPhoto.has(p));
   const counts = [...new Set(logs.map((l) => l.header.shard.count))];
   const missingShards = counts.flatMap((n) =>
@@ -105,7 +114,8 @@ export function collectRun(dirs: readonly string[], io: Pick<CliIO, 'stderr'>, q
   return { header, records, logs, duplicates, missing, missingShards };
 }
 
-const list = (xs: readonly string[], max = 5): string => (xs.length <= max ? xs.join(', ') : `${xs.slice(0, max).join(', ')} and ${xs.length - max} more`);
+const list = (xs: readonly string[], max = 5): string =>
+  xs.length <= max ? xs.join(', ') : `${xs.slice(0, max).join(', ')} and ${xs.length - max} more`;
 
 /** `merge`'s entry point: returns the exit code. */
 export async function runMerge(argv: readonly string[], io: CliIO): Promise<number> {
@@ -114,7 +124,8 @@ export async function runMerge(argv: readonly string[], io: CliIO): Promise<numb
     io.stdout.write(`${mergeHelp}\n`);
     return 0;
   }
-  if (args.positionals.length === 0) throw new CliError('usage', 'merge needs at least one DIR, an output folder of evaluate or explain (see --help)');
+  if (args.positionals.length === 0)
+    throw new CliError('usage', 'merge needs at least one DIR, an output folder of evaluate or explain (see --help)');
   const quiet = booleanFlag(args, 'quiet');
   const json = booleanFlag(args, 'json');
   const dirs = [...new Set(args.positionals.map((d) => resolve(io.cwd, d)))];
@@ -141,7 +152,9 @@ export async function runMerge(argv: readonly string[], io: CliIO): Promise<numb
     const { checkExplainOutputs, writeExplainIndex } = await import('./explain.js');
     checkExplainOutputs(outDir);
     // result folders are named relative to their own log's folder; the index links them from outDir
-    const dirOf = new Map([...run.logs].reverse().flatMap((l) => l.records.map((r) => [r.photo, resolve(l.path, '..')] as const)));
+    const dirOf = new Map(
+      [...run.logs].reverse().flatMap((l) => l.records.map((r) => [r.photo, resolve(l.path, '..')] as const)),
+    );
     const records = run.records.map((r) => {
       const result = r.result as { dir: string };
       return { ...r, result: { ...result, dir: relative(outDir, resolve(dirOf.get(r.photo) ?? outDir, result.dir)) } };

@@ -112,7 +112,9 @@ export function createGridDomain(height: number, width: number, options: GridDom
 export function integrate(domain: Domain, field: ArrayLike<number>, offset = 0): number {
   const { size, weights } = domain;
   if (!Number.isInteger(offset) || offset < 0 || field.length < offset + size) {
-    throw new ShapeError(`field has ${field.length} values, too few for ${size} values (${domain.height}×${domain.width}) from offset ${String(offset)}`);
+    throw new ShapeError(
+      `field has ${field.length} values, too few for ${size} values (${domain.height}×${domain.width}) from offset ${String(offset)}`,
+    );
   }
   let s = 0;
   for (let i = 0; i < size; i++) s += (weights[i] as number) * (field[offset + i] as number);

@@ -21,8 +21,12 @@ export function createImage(data: Float32Array, height: number, width: number, c
  *   for a non-finite colour.
  */
 export function constantImage(height: number, width: number, value: ArrayLike<number>): Image {
-  for (const [name, n] of [['height', height], ['width', width]] as const) {
-    if (!Number.isInteger(n) || n < 1) throw new ShapeError(`image.${name} must be a positive integer, got ${String(n)}`);
+  for (const [name, n] of [
+    ['height', height],
+    ['width', width],
+  ] as const) {
+    if (!Number.isInteger(n) || n < 1)
+      throw new ShapeError(`image.${name} must be a positive integer, got ${String(n)}`);
   }
   const channels = value.length;
   const data = new Float32Array(height * width * channels);
@@ -38,7 +42,12 @@ export function batchItem(batch: ImageBatch, index: number): Image {
   if (!Number.isInteger(index) || index < 0 || index >= batch.count) {
     throw new ShapeError(`batch index ${index} out of range [0, ${batch.count})`);
   }
-  return { data: batch.data.slice(index * n, (index + 1) * n), height: batch.height, width: batch.width, channels: batch.channels };
+  return {
+    data: batch.data.slice(index * n, (index + 1) * n),
+    height: batch.height,
+    width: batch.width,
+    channels: batch.channels,
+  };
 }
 
 /** Stacks images of one shape into a batch (copying). */
@@ -80,7 +89,13 @@ export function blendBatch(
   }
   const size = domain.size;
   const c = image.channels;
-  if (!Number.isInteger(first) || !Number.isInteger(count) || count < 0 || first < 0 || (first + count) * size > masks.length) {
+  if (
+    !Number.isInteger(first) ||
+    !Number.isInteger(count) ||
+    count < 0 ||
+    first < 0 ||
+    (first + count) * size > masks.length
+  ) {
     throw new ShapeError(`masks ${first}..${first + count - 1} are beyond the ${masks.length / size} masks given`);
   }
   assertFinite('masks', masks.subarray(first * size, (first + count) * size));
@@ -101,7 +116,13 @@ export function blendBatch(
       }
     }
   }
-  return { data: out === undefined ? data : data.subarray(0, count * n), height: image.height, width: image.width, channels: c, count };
+  return {
+    data: out === undefined ? data : data.subarray(0, count * n),
+    height: image.height,
+    width: image.width,
+    channels: c,
+    count,
+  };
 }
 
 /** [x0, x1]_θ for one mask θ of `height·width` values. */

@@ -73,7 +73,10 @@ function perChannel(name: string, value: unknown, fallback: number, channels: nu
  * @example resolvePreprocessing({ mean: 0.5, std: [0.5] }, 3).mul // [2, 2, 2]
  * @example resolvePreprocessing(undefined, 3).identity // true
  */
-export function resolvePreprocessing(preprocessing: Preprocessing | undefined, channels: number): ResolvedPreprocessing {
+export function resolvePreprocessing(
+  preprocessing: Preprocessing | undefined,
+  channels: number,
+): ResolvedPreprocessing {
   if (!Number.isInteger(channels) || channels < 1) {
     throw new OptionError(`channels must be a positive integer, got ${String(channels)}`);
   }

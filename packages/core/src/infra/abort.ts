@@ -15,7 +15,9 @@ export function assertSignal(signal: unknown, name = 'signal'): asserts signal i
     typeof (signal as { addEventListener?: unknown }).addEventListener !== 'function'
   ) {
     const got = signal === null ? 'null' : typeof signal === 'object' ? 'an object without them' : typeof signal;
-    throw new OptionError(`${name} must be an AbortSignal (an object with a boolean \`aborted\` and \`addEventListener\`), got ${got}`);
+    throw new OptionError(
+      `${name} must be an AbortSignal (an object with a boolean \`aborted\` and \`addEventListener\`), got ${got}`,
+    );
   }
 }
 

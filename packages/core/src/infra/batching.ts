@@ -94,7 +94,9 @@ export function requireGradient(classifier: Classifier, what: string): asserts c
 
 function assertClassifierObject(classifier: Classifier): void {
   if (classifier === null || typeof classifier !== 'object' || typeof classifier.predict !== 'function') {
-    throw new ShapeError('classifier must be a Classifier { inputShape, classes, predict(batch), gradient?(batch, targets) }');
+    throw new ShapeError(
+      'classifier must be a Classifier { inputShape, classes, predict(batch), gradient?(batch, targets) }',
+    );
   }
 }
 
@@ -221,7 +223,8 @@ export async function gradientBatched(
     const data = batch.data;
     const t = typeof targets === 'number' ? targets : targets.subarray(first, first + m);
     const r = await classifier.gradient(batch, t);
-    if (r === null || typeof r !== 'object') throw new ShapeError('classifier.gradient must return { probabilities, gradient }');
+    if (r === null || typeof r !== 'object')
+      throw new ShapeError('classifier.gradient must return { probabilities, gradient }');
     checkProbabilities(r.probabilities, m, classes, 'classifier.gradient');
     const g = r.gradient;
     if (!(g instanceof Float32Array) || g.length !== m * n) {

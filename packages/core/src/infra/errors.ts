@@ -97,7 +97,10 @@ export class FileFormatError extends AblationPathError {
  */
 export class UnsupportedOpError extends AblationPathError {
   readonly ops: readonly { readonly opType: string; readonly node: string; readonly reason: string }[];
-  constructor(message: string, ops: readonly { readonly opType: string; readonly node: string; readonly reason: string }[] = []) {
+  constructor(
+    message: string,
+    ops: readonly { readonly opType: string; readonly node: string; readonly reason: string }[] = [],
+  ) {
     super('UNSUPPORTED_OP', message);
     this.name = 'UnsupportedOpError';
     this.ops = ops;

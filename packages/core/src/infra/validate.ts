@@ -2,12 +2,7 @@
  * Input checks shared by the core and the adapters. Each throws a typed error naming the argument
  * and what was expected; none returns a partially valid value.
  */
-import {
-  InvalidValueError,
-  OptionError,
-  ShapeError,
-  TargetError,
-} from './errors.js';
+import { InvalidValueError, OptionError, ShapeError, TargetError } from './errors.js';
 import type { ImageBatch, Image } from '../types.js';
 
 /** Throws {@link OptionError} unless `value` is an integer ≥ `min` (and ≤ `max` when given). */
@@ -26,13 +21,14 @@ export function assertInteger(name: string, value: number, min: number, max = In
  */
 export function booleanOption(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new OptionError(`${name} must be true or false, got ${JSON.stringify(value) ?? String(value)}`);
+  if (typeof value !== 'boolean')
+    throw new OptionError(`${name} must be true or false, got ${JSON.stringify(value) ?? String(value)}`);
   return value;
 }
 
 /** Throws {@link OptionError} unless `value` is a finite number in `[min, max]`. */
 export function assertNumberInRange(name: string, value: number, min: number, max = Infinity): void {
-  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
     const range = max === Infinity ? `a number ≥ ${min}` : `a number in [${min}, ${max}]`;
     throw new OptionError(`${name} must be ${range}, got ${String(value)}`);
   }
@@ -79,21 +75,33 @@ export interface ProbabilityRowsOptions {
  * @throws InvalidValueError naming `source`, the image and the class (and the hint, for logits).
  * @example assertProbabilityRows(out.subarray(start * K, end * K), K, 'the model', { firstImage: start });
  */
-export function assertProbabilityRows(p: Float32Array, classes: number, source: string, options: ProbabilityRowsOptions = {}): void {
+export function assertProbabilityRows(
+  p: Float32Array,
+  classes: number,
+  source: string,
+  options: ProbabilityRowsOptions = {},
+): void {
   const first = options.firstImage ?? 0;
   const hint = options.hint ?? 'logits instead of probabilities?';
   for (let i = 0; i * classes < p.length; i++) {
     let sum = 0;
     for (let c = 0; c < classes; c++) {
       const v = p[i * classes + c] as number;
-      if (!Number.isFinite(v)) throw new InvalidValueError(`${source} returned ${String(v)} as the probability of class ${c} for image ${first + i}`);
+      if (!Number.isFinite(v))
+        throw new InvalidValueError(
+          `${source} returned ${String(v)} as the probability of class ${c} for image ${first + i}`,
+        );
       if (v < -PROBABILITY_TOLERANCE) {
-        throw new InvalidValueError(`${source} returned ${String(v)} as the probability of class ${c} for image ${first + i}: probabilities must be ≥ 0 (${hint})`);
+        throw new InvalidValueError(
+          `${source} returned ${String(v)} as the probability of class ${c} for image ${first + i}: probabilities must be ≥ 0 (${hint})`,
+        );
       }
       sum += v;
     }
     if (Math.abs(sum - 1) > ROW_SUM_TOLERANCE) {
-      throw new InvalidValueError(`${source} returned probabilities summing to ${String(sum)} for image ${first + i}: each row must sum to 1 (${hint})`);
+      throw new InvalidValueError(
+        `${source} returned probabilities summing to ${String(sum)} for image ${first + i}: each row must sum to 1 (${hint})`,
+      );
     }
   }
 }

@@ -96,7 +96,9 @@ export async function attribute(classifier: Classifier, options: AttributeOption
   }
   const { image, baseline, target, method } = options;
   if (method === null || typeof method !== 'object') {
-    throw new OptionError(`method must be an object { name, ...options } with name one of ${saliencyMethodNames.join(', ')}, got ${String(method)}`);
+    throw new OptionError(
+      `method must be an object { name, ...options } with name one of ${saliencyMethodNames.join(', ')}, got ${String(method)}`,
+    );
   }
   const valueRange = imageValueRange(options.valueRange);
   checkInputs(classifier, image, baseline, target, { valueRange });

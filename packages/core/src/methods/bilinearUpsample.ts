@@ -51,7 +51,13 @@ function check(field: Float32Array, size: GridSize, name: string): void {
 }
 
 /** Applies separable axis weights: out[y][x] = Σ wy·wx·field[...] (shared by resize and crops). */
-export function applyBilinear(field: Float32Array, inWidth: number, ay: BilinearAxis, ax: BilinearAxis, out?: Float32Array): Float32Array {
+export function applyBilinear(
+  field: Float32Array,
+  inWidth: number,
+  ay: BilinearAxis,
+  ax: BilinearAxis,
+  out?: Float32Array,
+): Float32Array {
   const h = ay.w.length;
   const wd = ax.w.length;
   const res = out ?? new Float32Array(h * wd);

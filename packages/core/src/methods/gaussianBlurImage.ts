@@ -121,14 +121,26 @@ function mirrorKernel(sigma: number, longerSide: number): Float64Array | undefin
  * wider than twice the axis (R > 2n) or uniform, the kernel folded onto one reflection period
  * (O(R) once, then O(n) per value instead of O(R)).
  */
-function mirrorAxis(src: Float32Array, dst: Float32Array, axis: AxisGeometry, k: Float64Array | undefined, sigma: number): void {
+function mirrorAxis(
+  src: Float32Array,
+  dst: Float32Array,
+  axis: AxisGeometry,
+  k: Float64Array | undefined,
+  sigma: number,
+): void {
   const radius = Math.max(1, Math.ceil(3 * sigma));
   if (k !== undefined && radius <= 2 * axis.n) {
     blurAxis(src, dst, axis, k, 'mirror');
     return;
   }
   const period = 2 * axis.n;
-  blurAxis(src, dst, axis, k === undefined ? new Float64Array(period).fill(1 / period) : foldedKernel(k, axis.n), 'folded');
+  blurAxis(
+    src,
+    dst,
+    axis,
+    k === undefined ? new Float64Array(period).fill(1 / period) : foldedKernel(k, axis.n),
+    'folded',
+  );
 }
 
 /**
@@ -150,7 +162,13 @@ interface AxisGeometry {
  * - `'mirror'`: y_i = Σ_{d=−R..R} k[d+R]·x_{reflect(i+d)} (k normalised);
  * - `'folded'`: y_i = Σ_{m=0..2n−1} w[m]·x_{reflect(i+m)} (w the kernel folded onto one period).
  */
-function blurAxis(src: Float32Array, dst: Float32Array, axis: AxisGeometry, w: Float64Array, rule: 'renormalize' | 'mirror' | 'folded'): void {
+function blurAxis(
+  src: Float32Array,
+  dst: Float32Array,
+  axis: AxisGeometry,
+  w: Float64Array,
+  rule: 'renormalize' | 'mirror' | 'folded',
+): void {
   const { n, step, lines, lineStride, channels } = axis;
   const r = (w.length - 1) / 2;
   for (let a = 0; a < lines; a++) {
@@ -200,6 +218,13 @@ export function gaussianBlurImage(image: Image, options: GaussianBlurOptions): I
   if (options === null || typeof options !== 'object') {
     throw new OptionError(`gaussianBlurImage needs options { sigma, boundary? }, got ${String(options)}`);
   }
-  const data = gaussianBlurField(image.data, image.height, image.width, image.channels, options.sigma, options.boundary);
+  const data = gaussianBlurField(
+    image.data,
+    image.height,
+    image.width,
+    image.channels,
+    options.sigma,
+    options.boundary,
+  );
   return { data, height: image.height, width: image.width, channels: image.channels };
 }

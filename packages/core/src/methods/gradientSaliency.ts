@@ -85,7 +85,8 @@ export async function smoothGradSaliency(ctx: MethodContext, method: SmoothGradM
     target,
     (chunk) => {
       const g = chunk.gradient;
-      for (let k = 0; k < chunk.count; k++) for (let i = 0; i < n; i++) sum[i] = (sum[i] as number) + (g[k * n + i] as number);
+      for (let k = 0; k < chunk.count; k++)
+        for (let i = 0; i < n; i++) sum[i] = (sum[i] as number) + (g[k * n + i] as number);
       ctx.onProgress?.({ done: chunk.first + chunk.count, total: samples });
     },
     { batchSize: ctx.batchSize, signal: ctx.signal },

@@ -99,7 +99,9 @@ export function quadratureRule(rule: IntegrationRule, steps: number): Quadrature
     case 'gauss-legendre':
       return gaussLegendre(n);
     default:
-      throw new OptionError(`rule must be one of 'midpoint', 'left', 'right', 'trapezoid', 'gauss-legendre', got ${String(rule)}`);
+      throw new OptionError(
+        `rule must be one of 'midpoint', 'left', 'right', 'trapezoid', 'gauss-legendre', got ${String(rule)}`,
+      );
   }
 }
 
@@ -159,7 +161,10 @@ export interface IntegratedGradientsResult {
  * @example
  * const { attributions, delta } = await integratedGradients(f, { image, baseline, target: 3, steps: 32 });
  */
-export async function integratedGradients(classifier: Classifier, options: IntegratedGradientsOptions): Promise<IntegratedGradientsResult> {
+export async function integratedGradients(
+  classifier: Classifier,
+  options: IntegratedGradientsOptions,
+): Promise<IntegratedGradientsResult> {
   requireGradient(classifier, 'integratedGradients');
   assertPathInputs(classifier, options);
   const { image, baseline, target } = options;

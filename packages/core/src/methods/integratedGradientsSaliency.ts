@@ -31,7 +31,10 @@ export interface IntegratedGradientsMethod {
 }
 
 /** Integrated-gradients saliency (see {@link IntegratedGradientsMethod}). */
-export async function integratedGradientsSaliency(ctx: MethodContext, method: IntegratedGradientsMethod): Promise<SaliencyMap> {
+export async function integratedGradientsSaliency(
+  ctx: MethodContext,
+  method: IntegratedGradientsMethod,
+): Promise<SaliencyMap> {
   requireGradient(ctx.classifier, "method 'integrated-gradients'");
   const steps = method.steps ?? DEFAULT_IG_STEPS;
   const rule = method.rule ?? 'midpoint';

@@ -155,7 +155,8 @@ export async function meaningfulPerturbationSaliency(
         const grad = chunk.gradient;
         for (let r = 0; r < size; r++) {
           let s = 0;
-          for (let c = 0; c < channels; c++) s += (diff[r * channels + c] as number) * (grad[r * channels + c] as number);
+          for (let c = 0; c < channels; c++)
+            s += (diff[r * channels + c] as number) * (grad[r * channels + c] as number);
           g[r] = s;
         }
       },

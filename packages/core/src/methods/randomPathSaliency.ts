@@ -38,7 +38,8 @@ export function randomPathSaliency(ctx: MethodContext, method: RandomPathMethod)
   const steps = method.steps ?? 16;
   assertInteger('steps', steps, 1);
   const smooth: unknown = method.smooth === undefined ? false : method.smooth;
-  if (typeof smooth !== 'boolean') throw new OptionError(`smooth must be true or false, got ${JSON.stringify(smooth) ?? String(smooth)}`);
+  if (typeof smooth !== 'boolean')
+    throw new OptionError(`smooth must be true or false, got ${JSON.stringify(smooth) ?? String(smooth)}`);
   const domain = createGridDomain(height, width);
   const sigma = method.sigma ?? Math.max(1, (6 / 224) * width);
   assertNumberInRange('sigma', sigma, Number.MIN_VALUE);

@@ -70,7 +70,8 @@ export async function riseSaliency(ctx: MethodContext, method: RiseMethod): Prom
   let done = 0;
   while (done < n) {
     const m = Math.min(chunk, n - done);
-    for (let i = 0; i < m; i++) drawRiseMask(rng, height, width, cells, p, grid, masks.subarray(i * size, (i + 1) * size));
+    for (let i = 0; i < m; i++)
+      drawRiseMask(rng, height, width, cells, p, grid, masks.subarray(i * size, (i + 1) * size));
     const probs = await predictTarget(
       classifier,
       { height, width, channels },

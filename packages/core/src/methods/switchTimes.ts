@@ -28,7 +28,8 @@ export function switchTimes(path: AblationPath): Float32Array {
   for (let k = 0; k < steps; k++) {
     const a = k * n;
     const b = (k + 1) * n;
-    for (let r = 0; r < n; r++) acc[r] = (acc[r] as number) + 1 - 0.5 * ((masks[a + r] as number) + (masks[b + r] as number));
+    for (let r = 0; r < n; r++)
+      acc[r] = (acc[r] as number) + 1 - 0.5 * ((masks[a + r] as number) + (masks[b + r] as number));
   }
   const out = new Float32Array(n);
   for (let r = 0; r < n; r++) out[r] = (acc[r] as number) / steps;

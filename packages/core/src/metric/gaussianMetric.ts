@@ -265,7 +265,14 @@ function gatherBlock(plan: AxisPlan, input: Float32Array | Float64Array, inOff: 
 }
 
 /** Writes block b's outputs from component `comp` of the buffer (times `sign`), transposed. */
-function scatterBlock(plan: AxisPlan, output: Float32Array | Float64Array, outOff: number, b: number, comp: number, sign: number): void {
+function scatterBlock(
+  plan: AxisPlan,
+  output: Float32Array | Float64Array,
+  outOff: number,
+  b: number,
+  comp: number,
+  sign: number,
+): void {
   const { n, count, E, R, k, buffer } = plan;
   if (plan.layout === 'stream') {
     // stream positions b·V + j, j ∈ [0, V), read from buffer position R + j; keep row centres only
@@ -280,7 +287,8 @@ function scatterBlock(plan: AxisPlan, output: Float32Array | Float64Array, outOf
       const c0 = Math.max(0, e0 - R);
       const c1 = Math.min(n, runEnd - row * E - R);
       const shift = 2 * (row * E + R - b * V + R) + comp; // buffer index of column 0 of this row
-      for (let col = c0; col < c1; col++) output[outOff + col * count + row] = sign * (buffer[shift + 2 * col] as number);
+      for (let col = c0; col < c1; col++)
+        output[outOff + col * count + row] = sign * (buffer[shift + 2 * col] as number);
       pos = runEnd;
     }
     return;
@@ -462,7 +470,9 @@ export function createGaussianMetric(domain: Domain, options: GaussianMetricOpti
     sigmaPixels: [sx, sy] as const,
     apply(field: Float32Array): Float32Array {
       if (!(field instanceof Float32Array) || field.length !== size) {
-        throw new ShapeError(`field must be a Float32Array of ${size} values (${height}×${width}), got ${String(field?.length)}`);
+        throw new ShapeError(
+          `field must be a Float32Array of ${size} values (${height}×${width}), got ${String(field?.length)}`,
+        );
       }
       check(field, 1);
       const out = field.slice();
@@ -506,7 +516,14 @@ const metricPlans = new WeakMap<GaussianMetric, { planX: AxisPlan; planY: AxisPl
  * optimiser's worker threads); unchecked. Throws for a metric not made by {@link createGaussianMetric}.
  * @example smoothFieldPart(metric, field, temp, 0, 0, 2); // then part 1 of pass 0 elsewhere, then pass 1
  */
-export function smoothFieldPart(metric: GaussianMetric, field: Float32Array, temp: Float64Array, pass: 0 | 1, part: number, parts: number): void {
+export function smoothFieldPart(
+  metric: GaussianMetric,
+  field: Float32Array,
+  temp: Float64Array,
+  pass: 0 | 1,
+  part: number,
+  parts: number,
+): void {
   const plans = metricPlans.get(metric);
   if (plans === undefined) throw new OptionError('smoothFieldPart needs a metric made by createGaussianMetric');
   if (plans.identity) return;

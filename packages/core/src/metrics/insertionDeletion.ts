@@ -64,7 +64,9 @@ export function saliencyOrder(saliency: Float32Array, tieSeed = 0): Int32Array {
   const rng = createRng(tieSeed);
   const key = Float64Array.from({ length: saliency.length }, () => rng.next());
   const order = Int32Array.from({ length: saliency.length }, (_, i) => i);
-  return order.sort((a, b) => (saliency[b] as number) - (saliency[a] as number) || (key[a] as number) - (key[b] as number) || a - b);
+  return order.sort(
+    (a, b) => (saliency[b] as number) - (saliency[a] as number) || (key[a] as number) - (key[b] as number) || a - b,
+  );
 }
 
 /**
@@ -84,8 +86,14 @@ export async function insertionDeletionMany(
   assertSingleImage('deletionBaseline', deletionBaseline, options.valueRange);
   assertSingleImage('insertionBaseline', insertionBaseline, options.valueRange);
   if (!Array.isArray(saliencies)) throw new ShapeError('saliencies must be an array of Float32Array maps');
-  checkInputs(classifier, image, deletionBaseline, target, { baselineName: 'deletionBaseline', valueRange: options.valueRange });
-  checkInputs(classifier, image, insertionBaseline, target, { baselineName: 'insertionBaseline', valueRange: options.valueRange });
+  checkInputs(classifier, image, deletionBaseline, target, {
+    baselineName: 'deletionBaseline',
+    valueRange: options.valueRange,
+  });
+  checkInputs(classifier, image, insertionBaseline, target, {
+    baselineName: 'insertionBaseline',
+    valueRange: options.valueRange,
+  });
   const { height, width, channels } = image;
   const size = height * width;
   const steps = options.steps ?? Math.min(64, size);
@@ -135,7 +143,10 @@ export async function insertionDeletionMany(
   const auc = (curve: Float64Array): number => {
     let s = 0;
     for (let i = 0; i < steps; i++) {
-      s += ((fractions[i + 1] as number) - (fractions[i] as number)) * 0.5 * ((curve[i] as number) + (curve[i + 1] as number));
+      s +=
+        ((fractions[i + 1] as number) - (fractions[i] as number)) *
+        0.5 *
+        ((curve[i] as number) + (curve[i + 1] as number));
     }
     return s;
   };
@@ -171,7 +182,10 @@ export async function insertionDeletionMany(
  *   insertionBaseline: gaussianBlurImage(image, { sigma: 10 }),
  * });
  */
-export async function insertionDeletion(classifier: Classifier, options: InsertionDeletionOptions): Promise<InsertionDeletionResult> {
+export async function insertionDeletion(
+  classifier: Classifier,
+  options: InsertionDeletionOptions,
+): Promise<InsertionDeletionResult> {
   assertOptionsObject('insertionDeletion', options);
   const { saliency, ...rest } = options;
   const [result] = await insertionDeletionMany(classifier, { ...rest, saliencies: [saliency] });

@@ -49,7 +49,10 @@ export interface PathScoreOfSaliencyResult {
  * @example
  * const { score } = await pathScoreOfSaliency(classifier, { image, baseline, target, saliency: map.data });
  */
-export async function pathScoreOfSaliency(classifier: Classifier, options: PathScoreOfSaliencyOptions): Promise<PathScoreOfSaliencyResult> {
+export async function pathScoreOfSaliency(
+  classifier: Classifier,
+  options: PathScoreOfSaliencyOptions,
+): Promise<PathScoreOfSaliencyResult> {
   assertOptionsObject('pathScoreOfSaliency', options);
   const { image, baseline, target, saliency } = options;
   checkInputs(classifier, image, baseline, target, { valueRange: options.valueRange });
@@ -57,7 +60,9 @@ export async function pathScoreOfSaliency(classifier: Classifier, options: PathS
   assertInteger('steps', steps, 1);
   const batchSize = batchSizeOf(options.batchSize);
   if (!(saliency instanceof Float32Array) || saliency.length !== image.height * image.width) {
-    throw new ShapeError(`saliency must be a Float32Array of ${image.height * image.width} values (${image.height}×${image.width})`);
+    throw new ShapeError(
+      `saliency must be a Float32Array of ${image.height * image.width} values (${image.height}×${image.width})`,
+    );
   }
   assertFinite('saliency', saliency);
   const domain = createGridDomain(image.height, image.width);
@@ -91,7 +96,10 @@ export type PathScoreOfSaliencesOptions = PathScoreOfSalienciesOptions;
  * @example
  * const [ig, rise] = await pathScoreOfSaliencies(classifier, { image, baseline, target, saliencies: [igMap.data, riseMap.data] });
  */
-export async function pathScoreOfSaliencies(classifier: Classifier, options: PathScoreOfSalienciesOptions): Promise<PathScoreOfSaliencyResult[]> {
+export async function pathScoreOfSaliencies(
+  classifier: Classifier,
+  options: PathScoreOfSalienciesOptions,
+): Promise<PathScoreOfSaliencyResult[]> {
   assertOptionsObject('pathScoreOfSaliencies', options);
   const { image, baseline, target, saliencies } = options;
   checkInputs(classifier, image, baseline, target, { valueRange: options.valueRange });
@@ -103,7 +111,9 @@ export async function pathScoreOfSaliencies(classifier: Classifier, options: Pat
   const domain = createGridDomain(image.height, image.width);
   const paths = saliencies.map((s, j) => {
     if (!(s instanceof Float32Array) || s.length !== size) {
-      throw new ShapeError(`saliencies[${j}] must be a Float32Array of ${size} values (${image.height}×${image.width})`);
+      throw new ShapeError(
+        `saliencies[${j}] must be a Float32Array of ${size} values (${image.height}×${image.width})`,
+      );
     }
     assertFinite(`saliencies[${j}]`, s);
     return pathFromSaliency(s, domain, steps);

@@ -28,7 +28,11 @@ export interface PointingGameHitOptions {
  * @example pointingGameHit({ x: 20, y: 5 }, [[0, 0, 10, 10]], { tolerance: 15 }) // true (10 px away)
  * @example pointingGameHit({ x: 20, y: 5 }, []) // false
  */
-export function pointingGameHit(point: PixelPoint, boxes: readonly PointingBox[], options: PointingGameHitOptions = {}): boolean {
+export function pointingGameHit(
+  point: PixelPoint,
+  boxes: readonly PointingBox[],
+  options: PointingGameHitOptions = {},
+): boolean {
   const tolerance = options.tolerance ?? 0;
   assertNumberInRange('tolerance', tolerance, 0);
   assertFinite('point', [point.x, point.y]);
@@ -70,7 +74,10 @@ export interface PointingGameAccuracyOptions {
  * pointingGameAccuracy([{ hit: true, class: 'a' }, { hit: true, class: 'a' }, { hit: false, class: 'b' }],
  *   { perClassMean: true }) // (1 + 0) / 2 = 0.5
  */
-export function pointingGameAccuracy(results: readonly PointingGameResult[], options: PointingGameAccuracyOptions = {}): number {
+export function pointingGameAccuracy(
+  results: readonly PointingGameResult[],
+  options: PointingGameAccuracyOptions = {},
+): number {
   if (!Array.isArray(results)) throw new ShapeError('pointingGameAccuracy needs an array of { hit, class? } results');
   if (results.length === 0) throw new OptionError('pointingGameAccuracy needs at least one result');
   results.forEach((r: PointingGameResult, i) => {
@@ -138,9 +145,14 @@ export function saliencyPoint(
     const x: unknown = point?.x;
     const y: unknown = point?.y;
     if (
-      typeof x !== 'number' || typeof y !== 'number' ||
-      !Number.isInteger(x) || !Number.isInteger(y) ||
-      x < 0 || y < 0 || !(x < width) || !(y < height)
+      typeof x !== 'number' ||
+      typeof y !== 'number' ||
+      !Number.isInteger(x) ||
+      !Number.isInteger(y) ||
+      x < 0 ||
+      y < 0 ||
+      !(x < width) ||
+      !(y < height)
     ) {
       const got = point === null || typeof point !== 'object' ? String(point) : `{ x: ${String(x)}, y: ${String(y)} }`;
       throw new ShapeError(

@@ -10,7 +10,13 @@
  * is the mean over its masks of twice this term.
  * @example maskSaturationTerm(Float32Array.of(0, 1), 0, 2, Float64Array.of(0.5, 0.5), true) // 0.5
  */
-export function maskSaturationTerm(masks: Float32Array, offset: number, size: number, weights: Float64Array, uniform: boolean): number {
+export function maskSaturationTerm(
+  masks: Float32Array,
+  offset: number,
+  size: number,
+  weights: Float64Array,
+  uniform: boolean,
+): number {
   const off = offset;
   let s = 0;
   if (uniform) {

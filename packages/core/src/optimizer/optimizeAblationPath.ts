@@ -4,7 +4,13 @@
  * step in `step.ts` and `parallelStep.ts`.
  */
 import { assertSignal, throwIfAborted } from '../infra/abort.js';
-import { gradientBatched, predictBatched, requireGradient, predictImages, DEFAULT_BATCH_SIZE } from '../infra/batching.js';
+import {
+  gradientBatched,
+  predictBatched,
+  requireGradient,
+  predictImages,
+  DEFAULT_BATCH_SIZE,
+} from '../infra/batching.js';
 import { createGridDomain } from '../domain/domain.js';
 import { OptionError, ShapeError } from '../infra/errors.js';
 import { assertDomain, createPath } from '../path/path.js';
@@ -27,7 +33,12 @@ import {
   setWorkspaceImages,
   workspaceDifferential,
 } from './workspace.js';
-import type { AblationPathStepOptions, AblationPathWorkspace, AblationPathWorkspaceOptions, ThreadCount } from './workspace.js';
+import type {
+  AblationPathStepOptions,
+  AblationPathWorkspace,
+  AblationPathWorkspaceOptions,
+  ThreadCount,
+} from './workspace.js';
 
 /** Progress of {@link optimizeAblationPath}, reported after every iteration. */
 export interface OptimizationProgress extends Progress {
@@ -282,7 +293,10 @@ export interface OptimizationResult {
  * result.threshold.mask // the most ablated mask that keeps class 3 on top
  * [result.score, result.hardScore] // soft and hard P of the returned path
  */
-export async function optimizeAblationPath(classifier: Classifier, options: OptimizeAblationPathOptions): Promise<OptimizationResult> {
+export async function optimizeAblationPath(
+  classifier: Classifier,
+  options: OptimizeAblationPathOptions,
+): Promise<OptimizationResult> {
   requireGradient(classifier, 'optimizeAblationPath');
   if (options === null || typeof options !== 'object') {
     throw new OptionError('optimizeAblationPath needs an options object { image, baseline, target, ... }');
@@ -301,14 +315,18 @@ export async function optimizeAblationPath(classifier: Classifier, options: Opti
   if (patience !== Infinity) assertInteger('patience', patience, 1);
   const gradientAt = options.gradientAt ?? DEFAULT_GRADIENT_AT;
   if (gradientAt !== 'soft' && gradientAt !== 'hard') {
-    throw new OptionError(`gradientAt must be 'soft' or 'hard', got ${JSON.stringify(gradientAt) ?? String(gradientAt)}`);
+    throw new OptionError(
+      `gradientAt must be 'soft' or 'hard', got ${JSON.stringify(gradientAt) ?? String(gradientAt)}`,
+    );
   }
   const selection = options.selection ?? (gradientAt === 'hard' ? 'hard' : 'soft');
   if (selection !== 'soft' && selection !== 'hard') {
     throw new OptionError(`selection must be 'soft' or 'hard', got ${JSON.stringify(selection) ?? String(selection)}`);
   }
   if (gradientAt === 'hard' && selection === 'soft') {
-    throw new OptionError("selection 'soft' needs gradientAt 'soft': with gradientAt 'hard' the paths are scored by their hard P");
+    throw new OptionError(
+      "selection 'soft' needs gradientAt 'soft': with gradientAt 'hard' the paths are scored by their hard P",
+    );
   }
   const zeta = options.zeta ?? 0.8;
   assertNumberInRange('zeta', zeta, Number.MIN_VALUE);
@@ -344,10 +362,23 @@ export async function optimizeAblationPath(classifier: Classifier, options: Opti
   };
   const threads = options.threads ?? 1;
   const ws =
-    threads === 1 ? createAblationPathWorkspace(domain, stepOptions) : await createParallelAblationPathWorkspace(domain, { ...stepOptions, threads, channels: image.channels });
-  const zetaAt = (i: number): number => (hardeningZeta === zeta ? zeta : zeta + (hardeningZeta - zeta) * Math.min(1, i / hardeningRamp));
+    threads === 1
+      ? createAblationPathWorkspace(domain, stepOptions)
+      : await createParallelAblationPathWorkspace(domain, { ...stepOptions, threads, channels: image.channels });
+  const zetaAt = (i: number): number =>
+    hardeningZeta === zeta ? zeta : zeta + (hardeningZeta - zeta) * Math.min(1, i / hardeningRamp);
   try {
-    const settings = { steps, maxIterations, minIterations, saturationTarget, patience, selection, gradientAt, zetaAt, batchSize };
+    const settings = {
+      steps,
+      maxIterations,
+      minIterations,
+      saturationTarget,
+      patience,
+      selection,
+      gradientAt,
+      zetaAt,
+      batchSize,
+    };
     return await runOptimizer(classifier, options, ws, settings);
   } finally {
     await ws.close();
@@ -355,14 +386,23 @@ export async function optimizeAblationPath(classifier: Classifier, options: Opti
 }
 
 /** The start path of an `init` option (undefined: the linear path, the workspace's default). */
-function initialPath(option: OptimizationInit, domain: Domain, steps: number, seed: number, sigma: number): AblationPath | undefined {
+function initialPath(
+  option: OptimizationInit,
+  domain: Domain,
+  steps: number,
+  seed: number,
+  sigma: number,
+): AblationPath | undefined {
   if (option === 'linear') return undefined;
   if (option === 'random') return randomAblationPath(domain, steps, { seed, sigma });
   if (option === null || typeof option !== 'object') {
-    throw new OptionError(`init must be 'linear', 'random', an AblationPath or { saliency }, got ${JSON.stringify(option) ?? String(option)}`);
+    throw new OptionError(
+      `init must be 'linear', 'random', an AblationPath or { saliency }, got ${JSON.stringify(option) ?? String(option)}`,
+    );
   }
   if ('saliency' in option) return pathFromSaliency(option.saliency, domain, steps);
-  if (!('masks' in option)) throw new OptionError('init must be \'linear\', \'random\', an AblationPath (with masks) or { saliency } (a map)');
+  if (!('masks' in option))
+    throw new OptionError("init must be 'linear', 'random', an AblationPath (with masks) or { saliency } (a map)");
   return option;
 }
 
@@ -390,9 +430,15 @@ interface Kept {
   iteration: number;
 }
 
-async function runOptimizer(classifier: Classifier, options: OptimizeAblationPathOptions, ws: AblationPathWorkspace, settings: DriverSettings): Promise<OptimizationResult> {
+async function runOptimizer(
+  classifier: Classifier,
+  options: OptimizeAblationPathOptions,
+  ws: AblationPathWorkspace,
+  settings: DriverSettings,
+): Promise<OptimizationResult> {
   const { image, baseline, target } = options;
-  const { steps, maxIterations, minIterations, saturationTarget, patience, selection, gradientAt, zetaAt, batchSize } = settings;
+  const { steps, maxIterations, minIterations, saturationTarget, patience, selection, gradientAt, zetaAt, batchSize } =
+    settings;
   const domain = ws.domain;
   const signal = options.signal;
   const size = domain.size;
@@ -431,7 +477,8 @@ async function runOptimizer(classifier: Classifier, options: OptimizeAblationPat
     }
   };
   // the hard path of a path (its masks): the §4.2 path of its switch-time map
-  const hardPathOf = (masks: Float32Array): AblationPath => pathFromSaliency(switchTimes(createPath(domain, steps, masks)), domain, steps);
+  const hardPathOf = (masks: Float32Array): AblationPath =>
+    pathFromSaliency(switchTimes(createPath(domain, steps, masks)), domain, steps);
   // with gradientAt 'hard': the hard path of the current path, where F and ∇F are evaluated
   let current: AblationPath | undefined;
   const fill =
@@ -445,7 +492,13 @@ async function runOptimizer(classifier: Classifier, options: OptimizeAblationPat
   // the hard P of a path (its masks): the §4.2 path of its switch-time map, scored by predict
   const hardOf = async (masks: Float32Array): Promise<NonNullable<Kept['hard']>> => {
     const path = hardPathOf(masks);
-    const probabilities = await predictBatched(classifier, image, interior, (first, m, out) => blendInto(path.masks, first, m, out), batching);
+    const probabilities = await predictBatched(
+      classifier,
+      image,
+      interior,
+      (first, m, out) => blendInto(path.masks, first, m, out),
+      batching,
+    );
     evaluations += interior;
     const hardScores = new Float64Array(steps + 1);
     hardScores[0] = scores[0] as number;
@@ -510,7 +563,14 @@ async function runOptimizer(classifier: Classifier, options: OptimizeAblationPat
     const key = hard === undefined ? score : hard.score;
     if (kept === undefined || key > bestKey) {
       bestKey = key;
-      kept = { masks: ws.masks.slice(), scores: scores.slice(), predicted: predicted.slice(), soft: score, hard, iteration: iterations };
+      kept = {
+        masks: ws.masks.slice(),
+        scores: scores.slice(),
+        predicted: predicted.slice(),
+        soft: score,
+        hard,
+        iteration: iterations,
+      };
     }
     if (last) break;
     if (iterations >= minIterations && iterations - kept.iteration >= patience) {
@@ -553,7 +613,13 @@ async function runOptimizer(classifier: Classifier, options: OptimizeAblationPat
   const hard = best.hard ?? (await hardOf(best.masks));
   if (gradientAt === 'hard') {
     // the soft scores of the returned path (the run scored only hard paths)
-    const p = await predictBatched(classifier, image, interior, (first, m, out) => blendInto(best.masks, first, m, out), batching);
+    const p = await predictBatched(
+      classifier,
+      image,
+      interior,
+      (first, m, out) => blendInto(best.masks, first, m, out),
+      batching,
+    );
     evaluations += interior;
     best.scores[0] = scores[0] as number;
     best.scores[steps] = scores[steps] as number;
@@ -564,7 +630,11 @@ async function runOptimizer(classifier: Classifier, options: OptimizeAblationPat
     best.soft = trapezoid(best.scores);
   }
   const path = createPath(domain, steps, best.masks);
-  const threshold = thresholdMask(path, { target, scores: best.scores, predicted: best.predicted }, options.ignoreFraction === undefined ? {} : { ignoreFraction: options.ignoreFraction });
+  const threshold = thresholdMask(
+    path,
+    { target, scores: best.scores, predicted: best.predicted },
+    options.ignoreFraction === undefined ? {} : { ignoreFraction: options.ignoreFraction },
+  );
   return {
     path,
     scores: best.scores,

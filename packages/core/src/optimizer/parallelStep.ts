@@ -6,7 +6,16 @@
 import { smoothFieldPart, smoothFieldsUnchecked } from '../metric/gaussianMetric.js';
 import { maskMass, reparametrizeMasksSaturation, reparametrizePlan } from '../path/reparametrizeKernel.js';
 import type { AblationPathStepResult, Lap, StepSettings } from './step.js';
-import { densityInto, directionMax, gammaOf, projectClampPointsInPlace, smoothedDirectionMax, smoothedGamma, stepSaturateSmoothed, updateSaturateMasks } from './stepMasks.js';
+import {
+  densityInto,
+  directionMax,
+  gammaOf,
+  projectClampPointsInPlace,
+  smoothedDirectionMax,
+  smoothedGamma,
+  stepSaturateSmoothed,
+  updateSaturateMasks,
+} from './stepMasks.js';
 import {
   FIELD_DIRECTION,
   FIELD_MASKS,
@@ -31,7 +40,13 @@ import type { StepWorkspace } from './workspace.js';
  * `ablationPathStep` with worker threads: `pool` runs with buffer `which` as the current masks
  * (`workspace.masks`); maxima and per-mask sums are combined here in a fixed order. Internal.
  */
-export function parallelAblationPathStep(workspace: StepWorkspace, pool: StepThreads, which: 0 | 1, lap: Lap, settings: StepSettings): AblationPathStepResult {
+export function parallelAblationPathStep(
+  workspace: StepWorkspace,
+  pool: StepThreads,
+  which: 0 | 1,
+  lap: Lap,
+  settings: StepSettings,
+): AblationPathStepResult {
   const { domain, steps, differential, metric, direction, smoothing } = workspace;
   const { zeta, stepSize } = settings;
   const { size, weights, uniform } = domain;
@@ -84,7 +99,8 @@ export function parallelAblationPathStep(workspace: StepWorkspace, pool: StepThr
   let maxAbs = 0;
   for (let t = 0; t < threads; t++) maxAbs = Math.max(maxAbs, params[layout.maxAbs + t] as number);
   let densityMax = 0;
-  for (let t = 0; smoothedDirection && t < threads; t++) densityMax = Math.max(densityMax, params[layout.densityMax + t] as number);
+  for (let t = 0; smoothedDirection && t < threads; t++)
+    densityMax = Math.max(densityMax, params[layout.densityMax + t] as number);
   const gamma = smoothedDirection
     ? smoothedGamma(maxAbs, densityMax, stepSize, differential, interior * size, size)
     : gammaOf(maxAbs, stepSize, differential, interior * size, size);
@@ -118,7 +134,20 @@ export function parallelAblationPathStep(workspace: StepWorkspace, pool: StepThr
   });
   reparametrizePlan(params, layout.masses, steps, params, layout.plan);
   phase(PHASE_REPARAMETRIZE, () => {
-    reparametrizeMasksSaturation(masks, size, steps, params, layout.plan, 0, pathEnd, out, weights, uniform, params, layout.saturation);
+    reparametrizeMasksSaturation(
+      masks,
+      size,
+      steps,
+      params,
+      layout.plan,
+      0,
+      pathEnd,
+      out,
+      weights,
+      uniform,
+      params,
+      layout.saturation,
+    );
   });
   workspace.spare = masks;
   workspace.masks = out;

@@ -7,7 +7,16 @@ import { reparametrizeInto } from '../path/reparametrizeKernel.js';
 import { assertNumberInRange } from '../infra/validate.js';
 import { parallelAblationPathStep } from './parallelStep.js';
 import { saturationOf } from './pathSaturation.js';
-import { densityInto, directionMax, gammaOf, projectClampPathInPlace, smoothedDirectionMax, smoothedGamma, stepSaturateSmoothed, updateSaturateMasks } from './stepMasks.js';
+import {
+  densityInto,
+  directionMax,
+  gammaOf,
+  projectClampPathInPlace,
+  smoothedDirectionMax,
+  smoothedGamma,
+  stepSaturateSmoothed,
+  updateSaturateMasks,
+} from './stepMasks.js';
 import { StepWorkspace } from './workspace.js';
 import type { AblationPathWorkspace } from './workspace.js';
 
@@ -93,7 +102,10 @@ export interface StepSettings {
  * differentialFromGradients(image, baseline, gradients, steps - 1, ws.differential);
  * const { saturation } = ablationPathStep(ws, { zeta: 0.8 + 0.1 * iteration });
  */
-export function ablationPathStep(workspace: AblationPathWorkspace, options: AblationPathStepCallOptions = {}): AblationPathStepResult {
+export function ablationPathStep(
+  workspace: AblationPathWorkspace,
+  options: AblationPathStepCallOptions = {},
+): AblationPathStepResult {
   const zeta = options.zeta ?? workspace.zeta;
   assertNumberInRange('zeta', zeta, Number.MIN_VALUE);
   const stepSize = options.stepSize ?? workspace.stepSize;
@@ -114,14 +126,21 @@ export function ablationPathStep(workspace: AblationPathWorkspace, options: Abla
   // (a copy of a workspace, or one whose `masks` was replaced by an unshared array, runs here)
   const own = workspace instanceof StepWorkspace ? workspace : undefined;
   const threaded = own?.stepPool();
-  if (own !== undefined && threaded !== undefined) return parallelAblationPathStep(own, threaded.pool, threaded.which, lap, { zeta, stepSize });
+  if (own !== undefined && threaded !== undefined)
+    return parallelAblationPathStep(own, threaded.pool, threaded.which, lap, { zeta, stepSize });
   const smoothing = workspace.smoothing;
   const shifts = scratchFor(interior);
   let gamma: number;
   if (smoothing === 'masks') {
     lap('metric');
     // 3–4. raw direction: per-mask shifts and the L∞-normalised scale γ
-    gamma = gammaOf(directionMax(differential, size, weights, uniform, 0, interior, shifts, 0), stepSize, differential, interior * size, size);
+    gamma = gammaOf(
+      directionMax(differential, size, weights, uniform, 0, interior, shifts, 0),
+      stepSize,
+      differential,
+      interior * size,
+      size,
+    );
     lap('direction');
     updateSaturateMasks(masks, differential, size, weights, uniform, 0, interior, gamma, shifts, zeta);
   } else {

@@ -12,7 +12,13 @@
  */
 import { InvalidValueError } from '../infra/errors.js';
 import { projectStridedInPlace } from '../path/monotoneKernel.js';
-import { SATURATION_TABLE_MIN, SATURATION_TABLE_SCALE, SATURATION_TABLE_SIZE, saturateExact, saturationTable } from './saturateKernel.js';
+import {
+  SATURATION_TABLE_MIN,
+  SATURATION_TABLE_SCALE,
+  SATURATION_TABLE_SIZE,
+  saturateExact,
+  saturationTable,
+} from './saturateKernel.js';
 
 /**
  * Pass 1 of steps 2–3: for each interior differential g_k (k = 0..interior−1, at `k · size`),
@@ -42,15 +48,25 @@ export function directionScale(
  *   overflow of the direction (a silent γ = 0 would stop the optimisation without a word).
  * @example gammaOf(4, 0.5, differential, 15 * size, size) // 0.125
  */
-export function gammaOf(maxAbs: number, stepSize: number, differential: Float32Array, count: number, size: number): number {
+export function gammaOf(
+  maxAbs: number,
+  stepSize: number,
+  differential: Float32Array,
+  count: number,
+  size: number,
+): number {
   if (!Number.isFinite(maxAbs)) {
     for (let i = 0; i < count; i++) {
       const v = differential[i] as number;
       if (!Number.isFinite(v)) {
-        throw new InvalidValueError(`differential of interior mask ${Math.floor(i / size)} contains ${String(v)} at point ${i % size}`);
+        throw new InvalidValueError(
+          `differential of interior mask ${Math.floor(i / size)} contains ${String(v)} at point ${i % size}`,
+        );
       }
     }
-    throw new InvalidValueError(`the ascent direction overflows (largest entry ${String(maxAbs)}): the differential is too large`);
+    throw new InvalidValueError(
+      `the ascent direction overflows (largest entry ${String(maxAbs)}): the differential is too large`,
+    );
   }
   return maxAbs > 0 ? stepSize / maxAbs : 0;
 }
@@ -182,7 +198,8 @@ export function updateSaturateMasks(
   if (!Number.isFinite(total)) {
     for (let i = (first + 1) * size; i < (end + 1) * size; i++) {
       const v = masks[i] as number;
-      if (!Number.isFinite(v)) throw new InvalidValueError(`field ${Math.floor(i / size) - 1} contains ${String(v)} at point ${i % size}`);
+      if (!Number.isFinite(v))
+        throw new InvalidValueError(`field ${Math.floor(i / size) - 1} contains ${String(v)} at point ${i % size}`);
     }
   }
 }
@@ -252,7 +269,14 @@ export const DIRECTION_RESOLUTION = 1e-5;
  * @throws InvalidValueError as {@link gammaOf}.
  * @example smoothedGamma(2e-3, 1, 0.5, differential, 15 * size, size) // 250
  */
-export function smoothedGamma(maxAbs: number, densityMax: number, stepSize: number, differential: Float32Array, count: number, size: number): number {
+export function smoothedGamma(
+  maxAbs: number,
+  densityMax: number,
+  stepSize: number,
+  differential: Float32Array,
+  count: number,
+  size: number,
+): number {
   const gamma = gammaOf(maxAbs, stepSize, differential, count, size);
   return maxAbs <= DIRECTION_RESOLUTION * densityMax ? 0 : gamma;
 }
@@ -357,7 +381,8 @@ export function stepSaturateSmoothed(
 function throwNonFinite(masks: Float32Array, size: number, first: number, end: number): void {
   for (let i = (first + 1) * size; i < (end + 1) * size; i++) {
     const v = masks[i] as number;
-    if (!Number.isFinite(v)) throw new InvalidValueError(`field ${Math.floor(i / size) - 1} contains ${String(v)} at point ${i % size}`);
+    if (!Number.isFinite(v))
+      throw new InvalidValueError(`field ${Math.floor(i / size) - 1} contains ${String(v)} at point ${i % size}`);
   }
 }
 
@@ -380,7 +405,13 @@ export function projectClampPathInPlace(masks: Float32Array, size: number, steps
  * independent, so threads may take disjoint point ranges).
  * @example projectClampPointsInPlace(masks, size, 16, 0, size >> 1); // the first half of the points
  */
-export function projectClampPointsInPlace(masks: Float32Array, size: number, steps: number, first: number, end: number): void {
+export function projectClampPointsInPlace(
+  masks: Float32Array,
+  size: number,
+  steps: number,
+  first: number,
+  end: number,
+): void {
   const n = steps + 1;
   const last = steps * size;
   for (let r = first; r < end; r++) {

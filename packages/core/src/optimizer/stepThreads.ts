@@ -204,7 +204,9 @@ export interface StepThreads {
 /** True when Node's worker_threads, SharedArrayBuffer and Atomics.wait are usable here. */
 export function threadsSupported(): boolean {
   const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  return typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object' && typeof proc?.versions?.node === 'string';
+  return (
+    typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object' && typeof proc?.versions?.node === 'string'
+  );
 }
 
 /** Number of threads for `'auto'`: 2 on Node when the machine has ≥ 2 logical CPUs, else 1. */
@@ -221,7 +223,9 @@ export async function autoThreads(): Promise<number> {
  */
 async function workerUrl(): Promise<URL> {
   const here = import.meta.url;
-  const url = here.endsWith('.ts') ? new URL('../../dist/optimizer/stepWorker.js', here) : new URL('./stepWorker.js', here);
+  const url = here.endsWith('.ts')
+    ? new URL('../../dist/optimizer/stepWorker.js', here)
+    : new URL('./stepWorker.js', here);
   const spec = 'node:fs';
   const fs = (await import(spec)) as typeof import('node:fs');
   if (!fs.existsSync(url)) {
@@ -265,7 +269,8 @@ export async function createStepThreads(options: StepThreadsOptions): Promise<St
   if (!threadsSupported()) throw new CapabilityError('threads > 1 needs Node worker_threads and SharedArrayBuffer');
   const { interior, threads } = options;
   const shared = (a: Float32Array): SharedArrayBuffer => {
-    if (!(a.buffer instanceof SharedArrayBuffer)) throw new CapabilityError('thread buffers must live on a SharedArrayBuffer');
+    if (!(a.buffer instanceof SharedArrayBuffer))
+      throw new CapabilityError('thread buffers must live on a SharedArrayBuffer');
     return a.buffer;
   };
   const url = await workerUrl();
@@ -319,7 +324,9 @@ export async function createStepThreads(options: StepThreadsOptions): Promise<St
             resolve(worker);
           });
           worker.once('error', reject);
-          worker.once('exit', (code) => reject(new CapabilityError(`a step worker exited during start-up (code ${code})`)));
+          worker.once('exit', (code) =>
+            reject(new CapabilityError(`a step worker exited during start-up (code ${code})`)),
+          );
         }),
     ),
   );
@@ -358,7 +365,8 @@ export async function createStepThreads(options: StepThreadsOptions): Promise<St
           const stop = interior * size;
           for (let i = start; i < stop; i++) {
             const v = masks[size + i] as number;
-            if (!Number.isFinite(v)) throw new InvalidValueError(`field ${Math.floor(i / size)} contains ${String(v)} at point ${i % size}`);
+            if (!Number.isFinite(v))
+              throw new InvalidValueError(`field ${Math.floor(i / size)} contains ${String(v)} at point ${i % size}`);
           }
         }
         throw new CapabilityError('a step worker thread failed');

@@ -8,7 +8,14 @@ import { createGridDomain } from '../domain/domain.js';
 import { createGaussianMetric, smoothFieldPart, smoothFieldsUnchecked } from '../metric/gaussianMetric.js';
 import { blendMasksDeltaInto, differentialFromDelta } from '../score/blendKernel.js';
 import { maskMass, reparametrizeMasksSaturation } from '../path/reparametrizeKernel.js';
-import { densityInto, directionMax, projectClampPointsInPlace, smoothedDirectionMax, stepSaturateSmoothed, updateSaturateMasks } from './stepMasks.js';
+import {
+  densityInto,
+  directionMax,
+  projectClampPointsInPlace,
+  smoothedDirectionMax,
+  stepSaturateSmoothed,
+  updateSaturateMasks,
+} from './stepMasks.js';
 import type { StepWorkerData } from './stepThreads.js';
 import {
   CTL_DONE,
@@ -86,8 +93,20 @@ async function main(): Promise<void> {
       const masks = buffers[which];
       switch (params[PARAM_PHASE]) {
         case PHASE_METRIC:
-          params[layout.densityMax + index] = densityInto(differential, size, weights, uniform, smooth.first, smooth.stepEnd, direction);
-          smoothFieldsUnchecked(metric, direction.subarray(smooth.first * size, smooth.end * size), smooth.end - smooth.first);
+          params[layout.densityMax + index] = densityInto(
+            differential,
+            size,
+            weights,
+            uniform,
+            smooth.first,
+            smooth.stepEnd,
+            direction,
+          );
+          smoothFieldsUnchecked(
+            metric,
+            direction.subarray(smooth.first * size, smooth.end * size),
+            smooth.end - smooth.first,
+          );
           break;
         case PHASE_DIRECTION:
           params[layout.maxAbs + index] = smoothedDirection
@@ -97,10 +116,28 @@ async function main(): Promise<void> {
         case PHASE_SMOOTH: {
           const gamma = params[PARAM_GAMMA] as number;
           const zeta = params[PARAM_ZETA] as number;
-          if (smoothedDirection) stepSaturateSmoothed(masks, direction, size, smooth.first, smooth.stepEnd, gamma, shifts, zeta);
-          else updateSaturateMasks(masks, differential, size, weights, uniform, smooth.first, smooth.stepEnd, gamma, shifts, zeta);
+          if (smoothedDirection)
+            stepSaturateSmoothed(masks, direction, size, smooth.first, smooth.stepEnd, gamma, shifts, zeta);
+          else
+            updateSaturateMasks(
+              masks,
+              differential,
+              size,
+              weights,
+              uniform,
+              smooth.first,
+              smooth.stepEnd,
+              gamma,
+              shifts,
+              zeta,
+            );
           // finite: checked by the step kernels
-          if (smoothMasks) smoothFieldsUnchecked(metric, masks.subarray((smooth.first + 1) * size, (smooth.end + 1) * size), smooth.end - smooth.first);
+          if (smoothMasks)
+            smoothFieldsUnchecked(
+              metric,
+              masks.subarray((smooth.first + 1) * size, (smooth.end + 1) * size),
+              smooth.end - smooth.first,
+            );
           break;
         }
         case PHASE_ROWS:
@@ -113,22 +150,53 @@ async function main(): Promise<void> {
           projectClampPointsInPlace(masks, size, steps, pointFirst, pointEnd);
           break;
         case PHASE_MASSES:
-          for (let k = pathFirst; k < pathEnd; k++) params[layout.masses + k] = maskMass(masks, k * size, size, weights, uniform);
+          for (let k = pathFirst; k < pathEnd; k++)
+            params[layout.masses + k] = maskMass(masks, k * size, size, weights, uniform);
           break;
         case PHASE_REPARAMETRIZE: {
           // masks = the projected path; the output goes to the other buffer
           const out = buffers[which === 0 ? 1 : 0];
-          reparametrizeMasksSaturation(masks, size, steps, params, layout.plan, pathFirst, pathEnd, out, weights, uniform, params, layout.saturation);
+          reparametrizeMasksSaturation(
+            masks,
+            size,
+            steps,
+            params,
+            layout.plan,
+            pathFirst,
+            pathEnd,
+            out,
+            weights,
+            uniform,
+            params,
+            layout.saturation,
+          );
           break;
         }
         case PHASE_BLEND: {
           const [a, b] = imageShareOf(params[PARAM_COUNT] as number, count, index);
-          blendMasksDeltaInto(x0, delta, channels, size, masks, (params[PARAM_FIRST] as number) + a, b - a, scratch.subarray(a * n));
+          blendMasksDeltaInto(
+            x0,
+            delta,
+            channels,
+            size,
+            masks,
+            (params[PARAM_FIRST] as number) + a,
+            b - a,
+            scratch.subarray(a * n),
+          );
           break;
         }
         case PHASE_DIFFERENTIAL: {
           const [a, b] = imageShareOf(params[PARAM_COUNT] as number, count, index);
-          differentialFromDelta(delta, channels, size, scratch.subarray(a * n), b - a, differential, ((params[PARAM_FIRST] as number) + a) * size);
+          differentialFromDelta(
+            delta,
+            channels,
+            size,
+            scratch.subarray(a * n),
+            b - a,
+            differential,
+            ((params[PARAM_FIRST] as number) + a) * size,
+          );
           break;
         }
         default:

@@ -11,7 +11,16 @@ import { blendMasksDeltaInto, differentialFromDelta, imageDelta } from '../score
 import { linearPath } from '../path/linearPath.js';
 import { assertDomain } from '../path/path.js';
 import { assertPathFits } from '../score/scorePath.js';
-import { PARAM_COUNT, PARAM_FIRST, PHASE_BLEND, PHASE_DIFFERENTIAL, autoThreads, createStepThreads, imageShareOf, threadsSupported } from './stepThreads.js';
+import {
+  PARAM_COUNT,
+  PARAM_FIRST,
+  PHASE_BLEND,
+  PHASE_DIFFERENTIAL,
+  autoThreads,
+  createStepThreads,
+  imageShareOf,
+  threadsSupported,
+} from './stepThreads.js';
 import type { StepThreads } from './stepThreads.js';
 import type { AblationPath, Domain, Image } from '../types.js';
 
@@ -220,7 +229,10 @@ export class StepWorkspace implements AblationPathWorkspace {
  *   fit the domain and steps or the domain is malformed.
  * @example const ws = createAblationPathWorkspace(createGridDomain(224, 224), { steps: 16 });
  */
-export function createAblationPathWorkspace(domain: Domain, options: AblationPathWorkspaceOptions = {}): AblationPathWorkspace {
+export function createAblationPathWorkspace(
+  domain: Domain,
+  options: AblationPathWorkspaceOptions = {},
+): AblationPathWorkspace {
   return new StepWorkspace(allocateFields(domain, options, false));
 }
 
@@ -325,7 +337,9 @@ function allocateFields(domain: Domain, options: AblationPathWorkspaceOptions, s
  */
 function stepWorkspaceOf(workspace: AblationPathWorkspace): StepWorkspace {
   if (workspace instanceof StepWorkspace) return workspace;
-  throw new OptionError('the workspace must come from createAblationPathWorkspace or createParallelAblationPathWorkspace (not a copy)');
+  throw new OptionError(
+    'the workspace must come from createAblationPathWorkspace or createParallelAblationPathWorkspace (not a copy)',
+  );
 }
 
 /**
@@ -348,7 +362,12 @@ export function setWorkspaceImages(workspace: AblationPathWorkspace, image: Imag
  * @throws OptionError when no images were attached.
  * @example blendWorkspaceMasks(ws, 1, steps - 1, out); // the interior images
  */
-export function blendWorkspaceMasks(workspace: AblationPathWorkspace, first: number, count: number, out: Float32Array): void {
+export function blendWorkspaceMasks(
+  workspace: AblationPathWorkspace,
+  first: number,
+  count: number,
+  out: Float32Array,
+): void {
   const ws = stepWorkspaceOf(workspace);
   const { x0, delta, channels } = ws.images();
   const { size } = ws.domain;
@@ -379,7 +398,12 @@ export function blendWorkspaceMasks(workspace: AblationPathWorkspace, first: num
  * @throws OptionError when no images were attached.
  * @example workspaceDifferential(ws, gradients, steps - 1, 0);
  */
-export function workspaceDifferential(workspace: AblationPathWorkspace, gradient: Float32Array, count: number, first: number): void {
+export function workspaceDifferential(
+  workspace: AblationPathWorkspace,
+  gradient: Float32Array,
+  count: number,
+  first: number,
+): void {
   const ws = stepWorkspaceOf(workspace);
   const { delta, channels } = ws.images();
   const { size } = ws.domain;

@@ -109,7 +109,12 @@ export function projectMonotoneInPlace(masks: Float32Array, size: number, steps:
  * {@link projectMonotoneInPlace}; non-decreasing input is left untouched). Internal, unchecked.
  * @example const m = Float32Array.of(0, 9, 1, 9, 0.5, 9); projectStridedInPlace(m, 0, 2, 3); // m[0], m[2], m[4] = 0, 0.75, 0.75
  */
-export function projectStridedInPlace(data: Float32Array | Float64Array, offset: number, stride: number, n: number): void {
+export function projectStridedInPlace(
+  data: Float32Array | Float64Array,
+  offset: number,
+  stride: number,
+  n: number,
+): void {
   ensureScratch(n);
   projectStrided(data, offset, stride, n);
 }

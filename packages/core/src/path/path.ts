@@ -28,8 +28,15 @@ export function assertDomain(domain: Domain): void {
     );
   }
   const extent = domain.extent;
-  if (!Array.isArray(extent) || extent.length !== 2 || !(extent[0] > 0 && extent[0] < Infinity) || !(extent[1] > 0 && extent[1] < Infinity)) {
-    throw new ShapeError(`domain.extent must be [width, height] with two positive finite numbers, got ${String(extent)}`);
+  if (
+    !Array.isArray(extent) ||
+    extent.length !== 2 ||
+    !(extent[0] > 0 && extent[0] < Infinity) ||
+    !(extent[1] > 0 && extent[1] < Infinity)
+  ) {
+    throw new ShapeError(
+      `domain.extent must be [width, height] with two positive finite numbers, got ${String(extent)}`,
+    );
   }
 }
 

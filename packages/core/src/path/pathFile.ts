@@ -102,7 +102,8 @@ export function encodePath(path: AblationPath, metadata: PathMetadata = {}): Uin
     throw new OptionError(`path metadata cannot be serialised to JSON: ${(e as Error).message}`);
   }
   // (a toJSON method may turn the object into something else, which decodePath would reject)
-  if (typeof text !== 'string' || !text.startsWith('{')) throw new OptionError('path metadata must serialise to a JSON object');
+  if (typeof text !== 'string' || !text.startsWith('{'))
+    throw new OptionError('path metadata must serialise to a JSON object');
   const json = new TextEncoder().encode(text);
   const withWeights = !domain.uniform;
   const maskBytes = masks.length * 4;
@@ -153,7 +154,9 @@ export interface DecodedPath {
 export function decodePath(bytes: Uint8Array): DecodedPath {
   if (!(bytes instanceof Uint8Array)) throw new FileFormatError('a path file must be given as bytes (Uint8Array)');
   if (bytes.length < HEADER_BYTES + 4) {
-    throw new FileFormatError(`not an .apath file: ${bytes.length} bytes is shorter than the ${HEADER_BYTES + 4}-byte minimum`);
+    throw new FileFormatError(
+      `not an .apath file: ${bytes.length} bytes is shorter than the ${HEADER_BYTES + 4}-byte minimum`,
+    );
   }
   for (let i = 0; i < PATH_FILE_MAGIC.length; i++) {
     if (bytes[i] !== PATH_FILE_MAGIC[i]) throw new FileFormatError('not an .apath file: wrong magic bytes');
@@ -183,7 +186,9 @@ export function decodePath(bytes: Uint8Array): DecodedPath {
   const stored = view.getUint32(expected - 4, true);
   const actual = crc32(bytes, expected - 4);
   if (stored !== actual) {
-    throw new FileFormatError(`.apath checksum mismatch (stored ${stored.toString(16)}, computed ${actual.toString(16)}): the file is corrupt`);
+    throw new FileFormatError(
+      `.apath checksum mismatch (stored ${stored.toString(16)}, computed ${actual.toString(16)}): the file is corrupt`,
+    );
   }
   const masks = new Float32Array((steps + 1) * size);
   let offset = HEADER_BYTES;
@@ -199,7 +204,9 @@ export function decodePath(bytes: Uint8Array): DecodedPath {
   }
   let metadata: unknown;
   try {
-    metadata = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(offset, offset + jsonLength)));
+    metadata = JSON.parse(
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(offset, offset + jsonLength)),
+    );
   } catch (e) {
     throw new FileFormatError(`.apath metadata is not valid UTF-8 JSON: ${(e as Error).message}`);
   }

@@ -53,7 +53,13 @@ export function reparametrizeInto(masks: Float32Array, domain: Domain, steps: nu
  * `masksMasses` (uniform: the plain sum times w_0; else Σ w_r·M(r), r in order).
  * @example const m = maskMass(masks, k * size, size, domain.weights, domain.uniform);
  */
-export function maskMass(masks: Float32Array, offset: number, size: number, weights: Float64Array, uniform: boolean): number {
+export function maskMass(
+  masks: Float32Array,
+  offset: number,
+  size: number,
+  weights: Float64Array,
+  uniform: boolean,
+): number {
   let s = 0;
   if (uniform) {
     for (let i = 0; i < size; i++) s += masks[offset + i] as number;
@@ -71,7 +77,13 @@ export function maskMass(masks: Float32Array, offset: number, size: number, weig
  * copies). Output 0 is M_0 (k = 0, λ = 0) and output T is M_T (k = T − 1, λ = 1).
  * @example reparametrizePlan(Float64Array.of(0, 0, 1), 0, 2, plan, 0); // plan = [0, 0, 1, 0.5, 1, 1]
  */
-export function reparametrizePlan(m: Float64Array, mOffset: number, steps: number, plan: Float64Array, planOffset: number): void {
+export function reparametrizePlan(
+  m: Float64Array,
+  mOffset: number,
+  steps: number,
+  plan: Float64Array,
+  planOffset: number,
+): void {
   const m0 = m[mOffset] as number;
   const mT = m[mOffset + steps] as number;
   plan[planOffset] = 0;

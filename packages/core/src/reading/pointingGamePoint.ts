@@ -117,7 +117,12 @@ export function pointingGamePoint(
  * The argmax of d; exact ties broken by the matched-filter score of `significantPeak` restricted
  * to the tied pixels; undefined when d is constant.
  */
-function deepestPoint(d: Float64Array, height: number, width: number, sigma: number): { x: number; y: number } | undefined {
+function deepestPoint(
+  d: Float64Array,
+  height: number,
+  width: number,
+  sigma: number,
+): { x: number; y: number } | undefined {
   let max = -Infinity;
   let min = Infinity;
   let first = -1;

@@ -106,7 +106,7 @@ function lagOneCorrelation(f: ArrayLike<number>, height: number, width: number, 
   }
   const pairs = height * (width - 1) + width * (height - 1);
   if (pairs === 0 || !(den > 0)) return 0;
-  const rho = (num / pairs) / (den / (height * width));
+  const rho = num / pairs / (den / (height * width));
   return Math.min(0.999, Math.max(0, rho));
 }
 

@@ -62,7 +62,11 @@ export interface ThresholdMask {
  * const r = await scorePath(f, { image, baseline, target, path });
  * const { index, mask } = thresholdMask(path, { target, ...r });
  */
-export function thresholdMask(path: AblationPath, input: PredictedClasses | PathProbabilities, options: ThresholdMaskOptions = {}): ThresholdMask {
+export function thresholdMask(
+  path: AblationPath,
+  input: PredictedClasses | PathProbabilities,
+  options: ThresholdMaskOptions = {},
+): ThresholdMask {
   if (path === null || typeof path !== 'object') throw new ShapeError('path must be an AblationPath');
   assertPathFits(path, path.domain);
   if (input === null || typeof input !== 'object') {
@@ -76,10 +80,13 @@ export function thresholdMask(path: AblationPath, input: PredictedClasses | Path
   const kept = new Uint8Array(count);
   if ('probabilities' in input) {
     const { classes, probabilities, target } = input;
-    if (!Number.isInteger(classes) || classes < 1) throw new OptionError(`classes must be a positive integer, got ${String(classes)}`);
+    if (!Number.isInteger(classes) || classes < 1)
+      throw new OptionError(`classes must be a positive integer, got ${String(classes)}`);
     assertTarget(target, classes);
     if (probabilities.length !== count * classes) {
-      throw new ShapeError(`probabilities has ${probabilities.length} values, expected (steps + 1)·classes = ${count * classes}`);
+      throw new ShapeError(
+        `probabilities has ${probabilities.length} values, expected (steps + 1)·classes = ${count * classes}`,
+      );
     }
     assertFinite('probabilities', probabilities);
     for (let k = 0; k < count; k++) {
@@ -91,15 +98,19 @@ export function thresholdMask(path: AblationPath, input: PredictedClasses | Path
     }
   } else {
     const { scores: s, predicted, target } = input;
-    if (!Number.isInteger(target) || target < 0) throw new TargetError(`target must be a class index ≥ 0, got ${String(target)}`);
+    if (!Number.isInteger(target) || target < 0)
+      throw new TargetError(`target must be a class index ≥ 0, got ${String(target)}`);
     if (s.length !== count || predicted.length !== count) {
-      throw new ShapeError(`scores and predicted must have steps + 1 = ${count} values, got ${s.length} and ${predicted.length}`);
+      throw new ShapeError(
+        `scores and predicted must have steps + 1 = ${count} values, got ${s.length} and ${predicted.length}`,
+      );
     }
     assertFinite('scores', s);
     for (let k = 0; k < count; k++) {
       const c = predicted[k] as number;
       // an Int32Array always holds integers; callers without TypeScript may pass floats
-      if (!Number.isInteger(c) || c < 0) throw new TargetError(`predicted[${k}] must be a class index (an integer ≥ 0), got ${String(c)}`);
+      if (!Number.isInteger(c) || c < 0)
+        throw new TargetError(`predicted[${k}] must be a class index (an integer ≥ 0), got ${String(c)}`);
     }
     for (let k = 0; k < count; k++) {
       scores[k] = s[k] as number;

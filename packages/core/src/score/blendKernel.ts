@@ -117,12 +117,16 @@ export function differentialFromDelta(
       const g = gradient.subarray(gOff, gOff + n);
       const o = out.subarray(oOff, oOff + size);
       for (let r = 0, i = 0; r < size; r++, i += 3) {
-        o[r] = (delta[i] as number) * (g[i] as number) + (delta[i + 1] as number) * (g[i + 1] as number) + (delta[i + 2] as number) * (g[i + 2] as number);
+        o[r] =
+          (delta[i] as number) * (g[i] as number) +
+          (delta[i + 1] as number) * (g[i + 1] as number) +
+          (delta[i + 2] as number) * (g[i + 2] as number);
       }
     } else {
       for (let r = 0; r < size; r++) {
         let s = 0;
-        for (let ch = 0; ch < channels; ch++) s += (delta[r * channels + ch] as number) * (gradient[gOff + r * channels + ch] as number);
+        for (let ch = 0; ch < channels; ch++)
+          s += (delta[r * channels + ch] as number) * (gradient[gOff + r * channels + ch] as number);
         out[oOff + r] = s;
       }
     }

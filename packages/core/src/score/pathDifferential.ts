@@ -109,7 +109,10 @@ export interface PathDifferential {
  * const d = await pathDifferential(f, { image, baseline, target: 0, path: linearPath(domain, 8) });
  * // d.differential.length === 9 * domain.size
  */
-export async function pathDifferential(classifier: Classifier, options: PathDifferentialOptions): Promise<PathDifferential> {
+export async function pathDifferential(
+  classifier: Classifier,
+  options: PathDifferentialOptions,
+): Promise<PathDifferential> {
   requireGradient(classifier, 'pathDifferential');
   assertPathInputs(classifier, options);
   const { image, baseline, target, path } = options;
@@ -136,7 +139,14 @@ export async function pathDifferential(classifier: Classifier, options: PathDiff
     },
     { batchSize: options.batchSize ?? 16, signal: options.signal },
   );
-  return { differential, weights: trapezoidWeights(path.steps), scores, score: trapezoid(scores), predicted, evaluations: count };
+  return {
+    differential,
+    weights: trapezoidWeights(path.steps),
+    scores,
+    score: trapezoid(scores),
+    predicted,
+    evaluations: count,
+  };
 }
 
 /**
@@ -145,7 +155,10 @@ export async function pathDifferential(classifier: Classifier, options: PathDiff
  * @throws ShapeError when the lengths differ; InvalidValueError for NaN or ±Infinity in `direction`.
  * @example pairDifferential(d, direction) // the directional derivative of P along `direction`
  */
-export function pairDifferential(d: Pick<PathDifferential, 'differential' | 'weights'>, direction: ArrayLike<number>): number {
+export function pairDifferential(
+  d: Pick<PathDifferential, 'differential' | 'weights'>,
+  direction: ArrayLike<number>,
+): number {
   const steps = d.weights.length - 1;
   assertInteger('steps', steps, 1);
   const size = d.differential.length / (steps + 1);

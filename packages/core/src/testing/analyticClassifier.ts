@@ -6,7 +6,14 @@
 import { OptionError, ShapeError } from '../infra/errors.js';
 import { createRng } from '../infra/random.js';
 import type { Classifier, DifferentiableClassifier, GradientResult, ImageBatch } from '../types.js';
-import { assertImage, assertInteger, assertNumberInRange, assertTarget, assertTargets, booleanOption } from '../infra/validate.js';
+import {
+  assertImage,
+  assertInteger,
+  assertNumberInRange,
+  assertTarget,
+  assertTargets,
+  booleanOption,
+} from '../infra/validate.js';
 
 /** A rectangle of pixels: columns `x … x + width − 1`, rows `y … y + height − 1`. */
 export interface PixelRegion {
@@ -82,7 +89,9 @@ export interface AnalyticClassifier extends Classifier {
  * const p = await f.predict({ data: new Float32Array(192).fill(1), height: 8, width: 8, channels: 3, count: 1 });
  * // p[2] is the largest probability: the region is bright
  */
-export function createAnalyticClassifier(options: AnalyticClassifierOptions & { readonly gradient?: true }): AnalyticClassifier & DifferentiableClassifier;
+export function createAnalyticClassifier(
+  options: AnalyticClassifierOptions & { readonly gradient?: true },
+): AnalyticClassifier & DifferentiableClassifier;
 export function createAnalyticClassifier(options: AnalyticClassifierOptions): AnalyticClassifier;
 export function createAnalyticClassifier(options: AnalyticClassifierOptions): AnalyticClassifier {
   const { height, width, channels, classes } = options;
@@ -95,7 +104,8 @@ export function createAnalyticClassifier(options: AnalyticClassifierOptions): An
   assertNumberInRange('linearScale', a, -Infinity);
   assertNumberInRange('quadraticScale', q, -Infinity);
   const output = options.output ?? 'softmax';
-  if (output !== 'softmax' && output !== 'hard') throw new OptionError(`output must be 'softmax' or 'hard', got ${String(output)}`);
+  if (output !== 'softmax' && output !== 'hard')
+    throw new OptionError(`output must be 'softmax' or 'hard', got ${String(output)}`);
   const hasGradient = booleanOption('gradient', options.gradient, true);
   const n = height * width * channels;
   const rootN = Math.sqrt(n);

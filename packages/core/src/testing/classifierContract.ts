@@ -80,7 +80,6 @@ function sliceImage(batch: ImageBatch, index: number): ImageBatch {
   return { ...batch, data: batch.data.slice(index * n, (index + 1) * n), count: 1 };
 }
 
-
 function sameArrays(a: Float32Array, b: Float32Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
@@ -95,7 +94,10 @@ async function expectRejection(promise: () => Promise<unknown>, code: string, wh
     error = e;
   }
   if (error === undefined) fail(`${what}: expected a rejection with code ${code}, but the call succeeded`);
-  const got = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
+  const got =
+    typeof error === 'object' && error !== null && 'code' in error
+      ? String((error as { code: unknown }).code)
+      : undefined;
   if (got !== code) {
     fail(`${what}: expected an error with code ${code}, got ${got ?? String(error)}`);
   }
@@ -176,7 +178,12 @@ export function classifierContractChecks(
 
   add('declares a positive integer inputShape and number of classes', async (c) => {
     const { height, width, channels } = c.inputShape;
-    for (const [k, v] of [['height', height], ['width', width], ['channels', channels], ['classes', c.classes]] as const) {
+    for (const [k, v] of [
+      ['height', height],
+      ['width', width],
+      ['channels', channels],
+      ['classes', c.classes],
+    ] as const) {
       if (!Number.isInteger(v) || v < 1) fail(`${k} must be a positive integer, got ${String(v)}`);
     }
     await Promise.resolve();
@@ -186,7 +193,8 @@ export function classifierContractChecks(
     const batch = randomBatch(c, count, rng, range);
     const p = await c.predict(batch);
     if (!(p instanceof Float32Array)) fail('predict must return a Float32Array');
-    if (p.length !== count * c.classes) fail(`predict returned ${p.length} values for ${count} images × ${c.classes} classes`);
+    if (p.length !== count * c.classes)
+      fail(`predict returned ${p.length} values for ${count} images × ${c.classes} classes`);
     for (let i = 0; i < count; i++) {
       let s = 0;
       for (let j = 0; j < c.classes; j++) {
@@ -225,9 +233,21 @@ export function classifierContractChecks(
 
   add('predict rejects a batch of the wrong shape with a SHAPE_MISMATCH error', async (c, rng) => {
     const { height, width, channels } = c.inputShape;
-    const wrong: ImageBatch = { data: new Float32Array((height + 1) * width * channels).map(() => rng.next()), height: height + 1, width, channels, count: 1 };
+    const wrong: ImageBatch = {
+      data: new Float32Array((height + 1) * width * channels).map(() => rng.next()),
+      height: height + 1,
+      width,
+      channels,
+      count: 1,
+    };
     await expectRejection(() => c.predict(wrong), 'SHAPE_MISMATCH', 'predict on a (height + 1)-row image');
-    const short: ImageBatch = { data: new Float32Array(height * width * channels - 1), height, width, channels, count: 1 };
+    const short: ImageBatch = {
+      data: new Float32Array(height * width * channels - 1),
+      height,
+      width,
+      channels,
+      count: 1,
+    };
     await expectRejection(() => c.predict(short), 'SHAPE_MISMATCH', 'predict on a batch with too few values');
   });
 
@@ -237,7 +257,10 @@ export function classifierContractChecks(
       await Promise.resolve();
     });
   } else {
-    const gradientCheck = (name: string, body: (c: Classifier, g: NonNullable<Classifier['gradient']>, rng: Rng) => Promise<void>): void => {
+    const gradientCheck = (
+      name: string,
+      body: (c: Classifier, g: NonNullable<Classifier['gradient']>, rng: Rng) => Promise<void>,
+    ): void => {
       add(name, async (c, rng) => {
         if (c.gradient === undefined) {
           if (expectGradient === true) fail('expected the gradient capability, but classifier.gradient is missing');
@@ -247,22 +270,25 @@ export function classifierContractChecks(
       });
     };
 
-    gradientCheck('gradient returns probabilities equal to predict and a gradient shaped like the batch', async (c, g, rng) => {
-      const batch = randomBatch(c, count, rng, range);
-      const r = await g(batch, 0);
-      if (!(r.probabilities instanceof Float32Array) || r.probabilities.length !== count * c.classes) {
-        fail(`gradient().probabilities must be a Float32Array of ${count * c.classes} values`);
-      }
-      if (!(r.gradient instanceof Float32Array) || r.gradient.length !== batch.data.length) {
-        fail(`gradient().gradient must be a Float32Array of ${batch.data.length} values (the batch's layout)`);
-      }
-      for (let i = 0; i < r.gradient.length; i++) {
-        if (!Number.isFinite(r.gradient[i])) fail(`gradient value ${i} is ${String(r.gradient[i])}`);
-      }
-      const p = await c.predict(batch);
-      const d = maxAbsDiff(p, r.probabilities);
-      if (!(d <= probTol)) fail(`gradient().probabilities differ from predict() by ${d} (tolerance ${probTol})`);
-    });
+    gradientCheck(
+      'gradient returns probabilities equal to predict and a gradient shaped like the batch',
+      async (c, g, rng) => {
+        const batch = randomBatch(c, count, rng, range);
+        const r = await g(batch, 0);
+        if (!(r.probabilities instanceof Float32Array) || r.probabilities.length !== count * c.classes) {
+          fail(`gradient().probabilities must be a Float32Array of ${count * c.classes} values`);
+        }
+        if (!(r.gradient instanceof Float32Array) || r.gradient.length !== batch.data.length) {
+          fail(`gradient().gradient must be a Float32Array of ${batch.data.length} values (the batch's layout)`);
+        }
+        for (let i = 0; i < r.gradient.length; i++) {
+          if (!Number.isFinite(r.gradient[i])) fail(`gradient value ${i} is ${String(r.gradient[i])}`);
+        }
+        const p = await c.predict(batch);
+        const d = maxAbsDiff(p, r.probabilities);
+        if (!(d <= probTol)) fail(`gradient().probabilities differ from predict() by ${d} (tolerance ${probTol})`);
+      },
+    );
 
     gradientCheck('gradient matches central finite differences along random directions', async (c, g, rng) => {
       const batch = randomBatch(c, 1, rng, range);
@@ -287,7 +313,9 @@ export function classifierContractChecks(
           const fd = ((pp[target] as number) - (pm[target] as number)) / (2 * h);
           const err = Math.abs(analytic - fd);
           if (!(err <= absTol + relTol * Math.abs(fd))) {
-            fail(`target ${target}, direction ${d}: ⟨∇F, v⟩ = ${analytic} but the central difference is ${fd} (|error| ${err})`);
+            fail(
+              `target ${target}, direction ${d}: ⟨∇F, v⟩ = ${analytic} but the central difference is ${fd} (|error| ${err})`,
+            );
           }
         }
       }
@@ -339,7 +367,11 @@ export function classifierContractChecks(
       await expectRejection(() => g(batch, -1), 'TARGET_OUT_OF_RANGE', 'gradient with target -1');
       const targets = new Int32Array(count);
       targets[count - 1] = c.classes;
-      await expectRejection(() => g(batch, targets), 'TARGET_OUT_OF_RANGE', 'gradient with one per-example target out of range');
+      await expectRejection(
+        () => g(batch, targets),
+        'TARGET_OUT_OF_RANGE',
+        'gradient with one per-example target out of range',
+      );
     });
   }
 
@@ -353,7 +385,8 @@ export function classifierContractChecks(
       await c.predict(batch);
       if (c.gradient !== undefined) await gradientOf(c)(batch, 0);
       const after = leakCheck();
-      if (after !== before) fail(`live resources went from ${before} to ${after} across one predict and one gradient call`);
+      if (after !== before)
+        fail(`live resources went from ${before} to ${after} across one predict and one gradient call`);
     });
   }
   return checks;

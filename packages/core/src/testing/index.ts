@@ -4,7 +4,12 @@
  * arbitraries and the law checks of path operations.
  */
 export { createAnalyticClassifier } from './analyticClassifier.js';
-export type { AnalyticClassifier, AnalyticClassifierOptions, PlantedEvidence, PixelRegion } from './analyticClassifier.js';
+export type {
+  AnalyticClassifier,
+  AnalyticClassifierOptions,
+  PlantedEvidence,
+  PixelRegion,
+} from './analyticClassifier.js';
 export { classifierContractChecks } from './classifierContract.js';
 export type { ClassifierContractOptions, ContractCheck } from './classifierContract.js';
 export { domainArb, maskArb, sequenceArb, monotonePathArb, ablationPathArb, imageArb } from './arbitraries.js';

@@ -44,7 +44,10 @@ function maskAtTime(path: AblationPath, t: number): Float64Array {
  * sample times and for the given extra times (read piecewise linearly), within the tolerance.
  * @example assertLemma34(linearPath(createGridDomain(2, 2), 4), { times: [0.1, 0.33] });
  */
-export function assertLemma34(path: AblationPath, options: LawOptions & { readonly times?: readonly number[] } = {}): void {
+export function assertLemma34(
+  path: AblationPath,
+  options: LawOptions & { readonly times?: readonly number[] } = {},
+): void {
   const tol = options.tolerance ?? 1e-5;
   const times: number[] = [];
   for (let k = 0; k <= path.steps; k++) times.push(k / path.steps);
@@ -115,7 +118,8 @@ export function assertMonotoneProjection(p: ArrayLike<number>, q: ArrayLike<numb
       fail(`projection changes index ${k} (${p[k]} → ${q[k]}) outside a constant run`);
     }
   }
-  if (Math.abs(dist - dstar) > tol * Math.max(1, dstar)) fail(`projection distance ${dist} ≠ half the largest drop ${dstar}`);
+  if (Math.abs(dist - dstar) > tol * Math.max(1, dstar))
+    fail(`projection distance ${dist} ≠ half the largest drop ${dstar}`);
 }
 
 /**
@@ -136,7 +140,8 @@ export function assertReparametrization(input: AblationPath, output: AblationPat
   const mT = mIn[steps] as number;
   for (let j = 0; j <= steps; j++) {
     const target = m0 + ((mT - m0) * j) / steps;
-    if (Math.abs((mOut[j] as number) - target) > tol) fail(`mass of output mask ${j} is ${mOut[j]}, expected ${target}`);
+    if (Math.abs((mOut[j] as number) - target) > tol)
+      fail(`mass of output mask ${j} is ${mOut[j]}, expected ${target}`);
   }
   for (const k of [0, steps]) {
     for (let i = 0; i < size; i++) {

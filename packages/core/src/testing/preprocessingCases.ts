@@ -30,8 +30,20 @@ export const preprocessingCases: readonly PreprocessingCase[] = [
   { name: 'absent', preprocessing: undefined, valid: true, mul: [1, 1, 1], add: [0, 0, 0] },
   { name: 'empty object', preprocessing: {}, valid: true, mul: [1, 1, 1], add: [0, 0, 0] },
   { name: 'scale 255', preprocessing: { scale: 255 }, valid: true, mul: [255, 255, 255], add: [0, 0, 0] },
-  { name: 'number mean and std', preprocessing: { mean: 0.5, std: 0.5 }, valid: true, mul: [2, 2, 2], add: [-1, -1, -1] },
-  { name: 'one-element arrays', preprocessing: { mean: [0.5], std: [0.25] }, valid: true, mul: [4, 4, 4], add: [-2, -2, -2] },
+  {
+    name: 'number mean and std',
+    preprocessing: { mean: 0.5, std: 0.5 },
+    valid: true,
+    mul: [2, 2, 2],
+    add: [-1, -1, -1],
+  },
+  {
+    name: 'one-element arrays',
+    preprocessing: { mean: [0.5], std: [0.25] },
+    valid: true,
+    mul: [4, 4, 4],
+    add: [-2, -2, -2],
+  },
   {
     name: 'per-channel',
     preprocessing: { scale: 2, mean: [0.5, 1, 1.5], std: [0.5, 0.25, 2] },

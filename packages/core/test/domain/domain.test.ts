@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createGridDomain, integrate, EmptyDomainError, ShapeError, InvalidValueError, MAX_DOMAIN_SIZE, OptionError } from '@ablation-path/core';
+import {
+  createGridDomain,
+  integrate,
+  EmptyDomainError,
+  ShapeError,
+  InvalidValueError,
+  MAX_DOMAIN_SIZE,
+  OptionError,
+} from '@ablation-path/core';
 
 describe('createGridDomain', () => {
   it('has uniform weights summing to 1 by default', () => {
@@ -48,8 +56,12 @@ describe('createGridDomain', () => {
   it('rejects a grid with more points than a typed array can hold, naming its size, before allocating', () => {
     expect(MAX_DOMAIN_SIZE).toBe(2147483647); // 2^31 − 1
     expect(() => createGridDomain(1e6, 1e6)).toThrow(OptionError);
-    expect(() => createGridDomain(1e6, 1e6)).toThrow(/1000000×1000000 has 1000000000000 points, more than the largest supported domain of 2\^31 − 1 = 2147483647/);
+    expect(() => createGridDomain(1e6, 1e6)).toThrow(
+      /1000000×1000000 has 1000000000000 points, more than the largest supported domain of 2\^31 − 1 = 2147483647/,
+    );
     // one point over the limit (2^31 = 65536 · 32768); with weights the length check would come later
-    expect(() => createGridDomain(65536, 32768, { weights: [1] })).toThrow(/has 2147483648 points, more than the largest supported domain/);
+    expect(() => createGridDomain(65536, 32768, { weights: [1] })).toThrow(
+      /has 2147483648 points, more than the largest supported domain/,
+    );
   });
 });

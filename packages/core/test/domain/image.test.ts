@@ -24,7 +24,9 @@ describe('blend and blendBatch', () => {
   });
   it('reject NaN/±Infinity in the masks used and non-integer or out-of-range mask indices', () => {
     expect(() => blend(image, baseline, domain, Float32Array.of(0.5, Number.NaN))).toThrow(InvalidValueError);
-    expect(() => blend(image, baseline, domain, Float32Array.of(0.5, Number.NaN))).toThrow(/masks contains NaN at index 1/);
+    expect(() => blend(image, baseline, domain, Float32Array.of(0.5, Number.NaN))).toThrow(
+      /masks contains NaN at index 1/,
+    );
     const masks = Float32Array.of(0, 0, 1, Infinity);
     // only the masks that are blended are checked
     expect(Array.from(blendBatch(image, baseline, domain, masks, 0, 1).data)).toEqual([1, 1]);

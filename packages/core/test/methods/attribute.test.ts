@@ -39,8 +39,16 @@ describe('attribute', () => {
 
   it('gradient methods throw CapabilityError up front; forward-only methods work', async () => {
     const { classifier, count } = counting(plantedClassifier({ gradient: false }));
-    for (const name of ['ablation-path', 'integrated-gradients', 'gradient', 'smoothgrad', 'meaningful-perturbation'] as const) {
-      await expect(attribute(classifier, { image, baseline, target: 0, method: cheap[name] })).rejects.toThrow(CapabilityError);
+    for (const name of [
+      'ablation-path',
+      'integrated-gradients',
+      'gradient',
+      'smoothgrad',
+      'meaningful-perturbation',
+    ] as const) {
+      await expect(attribute(classifier, { image, baseline, target: 0, method: cheap[name] })).rejects.toThrow(
+        CapabilityError,
+      );
     }
     expect(count()).toBe(0);
     const map = await attribute(classifier, { image, baseline, target: 0, method: { name: 'rise', masks: 10 } });
@@ -50,28 +58,40 @@ describe('attribute', () => {
   it('rejects bad inputs with typed errors', async () => {
     const m: SaliencyMethod = { name: 'gradient' };
     await expect(attribute(f, { image, baseline, target: 3, method: m })).rejects.toThrow(TargetError);
-    await expect(attribute(f, { image, baseline: { ...baseline, width: 4, data: new Float32Array(96) }, target: 0, method: m })).rejects.toThrow(ShapeError);
-    await expect(attribute(f, { image, baseline, target: 0, method: { name: 'rise', masks: 0 } })).rejects.toThrow(OptionError);
+    await expect(
+      attribute(f, { image, baseline: { ...baseline, width: 4, data: new Float32Array(96) }, target: 0, method: m }),
+    ).rejects.toThrow(ShapeError);
+    await expect(attribute(f, { image, baseline, target: 0, method: { name: 'rise', masks: 0 } })).rejects.toThrow(
+      OptionError,
+    );
     await expect(attribute(f, { image, baseline, target: 0, method: m, batchSize: 0 })).rejects.toThrow(OptionError);
     const bogus = JSON.parse('{"name":"occlusion"}') as SaliencyMethod;
-    await expect(attribute(f, { image, baseline, target: 0, method: bogus })).rejects.toThrow(/unknown saliency method "occlusion"/);
+    await expect(attribute(f, { image, baseline, target: 0, method: bogus })).rejects.toThrow(
+      /unknown saliency method "occlusion"/,
+    );
   });
 
   it('rejects a missing method, an unknown ablation-path map and non-finite seeds before evaluating anything', async () => {
     const { classifier, count } = counting(f);
     for (const method of [undefined, null, 'rise']) {
-      await expect(attribute(classifier, { image, baseline, target: 0, method: method as unknown as SaliencyMethod })).rejects.toThrow(/method must be an object \{ name/);
+      await expect(
+        attribute(classifier, { image, baseline, target: 0, method: method as unknown as SaliencyMethod }),
+      ).rejects.toThrow(/method must be an object \{ name/);
     }
     await expect(attribute(classifier, undefined as never)).rejects.toThrow(OptionError);
     const typo = JSON.parse('{"name":"ablation-path","map":"thresh"}') as SaliencyMethod;
-    await expect(attribute(classifier, { image, baseline, target: 0, method: typo })).rejects.toThrow(/map must be 'switch-time' or 'threshold', got thresh/);
+    await expect(attribute(classifier, { image, baseline, target: 0, method: typo })).rejects.toThrow(
+      /map must be 'switch-time' or 'threshold', got thresh/,
+    );
     for (const method of [
       { name: 'smoothgrad', seed: Number.NaN },
       { name: 'rise', seed: Infinity },
       JSON.parse('{"name":"rise","seed":"x"}') as SaliencyMethod,
       { name: 'random-path', seed: Number.NaN },
     ] as SaliencyMethod[]) {
-      await expect(attribute(classifier, { image, baseline, target: 0, method })).rejects.toThrow(/seed must be a finite number/);
+      await expect(attribute(classifier, { image, baseline, target: 0, method })).rejects.toThrow(
+        /seed must be a finite number/,
+      );
     }
     expect(count()).toBe(0);
   });
@@ -79,22 +99,53 @@ describe('attribute', () => {
   it('aborts through its signal', async () => {
     const c = new AbortController();
     c.abort();
-    await expect(attribute(f, { image, baseline, target: 0, method: { name: 'rise' }, signal: c.signal })).rejects.toThrow(/abort/);
+    await expect(
+      attribute(f, { image, baseline, target: 0, method: { name: 'rise' }, signal: c.signal }),
+    ).rejects.toThrow(/abort/);
   });
 
   it('rejects a signal that is not an AbortSignal before evaluating anything, and accepts a polyfill', async () => {
     const { classifier, count } = counting(f);
-    for (const signal of [{}, { aborted: 'no', addEventListener: () => undefined }, { aborted: false }, 'abort', null]) {
-      const options = { image, baseline, target: 0, method: { name: 'rise', masks: 4 }, signal } as unknown as Parameters<typeof attribute>[1];
+    for (const signal of [
+      {},
+      { aborted: 'no', addEventListener: () => undefined },
+      { aborted: false },
+      'abort',
+      null,
+    ]) {
+      const options = {
+        image,
+        baseline,
+        target: 0,
+        method: { name: 'rise', masks: 4 },
+        signal,
+      } as unknown as Parameters<typeof attribute>[1];
       await expect(attribute(classifier, options)).rejects.toThrow(OptionError);
       await expect(attribute(classifier, options)).rejects.toThrow(/signal must be an AbortSignal/);
     }
     expect(count()).toBe(0);
     // a minimal polyfill (boolean aborted + addEventListener) is accepted and its abort honoured
-    const polyfill = { aborted: true, reason: undefined, addEventListener: () => undefined, removeEventListener: () => undefined };
-    const aborted = { image, baseline, target: 0, method: { name: 'rise', masks: 4 }, signal: polyfill } as unknown as Parameters<typeof attribute>[1];
+    const polyfill = {
+      aborted: true,
+      reason: undefined,
+      addEventListener: () => undefined,
+      removeEventListener: () => undefined,
+    };
+    const aborted = {
+      image,
+      baseline,
+      target: 0,
+      method: { name: 'rise', masks: 4 },
+      signal: polyfill,
+    } as unknown as Parameters<typeof attribute>[1];
     await expect(attribute(classifier, aborted)).rejects.toThrow(/abort/);
-    const running = { image, baseline, target: 0, method: { name: 'rise', masks: 4 }, signal: { ...polyfill, aborted: false } } as unknown as Parameters<typeof attribute>[1];
+    const running = {
+      image,
+      baseline,
+      target: 0,
+      method: { name: 'rise', masks: 4 },
+      signal: { ...polyfill, aborted: false },
+    } as unknown as Parameters<typeof attribute>[1];
     expect((await attribute(classifier, running)).evaluations).toBe(4);
   });
 
@@ -102,11 +153,23 @@ describe('attribute', () => {
     for (const smooth of ['yes', 1, 'false', null]) {
       const method = { name: 'random-path', smooth } as unknown as SaliencyMethod;
       await expect(attribute(f, { image, baseline, target: 0, method })).rejects.toThrow(OptionError);
-      await expect(attribute(f, { image, baseline, target: 0, method })).rejects.toThrow(/smooth must be true or false/);
+      await expect(attribute(f, { image, baseline, target: 0, method })).rejects.toThrow(
+        /smooth must be true or false/,
+      );
     }
     // true and false are still accepted, and differ (smoothed vs pixelwise order)
-    const on = await attribute(f, { image, baseline, target: 0, method: { name: 'random-path', smooth: true, seed: 1 } });
-    const off = await attribute(f, { image, baseline, target: 0, method: { name: 'random-path', smooth: false, seed: 1 } });
+    const on = await attribute(f, {
+      image,
+      baseline,
+      target: 0,
+      method: { name: 'random-path', smooth: true, seed: 1 },
+    });
+    const off = await attribute(f, {
+      image,
+      baseline,
+      target: 0,
+      method: { name: 'random-path', smooth: false, seed: 1 },
+    });
     expect(Array.from(on.data)).not.toEqual(Array.from(off.data));
   });
 });
@@ -117,7 +180,14 @@ describe('ablation-path method', () => {
     const ctx = context(f, plantedImage(), blackImage());
     const opts = { name: 'ablation-path', steps: 8, sigma: 1, iterations: 10 } as const;
     const map = await ablationPathSaliency(ctx, opts);
-    const ref = await optimizeAblationPath(f, { image: ctx.image, baseline: ctx.baseline, target: 0, steps: 8, sigma: 1, maxIterations: 10 });
+    const ref = await optimizeAblationPath(f, {
+      image: ctx.image,
+      baseline: ctx.baseline,
+      target: 0,
+      steps: 8,
+      sigma: 1,
+      maxIterations: 10,
+    });
     expect(map.path).toBeDefined();
     if (map.path === undefined || map.point === undefined || map.mask === undefined) return;
     expect(checkAblationPath(map.path).ok).toBe(true);
@@ -150,7 +220,14 @@ describe('ablation-path method: warm start', () => {
       maxIterations: 10,
       init: { saliency },
     });
-    const cold = await optimizeAblationPath(f, { image: ctx.image, baseline: ctx.baseline, target: 0, steps: 8, sigma: 1, maxIterations: 10 });
+    const cold = await optimizeAblationPath(f, {
+      image: ctx.image,
+      baseline: ctx.baseline,
+      target: 0,
+      steps: 8,
+      sigma: 1,
+      maxIterations: 10,
+    });
     expect(map.score).toBe(ref.score);
     expect(Array.from(map.data)).toEqual(Array.from(switchTimes(ref.path)));
     // the start changed the run (else init would not have been passed on)

@@ -12,15 +12,28 @@ const dot = (a: Float32Array, b: Float32Array): number => {
 describe('bilinearUpsample', () => {
   it('interpolates with the half-pixel convention (hand-computed 1×2 → 1×4)', () => {
     // output centres at input coordinates -0.25, 0.25, 0.75, 1.25 → clamped 0, 0.25, 0.75, 1
-    expect(Array.from(bilinearUpsample(Float32Array.of(0, 1), { height: 1, width: 2 }, { height: 1, width: 4 }))).toEqual([0, 0.25, 0.75, 1]);
+    expect(
+      Array.from(bilinearUpsample(Float32Array.of(0, 1), { height: 1, width: 2 }, { height: 1, width: 4 })),
+    ).toEqual([0, 0.25, 0.75, 1]);
   });
 
   it('keeps constants and maps [0, 1] into [0, 1]', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 13 }), fc.integer({ min: 1, max: 13 }), fc.double({ min: -3, max: 3, noNaN: true }), (h, w, H, W, c) => {
-        const up = bilinearUpsample(new Float32Array(h * w).fill(c), { height: h, width: w }, { height: H, width: W });
-        for (const v of up) expect(v).toBeCloseTo(c, 5);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 13 }),
+        fc.integer({ min: 1, max: 13 }),
+        fc.double({ min: -3, max: 3, noNaN: true }),
+        (h, w, H, W, c) => {
+          const up = bilinearUpsample(
+            new Float32Array(h * w).fill(c),
+            { height: h, width: w },
+            { height: H, width: W },
+          );
+          for (const v of up) expect(v).toBeCloseTo(c, 5);
+        },
+      ),
     );
   });
 
@@ -51,11 +64,19 @@ describe('bilinearUpsample', () => {
   });
 
   it('rejects a field of the wrong size', () => {
-    expect(() => bilinearUpsample(new Float32Array(3), { height: 2, width: 2 }, { height: 4, width: 4 })).toThrow(ShapeError);
-    expect(() => bilinearUpsampleAdjoint(new Float32Array(3), { height: 2, width: 2 }, { height: 4, width: 4 })).toThrow(ShapeError);
+    expect(() => bilinearUpsample(new Float32Array(3), { height: 2, width: 2 }, { height: 4, width: 4 })).toThrow(
+      ShapeError,
+    );
+    expect(() =>
+      bilinearUpsampleAdjoint(new Float32Array(3), { height: 2, width: 2 }, { height: 4, width: 4 }),
+    ).toThrow(ShapeError);
   });
   it('rejects NaN/±Infinity in the field instead of spreading it', () => {
-    expect(() => bilinearUpsample(Float32Array.of(0, 1, Number.NaN, 1), { height: 2, width: 2 }, { height: 4, width: 4 })).toThrow(InvalidValueError);
-    expect(() => bilinearUpsample(Float32Array.of(0, 1, 1, -Infinity), { height: 2, width: 2 }, { height: 4, width: 4 })).toThrow(/field contains -Infinity at index 3/);
+    expect(() =>
+      bilinearUpsample(Float32Array.of(0, 1, Number.NaN, 1), { height: 2, width: 2 }, { height: 4, width: 4 }),
+    ).toThrow(InvalidValueError);
+    expect(() =>
+      bilinearUpsample(Float32Array.of(0, 1, 1, -Infinity), { height: 2, width: 2 }, { height: 4, width: 4 }),
+    ).toThrow(/field contains -Infinity at index 3/);
   });
 });

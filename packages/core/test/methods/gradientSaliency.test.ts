@@ -25,7 +25,9 @@ describe('gradient saliency', () => {
   it('throws CapabilityError without gradients, before any evaluation', async () => {
     const { classifier, count } = counting(plantedClassifier({ gradient: false }));
     await expect(gradientSaliency(context(classifier, plantedImage(), blackImage()))).rejects.toThrow(CapabilityError);
-    await expect(smoothGradSaliency(context(classifier, plantedImage(), blackImage()), { name: 'smoothgrad' })).rejects.toThrow(CapabilityError);
+    await expect(
+      smoothGradSaliency(context(classifier, plantedImage(), blackImage()), { name: 'smoothgrad' }),
+    ).rejects.toThrow(CapabilityError);
     expect(count()).toBe(0);
   });
 });
@@ -41,7 +43,11 @@ describe('SmoothGrad', () => {
 
   it('ranks the planted region first and uses `samples` evaluations in batches', async () => {
     const { classifier, count } = counting(plantedClassifier());
-    const map = await smoothGradSaliency(context(classifier, plantedImage(), blackImage(), 0, 7), { name: 'smoothgrad', samples: 20, noise: 0.1 });
+    const map = await smoothGradSaliency(context(classifier, plantedImage(), blackImage(), 0, 7), {
+      name: 'smoothgrad',
+      samples: 20,
+      noise: 0.1,
+    });
     expect(regionAuc(map.data)).toBeGreaterThan(0.9);
     expect(count()).toBe(20);
   });

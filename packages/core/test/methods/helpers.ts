@@ -18,7 +18,9 @@ export function inRegion(p: number): boolean {
 }
 
 /** A classifier whose class 0 logit rises with the region's brightness (plus random smooth terms). */
-export function plantedClassifier(options: { gradient?: boolean; linearScale?: number; quadraticScale?: number; strength?: number } = {}): AnalyticClassifier {
+export function plantedClassifier(
+  options: { gradient?: boolean; linearScale?: number; quadraticScale?: number; strength?: number } = {},
+): AnalyticClassifier {
   return createAnalyticClassifier({
     height: H,
     width: W,
@@ -46,7 +48,13 @@ export function blackImage(): Image {
   return { data: new Float32Array(H * W * C), height: H, width: W, channels: C };
 }
 
-export function context(classifier: Classifier, image: Image, baseline: Image, target = 0, batchSize = 16): MethodContext {
+export function context(
+  classifier: Classifier,
+  image: Image,
+  baseline: Image,
+  target = 0,
+  batchSize = 16,
+): MethodContext {
   return { classifier, image, baseline, target, batchSize, valueRange: 'unit' };
 }
 

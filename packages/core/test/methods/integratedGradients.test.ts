@@ -25,19 +25,23 @@ const baseline = randomImage(H, W, C, 11, 0, 0.1);
 describe('quadrature rules', () => {
   it('Gauss–Legendre with n points integrates polynomials of degree ≤ 2n − 1 exactly on [0, 1]', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 16 }), fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 32, maxLength: 32 }), (n, coefficients) => {
-        const degree = 2 * n - 1;
-        const c = coefficients.slice(0, degree + 1);
-        const exact = c.reduce((s, cj, j) => s + cj / (j + 1), 0);
-        const { nodes, weights } = gaussLegendre(n);
-        let q = 0;
-        nodes.forEach((x, k) => {
-          let v = 0;
-          for (let j = c.length - 1; j >= 0; j--) v = v * x + (c[j] as number);
-          q += (weights[k] as number) * v;
-        });
-        expect(Math.abs(q - exact)).toBeLessThan(1e-12 * (1 + c.reduce((s, x) => s + Math.abs(x), 0)));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 16 }),
+        fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 32, maxLength: 32 }),
+        (n, coefficients) => {
+          const degree = 2 * n - 1;
+          const c = coefficients.slice(0, degree + 1);
+          const exact = c.reduce((s, cj, j) => s + cj / (j + 1), 0);
+          const { nodes, weights } = gaussLegendre(n);
+          let q = 0;
+          nodes.forEach((x, k) => {
+            let v = 0;
+            for (let j = c.length - 1; j >= 0; j--) v = v * x + (c[j] as number);
+            q += (weights[k] as number) * v;
+          });
+          expect(Math.abs(q - exact)).toBeLessThan(1e-12 * (1 + c.reduce((s, x) => s + Math.abs(x), 0)));
+        },
+      ),
     );
   });
   it('Gauss–Legendre is not exact at degree 2n (the bound is sharp), and has known small cases', () => {
@@ -82,10 +86,19 @@ describe('integratedGradients', () => {
       for (let i = 0; i < n; i++) expected[i] = (expected[i] as number) + (gradient[i] as number) / steps;
     }
     for (let i = 0; i < n; i++) {
-      expect(r.attributions[i]).toBeCloseTo(((image.data[i] as number) - (baseline.data[i] as number)) * (expected[i] as number), 6);
+      expect(r.attributions[i]).toBeCloseTo(
+        ((image.data[i] as number) - (baseline.data[i] as number)) * (expected[i] as number),
+        6,
+      );
     }
     expect(r.evaluations).toBe(steps + 2);
-    const p = await f.predict({ data: Float32Array.from([...image.data, ...baseline.data]), height: H, width: W, channels: C, count: 2 });
+    const p = await f.predict({
+      data: Float32Array.from([...image.data, ...baseline.data]),
+      height: H,
+      width: W,
+      channels: C,
+      count: 2,
+    });
     expect(r.fx0).toBe(p[2]);
     expect(r.fx1).toBe(p[classes + 2]);
   });
@@ -98,7 +111,8 @@ describe('integratedGradients', () => {
       const size = H * W;
       for (let r = 0; r < size; r++) {
         let integral = 0;
-        for (let k = 0; k <= steps; k++) integral += (d.weights[k] as number) * (d.differential[k * size + r] as number);
+        for (let k = 0; k <= steps; k++)
+          integral += (d.weights[k] as number) * (d.differential[k * size + r] as number);
         let sumIg = 0;
         for (let c = 0; c < C; c++) sumIg += ig.attributions[r * C + c] as number;
         expect(integral).toBeCloseTo(-sumIg, 6);
@@ -139,8 +153,12 @@ describe('integratedGradients', () => {
     await expect(integratedGradients(f, { image, baseline, target: classes, steps: 4 })).rejects.toThrow(TargetError);
     const nan = { ...image, data: image.data.slice() };
     nan.data[3] = Number.NaN;
-    await expect(integratedGradients(f, { image: nan, baseline, target: 0, steps: 4 })).rejects.toThrow(InvalidValueError);
+    await expect(integratedGradients(f, { image: nan, baseline, target: 0, steps: 4 })).rejects.toThrow(
+      InvalidValueError,
+    );
     const noGrad = createAnalyticClassifier({ height: H, width: W, channels: C, classes, gradient: false });
-    await expect(integratedGradients(noGrad, { image, baseline, target: 0, steps: 4 })).rejects.toThrow(CapabilityError);
+    await expect(integratedGradients(noGrad, { image, baseline, target: 0, steps: 4 })).rejects.toThrow(
+      CapabilityError,
+    );
   });
 });

@@ -14,7 +14,11 @@ describe('integrated gradients map', () => {
     const fx0 = (await f.predict({ ...image, count: 1 }))[0] as number;
     const fx1 = (await f.predict({ ...black, count: 1 }))[0] as number;
     for (const rule of ['midpoint', 'trapezoid', 'gauss-legendre'] as const) {
-      const map = await integratedGradientsSaliency(context(f, image, black), { name: 'integrated-gradients', steps: 64, rule });
+      const map = await integratedGradientsSaliency(context(f, image, black), {
+        name: 'integrated-gradients',
+        steps: 64,
+        rule,
+      });
       let sum = 0;
       for (const v of map.data) sum += v;
       expect(Math.abs(sum - (fx0 - fx1))).toBeLessThan(2e-3);
@@ -23,14 +27,24 @@ describe('integrated gradients map', () => {
   });
 
   it('ranks the planted region first', async () => {
-    const map = await integratedGradientsSaliency(context(f, image, black), { name: 'integrated-gradients', steps: 16 });
+    const map = await integratedGradientsSaliency(context(f, image, black), {
+      name: 'integrated-gradients',
+      steps: 16,
+    });
     expect(regionAuc(map.data)).toBeGreaterThan(0.9);
     expect(map.evaluations).toBe(18);
   });
 
   it('the filtered variant is the Gaussian-filtered map', async () => {
-    const plain = await integratedGradientsSaliency(context(f, image, black), { name: 'integrated-gradients', steps: 8 });
-    const filtered = await integratedGradientsSaliency(context(f, image, black), { name: 'integrated-gradients', steps: 8, smoothSigma: 1 });
+    const plain = await integratedGradientsSaliency(context(f, image, black), {
+      name: 'integrated-gradients',
+      steps: 8,
+    });
+    const filtered = await integratedGradientsSaliency(context(f, image, black), {
+      name: 'integrated-gradients',
+      steps: 8,
+      smoothSigma: 1,
+    });
     const ref = gaussianBlurField(plain.data, 8, 8, 1, 1);
     for (let i = 0; i < ref.length; i++) expect(filtered.data[i]).toBeCloseTo(ref[i] as number, 6);
     expect(filtered.delta).toBe(plain.delta);
@@ -39,7 +53,10 @@ describe('integrated gradients map', () => {
   it('reports progress after every classifier call, not once at the end (attribute: "batches or iterations")', async () => {
     const seen: string[] = [];
     const map = await attribute(f, {
-      image, baseline: black, target: 0, batchSize: 4,
+      image,
+      baseline: black,
+      target: 0,
+      batchSize: 4,
       method: { name: 'integrated-gradients', steps: 10 },
       onProgress: (p) => seen.push(`${p.done}/${p.total}`),
     });
@@ -50,7 +67,9 @@ describe('integrated gradients map', () => {
 
   it('throws CapabilityError without gradients', async () => {
     await expect(
-      integratedGradientsSaliency(context(plantedClassifier({ gradient: false }), image, black), { name: 'integrated-gradients' }),
+      integratedGradientsSaliency(context(plantedClassifier({ gradient: false }), image, black), {
+        name: 'integrated-gradients',
+      }),
     ).rejects.toThrow(CapabilityError);
   });
 });

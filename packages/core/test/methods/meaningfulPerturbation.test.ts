@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { meaningfulPerturbationSaliency, perturbationPenalty } from '../../src/methods/meaningfulPerturbation.js';
 import { CapabilityError } from '../../src/infra/errors.js';
-import { blackImage, context, counting, H, inRegion, plantedClassifier, plantedImage, regionAuc, W } from './helpers.js';
+import {
+  blackImage,
+  context,
+  counting,
+  H,
+  inRegion,
+  plantedClassifier,
+  plantedImage,
+  regionAuc,
+  W,
+} from './helpers.js';
 
 describe('meaningful perturbation', () => {
   it('lowers the class probability and concentrates its mask on the planted region', async () => {
@@ -62,19 +72,26 @@ describe('meaningful perturbation', () => {
       const down = Float32Array.from(m);
       up[i] = (up[i] as number) + h;
       down[i] = (down[i] as number) - h;
-      const fd = (perturbationPenalty(up, s, 0.01, 0.2, 3, new Float64Array(12)) - perturbationPenalty(down, s, 0.01, 0.2, 3, new Float64Array(12))) / (2 * h);
+      const fd =
+        (perturbationPenalty(up, s, 0.01, 0.2, 3, new Float64Array(12)) -
+          perturbationPenalty(down, s, 0.01, 0.2, 3, new Float64Array(12))) /
+        (2 * h);
       expect(grad[i]).toBeCloseTo(fd, 4);
     }
   });
 
   it('penalty value: L1 mean of 1 − m plus β-TV of forward differences (hand-computed)', () => {
     // 1×2 mask [0, 1]: L1 = mean(1, 0) = 0.5; one horizontal difference 1 → mean |1|^3 = 1; no vertical pairs
-    expect(perturbationPenalty(Float32Array.of(0, 1), { height: 1, width: 2 }, 0.01, 0.2, 3, new Float64Array(2))).toBeCloseTo(0.01 * 0.5 + 0.2 * 1, 12);
+    expect(
+      perturbationPenalty(Float32Array.of(0, 1), { height: 1, width: 2 }, 0.01, 0.2, 3, new Float64Array(2)),
+    ).toBeCloseTo(0.01 * 0.5 + 0.2 * 1, 12);
   });
 
   it('throws CapabilityError without gradients', async () => {
     await expect(
-      meaningfulPerturbationSaliency(context(plantedClassifier({ gradient: false }), plantedImage(), blackImage()), { name: 'meaningful-perturbation' }),
+      meaningfulPerturbationSaliency(context(plantedClassifier({ gradient: false }), plantedImage(), blackImage()), {
+        name: 'meaningful-perturbation',
+      }),
     ).rejects.toThrow(CapabilityError);
   });
 });

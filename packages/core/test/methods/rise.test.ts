@@ -2,7 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { riseSaliency, drawRiseMask } from '../../src/methods/rise.js';
 import { createRng } from '../../src/infra/random.js';
 import type { Classifier, ImageBatch } from '../../src/types.js';
-import { blackImage, context, counting, H, inRegion, plantedClassifier, plantedImage, regionAuc, W } from './helpers.js';
+import {
+  blackImage,
+  context,
+  counting,
+  H,
+  inRegion,
+  plantedClassifier,
+  plantedImage,
+  regionAuc,
+  W,
+} from './helpers.js';
 
 /**
  * Forward-only two-class classifier, linear in the mask for image 1-in-R / baseline 0:
@@ -88,11 +98,22 @@ describe('RISE', () => {
     const b = 0.8;
     const s = 3;
     const p = 0.5;
-    const image = { data: Float32Array.from({ length: H * W }, (_, i) => (inRegion(i) ? 1 : 0)), height: H, width: W, channels: 1 };
+    const image = {
+      data: Float32Array.from({ length: H * W }, (_, i) => (inRegion(i) ? 1 : 0)),
+      height: H,
+      width: W,
+      channels: 1,
+    };
     const baseline = { data: new Float32Array(H * W), height: H, width: W, channels: 1 };
     const exact = exactRise(a, b, s, p);
     const error = async (masks: number, seed: number): Promise<number> => {
-      const map = await riseSaliency(context(linearClassifier(a, b), image, baseline, 0, 256), { name: 'rise', masks, cells: s, p, seed });
+      const map = await riseSaliency(context(linearClassifier(a, b), image, baseline, 0, 256), {
+        name: 'rise',
+        masks,
+        cells: s,
+        p,
+        seed,
+      });
       let e = 0;
       for (let i = 0; i < exact.length; i++) e += ((map.data[i] as number) - (exact[i] as number)) ** 2;
       return Math.sqrt(e / exact.length);
@@ -131,7 +152,11 @@ describe('RISE', () => {
 
   it('ranks the planted region first, with forward passes only, using exactly `masks` evaluations', async () => {
     const { classifier, count } = counting(plantedClassifier({ gradient: false }));
-    const map = await riseSaliency(context(classifier, plantedImage(), blackImage()), { name: 'rise', masks: 1000, cells: 4 });
+    const map = await riseSaliency(context(classifier, plantedImage(), blackImage()), {
+      name: 'rise',
+      masks: 1000,
+      cells: 4,
+    });
     expect(regionAuc(map.data)).toBeGreaterThan(0.9);
     expect(map.evaluations).toBe(1000);
     expect(count()).toBe(1000);

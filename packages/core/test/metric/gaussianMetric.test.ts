@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createGaussianMetric, createGridDomain, EmptyDomainError, InvalidValueError, OptionError, ShapeError } from '@ablation-path/core';
+import {
+  createGaussianMetric,
+  createGridDomain,
+  EmptyDomainError,
+  InvalidValueError,
+  OptionError,
+  ShapeError,
+} from '@ablation-path/core';
 import type { Domain } from '@ablation-path/core';
 
 /** Mirror (half-sample symmetric) reflection, written independently of the implementation. */
@@ -19,7 +26,8 @@ function directConvolution(field: Float32Array, domain: Domain, sigma: number): 
   const Mx = Math.ceil(12 * sx);
   const My = Math.ceil(12 * sy);
   let z = 0;
-  for (let dy = -My; dy <= My; dy++) for (let dx = -Mx; dx <= Mx; dx++) z += Math.exp(-(dx * dx) / (2 * sx * sx) - (dy * dy) / (2 * sy * sy));
+  for (let dy = -My; dy <= My; dy++)
+    for (let dx = -Mx; dx <= Mx; dx++) z += Math.exp(-(dx * dx) / (2 * sx * sx) - (dy * dy) / (2 * sy * sy));
   const out = new Float64Array(h * w);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
@@ -63,7 +71,8 @@ describe('createGaussianMetric (docs/math.md §4, §5.1)', () => {
         const metric = createGaussianMetric(domain, { sigma });
         const fast = metric.apply(field);
         const ref = directConvolution(field, domain, sigma);
-        for (let i = 0; i < ref.length; i++) expect(Math.abs((fast[i] as number) - (ref[i] as number))).toBeLessThan(2e-6);
+        for (let i = 0; i < ref.length; i++)
+          expect(Math.abs((fast[i] as number) - (ref[i] as number))).toBeLessThan(2e-6);
       }),
       { numRuns: 60 },
     );
@@ -86,7 +95,8 @@ describe('createGaussianMetric (docs/math.md §4, §5.1)', () => {
       const field = new Float32Array(domain.size).map((_, i) => Math.cos(3 * i) + (i === 1 ? 2 : 0));
       const fast = createGaussianMetric(domain, { sigma }).apply(field);
       const ref = directConvolution(field, domain, sigma);
-      for (let i = 0; i < ref.length; i++) expect(Math.abs((fast[i] as number) - (ref[i] as number))).toBeLessThan(2e-6);
+      for (let i = 0; i < ref.length; i++)
+        expect(Math.abs((fast[i] as number) - (ref[i] as number))).toBeLessThan(2e-6);
     }
   });
   it('tends to the mean as σ → ∞, without allocating a kernel of length 14σ', () => {
@@ -100,19 +110,23 @@ describe('createGaussianMetric (docs/math.md §4, §5.1)', () => {
   });
   it('is symmetric: ⟨Ka, b⟩ = ⟨a, Kb⟩', () => {
     fc.assert(
-      fc.property(caseArb, fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 81, maxLength: 81 }), ({ domain, sigma, field }, bv) => {
-        const b = Float32Array.from(bv.slice(0, domain.size));
-        const K = createGaussianMetric(domain, { sigma });
-        const Ka = K.apply(field);
-        const Kb = K.apply(b);
-        let l = 0;
-        let r = 0;
-        for (let i = 0; i < domain.size; i++) {
-          l += (Ka[i] as number) * (b[i] as number);
-          r += (field[i] as number) * (Kb[i] as number);
-        }
-        expect(Math.abs(l - r)).toBeLessThan(1e-5);
-      }),
+      fc.property(
+        caseArb,
+        fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 81, maxLength: 81 }),
+        ({ domain, sigma, field }, bv) => {
+          const b = Float32Array.from(bv.slice(0, domain.size));
+          const K = createGaussianMetric(domain, { sigma });
+          const Ka = K.apply(field);
+          const Kb = K.apply(b);
+          let l = 0;
+          let r = 0;
+          for (let i = 0; i < domain.size; i++) {
+            l += (Ka[i] as number) * (b[i] as number);
+            r += (field[i] as number) * (Kb[i] as number);
+          }
+          expect(Math.abs(l - r)).toBeLessThan(1e-5);
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -156,10 +170,12 @@ describe('createGaussianMetric (docs/math.md §4, §5.1)', () => {
     const kx1 = Math.PI / W;
     const ky2 = (2 * Math.PI) / H;
     const kx3 = (3 * Math.PI) / W;
-    const f = (x: number, y: number): number => 0.5 + 0.3 * Math.cos(kx1 * x) * Math.cos(ky2 * y) + 0.2 * Math.cos(kx3 * x);
+    const f = (x: number, y: number): number =>
+      0.5 + 0.3 * Math.cos(kx1 * x) * Math.cos(ky2 * y) + 0.2 * Math.cos(kx3 * x);
     const sample = (h: number, w: number): Float32Array => {
       const out = new Float32Array(h * w);
-      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[y * w + x] = f(((x + 0.5) * W) / w, ((y + 0.5) * H) / h);
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) out[y * w + x] = f(((x + 0.5) * W) / w, ((y + 0.5) * H) / h);
       return out;
     };
     const sigma = 0.05;
@@ -176,7 +192,11 @@ describe('createGaussianMetric (docs/math.md §4, §5.1)', () => {
     for (let y = 0; y < 32; y++) {
       for (let x = 0; x < 48; x++) {
         const avg = (g: Float32Array): number =>
-          ((g[2 * y * 96 + 2 * x] as number) + (g[2 * y * 96 + 2 * x + 1] as number) + (g[(2 * y + 1) * 96 + 2 * x] as number) + (g[(2 * y + 1) * 96 + 2 * x + 1] as number)) / 4;
+          ((g[2 * y * 96 + 2 * x] as number) +
+            (g[2 * y * 96 + 2 * x + 1] as number) +
+            (g[(2 * y + 1) * 96 + 2 * x] as number) +
+            (g[(2 * y + 1) * 96 + 2 * x + 1] as number)) /
+          4;
         d = Math.max(d, Math.abs(avg(b) - (a[y * 48 + x] as number)));
         dPixels = Math.max(dPixels, Math.abs(avg(c) - (a[y * 48 + x] as number)));
       }
@@ -189,7 +209,9 @@ describe('createGaussianMetric (docs/math.md §4, §5.1)', () => {
       0.5 +
       0.3 * Math.exp((-sigma * sigma * (kx1 * kx1 + ky2 * ky2)) / 2) * Math.cos(kx1 * x) * Math.cos(ky2 * y) +
       0.2 * Math.exp((-sigma * sigma * kx3 * kx3) / 2) * Math.cos(kx3 * x);
-    for (let y = 0; y < 32; y++) for (let x = 0; x < 48; x++) expect(Math.abs((a[y * 48 + x] as number) - g(((x + 0.5) * W) / 48, ((y + 0.5) * H) / 32))).toBeLessThan(1e-5);
+    for (let y = 0; y < 32; y++)
+      for (let x = 0; x < 48; x++)
+        expect(Math.abs((a[y * 48 + x] as number) - g(((x + 0.5) * W) / 48, ((y + 0.5) * H) / 32))).toBeLessThan(1e-5);
   });
   it('applyInPlace smooths count fields back to back like apply, and apply does not mutate', () => {
     const domain = createGridDomain(11, 14);
@@ -207,7 +229,14 @@ describe('createGaussianMetric (docs/math.md §4, §5.1)', () => {
     expect(() => createGaussianMetric(d, { sigma: -1 })).toThrow(OptionError);
     expect(() => createGaussianMetric(d, { sigma: Number.NaN })).toThrow(/sigma/);
     expect(() => createGaussianMetric(d, { sigma: Infinity })).toThrow(OptionError);
-    const empty = { height: 0, width: 0, size: 0, weights: new Float64Array(0), extent: [1, 1] as const, uniform: true };
+    const empty = {
+      height: 0,
+      width: 0,
+      size: 0,
+      weights: new Float64Array(0),
+      extent: [1, 1] as const,
+      uniform: true,
+    };
     expect(() => createGaussianMetric(empty, { sigma: 1 })).toThrow(EmptyDomainError);
     const K = createGaussianMetric(d, { sigma: 1 });
     expect(() => K.apply(new Float32Array(15))).toThrow(ShapeError);

@@ -58,7 +58,10 @@ describe('insertion and deletion', () => {
   it('batches all maps together: evaluations = maps × 2(steps + 1) in ⌈·/batchSize⌉ calls', async () => {
     const { classifier, count } = counting(f);
     let calls = 0;
-    const c2 = { ...classifier, predict: (b: Parameters<typeof classifier.predict>[0]) => (calls++, classifier.predict(b)) };
+    const c2 = {
+      ...classifier,
+      predict: (b: Parameters<typeof classifier.predict>[0]) => (calls++, classifier.predict(b)),
+    };
     await insertionDeletionMany(c2, { ...options, saliencies: [perfect, reversed, perfect], batchSize: 20 });
     expect(count()).toBe(3 * 34);
     expect(calls).toBe(Math.ceil(102 / 20));
@@ -71,7 +74,9 @@ describe('insertion and deletion', () => {
     // a constant 8×8 map: the first 16 pixels moved are spread over the rows, not rows 0–1
     const tiedFirst = Array.from(saliencyOrder(new Float32Array(64), 3).slice(0, 16));
     expect(new Set(tiedFirst.map((p) => Math.floor(p / 8))).size).toBeGreaterThanOrEqual(5);
-    expect(Array.from(saliencyOrder(new Float32Array(64), 3))).toEqual(Array.from(saliencyOrder(new Float32Array(64), 3)));
+    expect(Array.from(saliencyOrder(new Float32Array(64), 3))).toEqual(
+      Array.from(saliencyOrder(new Float32Array(64), 3)),
+    );
     await expect(insertionDeletion(f, { ...options, saliency: new Float32Array(5) })).rejects.toThrow(ShapeError);
   });
 
@@ -79,11 +84,17 @@ describe('insertion and deletion', () => {
     const { classifier, count } = counting(f);
     const all = { ...options, saliency: new Float32Array(64) };
     const { insertionBaseline: _i, ...noInsertion } = all;
-    await expect(insertionDeletion(classifier, noInsertion as never)).rejects.toThrow(/insertionBaseline must be an Image/);
+    await expect(insertionDeletion(classifier, noInsertion as never)).rejects.toThrow(
+      /insertionBaseline must be an Image/,
+    );
     const { deletionBaseline: _d, ...noDeletion } = all;
-    await expect(insertionDeletion(classifier, noDeletion as never)).rejects.toThrow(/deletionBaseline must be an Image/);
+    await expect(insertionDeletion(classifier, noDeletion as never)).rejects.toThrow(
+      /deletionBaseline must be an Image/,
+    );
     await expect(insertionDeletion(classifier, { ...all, tieSeed: Number.NaN })).rejects.toThrow(OptionError);
-    await expect(insertionDeletion(classifier, { ...all, tieSeed: Number.NaN })).rejects.toThrow(/seed must be a finite number, got NaN/);
+    await expect(insertionDeletion(classifier, { ...all, tieSeed: Number.NaN })).rejects.toThrow(
+      /seed must be a finite number, got NaN/,
+    );
     expect(count()).toBe(0);
   });
 });

@@ -13,12 +13,22 @@ describe('pathScoreOfSaliency', () => {
 
   it('builds §4.2 ablation paths that pass the axioms for maps with ties', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 3 }), { minLength: H * W, maxLength: H * W }), fc.integer({ min: 1, max: 12 }), async (values, steps) => {
-        const r = await pathScoreOfSaliency(f, { image, baseline, target: 0, saliency: Float32Array.from(values), steps });
-        expect(checkAblationPath(r.path).ok).toBe(true);
-        expect(r.score).toBeGreaterThanOrEqual(0);
-        expect(r.score).toBeLessThanOrEqual(1);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: H * W, maxLength: H * W }),
+        fc.integer({ min: 1, max: 12 }),
+        async (values, steps) => {
+          const r = await pathScoreOfSaliency(f, {
+            image,
+            baseline,
+            target: 0,
+            saliency: Float32Array.from(values),
+            steps,
+          });
+          expect(checkAblationPath(r.path).ok).toBe(true);
+          expect(r.score).toBeGreaterThanOrEqual(0);
+          expect(r.score).toBeLessThanOrEqual(1);
+        },
+      ),
       { numRuns: 30 },
     );
   });
@@ -36,7 +46,7 @@ describe('pathScoreOfSaliency', () => {
       }
       const fk = (await f.predict({ data, height: H, width: W, channels: 3, count: 1 }))[0] as number;
       expect(r.scores[k]).toBeCloseTo(fk, 6);
-      p += (k === 0 || k === 6 ? 0.5 : 1) * fk / 6;
+      p += ((k === 0 || k === 6 ? 0.5 : 1) * fk) / 6;
     }
     expect(r.score).toBeCloseTo(p, 10);
     expect(r.evaluations).toBe(7);
@@ -46,17 +56,31 @@ describe('pathScoreOfSaliency', () => {
     const good = Float32Array.from({ length: H * W }, (_, p) => (inRegion(p) ? 1 : 0));
     const bad = Float32Array.from(good, (v) => 1 - v);
     const random = Float32Array.from({ length: H * W }, (_, p) => (p * 7919) % 64);
-    const [g, r, b] = await Promise.all([good, random, bad].map((saliency) => pathScoreOfSaliency(f, { image, baseline, target: 0, saliency })));
+    const [g, r, b] = await Promise.all(
+      [good, random, bad].map((saliency) => pathScoreOfSaliency(f, { image, baseline, target: 0, saliency })),
+    );
     expect(g?.score).toBeGreaterThan(r?.score ?? NaN);
     expect(r?.score).toBeGreaterThan(b?.score ?? NaN);
   });
 
   it('several maps in shared batches give the same scores as one scorePath each', async () => {
-    const maps = [0, 1, 2].map((seed) => Float32Array.from({ length: H * W }, (_, p) => ((p + 1) * (seed * 31 + 7)) % 13));
+    const maps = [0, 1, 2].map((seed) =>
+      Float32Array.from({ length: H * W }, (_, p) => ((p + 1) * (seed * 31 + 7)) % 13),
+    );
     const { classifier, count } = counting(f);
     let calls = 0;
-    const wrapped = { ...classifier, predict: (b: Parameters<typeof classifier.predict>[0]) => (calls++, classifier.predict(b)) };
-    const many = await pathScoreOfSaliencies(wrapped, { image, baseline, target: 0, saliencies: maps, steps: 10, batchSize: 16 });
+    const wrapped = {
+      ...classifier,
+      predict: (b: Parameters<typeof classifier.predict>[0]) => (calls++, classifier.predict(b)),
+    };
+    const many = await pathScoreOfSaliencies(wrapped, {
+      image,
+      baseline,
+      target: 0,
+      saliencies: maps,
+      steps: 10,
+      batchSize: 16,
+    });
     expect(count()).toBe(33);
     expect(calls).toBe(3); // ⌈33 / 16⌉ calls for the three maps together
     for (const [j, m] of maps.entries()) {
@@ -64,17 +88,34 @@ describe('pathScoreOfSaliency', () => {
       expect(many[j]?.score).toBeCloseTo(one.score, 6);
       expect(Array.from(many[j]?.path.masks ?? [])).toEqual(Array.from(one.path.masks));
     }
-    await expect(pathScoreOfSaliencies(f, { image, baseline, target: 0, saliencies: [maps[0] as Float32Array, new Float32Array(2)] })).rejects.toThrow(/saliencies\[1\]/);
+    await expect(
+      pathScoreOfSaliencies(f, {
+        image,
+        baseline,
+        target: 0,
+        saliencies: [maps[0] as Float32Array, new Float32Array(2)],
+      }),
+    ).rejects.toThrow(/saliencies\[1\]/);
   });
 
   it('rejects a map of the wrong size', async () => {
-    await expect(pathScoreOfSaliency(f, { image, baseline, target: 0, saliency: new Float32Array(3) })).rejects.toThrow(ShapeError);
+    await expect(pathScoreOfSaliency(f, { image, baseline, target: 0, saliency: new Float32Array(3) })).rejects.toThrow(
+      ShapeError,
+    );
   });
 });
 
 describe('calls without TypeScript: missing options, saliency lists or classifiers', () => {
   it('are typed errors naming what is missing, for every entry point that takes options', async () => {
-    const { attribute, insertionDeletion, insertionDeletionMany, integratedGradients, optimizeAblationPath, pathDifferential, scorePath } = await import('../../src/index.js');
+    const {
+      attribute,
+      insertionDeletion,
+      insertionDeletionMany,
+      integratedGradients,
+      optimizeAblationPath,
+      pathDifferential,
+      scorePath,
+    } = await import('../../src/index.js');
     const f = plantedClassifier();
     const image = plantedImage();
     const baseline = blackImage();
@@ -91,12 +132,18 @@ describe('calls without TypeScript: missing options, saliency lists or classifie
       await expect(call(), name).rejects.toThrow(OptionError);
       await expect(call(), name).rejects.toThrow(/needs an options object, got undefined/);
     }
-    await expect(pathScoreOfSaliencies(f, { image, baseline, target: 0 } as never)).rejects.toThrow(/saliencies must be an array/);
+    await expect(pathScoreOfSaliencies(f, { image, baseline, target: 0 } as never)).rejects.toThrow(
+      /saliencies must be an array/,
+    );
     for (const classifier of [undefined, null, { inputShape: f.inputShape, classes: f.classes }]) {
       const bad = classifier as never;
-      await expect(pathScoreOfSaliency(bad, { image, baseline, target: 0, saliency: new Float32Array(H * W) })).rejects.toThrow(/classifier must be a Classifier/);
+      await expect(
+        pathScoreOfSaliency(bad, { image, baseline, target: 0, saliency: new Float32Array(H * W) }),
+      ).rejects.toThrow(/classifier must be a Classifier/);
       await expect(optimizeAblationPath(bad, { image, baseline, target: 0 })).rejects.toThrow(ShapeError);
-      await expect(attribute(bad, { image, baseline, target: 0, method: { name: 'rise' } })).rejects.toThrow(/classifier must be a Classifier/);
+      await expect(attribute(bad, { image, baseline, target: 0, method: { name: 'rise' } })).rejects.toThrow(
+        /classifier must be a Classifier/,
+      );
     }
   });
 });

@@ -46,12 +46,22 @@ describe('pointingGameAccuracy', () => {
     expect(pointingGameAccuracy(results)).toBe(0.75);
     expect(pointingGameAccuracy(results, { perClassMean: true })).toBe(0.5);
     // the class key distinguishes 1 and '1'
-    expect(pointingGameAccuracy([{ hit: true, class: 1 }, { hit: false, class: '1' }], { perClassMean: true })).toBe(0.5);
+    expect(
+      pointingGameAccuracy(
+        [
+          { hit: true, class: 1 },
+          { hit: false, class: '1' },
+        ],
+        { perClassMean: true },
+      ),
+    ).toBe(0.5);
   });
 
   it('rejects a non-array and non-boolean hits (a string would count as a hit)', () => {
     expect(() => pointingGameAccuracy(undefined as never)).toThrow(ShapeError);
-    expect(() => pointingGameAccuracy([{ hit: true }, { hit: 'no' as never }])).toThrow(/results\[1\]\.hit must be a boolean, got no/);
+    expect(() => pointingGameAccuracy([{ hit: true }, { hit: 'no' as never }])).toThrow(
+      /results\[1\]\.hit must be a boolean, got no/,
+    );
     expect(() => pointingGameAccuracy([{ hit: 1 as never }], { perClassMean: true })).toThrow(ShapeError);
   });
   it('rejects an empty list', () => {
@@ -59,7 +69,12 @@ describe('pointingGameAccuracy', () => {
   });
   it("rejects a non-boolean perClassMean instead of reading 'yes' by truthiness", () => {
     // overall 3/4 = 0.75, per-class mean (1 + 0)/2 = 0.5: a silently misread option would return one of them
-    const results = [{ hit: true, class: 1 }, { hit: true, class: 1 }, { hit: true, class: 1 }, { hit: false, class: 2 }];
+    const results = [
+      { hit: true, class: 1 },
+      { hit: true, class: 1 },
+      { hit: true, class: 1 },
+      { hit: false, class: 2 },
+    ];
     for (const perClassMean of ['yes', 1, 'false', null]) {
       const options = { perClassMean } as unknown as Parameters<typeof pointingGameAccuracy>[1];
       expect(() => pointingGameAccuracy(results, options)).toThrow(OptionError);
@@ -108,20 +123,34 @@ describe('saliencyPoint', () => {
     }
   });
   it("prefers the map's own point (the ablation path's Appendix D point)", () => {
-    expect(saliencyPoint({ data: Float32Array.of(0, 3, 1, 2), height: 2, width: 2, point: { x: 0, y: 1 } })).toEqual({ x: 0, y: 1 });
+    expect(saliencyPoint({ data: Float32Array.of(0, 3, 1, 2), height: 2, width: 2, point: { x: 0, y: 1 } })).toEqual({
+      x: 0,
+      y: 1,
+    });
   });
   it('rejects a map of the wrong size', () => {
     expect(() => saliencyPoint({ data: new Float32Array(3), height: 2, width: 2 })).toThrow(ShapeError);
   });
   it('rejects a map point that is not integer pixel coordinates inside the map', () => {
     const data = Float32Array.of(0, 3, 1, 2, 9, 0); // 2 rows × 3 columns
-    for (const point of [{ x: 3, y: 0 }, { x: 0, y: 2 }, { x: -1, y: 0 }, { x: 0.5, y: 1 }, { x: Number.NaN, y: 0 }, { x: 1 }]) {
-      expect(() => saliencyPoint({ data, height: 2, width: 3, point: point as { x: number; y: number } })).toThrow(ShapeError);
+    for (const point of [
+      { x: 3, y: 0 },
+      { x: 0, y: 2 },
+      { x: -1, y: 0 },
+      { x: 0.5, y: 1 },
+      { x: Number.NaN, y: 0 },
+      { x: 1 },
+    ]) {
+      expect(() => saliencyPoint({ data, height: 2, width: 3, point: point as { x: number; y: number } })).toThrow(
+        ShapeError,
+      );
     }
     expect(() => saliencyPoint({ data, height: 2, width: 3, point: { x: 3, y: 0 } })).toThrow(
       /map\.point must be integer pixel coordinates inside the 2×3 map \(0 ≤ x < 3, 0 ≤ y < 2\), got \{ x: 3, y: 0 \}/,
     );
-    expect(() => saliencyPoint({ data, height: 2, width: 3, point: null as unknown as { x: number; y: number } })).toThrow(/got null/);
+    expect(() =>
+      saliencyPoint({ data, height: 2, width: 3, point: null as unknown as { x: number; y: number } }),
+    ).toThrow(/got null/);
     // the corners are inside
     expect(saliencyPoint({ data, height: 2, width: 3, point: { x: 2, y: 1 } })).toEqual({ x: 2, y: 1 });
     expect(saliencyPoint({ data, height: 2, width: 3, point: { x: 0, y: 0 } })).toEqual({ x: 0, y: 0 });

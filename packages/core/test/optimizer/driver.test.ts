@@ -23,11 +23,19 @@ import { randomImage, recordingClassifier } from '../helpers.js';
 const S = 16;
 const target = 1;
 const region = { x: 3, y: 9, width: 5, height: 5 };
-const classifier = createAnalyticClassifier({ height: S, width: S, channels: 3, classes: 4, seed: 7, evidence: { class: target, region } });
+const classifier = createAnalyticClassifier({
+  height: S,
+  width: S,
+  channels: 3,
+  classes: 4,
+  seed: 7,
+  evidence: { class: target, region },
+});
 const image: Image = (() => {
   const im = randomImage(S, S, 3, 11, 0, 0.5);
   for (let y = region.y; y < region.y + region.height; y++) {
-    for (let x = region.x; x < region.x + region.width; x++) for (let c = 0; c < 3; c++) im.data[(y * S + x) * 3 + c] = 1;
+    for (let x = region.x; x < region.x + region.width; x++)
+      for (let c = 0; c < 3; c++) im.data[(y * S + x) * 3 + c] = 1;
   }
   return im;
 })();
@@ -36,9 +44,11 @@ const base = { image, baseline, target, steps: 8 };
 const domain = createGridDomain(S, S);
 
 /** P of a path, computed by scorePath (independent of the optimiser's own bookkeeping). */
-const scoreOf = async (path: AblationPath): Promise<number> => (await scorePath(classifier, { image, baseline, target, path })).score;
+const scoreOf = async (path: AblationPath): Promise<number> =>
+  (await scorePath(classifier, { image, baseline, target, path })).score;
 /** The hard P, computed from scratch: switch times → §4.2 path → scorePath. */
-const hardScoreOf = async (path: AblationPath): Promise<number> => scoreOf(pathFromSaliency(switchTimes(path), path.domain, path.steps));
+const hardScoreOf = async (path: AblationPath): Promise<number> =>
+  scoreOf(pathFromSaliency(switchTimes(path), path.domain, path.steps));
 /** Index of the first maximum. */
 const argmax = (xs: ArrayLike<number>): number => {
   let best = 0;
@@ -48,7 +58,12 @@ const argmax = (xs: ArrayLike<number>): number => {
 
 describe('the best path is kept', () => {
   it('soft selection: the returned path is the first maximum of the soft history, and its P is that entry', async () => {
-    const r = await optimizeAblationPath(classifier, { ...base, maxIterations: 12, patience: Infinity, saturationTarget: 1 });
+    const r = await optimizeAblationPath(classifier, {
+      ...base,
+      maxIterations: 12,
+      patience: Infinity,
+      saturationTarget: 1,
+    });
     expect(r.selection).toBe('soft');
     expect(r.history.length).toBe(r.iterations + 1);
     expect(r.saturations.length).toBe(r.iterations + 1);
@@ -61,7 +76,13 @@ describe('the best path is kept', () => {
   });
 
   it('hard selection: the returned path is the first maximum of the hard history; the soft P is its soft entry', async () => {
-    const r = await optimizeAblationPath(classifier, { ...base, maxIterations: 10, patience: Infinity, saturationTarget: 1, selection: 'hard' });
+    const r = await optimizeAblationPath(classifier, {
+      ...base,
+      maxIterations: 10,
+      patience: Infinity,
+      saturationTarget: 1,
+      selection: 'hard',
+    });
     expect(r.selection).toBe('hard');
     expect(r.hardHistory.length).toBe(r.iterations + 1);
     expect(r.bestIteration).toBe(argmax(r.hardHistory));
@@ -70,7 +91,14 @@ describe('the best path is kept', () => {
     expect(r.hardScore).toBeCloseTo(await hardScoreOf(r.path), 6);
     // every history entry is the hard P of the path after that many iterations: rerun shorter
     for (const n of [1, 4]) {
-      const short = await optimizeAblationPath(classifier, { ...base, maxIterations: n, minIterations: n, patience: Infinity, saturationTarget: 1, selection: 'hard' });
+      const short = await optimizeAblationPath(classifier, {
+        ...base,
+        maxIterations: n,
+        minIterations: n,
+        patience: Infinity,
+        saturationTarget: 1,
+        selection: 'hard',
+      });
       expect(short.hardHistory[n]).toBeCloseTo(r.hardHistory[n] as number, 12);
     }
   });
@@ -100,7 +128,14 @@ describe('the hard P', () => {
   it('counts its evaluations: T − 1 once with soft selection, per scored path with hard selection', async () => {
     for (const selection of ['soft', 'hard'] as const) {
       const rec = recordingClassifier(classifier);
-      const r = await optimizeAblationPath(rec, { ...base, maxIterations: 3, minIterations: 3, saturationTarget: 1, patience: Infinity, selection });
+      const r = await optimizeAblationPath(rec, {
+        ...base,
+        maxIterations: 3,
+        minIterations: 3,
+        saturationTarget: 1,
+        patience: Infinity,
+        selection,
+      });
       const images = rec.calls.reduce((a, b) => a + b, 0);
       expect(r.evaluations).toBe(images);
       const paths = r.iterations + 1;
@@ -110,11 +145,15 @@ describe('the hard P', () => {
 });
 
 describe("gradientAt: 'hard' (the straight-through gradient at the hard path)", () => {
-  it('evaluates F and ∇F at the hard path of the current path: the first call sees the start\'s §4.2 path', async () => {
+  it("evaluates F and ∇F at the hard path of the current path: the first call sees the start's §4.2 path", async () => {
     // a non-binary start: the mean of a random ablation path and the linear path (an ablation path)
     const random = randomAblationPath(domain, 8, { seed: 3, sigma: 1 });
     const linear = linearPath(domain, 8);
-    const start = createPath(domain, 8, random.masks.map((v, i) => 0.5 * v + 0.5 * (linear.masks[i] as number)));
+    const start = createPath(
+      domain,
+      8,
+      random.masks.map((v, i) => 0.5 * v + 0.5 * (linear.masks[i] as number)),
+    );
     const seen: Float32Array[] = [];
     const spy: Classifier = {
       inputShape: classifier.inputShape,
@@ -152,7 +191,14 @@ describe("gradientAt: 'hard' (the straight-through gradient at the hard path)", 
 
   it('its hard P bookkeeping matches switchTimes → pathFromSaliency → scorePath, the soft P matches scorePath', async () => {
     for (const n of [1, 3, 7]) {
-      const r = await optimizeAblationPath(classifier, { ...base, maxIterations: n, minIterations: n, patience: Infinity, saturationTarget: 1, gradientAt: 'hard' });
+      const r = await optimizeAblationPath(classifier, {
+        ...base,
+        maxIterations: n,
+        minIterations: n,
+        patience: Infinity,
+        saturationTarget: 1,
+        gradientAt: 'hard',
+      });
       expect(r.selection).toBe('hard');
       expect(r.hardHistory.length).toBe(r.iterations + 1);
       expect(Array.from(r.history)).toEqual(Array.from(r.hardHistory));
@@ -170,16 +216,37 @@ describe("gradientAt: 'hard' (the straight-through gradient at the hard path)", 
   });
 
   it('every hardHistory entry is the hard P of the path after that many iterations (shorter reruns)', async () => {
-    const long = await optimizeAblationPath(classifier, { ...base, maxIterations: 6, minIterations: 6, patience: Infinity, saturationTarget: 1, gradientAt: 'hard' });
+    const long = await optimizeAblationPath(classifier, {
+      ...base,
+      maxIterations: 6,
+      minIterations: 6,
+      patience: Infinity,
+      saturationTarget: 1,
+      gradientAt: 'hard',
+    });
     for (const n of [1, 2, 4]) {
-      const short = await optimizeAblationPath(classifier, { ...base, maxIterations: n, minIterations: n, patience: Infinity, saturationTarget: 1, gradientAt: 'hard' });
+      const short = await optimizeAblationPath(classifier, {
+        ...base,
+        maxIterations: n,
+        minIterations: n,
+        patience: Infinity,
+        saturationTarget: 1,
+        gradientAt: 'hard',
+      });
       expect(Array.from(short.hardHistory)).toEqual(Array.from(long.hardHistory.subarray(0, n + 1)));
     }
   });
 
   it('counts its evaluations: T − 1 per scored (hard) path and T − 1 for the soft scores of the result', async () => {
     const rec = recordingClassifier(classifier);
-    const r = await optimizeAblationPath(rec, { ...base, maxIterations: 3, minIterations: 3, saturationTarget: 1, patience: Infinity, gradientAt: 'hard' });
+    const r = await optimizeAblationPath(rec, {
+      ...base,
+      maxIterations: 3,
+      minIterations: 3,
+      saturationTarget: 1,
+      patience: Infinity,
+      gradientAt: 'hard',
+    });
     expect(r.evaluations).toBe(rec.calls.reduce((a, b) => a + b, 0));
     expect(r.evaluations).toBe(2 + 7 * (r.iterations + 1) + 7);
   });
@@ -203,7 +270,8 @@ describe('warm starts', () => {
         let sum = 0;
         let n = 0;
         for (let v = Math.max(0, y - sigma); v <= Math.min(S - 1, y + sigma); v++) {
-          for (let u = Math.max(0, x - sigma); u <= Math.min(S - 1, x + sigma); u++, n++) sum += raw[v * S + u] as number;
+          for (let u = Math.max(0, x - sigma); u <= Math.min(S - 1, x + sigma); u++, n++)
+            sum += raw[v * S + u] as number;
         }
         out[y * S + x] = sum / n;
       }
@@ -214,7 +282,11 @@ describe('warm starts', () => {
   it('a saliency map starts from its §4.2 path (same run as passing that path)', async () => {
     const saliency = smoothMap(3, 2);
     const a = await optimizeAblationPath(classifier, { ...base, maxIterations: 3, init: { saliency } });
-    const b = await optimizeAblationPath(classifier, { ...base, maxIterations: 3, init: pathFromSaliency(saliency, domain, 8) });
+    const b = await optimizeAblationPath(classifier, {
+      ...base,
+      maxIterations: 3,
+      init: pathFromSaliency(saliency, domain, 8),
+    });
     expect(Array.from(a.path.masks)).toEqual(Array.from(b.path.masks));
     expect(a.history[0]).toBeCloseTo(await scoreOf(pathFromSaliency(saliency, domain, 8)), 6);
   });
@@ -227,10 +299,20 @@ describe('warm starts', () => {
         fc.constantFrom('soft' as const, 'hard' as const, 'hard-gradient' as const),
         fc.integer({ min: 1, max: 4 }),
         async (seed, kind, criterion, iterations) => {
-          const start = kind === 'path' ? randomAblationPath(domain, 8, { seed, sigma: 1 }) : pathFromSaliency(smoothMap(seed, kind === 'map' ? 0 : 2), domain, 8);
+          const start =
+            kind === 'path'
+              ? randomAblationPath(domain, 8, { seed, sigma: 1 })
+              : pathFromSaliency(smoothMap(seed, kind === 'map' ? 0 : 2), domain, 8);
           const selection = criterion === 'soft' ? 'soft' : 'hard';
           const gradientAt = criterion === 'hard-gradient' ? 'hard' : 'soft';
-          const r = await optimizeAblationPath(classifier, { ...base, init: start, maxIterations: iterations, selection, gradientAt, stepSize: 0.9 });
+          const r = await optimizeAblationPath(classifier, {
+            ...base,
+            init: start,
+            maxIterations: iterations,
+            selection,
+            gradientAt,
+            stepSize: 0.9,
+          });
           if (selection === 'soft') expect(r.score).toBeGreaterThanOrEqual((await scoreOf(start)) - 1e-6);
           else expect(r.hardScore).toBeGreaterThanOrEqual((await hardScoreOf(start)) - 1e-6);
         },
@@ -241,7 +323,12 @@ describe('warm starts', () => {
 
   it('returns the start itself when no iteration improves on it (bestIteration 0)', async () => {
     // a start optimised for longer than the rerun can improve on within one big step
-    const good = await optimizeAblationPath(classifier, { ...base, maxIterations: 30, patience: Infinity, saturationTarget: 1 });
+    const good = await optimizeAblationPath(classifier, {
+      ...base,
+      maxIterations: 30,
+      patience: Infinity,
+      saturationTarget: 1,
+    });
     const r = await optimizeAblationPath(classifier, { ...base, init: good.path, maxIterations: 1, stepSize: 1 });
     if (r.bestIteration === 0) expect(Array.from(r.path.masks)).toEqual(Array.from(good.path.masks));
     expect(r.score).toBeGreaterThanOrEqual(r.history[1] as number);
@@ -262,19 +349,44 @@ describe('stop rules', () => {
       },
     };
     for (const patience of [1, 3, 5]) {
-      const r = await optimizeAblationPath(descending, { ...base, patience, minIterations: 0, saturationTarget: 1, maxIterations: 40 });
+      const r = await optimizeAblationPath(descending, {
+        ...base,
+        patience,
+        minIterations: 0,
+        saturationTarget: 1,
+        maxIterations: 40,
+      });
       expect([r.stopReason, r.iterations, r.bestIteration]).toEqual(['patience', patience, 0]);
       for (let i = 1; i <= r.iterations; i++) expect(r.history[i] as number).toBeLessThan(r.history[0] as number);
       expect(Array.from(r.path.masks)).toEqual(Array.from(linearPath(domain, 8).masks));
       // minIterations guards the rule
-      const guarded = await optimizeAblationPath(descending, { ...base, patience, minIterations: 7, saturationTarget: 1, maxIterations: 40 });
+      const guarded = await optimizeAblationPath(descending, {
+        ...base,
+        patience,
+        minIterations: 7,
+        saturationTarget: 1,
+        maxIterations: 40,
+      });
       expect([guarded.stopReason, guarded.iterations]).toEqual(['patience', 7]);
     }
   });
 
   it('patience on an ascent: the stop comes `patience` iterations after the best and not earlier', async () => {
-    const good = await optimizeAblationPath(classifier, { ...base, maxIterations: 20, patience: Infinity, saturationTarget: 1 });
-    const r = await optimizeAblationPath(classifier, { ...base, init: good.path, patience: 2, minIterations: 0, saturationTarget: 1, maxIterations: 40, stepSize: 1 });
+    const good = await optimizeAblationPath(classifier, {
+      ...base,
+      maxIterations: 20,
+      patience: Infinity,
+      saturationTarget: 1,
+    });
+    const r = await optimizeAblationPath(classifier, {
+      ...base,
+      init: good.path,
+      patience: 2,
+      minIterations: 0,
+      saturationTarget: 1,
+      maxIterations: 40,
+      stepSize: 1,
+    });
     if (r.stopReason === 'patience') expect(r.iterations - r.bestIteration).toBe(2);
     let bestAt = 0;
     for (let i = 0; i < r.iterations; i++) {
@@ -287,7 +399,14 @@ describe('stop rules', () => {
     const start = pathFromSaliency(randomImage(S, S, 1, 4).data, domain, 8);
     expect(pathSaturationOf(start)).toBeGreaterThan(0.9);
     for (const saturationTarget of [0.8, 0.9]) {
-      const r = await optimizeAblationPath(classifier, { ...base, init: start, minIterations: 1, maxIterations: 25, patience: Infinity, saturationTarget });
+      const r = await optimizeAblationPath(classifier, {
+        ...base,
+        init: start,
+        minIterations: 1,
+        maxIterations: 25,
+        patience: Infinity,
+        saturationTarget,
+      });
       expect(r.saturations[0]).toBeGreaterThanOrEqual(saturationTarget);
       if (r.stopReason === 'saturation') {
         expect(Math.min(...r.saturations.subarray(1, r.iterations))).toBeLessThan(saturationTarget);
@@ -299,10 +418,23 @@ describe('stop rules', () => {
   });
 
   it('patience: Infinity never stops for patience; minIterations guards it', async () => {
-    const r = await optimizeAblationPath(classifier, { ...base, patience: Infinity, saturationTarget: 1, maxIterations: 15, stepSize: 1 });
+    const r = await optimizeAblationPath(classifier, {
+      ...base,
+      patience: Infinity,
+      saturationTarget: 1,
+      maxIterations: 15,
+      stepSize: 1,
+    });
     expect(r.stopReason).toBe('max-iterations');
     expect(r.iterations).toBe(15);
-    const g = await optimizeAblationPath(classifier, { ...base, patience: 1, minIterations: 10, saturationTarget: 1, maxIterations: 15, stepSize: 1 });
+    const g = await optimizeAblationPath(classifier, {
+      ...base,
+      patience: 1,
+      minIterations: 10,
+      saturationTarget: 1,
+      maxIterations: 15,
+      stepSize: 1,
+    });
     expect(g.iterations).toBeGreaterThanOrEqual(10);
   });
 });
@@ -310,11 +442,20 @@ describe('stop rules', () => {
 describe('hardening', () => {
   it('a growing ζ makes the path more binary (higher saturation) than a constant ζ after the same iterations', async () => {
     const run = (hardeningZeta: number): Promise<OptimizationResult> =>
-      optimizeAblationPath(classifier, { ...base, maxIterations: 10, minIterations: 10, patience: Infinity, saturationTarget: 1, hardeningZeta, hardeningRamp: 5 });
+      optimizeAblationPath(classifier, {
+        ...base,
+        maxIterations: 10,
+        minIterations: 10,
+        patience: Infinity,
+        saturationTarget: 1,
+        hardeningZeta,
+        hardeningRamp: 5,
+      });
     const constant = await run(0.8);
     const growing = await run(4);
     expect(growing.iterations).toBe(constant.iterations);
-    for (let i = 2; i <= 10; i++) expect(growing.saturations[i] as number).toBeGreaterThan(constant.saturations[i] as number);
+    for (let i = 2; i <= 10; i++)
+      expect(growing.saturations[i] as number).toBeGreaterThan(constant.saturations[i] as number);
     // the first step uses ζ itself in both runs
     expect(growing.saturations[1]).toBe(constant.saturations[1]);
   });
@@ -327,7 +468,12 @@ describe('typed errors for the new options (before any classifier call)', () => 
     ['patience NaN', { patience: Number.NaN }, OptionError, /patience/],
     ['selection', { selection: 'medium' }, OptionError, /selection/],
     ['gradientAt', { gradientAt: 'middle' }, OptionError, /gradientAt/],
-    ['gradientAt hard with soft selection', { gradientAt: 'hard', selection: 'soft' }, OptionError, /selection 'soft' needs gradientAt 'soft'/],
+    [
+      'gradientAt hard with soft selection',
+      { gradientAt: 'hard', selection: 'soft' },
+      OptionError,
+      /selection 'soft' needs gradientAt 'soft'/,
+    ],
     ['hardeningZeta below zeta', { zeta: 1, hardeningZeta: 0.5 }, OptionError, /hardeningZeta/],
     ['hardeningZeta NaN', { hardeningZeta: Number.NaN }, OptionError, /hardeningZeta/],
     ['hardeningRamp 0', { hardeningRamp: 0 }, OptionError, /hardeningRamp/],
@@ -335,7 +481,12 @@ describe('typed errors for the new options (before any classifier call)', () => 
     ['init string', { init: 'best' }, OptionError, /init/],
     ['init object', { init: {} }, OptionError, /init/],
     ['init saliency length', { init: { saliency: new Float32Array(5) } }, ShapeError, /saliency/],
-    ['init saliency NaN', { init: { saliency: new Float32Array(S * S).fill(Number.NaN) } }, InvalidValueError, /saliency/],
+    [
+      'init saliency NaN',
+      { init: { saliency: new Float32Array(S * S).fill(Number.NaN) } },
+      InvalidValueError,
+      /saliency/,
+    ],
   ];
   for (const [name, extra, type, message] of cases) {
     it(name, async () => {

@@ -32,11 +32,19 @@ import { randomImage, recordingClassifier, rounded, straightPath } from '../help
 const S = 32;
 const region = { x: 8, y: 18, width: 8, height: 8 };
 const target = 2;
-const classifier = createAnalyticClassifier({ height: S, width: S, channels: 3, classes: 5, seed: 3, evidence: { class: target, region } });
+const classifier = createAnalyticClassifier({
+  height: S,
+  width: S,
+  channels: 3,
+  classes: 5,
+  seed: 3,
+  evidence: { class: target, region },
+});
 const image: Image = (() => {
   const im = randomImage(S, S, 3, 1, 0, 0.5);
   for (let y = region.y; y < region.y + region.height; y++) {
-    for (let x = region.x; x < region.x + region.width; x++) for (let c = 0; c < 3; c++) im.data[(y * S + x) * 3 + c] = 1;
+    for (let x = region.x; x < region.x + region.width; x++)
+      for (let c = 0; c < 3; c++) im.data[(y * S + x) * 3 + c] = 1;
   }
   return im;
 })();
@@ -60,7 +68,8 @@ function maskFingerprint(masks: Float32Array, steps: number): string[] {
     for (let by = 0; by < S / B; by++) {
       for (let bx = 0; bx < S / B; bx++) {
         let sum = 0;
-        for (let y = 0; y < B; y++) for (let x = 0; x < B; x++) sum += masks[k * S * S + (by * B + y) * S + bx * B + x] as number;
+        for (let y = 0; y < B; y++)
+          for (let x = 0; x < B; x++) sum += masks[k * S * S + (by * B + y) * S + bx * B + x] as number;
         cells.push(Math.round((sum / (B * B)) * 1000));
       }
     }
@@ -140,7 +149,7 @@ describe('optimizeAblationPath end to end (analytic classifier, evidence in a kn
     expect(result.iterations).toBeLessThanOrEqual(100);
     const last = result.saturations[result.iterations] as number;
     if (result.stopReason === 'saturation') expect(last).toBeGreaterThanOrEqual(0.8);
-    for (let i = 1; i < result.iterations; i++) expect(result.saturations[i] as number < 0.8 || i < 6).toBe(true);
+    for (let i = 1; i < result.iterations; i++) expect((result.saturations[i] as number) < 0.8 || i < 6).toBe(true);
     expect(result.saturations[result.bestIteration]).toBeCloseTo(pathSaturation(result.path), 6);
     expect(result.evaluations).toBe(2 + 15 * (result.iterations + 1) + 15);
     // P of the initial (linear) path comes first
@@ -161,7 +170,14 @@ describe('optimizeAblationPath end to end (analytic classifier, evidence in a kn
 
   it("with smoothing: 'masks' gives the pre-issue-14 step's snapshot unchanged (29 iterations, P = 0.9105)", async () => {
     // without patience (the pre-issue-14 stop rules); P rises at every iteration, so the kept path is the last
-    const masks = await optimizeAblationPath(classifier, { image, baseline, target, seed: 42, smoothing: 'masks', patience: Infinity });
+    const masks = await optimizeAblationPath(classifier, {
+      image,
+      baseline,
+      target,
+      seed: 42,
+      smoothing: 'masks',
+      patience: Infinity,
+    });
     expect(masks.bestIteration).toBe(masks.iterations);
     expect(fingerprint(masks)).toMatchSnapshot();
   });
@@ -177,7 +193,14 @@ describe('optimizeAblationPath end to end (analytic classifier, evidence in a kn
 
 describe('optimizeAblationPath options and errors', () => {
   const small = 12;
-  const f = createAnalyticClassifier({ height: small, width: small, channels: 3, classes: 3, seed: 2, evidence: { class: 0, region: { x: 2, y: 3, width: 4, height: 4 } } });
+  const f = createAnalyticClassifier({
+    height: small,
+    width: small,
+    channels: 3,
+    classes: 3,
+    seed: 2,
+    evidence: { class: 0, region: { x: 2, y: 3, width: 4, height: 4 } },
+  });
   const x0 = randomImage(small, small, 3, 5);
   const x1 = randomImage(small, small, 3, 6, 0, 0.1);
   const base = { image: x0, baseline: x1, target: 0 };
@@ -204,15 +227,21 @@ describe('optimizeAblationPath options and errors', () => {
   });
 
   it('uses the seed only for a random initial path', async () => {
-    const run = (seed: number, init: 'linear' | 'random') => optimizeAblationPath(f, { ...base, steps: 8, maxIterations: 2, minIterations: 2, seed, init });
+    const run = (seed: number, init: 'linear' | 'random') =>
+      optimizeAblationPath(f, { ...base, steps: 8, maxIterations: 2, minIterations: 2, seed, init });
     expect(Array.from((await run(1, 'linear')).path.masks)).toEqual(Array.from((await run(2, 'linear')).path.masks));
     expect(Array.from((await run(1, 'random')).path.masks)).toEqual(Array.from((await run(1, 'random')).path.masks));
-    expect(Array.from((await run(1, 'random')).path.masks)).not.toEqual(Array.from((await run(2, 'random')).path.masks));
+    expect(Array.from((await run(1, 'random')).path.masks)).not.toEqual(
+      Array.from((await run(2, 'random')).path.masks),
+    );
   });
 
   it('accepts a weighted domain and still returns an ablation path for it', async () => {
     const rng = createRng(3);
-    const domain = createGridDomain(small, small, { weights: Array.from({ length: small * small }, () => 0.5 + rng.next()), extent: [1, 1] });
+    const domain = createGridDomain(small, small, {
+      weights: Array.from({ length: small * small }, () => 0.5 + rng.next()),
+      extent: [1, 1],
+    });
     const r = await optimizeAblationPath(f, { ...base, domain, steps: 8, maxIterations: 5 });
     expect(r.path.domain).toBe(domain);
     expect(checkAblationPath(r.path, { tolerance: 1e-4 }).violations).toEqual([]);
@@ -246,14 +275,31 @@ describe('optimizeAblationPath options and errors', () => {
 
   it('rejects a signal that is not an AbortSignal before calling the classifier, and accepts a polyfill', async () => {
     let calls = 0;
-    const counted = { ...f, predict: (...a: Parameters<typeof f.predict>) => { calls++; return f.predict(...a); } };
+    const counted = {
+      ...f,
+      predict: (...a: Parameters<typeof f.predict>) => {
+        calls++;
+        return f.predict(...a);
+      },
+    };
     for (const signal of [{}, { aborted: 0, addEventListener: () => undefined }, { aborted: false }]) {
-      await expect(optimizeAblationPath(counted, { ...base, signal: signal as unknown as AbortSignal })).rejects.toThrow(OptionError);
-      await expect(optimizeAblationPath(counted, { ...base, signal: signal as unknown as AbortSignal })).rejects.toThrow(/signal must be an AbortSignal/);
+      await expect(
+        optimizeAblationPath(counted, { ...base, signal: signal as unknown as AbortSignal }),
+      ).rejects.toThrow(OptionError);
+      await expect(
+        optimizeAblationPath(counted, { ...base, signal: signal as unknown as AbortSignal }),
+      ).rejects.toThrow(/signal must be an AbortSignal/);
     }
     expect(calls).toBe(0);
-    const polyfill = { aborted: true, reason: undefined, addEventListener: () => undefined, removeEventListener: () => undefined };
-    await expect(optimizeAblationPath(f, { ...base, signal: polyfill as unknown as AbortSignal })).rejects.toThrow(AbortError);
+    const polyfill = {
+      aborted: true,
+      reason: undefined,
+      addEventListener: () => undefined,
+      removeEventListener: () => undefined,
+    };
+    await expect(optimizeAblationPath(f, { ...base, signal: polyfill as unknown as AbortSignal })).rejects.toThrow(
+      AbortError,
+    );
   });
 
   it('rejects bad input with typed errors naming the problem', async () => {
@@ -262,7 +308,9 @@ describe('optimizeAblationPath options and errors', () => {
     await expect(optimizeAblationPath(f, { ...base, sigma: -1 })).rejects.toThrow(/sigma/);
     await expect(optimizeAblationPath(f, { ...base, sigma: Number.NaN })).rejects.toThrow(OptionError);
     await expect(optimizeAblationPath(f, { ...base, maxIterations: 0 })).rejects.toThrow(/maxIterations/);
-    await expect(optimizeAblationPath(f, { ...base, minIterations: 7, maxIterations: 5 })).rejects.toThrow(/minIterations/);
+    await expect(optimizeAblationPath(f, { ...base, minIterations: 7, maxIterations: 5 })).rejects.toThrow(
+      /minIterations/,
+    );
     await expect(optimizeAblationPath(f, { ...base, batchSize: 0 })).rejects.toThrow(/batchSize/);
     await expect(optimizeAblationPath(f, { ...base, stepSize: 0 })).rejects.toThrow(/stepSize/);
     await expect(optimizeAblationPath(f, { ...base, zeta: -1 })).rejects.toThrow(/zeta/);
@@ -277,9 +325,15 @@ describe('optimizeAblationPath options and errors', () => {
     await expect(optimizeAblationPath(f, { ...base, baseline: inf })).rejects.toThrow(InvalidValueError);
     const wrong = randomImage(small, small + 1, 3, 1);
     await expect(optimizeAblationPath(f, { ...base, baseline: wrong })).rejects.toThrow(ShapeError);
-    await expect(optimizeAblationPath(f, { ...base, image: wrong, baseline: wrong })).rejects.toThrow(/classifier expects/);
-    await expect(optimizeAblationPath(f, { ...base, domain: createGridDomain(small + 1, small) })).rejects.toThrow(ShapeError);
-    await expect(optimizeAblationPath(f, { ...base, init: linearPath(createGridDomain(small, small), 4) })).rejects.toThrow(/init has 4 steps/);
+    await expect(optimizeAblationPath(f, { ...base, image: wrong, baseline: wrong })).rejects.toThrow(
+      /classifier expects/,
+    );
+    await expect(optimizeAblationPath(f, { ...base, domain: createGridDomain(small + 1, small) })).rejects.toThrow(
+      ShapeError,
+    );
+    await expect(
+      optimizeAblationPath(f, { ...base, init: linearPath(createGridDomain(small, small), 4) }),
+    ).rejects.toThrow(/init has 4 steps/);
   });
 
   it('rejects every bad option before calling the classifier (not after a whole run)', async () => {
@@ -289,14 +343,20 @@ describe('optimizeAblationPath options and errors', () => {
       [{ ignoreFraction: Number.NaN }, /ignoreFraction/, OptionError],
       [{ onProgress: 5 }, /onProgress must be a function, got number/, OptionError],
       [{ domain: { height: small, width: small } }, /domain must be a Domain/, ShapeError],
-      [{ domain: { ...createGridDomain(small, small), extent: undefined } }, /domain\.extent must be \[width, height\]/, ShapeError],
+      [
+        { domain: { ...createGridDomain(small, small), extent: undefined } },
+        /domain\.extent must be \[width, height\]/,
+        ShapeError,
+      ],
       [{ zeta: 0 }, /zeta/, OptionError],
       [{ threads: 0 }, /threads/, OptionError],
     ];
     for (const [options, message, type] of bad) {
       const run = optimizeAblationPath(recorded, { ...base, maxIterations: 2, ...options } as never);
       await expect(run).rejects.toThrow(type);
-      await expect(optimizeAblationPath(recorded, { ...base, maxIterations: 2, ...options } as never)).rejects.toThrow(message);
+      await expect(optimizeAblationPath(recorded, { ...base, maxIterations: 2, ...options } as never)).rejects.toThrow(
+        message,
+      );
     }
     await expect(optimizeAblationPath(recorded, undefined as never)).rejects.toThrow(/needs an options object/);
     expect(recorded.calls).toEqual([]);
@@ -309,7 +369,9 @@ describe('optimizeAblationPath options and errors', () => {
 
 /** The bit patterns of float arrays (bit-for-bit comparisons that tell −0 from +0). */
 function bits(a: Float32Array | Float64Array): number[] {
-  return a instanceof Float32Array ? Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length)) : Array.from(new Uint32Array(a.buffer, a.byteOffset, 2 * a.length));
+  return a instanceof Float32Array
+    ? Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length))
+    : Array.from(new Uint32Array(a.buffer, a.byteOffset, 2 * a.length));
 }
 
 interface ReferenceRun {
@@ -350,7 +412,13 @@ async function referenceRun(
   const n = image.data.length;
   const interior = steps - 1;
   const ws = createAblationPathWorkspace(domain, { steps });
-  const ends = await f.predict({ data: Float32Array.from([...image.data, ...baseline.data]), height, width, channels, count: 2 });
+  const ends = await f.predict({
+    data: Float32Array.from([...image.data, ...baseline.data]),
+    height,
+    width,
+    channels,
+    count: 2,
+  });
   const scores = new Float64Array(steps + 1);
   scores[0] = ends[target] as number;
   scores[steps] = ends[f.classes + target] as number;
@@ -370,12 +438,20 @@ async function referenceRun(
         }
       }
     }
-    const g = await (f.gradient as NonNullable<Classifier['gradient']>)({ data, height, width, channels, count: interior }, target);
+    const g = await (f.gradient as NonNullable<Classifier['gradient']>)(
+      { data, height, width, channels, count: interior },
+      target,
+    );
     for (let k = 1; k <= interior; k++) scores[k] = g.probabilities[(k - 1) * f.classes + target] as number;
     const score = trapezoid(scores);
     history.push(score);
     if (score > best.score) best = { score, iteration: iterations, masks: ws.masks.slice() };
-    if (history.length > 1 && (iterations >= o.maxIterations || (iterations >= o.minIterations && (saturations[iterations] as number) >= o.saturationTarget))) break;
+    if (
+      history.length > 1 &&
+      (iterations >= o.maxIterations ||
+        (iterations >= o.minIterations && (saturations[iterations] as number) >= o.saturationTarget))
+    )
+      break;
     if (iterations >= o.minIterations && iterations - best.iteration >= o.patience) break;
     differentialFromGradients(image, baseline, g.gradient, interior, ws.differential);
     const zeta = 0.8 + (o.hardeningZeta - 0.8) * Math.min(1, iterations / o.hardeningRamp);
@@ -392,14 +468,23 @@ async function referenceRun(
   };
 }
 
-async function expectResultOf(f: Classifier, result: OptimizationResult, reference: ReferenceRun, o: { image: Image; baseline: Image; target: number }): Promise<void> {
+async function expectResultOf(
+  f: Classifier,
+  result: OptimizationResult,
+  reference: ReferenceRun,
+  o: { image: Image; baseline: Image; target: number },
+): Promise<void> {
   expect(bits(result.path.masks)).toEqual(bits(reference.path.masks));
   const s = await scorePath(f, { ...o, path: reference.path });
   expect(bits(result.scores)).toEqual(bits(s.scores));
   expect(result.score).toBe(trapezoid(s.scores));
   expect(Array.from(result.predicted)).toEqual(Array.from(s.predicted));
   const th = thresholdMask(reference.path, { target: o.target, scores: s.scores, predicted: s.predicted });
-  expect([result.threshold.index, result.threshold.time, result.threshold.found]).toEqual([th.index, th.time, th.found]);
+  expect([result.threshold.index, result.threshold.time, result.threshold.found]).toEqual([
+    th.index,
+    th.time,
+    th.found,
+  ]);
   expect(bits(result.threshold.mask)).toEqual(bits(th.mask));
 }
 
@@ -421,7 +506,16 @@ function countingGradients(inner: Classifier): Classifier & { gradientCalls: num
 
 describe('optimizeAblationPath stops at a fixed point (an iteration that returns its input path bit for bit)', () => {
   const domain = createGridDomain(S, S);
-  const full = { steps: 16, domain, minIterations: 6, maxIterations: 100, saturationTarget: 0.8, patience: 8, hardeningZeta: 0.8, hardeningRamp: 20 };
+  const full = {
+    steps: 16,
+    domain,
+    minIterations: 6,
+    maxIterations: 100,
+    saturationTarget: 0.8,
+    patience: 8,
+    hardeningZeta: 0.8,
+    hardeningRamp: 20,
+  };
   const settings = { patience: 8, hardeningZeta: 0.8, hardeningRamp: 20 };
 
   for (const threads of [1, 2]) {
@@ -456,7 +550,13 @@ describe('optimizeAblationPath stops at a fixed point (an iteration that returns
       const o = { image, baseline, target };
       const f = countingGradients(zero);
       const progress: number[] = [];
-      const r = await optimizeAblationPath(f, { ...o, ...settings, threads, minIterations: 10, onProgress: (p) => progress.push(p.iteration) });
+      const r = await optimizeAblationPath(f, {
+        ...o,
+        ...settings,
+        threads,
+        minIterations: 10,
+        onProgress: (p) => progress.push(p.iteration),
+      });
       expect(f.gradientCalls).toBe(1);
       expect([r.iterations, r.stopReason, progress]).toEqual([1, 'fixed-point', [1]]);
       const ref = await referenceRun(zero, { ...o, ...full, minIterations: 10 });
@@ -495,7 +595,11 @@ describe('ablationPathStep', () => {
     fc.assert(
       fc.property(fc.boolean(), fc.nat(), (weighted, seed) => {
         const rng = createRng(seed);
-        const domain = createGridDomain(4, 5, weighted ? { weights: Array.from({ length: 20 }, () => 0.5 + rng.next()) } : {});
+        const domain = createGridDomain(
+          4,
+          5,
+          weighted ? { weights: Array.from({ length: 20 }, () => 0.5 + rng.next()) } : {},
+        );
         const steps = 6;
         const ws = createAblationPathWorkspace(domain, { steps, sigma: 0, zeta: 1e-6, stepSize: 0.01 });
         const g = Float32Array.from({ length: (steps - 1) * 20 }, () => rng.normal());
@@ -528,17 +632,24 @@ describe('ablationPathStep', () => {
 
   it('always yields an ablation path, whatever the differential', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 2, max: 10 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.double({ min: 0, max: 3, noNaN: true }), fc.nat(), (steps, h, w, sigma, seed) => {
-        const rng = createRng(seed);
-        const domain = createGridDomain(h, w);
-        const ws = createAblationPathWorkspace(domain, { steps, sigma });
-        for (let it = 0; it < 3; it++) {
-          for (let i = 0; i < ws.differential.length; i++) ws.differential[i] = rng.normal() * 10;
-          ablationPathStep(ws);
-        }
-        const check = checkAblationPath({ domain, steps, masks: ws.masks }, { tolerance: 1e-4 });
-        expect(check.violations).toEqual([]);
-      }),
+      fc.property(
+        fc.integer({ min: 2, max: 10 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.double({ min: 0, max: 3, noNaN: true }),
+        fc.nat(),
+        (steps, h, w, sigma, seed) => {
+          const rng = createRng(seed);
+          const domain = createGridDomain(h, w);
+          const ws = createAblationPathWorkspace(domain, { steps, sigma });
+          for (let it = 0; it < 3; it++) {
+            for (let i = 0; i < ws.differential.length; i++) ws.differential[i] = rng.normal() * 10;
+            ablationPathStep(ws);
+          }
+          const check = checkAblationPath({ domain, steps, masks: ws.masks }, { tolerance: 1e-4 });
+          expect(check.violations).toEqual([]);
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -551,7 +662,9 @@ describe('ablationPathStep', () => {
       ws.differential[2 * 30 + 7] = bad;
       const before = ws.masks.slice();
       expect(() => ablationPathStep(ws)).toThrow(InvalidValueError);
-      expect(() => ablationPathStep(ws)).toThrow(new RegExp(`differential of interior mask 2 contains ${String(bad)} at point 7`));
+      expect(() => ablationPathStep(ws)).toThrow(
+        new RegExp(`differential of interior mask 2 contains ${String(bad)} at point 7`),
+      );
       expect(Array.from(ws.masks)).toEqual(Array.from(before));
       const parallel = await createParallelAblationPathWorkspace(domain, { steps: 4, sigma: 1, threads: 2 });
       try {
@@ -566,7 +679,9 @@ describe('ablationPathStep', () => {
 
   it('workspace and pathSaturation reject malformed domains and paths (not a TypeError or NaN)', () => {
     expect(() => createAblationPathWorkspace({ height: 4, width: 4 } as never, { steps: 4 })).toThrow(ShapeError);
-    expect(() => pathSaturation({ domain: createGridDomain(2, 2), steps: 2, masks: new Float32Array(3) })).toThrow(ShapeError);
+    expect(() => pathSaturation({ domain: createGridDomain(2, 2), steps: 2, masks: new Float32Array(3) })).toThrow(
+      ShapeError,
+    );
   });
 
   it('pathSaturation is the mean of 2|φ − ½|', () => {

@@ -24,27 +24,42 @@ describe('saturate (docs/math.md §6 step 4)', () => {
   });
   it('fixes 0, ½ and 1 and maps [0, 1] into itself for every ζ > 0, monotonically', () => {
     fc.assert(
-      fc.property(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0.01, max: 10, noNaN: true }), (x, zeta) => {
-        expect(saturate(0, zeta)).toBeCloseTo(0, 12);
-        expect(saturate(0.5, zeta)).toBeCloseTo(0.5, 12);
-        expect(saturate(1, zeta)).toBeCloseTo(1, 12);
-        const y = saturate(x, zeta);
-        expect(y).toBeGreaterThanOrEqual(-1e-12);
-        expect(y).toBeLessThanOrEqual(1 + 1e-12);
-        // pushes towards the nearer end
-        if (x < 0.5) expect(y).toBeLessThanOrEqual(x + 1e-12);
-        if (x > 0.5) expect(y).toBeGreaterThanOrEqual(x - 1e-12);
-      }),
+      fc.property(
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0.01, max: 10, noNaN: true }),
+        (x, zeta) => {
+          expect(saturate(0, zeta)).toBeCloseTo(0, 12);
+          expect(saturate(0.5, zeta)).toBeCloseTo(0.5, 12);
+          expect(saturate(1, zeta)).toBeCloseTo(1, 12);
+          const y = saturate(x, zeta);
+          expect(y).toBeGreaterThanOrEqual(-1e-12);
+          expect(y).toBeLessThanOrEqual(1 + 1e-12);
+          // pushes towards the nearer end
+          if (x < 0.5) expect(y).toBeLessThanOrEqual(x + 1e-12);
+          if (x > 0.5) expect(y).toBeGreaterThanOrEqual(x - 1e-12);
+        },
+      ),
     );
   });
   it('the in-place kernel (table + interpolation inside [−0.5, 1.5], formula outside) agrees with saturate to float32 precision', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: -1, max: 2, noNaN: true }), fc.constantFrom(-0.5, 1.5, 1.4999999)), { minLength: 1, maxLength: 50 }), fc.double({ min: 0.05, max: 4, noNaN: true }), (xs, zeta) => {
-        const m = Float32Array.from(xs);
-        const ref = Array.from(m, (x) => saturate(x, zeta));
-        saturateInPlace(m, zeta);
-        for (let i = 0; i < m.length; i++) expect(Math.abs((m[i] as number) - (ref[i] as number))).toBeLessThan(1e-6);
-      }),
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.double({ min: 0, max: 1, noNaN: true }),
+            fc.double({ min: -1, max: 2, noNaN: true }),
+            fc.constantFrom(-0.5, 1.5, 1.4999999),
+          ),
+          { minLength: 1, maxLength: 50 },
+        ),
+        fc.double({ min: 0.05, max: 4, noNaN: true }),
+        (xs, zeta) => {
+          const m = Float32Array.from(xs);
+          const ref = Array.from(m, (x) => saturate(x, zeta));
+          saturateInPlace(m, zeta);
+          for (let i = 0; i < m.length; i++) expect(Math.abs((m[i] as number) - (ref[i] as number))).toBeLessThan(1e-6);
+        },
+      ),
     );
   });
   it('the in-place kernel tends to the identity as ζ → 0, like saturate (no cancellation for tiny ζ)', () => {

@@ -51,7 +51,10 @@ function directConvolution(field: ArrayLike<number>, domain: Domain, sigma: numb
       let s = 0;
       for (let dy = -My; dy <= My; dy++) {
         for (let dx = -Mx; dx <= Mx; dx++) {
-          s += (ky[dy + My] as number) * (kx[dx + Mx] as number) * (field[mirror(y - dy, h) * w + mirror(x - dx, w)] as number);
+          s +=
+            (ky[dy + My] as number) *
+            (kx[dx + Mx] as number) *
+            (field[mirror(y - dy, h) * w + mirror(x - dx, w)] as number);
         }
       }
       out[y * w + x] = s / z;
@@ -64,11 +67,20 @@ function directConvolution(field: ArrayLike<number>, domain: Domain, sigma: numb
  * The direction of docs/math.md §6 step 3 in float64: h_k = K(g_k/w) − ∫ K(g_k/w) dμ, for each interior k
  * (`smoothDifferential` false: the raw density g_k/w minus its μ-mean).
  */
-function referenceDirection(differential: Float32Array, domain: Domain, interior: number, sigma: number, smoothDifferential = true): Float64Array {
+function referenceDirection(
+  differential: Float32Array,
+  domain: Domain,
+  interior: number,
+  sigma: number,
+  smoothDifferential = true,
+): Float64Array {
   const { size, weights } = domain;
   const h = new Float64Array(interior * size);
   for (let k = 0; k < interior; k++) {
-    const density = Array.from({ length: size }, (_, r) => (differential[k * size + r] as number) / (weights[r] as number));
+    const density = Array.from(
+      { length: size },
+      (_, r) => (differential[k * size + r] as number) / (weights[r] as number),
+    );
     const smooth = smoothDifferential ? directConvolution(density, domain, sigma) : Float64Array.from(density);
     let mean = 0;
     for (let r = 0; r < size; r++) mean += (weights[r] as number) * (smooth[r] as number);
@@ -84,7 +96,10 @@ function maxAbsOf(values: ArrayLike<number>): number {
 }
 
 /** Runs one step and returns the interior masks right after the gradient step and saturation. */
-function stepAndCapture(ws: AblationPathWorkspace, options: { zeta?: number; stepSize?: number } = {}): { before: Float32Array; stepped: Float32Array; gamma: number } {
+function stepAndCapture(
+  ws: AblationPathWorkspace,
+  options: { zeta?: number; stepSize?: number } = {},
+): { before: Float32Array; stepped: Float32Array; gamma: number } {
   const before = ws.masks.slice();
   let stepped: Float32Array | undefined;
   const { gamma } = ablationPathStep(ws, {
@@ -122,7 +137,14 @@ describe('ablationPathStep: the metric on the differential (docs/math.md §6)', 
     fc.assert(
       fc.property(caseArb, ({ h, w, steps, weighted, sigma, stepSize, smoothing, seed }) => {
         const domain = domainOf(h, w, weighted, seed);
-        const ws = createAblationPathWorkspace(domain, { steps, sigma, zeta, stepSize, smoothing, init: randomAblationPath(domain, steps, { seed }) });
+        const ws = createAblationPathWorkspace(domain, {
+          steps,
+          sigma,
+          zeta,
+          stepSize,
+          smoothing,
+          init: randomAblationPath(domain, steps, { seed }),
+        });
         const rng = createRng(seed);
         for (let i = 0; i < ws.differential.length; i++) ws.differential[i] = rng.normal() * 1e-3;
         const { before, stepped } = stepAndCapture(ws);
@@ -148,18 +170,30 @@ describe('ablationPathStep: the metric on the differential (docs/math.md §6)', 
 
   it('the largest entry of the update is stepSize (L∞-normalised), whatever the differential’s scale', () => {
     fc.assert(
-      fc.property(caseArb, fc.constantFrom(1e-6, 1, 1e4), ({ h, w, steps, weighted, sigma, stepSize, smoothing, seed }, scale) => {
-        const domain = domainOf(h, w, weighted, seed);
-        const ws = createAblationPathWorkspace(domain, { steps, sigma, zeta, stepSize, smoothing, init: randomAblationPath(domain, steps, { seed }) });
-        const rng = createRng(seed);
-        for (let i = 0; i < ws.differential.length; i++) ws.differential[i] = rng.normal() * scale;
-        const { before, stepped, gamma } = stepAndCapture(ws);
-        let maxMoved = 0;
-        for (let i = domain.size; i < steps * domain.size; i++) maxMoved = Math.max(maxMoved, Math.abs((stepped[i] as number) - (before[i] as number)));
-        if (gamma === 0) return; // a direction that vanished after smoothing and mean removal
-        // |γ·h| is exactly stepSize at its largest entry; what we see is rounded to float32 masks
-        expect(Math.abs(maxMoved - stepSize)).toBeLessThan(3e-7);
-      }),
+      fc.property(
+        caseArb,
+        fc.constantFrom(1e-6, 1, 1e4),
+        ({ h, w, steps, weighted, sigma, stepSize, smoothing, seed }, scale) => {
+          const domain = domainOf(h, w, weighted, seed);
+          const ws = createAblationPathWorkspace(domain, {
+            steps,
+            sigma,
+            zeta,
+            stepSize,
+            smoothing,
+            init: randomAblationPath(domain, steps, { seed }),
+          });
+          const rng = createRng(seed);
+          for (let i = 0; i < ws.differential.length; i++) ws.differential[i] = rng.normal() * scale;
+          const { before, stepped, gamma } = stepAndCapture(ws);
+          let maxMoved = 0;
+          for (let i = domain.size; i < steps * domain.size; i++)
+            maxMoved = Math.max(maxMoved, Math.abs((stepped[i] as number) - (before[i] as number)));
+          if (gamma === 0) return; // a direction that vanished after smoothing and mean removal
+          // |γ·h| is exactly stepSize at its largest entry; what we see is rounded to float32 masks
+          expect(Math.abs(maxMoved - stepSize)).toBeLessThan(3e-7);
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -168,7 +202,14 @@ describe('ablationPathStep: the metric on the differential (docs/math.md §6)', 
     fc.assert(
       fc.property(caseArb, ({ h, w, steps, weighted, sigma, stepSize, smoothing, seed }) => {
         const domain = domainOf(h, w, weighted, seed);
-        const ws = createAblationPathWorkspace(domain, { steps, sigma, zeta, stepSize, smoothing, init: randomAblationPath(domain, steps, { seed }) });
+        const ws = createAblationPathWorkspace(domain, {
+          steps,
+          sigma,
+          zeta,
+          stepSize,
+          smoothing,
+          init: randomAblationPath(domain, steps, { seed }),
+        });
         const rng = createRng(seed);
         // a differential with a large mean: without the mean removal the masses would move by ≈ stepSize
         for (let i = 0; i < ws.differential.length; i++) ws.differential[i] = 1 + rng.normal() * 0.1;
@@ -176,7 +217,8 @@ describe('ablationPathStep: the metric on the differential (docs/math.md §6)', 
         const { size, weights } = domain;
         for (let k = 1; k < steps; k++) {
           let change = 0;
-          for (let r = 0; r < size; r++) change += (weights[r] as number) * ((stepped[k * size + r] as number) - (before[k * size + r] as number));
+          for (let r = 0; r < size; r++)
+            change += (weights[r] as number) * ((stepped[k * size + r] as number) - (before[k * size + r] as number));
           expect(Math.abs(change)).toBeLessThan(2e-7);
         }
         expect(gamma).toBeGreaterThanOrEqual(0);
@@ -198,7 +240,8 @@ describe('ablationPathStep: the metric on the differential (docs/math.md §6)', 
       for (let i = 0; i < ws.differential.length; i++) ws.differential[i] = 1 + rng.normal() * 0.1;
       const { before, stepped, gamma } = stepAndCapture(ws);
       expect(gamma).toBe(0);
-      for (let i = 0; i < before.length; i++) expect(Math.abs((stepped[i] as number) - (before[i] as number))).toBeLessThan(1e-12);
+      for (let i = 0; i < before.length; i++)
+        expect(Math.abs((stepped[i] as number) - (before[i] as number))).toBeLessThan(1e-12);
     }
   });
 
@@ -214,7 +257,13 @@ describe('ablationPathStep: the metric on the differential (docs/math.md §6)', 
     let maxRaw = 0;
     for (const v of raw) maxRaw = Math.max(maxRaw, Math.abs(v));
     for (let i = 0; i < raw.length; i++) {
-      expect(Math.abs((stepped[domain.size + i] as number) - (before[domain.size + i] as number) - (0.2 * (raw[i] as number)) / maxRaw)).toBeLessThan(2e-6);
+      expect(
+        Math.abs(
+          (stepped[domain.size + i] as number) -
+            (before[domain.size + i] as number) -
+            (0.2 * (raw[i] as number)) / maxRaw,
+        ),
+      ).toBeLessThan(2e-6);
     }
   });
 
@@ -222,7 +271,14 @@ describe('ablationPathStep: the metric on the differential (docs/math.md §6)', 
     const S = 16;
     for (const seed of [1, 2, 3, 4, 5]) {
       const region = { x: (seed * 3) % 10, y: (seed * 5) % 10, width: 6, height: 5 };
-      const classifier = createAnalyticClassifier({ height: S, width: S, channels: 3, classes: 4, seed, evidence: { class: 1, region } });
+      const classifier = createAnalyticClassifier({
+        height: S,
+        width: S,
+        channels: 3,
+        classes: 4,
+        seed,
+        evidence: { class: 1, region },
+      });
       const image: Image = randomImage(S, S, 3, seed);
       const baseline: Image = randomImage(S, S, 3, seed + 100, 0, 0.2);
       const domain = createGridDomain(S, S);
@@ -245,7 +301,9 @@ describe('ablationPathStep: the metric on the differential (docs/math.md §6)', 
   it('rejects a bad smoothing mode and a bad per-call ζ or step size with OptionError (before changing the path)', () => {
     const domain = createGridDomain(4, 4);
     expect(() => createAblationPathWorkspace(domain, { smoothing: 'mask' as never })).toThrow(OptionError);
-    expect(() => createAblationPathWorkspace(domain, { smoothing: 'mask' as never })).toThrow(/smoothing must be 'differential', 'masks' or 'both', got mask/);
+    expect(() => createAblationPathWorkspace(domain, { smoothing: 'mask' as never })).toThrow(
+      /smoothing must be 'differential', 'masks' or 'both', got mask/,
+    );
     const ws = createAblationPathWorkspace(domain, { steps: 4 });
     ws.differential.fill(1e-3);
     const before = ws.masks.slice();

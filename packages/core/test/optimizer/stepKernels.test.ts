@@ -72,7 +72,8 @@ function referenceStep(
     let maxAbs = 0;
     for (let k = 0; k < interior; k++) {
       let total = 0;
-      for (let r = 0; r < size; r++) total += domain.uniform ? (d[k * size + r] as number) : (weights[r] as number) * (d[k * size + r] as number);
+      for (let r = 0; r < size; r++)
+        total += domain.uniform ? (d[k * size + r] as number) : (weights[r] as number) * (d[k * size + r] as number);
       if (domain.uniform) total /= size;
       means[k] = total;
       for (let r = 0; r < size; r++) maxAbs = Math.max(maxAbs, Math.abs((d[k * size + r] as number) - total));
@@ -80,7 +81,8 @@ function referenceStep(
     // a direction below 1e-5 of the density is float32 noise: no step
     const gamma = maxAbs > 1e-5 * densityMax ? stepSize / maxAbs : 0;
     if (gamma !== 0) {
-      for (let i = 0; i < interior * size; i++) m[size + i] = (m[size + i] as number) + gamma * ((d[i] as number) - (means[Math.floor(i / size)] as number));
+      for (let i = 0; i < interior * size; i++)
+        m[size + i] = (m[size + i] as number) + gamma * ((d[i] as number) - (means[Math.floor(i / size)] as number));
     }
     const inner = m.subarray(size, steps * size);
     saturateInPlace(inner, zeta);
@@ -94,7 +96,9 @@ function referenceStep(
     for (let r = 0; r < size; r++) total += differential[k * size + r] as number;
     shifts[k] = total;
     for (let r = 0; r < size; r++) {
-      const d = domain.uniform ? size * (differential[k * size + r] as number) : (differential[k * size + r] as number) / (weights[r] as number);
+      const d = domain.uniform
+        ? size * (differential[k * size + r] as number)
+        : (differential[k * size + r] as number) / (weights[r] as number);
       maxAbs = Math.max(maxAbs, Math.abs(d - total));
     }
   }
@@ -168,7 +172,16 @@ describe('fused step kernels', () => {
             fillDifferential(ws, rng, it === 2 ? 0 : 10); // the third step has γ = 0
             // the last step overrides ζ and the step size for this call only
             const call = it === 3 ? { zeta: 3 * zeta, stepSize: stepSize / 2 } : {};
-            const expected = referenceStep(ws.masks, ws.differential, domain, steps, sigma, call.zeta ?? zeta, call.stepSize ?? stepSize, smoothing);
+            const expected = referenceStep(
+              ws.masks,
+              ws.differential,
+              domain,
+              steps,
+              sigma,
+              call.zeta ?? zeta,
+              call.stepSize ?? stepSize,
+              smoothing,
+            );
             ablationPathStep(ws, call);
             expect(bitsEqual(ws.masks, expected)).toBe(true);
           }
@@ -213,27 +226,43 @@ describe('fused step kernels', () => {
 describe('interpolation and differential kernels', () => {
   it('blendMasksInto, blendMasksDeltaInto and differentialFromDelta give the values of blendBatch and differentialFromGradients bit for bit', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.nat(), (h, w, channels, count, seed) => {
-        const rng = createRng(seed);
-        const domain = createGridDomain(h, w);
-        const size = h * w;
-        const image = randomImage(h, w, channels, seed, -3, 3);
-        const baseline = randomImage(h, w, channels, seed + 1, -1e-3, 1e4);
-        const masks = Float32Array.from({ length: (count + 2) * size }, () => rng.next() * 1.2 - 0.1);
-        const expected = blendBatch(image, baseline, domain, masks, 1, count).data;
-        const got = new Float32Array(count * size * channels);
-        blendMasksInto(image.data, baseline.data, channels, size, masks, 1, count, got);
-        expect(bitsEqual(got, expected)).toBe(true);
-        const gradient = Float32Array.from({ length: count * size * channels }, () => rng.normal());
-        const ref = new Float32Array(3 + count * size);
-        differentialFromGradients(image, baseline, gradient, count, ref, 3);
-        const out = new Float32Array(3 + count * size);
-        differentialFromDelta(imageDelta(image.data, baseline.data), channels, size, gradient, count, out, 3);
-        expect(bitsEqual(out, ref)).toBe(true);
-        const fromDelta = new Float32Array(count * size * channels);
-        blendMasksDeltaInto(image.data, imageDelta(image.data, baseline.data), channels, size, masks, 1, count, fromDelta);
-        expect(bitsEqual(fromDelta, expected)).toBe(true);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 7 }),
+        fc.integer({ min: 1, max: 7 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.nat(),
+        (h, w, channels, count, seed) => {
+          const rng = createRng(seed);
+          const domain = createGridDomain(h, w);
+          const size = h * w;
+          const image = randomImage(h, w, channels, seed, -3, 3);
+          const baseline = randomImage(h, w, channels, seed + 1, -1e-3, 1e4);
+          const masks = Float32Array.from({ length: (count + 2) * size }, () => rng.next() * 1.2 - 0.1);
+          const expected = blendBatch(image, baseline, domain, masks, 1, count).data;
+          const got = new Float32Array(count * size * channels);
+          blendMasksInto(image.data, baseline.data, channels, size, masks, 1, count, got);
+          expect(bitsEqual(got, expected)).toBe(true);
+          const gradient = Float32Array.from({ length: count * size * channels }, () => rng.normal());
+          const ref = new Float32Array(3 + count * size);
+          differentialFromGradients(image, baseline, gradient, count, ref, 3);
+          const out = new Float32Array(3 + count * size);
+          differentialFromDelta(imageDelta(image.data, baseline.data), channels, size, gradient, count, out, 3);
+          expect(bitsEqual(out, ref)).toBe(true);
+          const fromDelta = new Float32Array(count * size * channels);
+          blendMasksDeltaInto(
+            image.data,
+            imageDelta(image.data, baseline.data),
+            channels,
+            size,
+            masks,
+            1,
+            count,
+            fromDelta,
+          );
+          expect(bitsEqual(fromDelta, expected)).toBe(true);
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -242,19 +271,26 @@ describe('interpolation and differential kernels', () => {
 describe('work splits of the threads', () => {
   it('smoothFieldPart: pass 0 over all parts, then pass 1 over all parts, equals the whole smoothing bit for bit', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.double({ min: 0, max: 6, noNaN: true }), fc.integer({ min: 1, max: 5 }), fc.nat(), (h, w, sigma, parts, seed) => {
-        const rng = createRng(seed);
-        const domain = createGridDomain(h, w);
-        const field = Float32Array.from({ length: h * w }, () => rng.next());
-        const expected = field.slice();
-        smoothFieldsUnchecked(createGaussianMetric(domain, { sigma }), expected, 1);
-        // one metric per "thread", as the workers have
-        const metrics = Array.from({ length: parts }, () => createGaussianMetric(domain, { sigma }));
-        const temp = new Float64Array(h * w);
-        for (let p = 0; p < parts; p++) smoothFieldPart(metrics[p]!, field, temp, 0, p, parts);
-        for (let p = parts - 1; p >= 0; p--) smoothFieldPart(metrics[p]!, field, temp, 1, p, parts);
-        expect(bitsEqual(field, expected)).toBe(true);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.double({ min: 0, max: 6, noNaN: true }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.nat(),
+        (h, w, sigma, parts, seed) => {
+          const rng = createRng(seed);
+          const domain = createGridDomain(h, w);
+          const field = Float32Array.from({ length: h * w }, () => rng.next());
+          const expected = field.slice();
+          smoothFieldsUnchecked(createGaussianMetric(domain, { sigma }), expected, 1);
+          // one metric per "thread", as the workers have
+          const metrics = Array.from({ length: parts }, () => createGaussianMetric(domain, { sigma }));
+          const temp = new Float64Array(h * w);
+          for (let p = 0; p < parts; p++) smoothFieldPart(metrics[p]!, field, temp, 0, p, parts);
+          for (let p = parts - 1; p >= 0; p--) smoothFieldPart(metrics[p]!, field, temp, 1, p, parts);
+          expect(bitsEqual(field, expected)).toBe(true);
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -421,7 +457,9 @@ describe('worker threads (compiled worker from dist/: build the package first)',
       // the same report as the metric's own check of the interior masks
       const fields = new Float32Array(5 * 64);
       fields[3 * 64 + 5] = Number.NaN;
-      expect(() => createGaussianMetric(domain, { sigma: 1 }).applyInPlace(fields, 5)).toThrow((singleError as Error).message);
+      expect(() => createGaussianMetric(domain, { sigma: 1 }).applyInPlace(fields, 5)).toThrow(
+        (singleError as Error).message,
+      );
     } finally {
       await pair.close();
     }
@@ -430,40 +468,51 @@ describe('worker threads (compiled worker from dist/: build the package first)',
   // Linux: the process's threads are listed in /proc/self/task (the workers are unref'ed, so a
   // leaked one would not keep Node alive: count the OS threads instead)
   const osThreads = (): number => readdirSync('/proc/self/task').length;
-  it.skipIf(!existsSync('/proc/self/task'))('aborting or failing mid-run with threads: 2 rejects and leaves no worker thread running', async () => {
-    const S = 12;
-    const classifier = createAnalyticClassifier({ height: S, width: S, channels: 3, classes: 3, seed: 2 });
-    const options = { image: randomImage(S, S, 3, 3), baseline: randomImage(S, S, 3, 4), target: 0, steps: 6, threads: 2, saturationTarget: 1, maxIterations: 30 } as const;
-    // warm up (any lazily started platform threads start here), then count
-    await optimizeAblationPath(classifier, { ...options, maxIterations: 1 });
-    const before = osThreads();
-    const controller = new AbortController();
-    let during = 0;
-    await expect(
-      optimizeAblationPath(classifier, {
-        ...options,
-        signal: controller.signal,
-        onProgress: (p) => {
-          during = osThreads();
-          if (p.iteration === 2) controller.abort();
+  it.skipIf(!existsSync('/proc/self/task'))(
+    'aborting or failing mid-run with threads: 2 rejects and leaves no worker thread running',
+    async () => {
+      const S = 12;
+      const classifier = createAnalyticClassifier({ height: S, width: S, channels: 3, classes: 3, seed: 2 });
+      const options = {
+        image: randomImage(S, S, 3, 3),
+        baseline: randomImage(S, S, 3, 4),
+        target: 0,
+        steps: 6,
+        threads: 2,
+        saturationTarget: 1,
+        maxIterations: 30,
+      } as const;
+      // warm up (any lazily started platform threads start here), then count
+      await optimizeAblationPath(classifier, { ...options, maxIterations: 1 });
+      const before = osThreads();
+      const controller = new AbortController();
+      let during = 0;
+      await expect(
+        optimizeAblationPath(classifier, {
+          ...options,
+          signal: controller.signal,
+          onProgress: (p) => {
+            during = osThreads();
+            if (p.iteration === 2) controller.abort();
+          },
+        }),
+      ).rejects.toThrow(AbortError);
+      expect(during).toBeGreaterThan(before); // the worker existed
+      expect(osThreads()).toBe(before);
+      let calls = 0;
+      const failing = {
+        inputShape: classifier.inputShape,
+        classes: classifier.classes,
+        predict: (b: ImageBatch) => classifier.predict(b),
+        gradient: (b: ImageBatch, t: number | Int32Array) => {
+          if (++calls === 3) return Promise.reject(new Error('the model crashed'));
+          return (classifier.gradient as NonNullable<typeof classifier.gradient>)(b, t);
         },
-      }),
-    ).rejects.toThrow(AbortError);
-    expect(during).toBeGreaterThan(before); // the worker existed
-    expect(osThreads()).toBe(before);
-    let calls = 0;
-    const failing = {
-      inputShape: classifier.inputShape,
-      classes: classifier.classes,
-      predict: (b: ImageBatch) => classifier.predict(b),
-      gradient: (b: ImageBatch, t: number | Int32Array) => {
-        if (++calls === 3) return Promise.reject(new Error('the model crashed'));
-        return (classifier.gradient as NonNullable<typeof classifier.gradient>)(b, t);
-      },
-    };
-    await expect(optimizeAblationPath(failing, options)).rejects.toThrow('the model crashed');
-    expect(osThreads()).toBe(before);
-  });
+      };
+      await expect(optimizeAblationPath(failing, options)).rejects.toThrow('the model crashed');
+      expect(osThreads()).toBe(before);
+    },
+  );
 
   it('rejects a bad thread count with OptionError; threads: 1 starts no worker', async () => {
     const domain = createGridDomain(4, 4);

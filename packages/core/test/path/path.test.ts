@@ -24,7 +24,9 @@ import {
 const stepsArb = fc.integer({ min: 1, max: 12 });
 const pairArb = fc
   .tuple(domainArb({ maxSide: 5 }), stepsArb)
-  .chain(([d, s]) => fc.tuple(ablationPathArb(d, s), ablationPathArb(d, s), fc.double({ min: 0, max: 1, noNaN: true })));
+  .chain(([d, s]) =>
+    fc.tuple(ablationPathArb(d, s), ablationPathArb(d, s), fc.double({ min: 0, max: 1, noNaN: true })),
+  );
 
 describe('paths (docs/math.md §1)', () => {
   it('createPath validates steps, length and values with typed errors naming the problem', () => {
@@ -38,7 +40,14 @@ describe('paths (docs/math.md §1)', () => {
     expect(() => createPath(d, 1, bad)).toThrow(/mask 1, point 2/);
     bad[6] = Infinity;
     expect(() => createPath(d, 1, bad)).toThrow(InvalidValueError);
-    const empty = { height: 0, width: 3, size: 0, weights: new Float64Array(0), extent: [3, 0] as const, uniform: true } satisfies Domain;
+    const empty = {
+      height: 0,
+      width: 3,
+      size: 0,
+      weights: new Float64Array(0),
+      extent: [3, 0] as const,
+      uniform: true,
+    } satisfies Domain;
     expect(() => createPath(empty, 1, new Float32Array(0))).toThrow(EmptyDomainError);
     expect(() => linearPath(empty, 1)).toThrow(EmptyDomainError);
     expect(() => linearPath(d, 0)).toThrow(OptionError);
@@ -74,8 +83,9 @@ describe('paths (docs/math.md §1)', () => {
   });
   it('Remark 3.3: ψ = ∂φ/∂t is a doubly stochastic density', () => {
     fc.assert(
-      fc.property(fc.tuple(domainArb({ maxSide: 5 }), stepsArb).chain(([d, s]) => ablationPathArb(d, s)), (path) =>
-        assertDoublyStochastic(path, { tolerance: 1e-5 }),
+      fc.property(
+        fc.tuple(domainArb({ maxSide: 5 }), stepsArb).chain(([d, s]) => ablationPathArb(d, s)),
+        (path) => assertDoublyStochastic(path, { tolerance: 1e-5 }),
       ),
       { numRuns: 150 },
     );

@@ -2,7 +2,13 @@ import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createGridDomain } from '../../src/domain/domain.js';
-import { AblationPathError, FileFormatError, InvalidValueError, OptionError, ShapeError } from '../../src/infra/errors.js';
+import {
+  AblationPathError,
+  FileFormatError,
+  InvalidValueError,
+  OptionError,
+  ShapeError,
+} from '../../src/infra/errors.js';
 import { decodePath, encodePath, PATH_FILE_MAGIC } from '../../src/path/pathFile.js';
 import type { AblationPath } from '../../src/types.js';
 
@@ -17,18 +23,23 @@ const pathArb = fc
     extent: fc.tuple(fc.double({ min: 0.01, max: 1e3, noNaN: true }), fc.double({ min: 0.01, max: 1e3, noNaN: true })),
   })
   .chain(({ height, width, steps, weighted, extent }) =>
-    fc.record({
-      masks: fc.array(f32, { minLength: (steps + 1) * height * width, maxLength: (steps + 1) * height * width }),
-      weights: weighted
-        ? fc.array(fc.double({ min: 0.01, max: 10, noNaN: true }), { minLength: height * width, maxLength: height * width })
-        : fc.constant(undefined),
-      metadata: fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 })),
-    }).map(({ masks, weights, metadata }) => {
-      const domain = createGridDomain(height, width, weights === undefined ? { extent } : { extent, weights });
-      const path: AblationPath = { domain, steps, masks: Float32Array.from(masks) };
-      // JSON round trip normalises -0 and the like, so compare against what JSON keeps.
-      return { path, metadata: JSON.parse(JSON.stringify(metadata)) as Record<string, never> };
-    }),
+    fc
+      .record({
+        masks: fc.array(f32, { minLength: (steps + 1) * height * width, maxLength: (steps + 1) * height * width }),
+        weights: weighted
+          ? fc.array(fc.double({ min: 0.01, max: 10, noNaN: true }), {
+              minLength: height * width,
+              maxLength: height * width,
+            })
+          : fc.constant(undefined),
+        metadata: fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 })),
+      })
+      .map(({ masks, weights, metadata }) => {
+        const domain = createGridDomain(height, width, weights === undefined ? { extent } : { extent, weights });
+        const path: AblationPath = { domain, steps, masks: Float32Array.from(masks) };
+        // JSON round trip normalises -0 and the like, so compare against what JSON keeps.
+        return { path, metadata: JSON.parse(JSON.stringify(metadata)) as Record<string, never> };
+      }),
   );
 
 describe('encodePath / decodePath', () => {
@@ -75,7 +86,10 @@ describe('encodePath / decodePath', () => {
 
   it('rejects every truncation and every single flipped byte with a typed error', () => {
     const domain = createGridDomain(3, 2);
-    const bytes = encodePath({ domain, steps: 2, masks: Float32Array.from({ length: 18 }, (_, i) => (i % 7) / 7) }, { k: 'v' });
+    const bytes = encodePath(
+      { domain, steps: 2, masks: Float32Array.from({ length: 18 }, (_, i) => (i % 7) / 7) },
+      { k: 'v' },
+    );
     for (let n = 0; n < bytes.length; n++) {
       expect(() => decodePath(bytes.subarray(0, n))).toThrow(FileFormatError);
     }
@@ -110,7 +124,9 @@ describe('encodePath / decodePath', () => {
   it('refuses to encode inconsistent paths', () => {
     const domain = createGridDomain(2, 2);
     expect(() => encodePath({ domain, steps: 1, masks: new Float32Array(7) })).toThrow(ShapeError);
-    expect(() => encodePath({ domain, steps: 1, masks: Float32Array.of(0, 0, 0, NaN, 1, 1, 1, 1) })).toThrow(InvalidValueError);
+    expect(() => encodePath({ domain, steps: 1, masks: Float32Array.of(0, 0, 0, NaN, 1, 1, 1, 1) })).toThrow(
+      InvalidValueError,
+    );
   });
 
   it('refuses to write what decodePath would reject: a non-finite extent, unserialisable or non-object metadata', () => {
@@ -118,7 +134,9 @@ describe('encodePath / decodePath', () => {
     const masks = Float32Array.of(0, 0, 1, 1);
     expect(() => encodePath({ domain: { ...domain, extent: [Number.NaN, 1] }, steps: 1, masks })).toThrow(ShapeError);
     expect(() => encodePath({ domain, steps: 1, masks }, { big: 1n } as never)).toThrow(OptionError);
-    expect(() => encodePath({ domain, steps: 1, masks }, { toJSON: () => [1] } as never)).toThrow(/must serialise to a JSON object/);
+    expect(() => encodePath({ domain, steps: 1, masks }, { toJSON: () => [1] } as never)).toThrow(
+      /must serialise to a JSON object/,
+    );
     expect(() => encodePath({ domain, steps: 1, masks }, { toJSON: () => undefined } as never)).toThrow(OptionError);
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;

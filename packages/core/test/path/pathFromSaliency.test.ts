@@ -30,8 +30,13 @@ function assertOrdering(path: AblationPath, saliency: ArrayLike<number>): void {
     for (let a = 0; a < size; a++) {
       for (let b = 0; b < size; b++) {
         // the less salient point is at least as ablated (switched to the baseline) as the more salient one
-        if ((saliency[a] as number) < (saliency[b] as number) && (path.masks[k * size + a] as number) < (path.masks[k * size + b] as number)) {
-          throw new Error(`mask ${k}: point ${a} (saliency ${saliency[a]}) is less ablated than point ${b} (saliency ${saliency[b]})`);
+        if (
+          (saliency[a] as number) < (saliency[b] as number) &&
+          (path.masks[k * size + a] as number) < (path.masks[k * size + b] as number)
+        ) {
+          throw new Error(
+            `mask ${k}: point ${a} (saliency ${saliency[a]}) is less ablated than point ${b} (saliency ${saliency[b]})`,
+          );
         }
       }
     }
@@ -57,7 +62,8 @@ describe('pathFromSaliency (§4.2)', () => {
         for (let k = 0; k <= steps; k++) {
           for (let a = 0; a < d.size; a++) {
             for (let b = 0; b < d.size; b++) {
-              if (sal[a] === sal[b] && p.masks[k * d.size + a] !== p.masks[k * d.size + b]) throw new Error(`tied points ${a}, ${b} differ in mask ${k}`);
+              if (sal[a] === sal[b] && p.masks[k * d.size + a] !== p.masks[k * d.size + b])
+                throw new Error(`tied points ${a}, ${b} differ in mask ${k}`);
             }
           }
         }
@@ -104,7 +110,8 @@ describe('pathFromSaliency (§4.2)', () => {
   it('spreads a tie linearly: all points tied switch together at constant speed', () => {
     const d = createGridDomain(1, 4);
     const p = pathFromSaliency([1, 1, 1, 1], d, 4);
-    for (let k = 0; k <= 4; k++) expect(Array.from(p.masks.subarray(4 * k, 4 * k + 4))).toEqual([k / 4, k / 4, k / 4, k / 4]);
+    for (let k = 0; k <= 4; k++)
+      expect(Array.from(p.masks.subarray(4 * k, 4 * k + 4))).toEqual([k / 4, k / 4, k / 4, k / 4]);
     // weighted: the light point (weight 1/4) goes first and is done at t = 1/4
     const wd = createGridDomain(1, 2, { weights: [3, 1] });
     const q = pathFromSaliency([5, 0], wd, 4);
@@ -117,7 +124,14 @@ describe('pathFromSaliency (§4.2)', () => {
     expect(() => pathFromSaliency(new Float32Array(3), d, 2)).toThrow(/expected 4/);
     expect(() => pathFromSaliency(Float32Array.of(0, Number.NaN, 0, 0), d, 2)).toThrow(InvalidValueError);
     expect(() => pathFromSaliency(new Float32Array(4), d, 0)).toThrow(OptionError);
-    const empty = { height: 0, width: 2, size: 0, weights: new Float64Array(0), extent: [2, 0] as const, uniform: true };
+    const empty = {
+      height: 0,
+      width: 2,
+      size: 0,
+      weights: new Float64Array(0),
+      extent: [2, 0] as const,
+      uniform: true,
+    };
     expect(() => pathFromSaliency(new Float32Array(0), empty, 2)).toThrow(EmptyDomainError);
   });
 });
@@ -131,7 +145,7 @@ describe('randomAblationPath (Appendix E)', () => {
         fc.integer(),
         fc.constantFrom(0, 0.5, 2),
         (d, steps, seed, sigmaFraction) => {
-          const sigma = sigmaFraction * d.extent[0] / d.width;
+          const sigma = (sigmaFraction * d.extent[0]) / d.width;
           const p = randomAblationPath(d, steps, { seed, sigma });
           expect(checkAblationPath(p, { tolerance: 1e-6 }).violations).toEqual([]);
         },
@@ -157,7 +171,11 @@ describe('randomAblationPath (Appendix E)', () => {
     const roughness = (p: AblationPath): number => {
       const half = p.steps / 2;
       let s = 0;
-      for (let y = 0; y < 32; y++) for (let x = 0; x + 1 < 32; x++) s += Math.abs((p.masks[half * d.size + y * 32 + x + 1] as number) - (p.masks[half * d.size + y * 32 + x] as number));
+      for (let y = 0; y < 32; y++)
+        for (let x = 0; x + 1 < 32; x++)
+          s += Math.abs(
+            (p.masks[half * d.size + y * 32 + x + 1] as number) - (p.masks[half * d.size + y * 32 + x] as number),
+          );
       return s / (32 * 31);
     };
     const pixelwise = roughness(randomAblationPath(d, 8, { seed: 3 }));

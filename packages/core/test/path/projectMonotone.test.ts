@@ -14,7 +14,8 @@ import { projectMonotoneInPlace } from '../../src/path/monotoneKernel.js';
 /** Half the largest drop, by brute force over all pairs i < j. */
 function halfLargestDrop(p: readonly number[]): number {
   let d = 0;
-  for (let i = 0; i < p.length; i++) for (let j = i + 1; j < p.length; j++) d = Math.max(d, ((p[i] as number) - (p[j] as number)) / 2);
+  for (let i = 0; i < p.length; i++)
+    for (let j = i + 1; j < p.length; j++) d = Math.max(d, ((p[i] as number) - (p[j] as number)) / 2);
   return d;
 }
 const linf = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
@@ -177,16 +178,14 @@ describe('projectMonotoneSequence (docs/math.md §3)', () => {
 });
 
 describe('projectMonotone on paths', () => {
-  const pathArb = fc
-    .tuple(domainArb({ maxSide: 4 }), fc.integer({ min: 1, max: 9 }))
-    .chain(([domain, steps]) =>
-      fc
-        .array(fc.oneof(fc.double({ min: -1, max: 2, noNaN: true }), fc.constantFrom(0, 1)), {
-          minLength: (steps + 1) * domain.size,
-          maxLength: (steps + 1) * domain.size,
-        })
-        .map((v) => createPath(domain, steps, Float32Array.from(v))),
-    );
+  const pathArb = fc.tuple(domainArb({ maxSide: 4 }), fc.integer({ min: 1, max: 9 })).chain(([domain, steps]) =>
+    fc
+      .array(fc.oneof(fc.double({ min: -1, max: 2, noNaN: true }), fc.constantFrom(0, 1)), {
+        minLength: (steps + 1) * domain.size,
+        maxLength: (steps + 1) * domain.size,
+      })
+      .map((v) => createPath(domain, steps, Float32Array.from(v))),
+  );
   it('projects every point independently, does not mutate its input, and the kernel agrees', () => {
     fc.assert(
       fc.property(pathArb, (path) => {
@@ -204,7 +203,10 @@ describe('projectMonotone on paths', () => {
           expect(isNonDecreasing(q)).toBe(true);
           // float32 storage of the midrange: within one float32 rounding of the double result
           const ref = projectMonotoneSequence(p);
-          for (let k = 0; k < q.length; k++) expect(Math.abs((q[k] as number) - (ref[k] as number))).toBeLessThanOrEqual(2e-7 * Math.max(1, Math.abs(ref[k] as number)));
+          for (let k = 0; k < q.length; k++)
+            expect(Math.abs((q[k] as number) - (ref[k] as number))).toBeLessThanOrEqual(
+              2e-7 * Math.max(1, Math.abs(ref[k] as number)),
+            );
         }
         const inPlace = path.masks.slice();
         projectMonotoneInPlace(inPlace, size, path.steps);
@@ -217,6 +219,8 @@ describe('projectMonotone on paths', () => {
   it('rejects malformed paths with typed errors', () => {
     const d = createGridDomain(1, 2);
     expect(() => projectMonotone({ domain: d, steps: 1, masks: new Float32Array(3) })).toThrow(ShapeError);
-    expect(() => projectMonotone({ domain: d, steps: 1, masks: Float32Array.of(0, Number.NaN, 1, 1) })).toThrow(InvalidValueError);
+    expect(() => projectMonotone({ domain: d, steps: 1, masks: Float32Array.of(0, Number.NaN, 1, 1) })).toThrow(
+      InvalidValueError,
+    );
   });
 });

@@ -39,10 +39,12 @@ function onSegment(o: Float32Array, a: Float32Array, b: Float32Array, tol: numbe
       best = i;
     }
   }
-  const lambda = best < 0 ? 0 : ((o[best] as number) - (a[best] as number)) / ((b[best] as number) - (a[best] as number));
+  const lambda =
+    best < 0 ? 0 : ((o[best] as number) - (a[best] as number)) / ((b[best] as number) - (a[best] as number));
   if (lambda < -tol || lambda > 1 + tol) return false;
   for (let i = 0; i < a.length; i++) {
-    if (Math.abs((a[i] as number) + lambda * ((b[i] as number) - (a[i] as number)) - (o[i] as number)) > tol) return false;
+    if (Math.abs((a[i] as number) + lambda * ((b[i] as number) - (a[i] as number)) - (o[i] as number)) > tol)
+      return false;
   }
   return true;
 }
@@ -70,7 +72,8 @@ describe('reparametrize (docs/math.md §2, Lemma 3.2, Appendix A)', () => {
         const out = reparametrize(path);
         for (let j = 0; j <= path.steps; j++) {
           let found = false;
-          for (let k = 0; k < path.steps && !found; k++) found = onSegment(mask(out, j), mask(path, k), mask(path, k + 1), 1e-6);
+          for (let k = 0; k < path.steps && !found; k++)
+            found = onSegment(mask(out, j), mask(path, k), mask(path, k + 1), 1e-6);
           expect(found).toBe(true);
         }
         assertReparametrization(path, out, { tolerance: 1e-6 });
@@ -88,7 +91,9 @@ describe('reparametrize (docs/math.md §2, Lemma 3.2, Appendix A)', () => {
         for (let i = 0; i < path.masks.length; i++) {
           expect(Math.abs((out.masks[i] as number) - (path.masks[i] as number))).toBeLessThan(1e-5);
         }
-        expect(reparametrize(linearPath(path.domain, path.steps)).masks).toEqual(linearPath(path.domain, path.steps).masks);
+        expect(reparametrize(linearPath(path.domain, path.steps)).masks).toEqual(
+          linearPath(path.domain, path.steps).masks,
+        );
       }),
       { numRuns: 200 },
     );

@@ -32,7 +32,11 @@ function referencePoint(path: AblationPath, scores: number[], sigma: number): { 
   const { width: W, height: H, size } = path.domain;
   const T = path.steps;
   let index = -1;
-  for (let k = 1; k < T; k++) if (scores[k]! <= 0.8 * scores[0]!) { index = k; break; }
+  for (let k = 1; k < T; k++)
+    if (scores[k]! <= 0.8 * scores[0]!) {
+      index = k;
+      break;
+    }
   if (index < 0) {
     index = 1;
     for (let k = 2; k < T; k++) if (scores[k]! > scores[index]!) index = k;
@@ -81,7 +85,10 @@ function referencePoint(path: AblationPath, scores: number[], sigma: number): { 
       for (let t = 0; t < size; t++) v += ws * w(r, t) * c(s, t);
     }
     const z = acc / Math.sqrt(v);
-    if (z > bestZ) { bestZ = z; best = r; }
+    if (z > bestZ) {
+      bestZ = z;
+      best = r;
+    }
   }
   return { x: best % W, y: Math.floor(best / W), index };
 }
@@ -108,7 +115,11 @@ describe('pointingGamePoint: the mask', () => {
     // F largest at k = 0 (which the old rule read: the all-zero mask, i.e. the centre); interior max at k = 2
     expect(pointingGamePoint(path, [1, 0.85, 0.9, 0.81])).toEqual({ x: 2, y: 1, index: 2, time: 2 / 3 });
     // absolute level 0.1 never reached; F(1) largest among interior masks → d = (1 − a) + (1 − b)
-    expect(pointingGamePoint(path, [0.95, 0.9, 0.6, 0.2], { reference: 'absolute', level: 0.1 })).toMatchObject({ x: 1, y: 1, index: 1 });
+    expect(pointingGamePoint(path, [0.95, 0.9, 0.6, 0.2], { reference: 'absolute', level: 0.1 })).toMatchObject({
+      x: 1,
+      y: 1,
+      index: 1,
+    });
   });
   it('points nowhere near the centre when F never drops and the evidence sits in a corner', () => {
     const d = createGridDomain(21, 21);
@@ -116,10 +127,12 @@ describe('pointingGamePoint: the mask', () => {
     const T = 8;
     const masks: number[][] = [];
     for (let k = 0; k <= T; k++) {
-      masks.push(Array.from({ length: d.size }, (_, r) => {
-        const corner = r % 21 >= 17 && Math.floor(r / 21) >= 17;
-        return k === T ? 1 : corner ? 0 : Math.min(1, (2 * k) / T);
-      }));
+      masks.push(
+        Array.from({ length: d.size }, (_, r) => {
+          const corner = r % 21 >= 17 && Math.floor(r / 21) >= 17;
+          return k === T ? 1 : corner ? 0 : Math.min(1, (2 * k) / T);
+        }),
+      );
     }
     const p = pointingGamePoint(pathOf(d, masks), Array<number>(T + 1).fill(1));
     expect(p.x).toBeGreaterThanOrEqual(17);
@@ -214,7 +227,12 @@ describe('pointingGamePoint: the point', () => {
       expect(inRegion(p.x, p.y)).toBe(true);
     });
     it('the point of the §4.2 path of integrated gradients lies in the region', async () => {
-      const map = await attribute(classifier, { image, baseline, target, method: { name: 'integrated-gradients', steps: 32 } });
+      const map = await attribute(classifier, {
+        image,
+        baseline,
+        target,
+        method: { name: 'integrated-gradients', steps: 32 },
+      });
       const path = pathFromSaliency(map.data, domain, 12);
       const { scores } = await scorePath(classifier, { image, baseline, target, path });
       const p = pointingGamePoint(path, scores);

@@ -42,42 +42,58 @@ describe('thresholdMask', () => {
 
   it('agrees with a brute-force search over full probabilities (ties count as kept)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 2, max: 5 }), fc.nat(), fc.double({ min: 0, max: 1, noNaN: true }), (steps, classes, seed, ignore) => {
-        // thresholdMask reads t_k ≥ ignoreFraction as k ≥ ignoreFraction·T − 1e-9 (documented: it
-        // absorbs rounding of the product); cut-offs within that band above a grid time are
-        // ambiguous between the two readings and skipped. Exact grid times are kept.
-        const above = ignore * steps - Math.floor(ignore * steps);
-        fc.pre(!(above > 1e-12 * steps && above <= 2e-9));
-        const path = randomAblationPath(domain, steps, { seed });
-        const target = seed % classes;
-        const probabilities = new Float32Array((steps + 1) * classes).map((_, i) => ((i * 7919 + seed) % 13) / 13);
-        const r = thresholdMask(path, { target, classes, probabilities }, { ignoreFraction: ignore });
-        const keeps = (k: number) => {
-          const row = Array.from(probabilities.subarray(k * classes, (k + 1) * classes));
-          return (row[target] as number) >= Math.max(...row);
-        };
-        const candidates = Array.from({ length: steps + 1 }, (_, k) => k).filter((k) => k / steps >= ignore - 1e-12 && keeps(k));
-        if (candidates.length > 0) {
-          expect(r.found).toBe(true);
-          expect(r.index).toBe(Math.max(...candidates));
-        } else {
-          expect(r.found).toBe(false);
-          const f = Array.from({ length: steps + 1 }, (_, k) => probabilities[k * classes + target] as number);
-          const best = Math.max(...f);
-          expect(r.index).toBe(f.lastIndexOf(best));
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 2, max: 5 }),
+        fc.nat(),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (steps, classes, seed, ignore) => {
+          // thresholdMask reads t_k ≥ ignoreFraction as k ≥ ignoreFraction·T − 1e-9 (documented: it
+          // absorbs rounding of the product); cut-offs within that band above a grid time are
+          // ambiguous between the two readings and skipped. Exact grid times are kept.
+          const above = ignore * steps - Math.floor(ignore * steps);
+          fc.pre(!(above > 1e-12 * steps && above <= 2e-9));
+          const path = randomAblationPath(domain, steps, { seed });
+          const target = seed % classes;
+          const probabilities = new Float32Array((steps + 1) * classes).map((_, i) => ((i * 7919 + seed) % 13) / 13);
+          const r = thresholdMask(path, { target, classes, probabilities }, { ignoreFraction: ignore });
+          const keeps = (k: number) => {
+            const row = Array.from(probabilities.subarray(k * classes, (k + 1) * classes));
+            return (row[target] as number) >= Math.max(...row);
+          };
+          const candidates = Array.from({ length: steps + 1 }, (_, k) => k).filter(
+            (k) => k / steps >= ignore - 1e-12 && keeps(k),
+          );
+          if (candidates.length > 0) {
+            expect(r.found).toBe(true);
+            expect(r.index).toBe(Math.max(...candidates));
+          } else {
+            expect(r.found).toBe(false);
+            const f = Array.from({ length: steps + 1 }, (_, k) => probabilities[k * classes + target] as number);
+            const best = Math.max(...f);
+            expect(r.index).toBe(f.lastIndexOf(best));
+          }
+        },
+      ),
     );
   });
 
   it('rejects mismatched lengths, NaN scores, bad targets and options', () => {
     const predicted = new Int32Array(9);
     expect(() => thresholdMask(path8, { target: 0, scores: new Float64Array(8), predicted })).toThrow(ShapeError);
-    expect(() => thresholdMask(path8, { target: 0, scores: new Float64Array(9).fill(Number.NaN), predicted })).toThrow(InvalidValueError);
+    expect(() => thresholdMask(path8, { target: 0, scores: new Float64Array(9).fill(Number.NaN), predicted })).toThrow(
+      InvalidValueError,
+    );
     expect(() => thresholdMask(path8, { target: -1, scores: new Float64Array(9), predicted })).toThrow(TargetError);
-    expect(() => thresholdMask(path8, { target: 3, classes: 3, probabilities: new Float32Array(27) })).toThrow(TargetError);
-    expect(() => thresholdMask(path8, { target: 0, classes: 3, probabilities: new Float32Array(26) })).toThrow(ShapeError);
-    expect(() => thresholdMask(path8, { target: 0, scores: new Float64Array(9), predicted }, { ignoreFraction: 1.5 })).toThrow(OptionError);
+    expect(() => thresholdMask(path8, { target: 3, classes: 3, probabilities: new Float32Array(27) })).toThrow(
+      TargetError,
+    );
+    expect(() => thresholdMask(path8, { target: 0, classes: 3, probabilities: new Float32Array(26) })).toThrow(
+      ShapeError,
+    );
+    expect(() =>
+      thresholdMask(path8, { target: 0, scores: new Float64Array(9), predicted }, { ignoreFraction: 1.5 }),
+    ).toThrow(OptionError);
   });
 
   it('rejects predicted classes that are not class indices (plain arrays or float arrays from JavaScript)', () => {
@@ -85,13 +101,18 @@ describe('thresholdMask', () => {
     // without the check, 0.5 ≠ target silently reads as "target lost" and 0 at index 4 as "kept"
     const half = [0, 0, 0, 0, 0.5, 0, 0, 0, 0] as unknown as Int32Array;
     expect(() => thresholdMask(path8, { target: 0, scores, predicted: half })).toThrow(TargetError);
-    expect(() => thresholdMask(path8, { target: 0, scores, predicted: half })).toThrow(/predicted\[4\] must be a class index \(an integer ≥ 0\), got 0\.5/);
+    expect(() => thresholdMask(path8, { target: 0, scores, predicted: half })).toThrow(
+      /predicted\[4\] must be a class index \(an integer ≥ 0\), got 0\.5/,
+    );
     const nan = Float64Array.from([0, 0, 0, 0, 0, 0, 0, 0, Number.NaN]) as unknown as Int32Array;
     expect(() => thresholdMask(path8, { target: 0, scores, predicted: nan })).toThrow(/predicted\[8\] .* got NaN/);
     const negative = [0, 0, -1, 0, 0, 0, 0, 0, 0] as unknown as Int32Array;
     expect(() => thresholdMask(path8, { target: 0, scores, predicted: negative })).toThrow(TargetError);
     // integer class indices in a plain array are still accepted: kept at k = 8, the most ablated mask
-    expect(thresholdMask(path8, { target: 0, scores, predicted: [1, 1, 1, 1, 1, 1, 1, 1, 0] as unknown as Int32Array }).index).toBe(8);
+    expect(
+      thresholdMask(path8, { target: 0, scores, predicted: [1, 1, 1, 1, 1, 1, 1, 1, 0] as unknown as Int32Array })
+        .index,
+    ).toBe(8);
   });
 });
 
@@ -101,7 +122,16 @@ describe('§4.3 saturated classifier: P equals the crossing time', () => {
     const W = 4;
     let crossings = 0;
     for (let seed = 0; seed < 20; seed++) {
-      const f = createAnalyticClassifier({ height: H, width: W, channels: 2, classes: 3, seed, quadraticScale: 0, output: 'hard', linearScale: 3 });
+      const f = createAnalyticClassifier({
+        height: H,
+        width: W,
+        channels: 2,
+        classes: 3,
+        seed,
+        quadraticScale: 0,
+        output: 'hard',
+        linearScale: 3,
+      });
       const image = randomImage(H, W, 2, 100 + seed);
       const baseline = randomImage(H, W, 2, 200 + seed);
       // the logits are affine in x, so along x(t) = x0 + t(x1 − x0) they are affine in t

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { CapabilityError, InvalidValueError, createGridDomain, createRng, differentialFromGradients, pairDifferential, pathDifferential, scorePath } from '@ablation-path/core';
+import {
+  CapabilityError,
+  InvalidValueError,
+  createGridDomain,
+  createRng,
+  differentialFromGradients,
+  pairDifferential,
+  pathDifferential,
+  scorePath,
+} from '@ablation-path/core';
 import type { AblationPath } from '@ablation-path/core';
 import { createAnalyticClassifier } from '@ablation-path/core/testing';
 import { randomImage, randomMasksPath } from '../helpers.js';
@@ -46,29 +55,34 @@ describe('pathDifferential', () => {
   it('matches central finite differences of P along random interior directions', async () => {
     const domain = createGridDomain(H, W);
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 2, max: 8 }), fc.nat(), fc.integer({ min: 0, max: classes - 1 }), async (steps, seed, target) => {
-        const f = createAnalyticClassifier({ height: H, width: W, channels: C, classes, seed: seed % 5 });
-        const image = randomImage(H, W, C, seed + 1);
-        const baseline = randomImage(H, W, C, seed + 2, 0, 0.3);
-        const path = randomMasksPath(domain, steps, seed);
-        const rng = createRng(seed + 3);
-        const direction = new Float32Array(path.masks.length);
-        for (let i = domain.size; i < steps * domain.size; i++) direction[i] = rng.normal();
-        const shifted = (s: number): AblationPath => {
-          const m = path.masks.slice();
-          for (let i = 0; i < m.length; i++) m[i] = (m[i] as number) + s * (direction[i] as number);
-          return { domain, steps, masks: m };
-        };
-        const plus = await scorePath(f, { image, baseline, target, path: shifted(h) });
-        const minus = await scorePath(f, { image, baseline, target, path: shifted(-h) });
-        const fd = (plus.score - minus.score) / (2 * h);
-        const d = await pathDifferential(f, { image, baseline, target, path });
-        const analytic = pairDifferential(d, direction);
-        expect(Math.abs(analytic - fd)).toBeLessThanOrEqual(2e-5 + 1e-4 * Math.abs(fd));
-        // and the score from the same calls equals scorePath's
-        const s = await scorePath(f, { image, baseline, target, path });
-        expect(d.score).toBeCloseTo(s.score, 6);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 2, max: 8 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: classes - 1 }),
+        async (steps, seed, target) => {
+          const f = createAnalyticClassifier({ height: H, width: W, channels: C, classes, seed: seed % 5 });
+          const image = randomImage(H, W, C, seed + 1);
+          const baseline = randomImage(H, W, C, seed + 2, 0, 0.3);
+          const path = randomMasksPath(domain, steps, seed);
+          const rng = createRng(seed + 3);
+          const direction = new Float32Array(path.masks.length);
+          for (let i = domain.size; i < steps * domain.size; i++) direction[i] = rng.normal();
+          const shifted = (s: number): AblationPath => {
+            const m = path.masks.slice();
+            for (let i = 0; i < m.length; i++) m[i] = (m[i] as number) + s * (direction[i] as number);
+            return { domain, steps, masks: m };
+          };
+          const plus = await scorePath(f, { image, baseline, target, path: shifted(h) });
+          const minus = await scorePath(f, { image, baseline, target, path: shifted(-h) });
+          const fd = (plus.score - minus.score) / (2 * h);
+          const d = await pathDifferential(f, { image, baseline, target, path });
+          const analytic = pairDifferential(d, direction);
+          expect(Math.abs(analytic - fd)).toBeLessThanOrEqual(2e-5 + 1e-4 * Math.abs(fd));
+          // and the score from the same calls equals scorePath's
+          const s = await scorePath(f, { image, baseline, target, path });
+          expect(d.score).toBeCloseTo(s.score, 6);
+        },
+      ),
       { numRuns: 20 },
     );
   });

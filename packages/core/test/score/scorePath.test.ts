@@ -42,13 +42,18 @@ async function bruteForceScore(f: Classifier, steps: number, masks: Float32Array
 describe('trapezoid weights', () => {
   it('sum to 1 and integrate piecewise-linear functions exactly', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 40 }), fc.double({ min: -3, max: 3, noNaN: true }), fc.double({ min: -3, max: 3, noNaN: true }), (steps, a, b) => {
-        const w = trapezoidWeights(steps);
-        expect(w.reduce((s, x) => s + x, 0)).toBeCloseTo(1, 12);
-        // ∫_0^1 (a + b t) dt = a + b/2
-        const values = Array.from({ length: steps + 1 }, (_, k) => a + (b * k) / steps);
-        expect(trapezoid(values)).toBeCloseTo(a + b / 2, 10);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.double({ min: -3, max: 3, noNaN: true }),
+        fc.double({ min: -3, max: 3, noNaN: true }),
+        (steps, a, b) => {
+          const w = trapezoidWeights(steps);
+          expect(w.reduce((s, x) => s + x, 0)).toBeCloseTo(1, 12);
+          // ∫_0^1 (a + b t) dt = a + b/2
+          const values = Array.from({ length: steps + 1 }, (_, k) => a + (b * k) / steps);
+          expect(trapezoid(values)).toBeCloseTo(a + b / 2, 10);
+        },
+      ),
     );
   });
   it('rejects fewer than one step', () => {
@@ -67,7 +72,12 @@ describe('predictBatched', () => {
     const path = randomMasksPath(domain, 36, 3);
     const fill = (first: number, m: number, out: Float32Array) => {
       for (let i = 0; i < m; i++) {
-        const im = blend(image, baseline, domain, path.masks.subarray((first + i) * domain.size, (first + i + 1) * domain.size));
+        const im = blend(
+          image,
+          baseline,
+          domain,
+          path.masks.subarray((first + i) * domain.size, (first + i + 1) * domain.size),
+        );
         out.set(im.data, i * H * W * C);
       }
     };
@@ -100,43 +110,67 @@ describe('predictBatched', () => {
     const logits: Classifier = {
       inputShape: classifier.inputShape,
       classes,
-      predict: (b: ImageBatch) => Promise.resolve(new Float32Array(b.count * classes).map((_, i) => (i % classes) - 1.5)),
+      predict: (b: ImageBatch) =>
+        Promise.resolve(new Float32Array(b.count * classes).map((_, i) => (i % classes) - 1.5)),
     };
     await expect(predictBatched(logits, image, 2, fill)).rejects.toThrow(InvalidValueError);
-    await expect(predictBatched(logits, image, 2, fill)).rejects.toThrow(/returned -1\.5 as the probability of class 0 for image 0: probabilities must be ≥ 0/);
+    await expect(predictBatched(logits, image, 2, fill)).rejects.toThrow(
+      /returned -1\.5 as the probability of class 0 for image 0: probabilities must be ≥ 0/,
+    );
     // non-negative but unnormalised (e.g. exp(logits) without the division)
-    const unnormalised: Classifier = { ...logits, predict: (b: ImageBatch) => Promise.resolve(new Float32Array(b.count * classes).fill(0.5)) };
-    await expect(predictBatched(unnormalised, image, 2, fill)).rejects.toThrow(/summing to 2 for image 0: each row must sum to 1/);
+    const unnormalised: Classifier = {
+      ...logits,
+      predict: (b: ImageBatch) => Promise.resolve(new Float32Array(b.count * classes).fill(0.5)),
+    };
+    await expect(predictBatched(unnormalised, image, 2, fill)).rejects.toThrow(
+      /summing to 2 for image 0: each row must sum to 1/,
+    );
     const path = straightPath(H, W, 2);
-    await expect(scorePath(unnormalised, { image, baseline: image, target: 0, path })).rejects.toThrow(InvalidValueError);
+    await expect(scorePath(unnormalised, { image, baseline: image, target: 0, path })).rejects.toThrow(
+      InvalidValueError,
+    );
     // the same rows normalised are accepted; float32 rounding of a softmax is within the slack
-    const normalised: Classifier = { ...logits, predict: (b: ImageBatch) => Promise.resolve(new Float32Array(b.count * classes).fill(1 / classes)) };
+    const normalised: Classifier = {
+      ...logits,
+      predict: (b: ImageBatch) => Promise.resolve(new Float32Array(b.count * classes).fill(1 / classes)),
+    };
     expect((await predictBatched(normalised, image, 2, fill)).length).toBe(2 * classes);
     const gradientLogits: Classifier = {
       ...logits,
       gradient: (b: ImageBatch) =>
-        Promise.resolve({ probabilities: new Float32Array(b.count * classes).fill(0.5), gradient: new Float32Array(b.data.length) }),
+        Promise.resolve({
+          probabilities: new Float32Array(b.count * classes).fill(0.5),
+          gradient: new Float32Array(b.data.length),
+        }),
     };
     const { gradientBatched } = await import('@ablation-path/core');
-    await expect(gradientBatched(gradientLogits, image, 2, fill, 0, () => {})).rejects.toThrow(/classifier\.gradient returned probabilities summing to 2/);
+    await expect(gradientBatched(gradientLogits, image, 2, fill, 0, () => {})).rejects.toThrow(
+      /classifier\.gradient returned probabilities summing to 2/,
+    );
   });
 });
 
 describe('scorePath', () => {
   it('equals a brute-force per-mask evaluation and trapezoid sum, for any batch size', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: classes - 1 }), fc.nat(), async (steps, batchSize, target, seed) => {
-        const path = randomMasksPath(createGridDomain(H, W), steps, seed);
-        const r = await scorePath(classifier, { image, baseline, target, path, batchSize });
-        const brute = await bruteForceScore(classifier, steps, path.masks, target);
-        expect(Array.from(r.scores)).toEqual(brute);
-        let p = 0;
-        for (let k = 0; k <= steps; k++) p += ((k === 0 || k === steps ? 0.5 : 1) / steps) * (brute[k] as number);
-        expect(r.score).toBeCloseTo(p, 12);
-        expect(r.score).toBeGreaterThanOrEqual(0);
-        expect(r.score).toBeLessThanOrEqual(1);
-        expect(r.evaluations).toBe(steps + 1);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 0, max: classes - 1 }),
+        fc.nat(),
+        async (steps, batchSize, target, seed) => {
+          const path = randomMasksPath(createGridDomain(H, W), steps, seed);
+          const r = await scorePath(classifier, { image, baseline, target, path, batchSize });
+          const brute = await bruteForceScore(classifier, steps, path.masks, target);
+          expect(Array.from(r.scores)).toEqual(brute);
+          let p = 0;
+          for (let k = 0; k <= steps; k++) p += ((k === 0 || k === steps ? 0.5 : 1) / steps) * (brute[k] as number);
+          expect(r.score).toBeCloseTo(p, 12);
+          expect(r.score).toBeGreaterThanOrEqual(0);
+          expect(r.score).toBeLessThanOrEqual(1);
+          expect(r.evaluations).toBe(steps + 1);
+        },
+      ),
       { numRuns: 25 },
     );
   });
@@ -162,36 +196,62 @@ describe('scorePath', () => {
     const path = straightPath(H, W, 4);
     const nanImage = { ...image, data: image.data.slice() };
     nanImage.data[7] = Number.NaN;
-    await expect(scorePath(classifier, { image: nanImage, baseline, target: 0, path })).rejects.toThrow(/image\.data contains NaN at index 7/);
+    await expect(scorePath(classifier, { image: nanImage, baseline, target: 0, path })).rejects.toThrow(
+      /image\.data contains NaN at index 7/,
+    );
     const infBase = { ...baseline, data: baseline.data.slice() };
     infBase.data[0] = Infinity;
-    await expect(scorePath(classifier, { image, baseline: infBase, target: 0, path })).rejects.toThrow(InvalidValueError);
+    await expect(scorePath(classifier, { image, baseline: infBase, target: 0, path })).rejects.toThrow(
+      InvalidValueError,
+    );
     const small = randomImage(H - 1, W, C, 5);
     await expect(scorePath(classifier, { image: small, baseline, target: 0, path })).rejects.toThrow(ShapeError);
-    await expect(scorePath(classifier, { image: small, baseline: small, target: 0, path })).rejects.toThrow(/classifier expects/);
+    await expect(scorePath(classifier, { image: small, baseline: small, target: 0, path })).rejects.toThrow(
+      /classifier expects/,
+    );
     await expect(scorePath(classifier, { image, baseline, target: classes, path })).rejects.toThrow(TargetError);
     await expect(scorePath(classifier, { image, baseline, target: -1, path })).rejects.toThrow(TargetError);
     await expect(scorePath(classifier, { image, baseline, target: 0.5, path })).rejects.toThrow(TargetError);
     const otherDomain = straightPath(H, W + 1, 4);
-    await expect(scorePath(classifier, { image, baseline, target: 0, path: otherDomain })).rejects.toThrow(/path domain/);
-    await expect(scorePath(classifier, { image, baseline, target: 0, path: { domain, steps: 0, masks: new Float32Array(domain.size) } })).rejects.toThrow(OptionError);
+    await expect(scorePath(classifier, { image, baseline, target: 0, path: otherDomain })).rejects.toThrow(
+      /path domain/,
+    );
+    await expect(
+      scorePath(classifier, {
+        image,
+        baseline,
+        target: 0,
+        path: { domain, steps: 0, masks: new Float32Array(domain.size) },
+      }),
+    ).rejects.toThrow(OptionError);
     const nanPath = { ...path, masks: path.masks.slice() };
     nanPath.masks[40] = Number.NaN;
-    await expect(scorePath(classifier, { image, baseline, target: 0, path: nanPath })).rejects.toThrow(/path\.masks contains NaN/);
-    await expect(scorePath(classifier, { image, baseline, target: 0, path: { ...path, masks: path.masks.subarray(1) } })).rejects.toThrow(ShapeError);
+    await expect(scorePath(classifier, { image, baseline, target: 0, path: nanPath })).rejects.toThrow(
+      /path\.masks contains NaN/,
+    );
+    await expect(
+      scorePath(classifier, { image, baseline, target: 0, path: { ...path, masks: path.masks.subarray(1) } }),
+    ).rejects.toThrow(ShapeError);
   });
   it("rejects a non-boolean keepProbabilities before calling the classifier, instead of reading 'yes' by truthiness", async () => {
     const path = straightPath(H, W, 3);
     const recorded = recordingClassifier(classifier);
     for (const keepProbabilities of ['yes', 1, 'false', null]) {
-      const options = { image, baseline, target: 0, path, keepProbabilities } as unknown as Parameters<typeof scorePath>[1];
+      const options = { image, baseline, target: 0, path, keepProbabilities } as unknown as Parameters<
+        typeof scorePath
+      >[1];
       await expect(scorePath(recorded, options)).rejects.toThrow(OptionError);
       await expect(scorePath(recorded, options)).rejects.toThrow(/keepProbabilities must be true or false/);
     }
     expect(recorded.calls).toEqual([]);
     // true, false and undefined are still accepted
-    expect((await scorePath(classifier, { image, baseline, target: 0, path, keepProbabilities: true })).probabilities?.length).toBe(4 * classes);
-    expect((await scorePath(classifier, { image, baseline, target: 0, path, keepProbabilities: false })).probabilities).toBeUndefined();
+    expect(
+      (await scorePath(classifier, { image, baseline, target: 0, path, keepProbabilities: true })).probabilities
+        ?.length,
+    ).toBe(4 * classes);
+    expect(
+      (await scorePath(classifier, { image, baseline, target: 0, path, keepProbabilities: false })).probabilities,
+    ).toBeUndefined();
     expect((await scorePath(classifier, { image, baseline, target: 0, path })).probabilities).toBeUndefined();
   });
   it('works without the gradient capability (it only needs predict)', async () => {
@@ -207,8 +267,26 @@ describe('requireGradient through gradient consumers', () => {
   it('throws CapabilityError naming the missing capability', async () => {
     const { gradientBatched } = await import('@ablation-path/core');
     const noGrad = createAnalyticClassifier({ height: H, width: W, channels: C, classes, gradient: false });
-    await expect(gradientBatched(noGrad, image, 1, () => {}, 0, () => {})).rejects.toThrow(CapabilityError);
-    await expect(gradientBatched(noGrad, image, 1, () => {}, 0, () => {})).rejects.toThrow(/gradient\(\) capability/);
+    await expect(
+      gradientBatched(
+        noGrad,
+        image,
+        1,
+        () => {},
+        0,
+        () => {},
+      ),
+    ).rejects.toThrow(CapabilityError);
+    await expect(
+      gradientBatched(
+        noGrad,
+        image,
+        1,
+        () => {},
+        0,
+        () => {},
+      ),
+    ).rejects.toThrow(/gradient\(\) capability/);
   });
   it('rejects a classifier whose gradient contains NaN', async () => {
     const { gradientBatched } = await import('@ablation-path/core');
@@ -225,7 +303,14 @@ describe('requireGradient through gradient consumers', () => {
     };
     const rng = createRng(1);
     await expect(
-      gradientBatched(bad, image, 2, (_f, _m, out) => out.forEach((_, i) => (out[i] = rng.next())), 0, () => {}),
+      gradientBatched(
+        bad,
+        image,
+        2,
+        (_f, _m, out) => out.forEach((_, i) => (out[i] = rng.next())),
+        0,
+        () => {},
+      ),
     ).rejects.toThrow(/classifier\.gradient returned NaN in the gradient of image 0/);
   });
 });

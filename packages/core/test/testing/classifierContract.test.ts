@@ -4,8 +4,10 @@ import type { Classifier, ImageBatch } from '@ablation-path/core';
 import { classifierContractChecks, createAnalyticClassifier } from '@ablation-path/core/testing';
 
 const shape = { height: 5, width: 4, channels: 3, classes: 4 };
-const make = (extra: Partial<Parameters<typeof createAnalyticClassifier>[0]> = {}) => () =>
-  Promise.resolve<Classifier>(createAnalyticClassifier({ ...shape, seed: 3, ...extra }));
+const make =
+  (extra: Partial<Parameters<typeof createAnalyticClassifier>[0]> = {}) =>
+  () =>
+    Promise.resolve<Classifier>(createAnalyticClassifier({ ...shape, seed: 3, ...extra }));
 
 describe('the classifier contract on the analytic classifier', () => {
   for (const c of classifierContractChecks(make(), { expectGradient: true })) it(c.name, c.run);
@@ -20,12 +22,26 @@ describe('the classifier contract on the analytic classifier without gradient', 
 });
 
 describe('the classifier contract on a quadratic-free analytic classifier with planted evidence', () => {
-  const checks = classifierContractChecks(make({ quadraticScale: 0, evidence: { class: 1, region: { x: 1, y: 1, width: 2, height: 2 } } }), { seed: 9, inputRange: [-1, 1] });
+  const checks = classifierContractChecks(
+    make({ quadraticScale: 0, evidence: { class: 1, region: { x: 1, y: 1, width: 2, height: 2 } } }),
+    { seed: 9, inputRange: [-1, 1] },
+  );
   for (const c of checks) it(c.name, c.run);
 });
 
 /** Wraps the analytic classifier and breaks one thing. */
-function broken(kind: 'gradient-sign' | 'mutates' | 'random' | 'batch-dependent' | 'no-target-check' | 'ignores-per-example-targets' | 'ignores-all-targets' | 'leaks' | 'bad-sum'): () => Promise<Classifier> {
+function broken(
+  kind:
+    | 'gradient-sign'
+    | 'mutates'
+    | 'random'
+    | 'batch-dependent'
+    | 'no-target-check'
+    | 'ignores-per-example-targets'
+    | 'ignores-all-targets'
+    | 'leaks'
+    | 'bad-sum',
+): () => Promise<Classifier> {
   const inner = createAnalyticClassifier({ ...shape, seed: 3 });
   const grad = inner.gradient.bind(inner);
   let leaked = 0;
@@ -48,7 +64,10 @@ function broken(kind: 'gradient-sign' | 'mutates' | 'random' | 'batch-dependent'
         const r = await inner.predict(b);
         return { probabilities: r, gradient: new Float32Array(b.data.length) };
       }
-      const r = await grad(b, (kind === 'ignores-per-example-targets' && typeof t !== 'number') || kind === 'ignores-all-targets' ? 0 : t);
+      const r = await grad(
+        b,
+        (kind === 'ignores-per-example-targets' && typeof t !== 'number') || kind === 'ignores-all-targets' ? 0 : t,
+      );
       if (kind === 'gradient-sign') return { probabilities: r.probabilities, gradient: r.gradient.map((x) => -x) };
       return r;
     },
@@ -99,7 +118,11 @@ describe('createAnalyticClassifier', () => {
     expect(typeof createAnalyticClassifier(shape).gradient).toBe('function');
   });
   it('has an exact gradient: agrees with float64 central differences of its closed-form logits', async () => {
-    const f = createAnalyticClassifier({ ...shape, seed: 11, evidence: { class: 2, region: { x: 0, y: 1, width: 3, height: 2 } } });
+    const f = createAnalyticClassifier({
+      ...shape,
+      seed: 11,
+      evidence: { class: 2, region: { x: 0, y: 1, width: 3, height: 2 } },
+    });
     const n = 5 * 4 * 3;
     const x = new Float32Array(n).map((_, i) => ((i * 37) % 11) / 11);
     const softmax = (z: Float64Array, t: number) => {
@@ -123,11 +146,21 @@ describe('createAnalyticClassifier', () => {
     }
   });
   it('plants evidence: brightening the region raises the evidence class', async () => {
-    const f = createAnalyticClassifier({ ...shape, seed: 1, evidence: { class: 3, region: { x: 1, y: 1, width: 2, height: 3 }, strength: 20 } });
+    const f = createAnalyticClassifier({
+      ...shape,
+      seed: 1,
+      evidence: { class: 3, region: { x: 1, y: 1, width: 2, height: 3 }, strength: 20 },
+    });
     const dark = new Float32Array(60).fill(0.2);
     const bright = dark.slice();
     for (let y = 1; y < 4; y++) for (let x = 1; x < 3; x++) for (let c = 0; c < 3; c++) bright[(y * 4 + x) * 3 + c] = 1;
-    const p = await f.predict({ data: Float32Array.from([...dark, ...bright]), height: 5, width: 4, channels: 3, count: 2 });
+    const p = await f.predict({
+      data: Float32Array.from([...dark, ...bright]),
+      height: 5,
+      width: 4,
+      channels: 3,
+      count: 2,
+    });
     expect(p[4 + 3]).toBeGreaterThan(0.9);
     expect(p[3]).toBeLessThan(0.5);
   });
@@ -140,9 +173,15 @@ describe('createAnalyticClassifier', () => {
   });
   it('rejects bad options', () => {
     expect(() => createAnalyticClassifier({ ...shape, classes: 1 })).toThrow(/classes/);
-    expect(() => createAnalyticClassifier({ ...shape, evidence: { class: 4, region: { x: 0, y: 0, width: 1, height: 1 } } })).toThrow(/evidence\.class/);
-    expect(() => createAnalyticClassifier({ ...shape, evidence: { class: 0, region: { x: 3, y: 0, width: 2, height: 1 } } })).toThrow(/evidence\.region\.width/);
+    expect(() =>
+      createAnalyticClassifier({ ...shape, evidence: { class: 4, region: { x: 0, y: 0, width: 1, height: 1 } } }),
+    ).toThrow(/evidence\.class/);
+    expect(() =>
+      createAnalyticClassifier({ ...shape, evidence: { class: 0, region: { x: 3, y: 0, width: 2, height: 1 } } }),
+    ).toThrow(/evidence\.region\.width/);
     // a misspelt output is an error, not silently a softmax classifier
-    expect(() => createAnalyticClassifier({ ...shape, output: 'soft' as never })).toThrow(/output must be 'softmax' or 'hard', got soft/);
+    expect(() => createAnalyticClassifier({ ...shape, output: 'soft' as never })).toThrow(
+      /output must be 'softmax' or 'hard', got soft/,
+    );
   });
 });

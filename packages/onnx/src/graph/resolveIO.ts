@@ -4,7 +4,13 @@
  * read from the model's declared inputs/outputs and the options (no onnxruntime run). Then, once
  * onnxruntime has measured the output's shape, {@link resolveOutputShape} reads the class count.
  */
-import { InvalidModelError, OptionError, resolvePreprocessing, ShapeError, UnsupportedOpError } from '@ablation-path/core';
+import {
+  InvalidModelError,
+  OptionError,
+  resolvePreprocessing,
+  ShapeError,
+  UnsupportedOpError,
+} from '@ablation-path/core';
 import type { Preprocessing } from '@ablation-path/core';
 import type { LoadedOnnxModel } from '../modelIO.js';
 import type { Dim, TensorInfo } from '../probeShapes.js';

@@ -42,7 +42,24 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
  * nonDifferentiableOps.has('Shape'); // true
  */
 export const nonDifferentiableOps: ReadonlySet<string> = new Set([
-  'Shape', 'Size', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Not', 'Xor',
-  'ArgMax', 'ArgMin', 'NonZero', 'IsNaN', 'IsInf', 'ConstantOfShape', 'Constant', 'Range', 'EyeLike',
+  'Shape',
+  'Size',
+  'Equal',
+  'Less',
+  'Greater',
+  'LessOrEqual',
+  'GreaterOrEqual',
+  'And',
+  'Or',
+  'Not',
+  'Xor',
+  'ArgMax',
+  'ArgMin',
+  'NonZero',
+  'IsNaN',
+  'IsInf',
+  'ConstantOfShape',
+  'Constant',
+  'Range',
+  'EyeLike',
 ]);
-

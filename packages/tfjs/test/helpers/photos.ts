@@ -16,7 +16,8 @@ export async function loadPhoto(path: string, size = 224): Promise<ImageBatch> {
     .resize(size, size, { fit: 'fill', kernel: 'linear' })
     .raw()
     .toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3 || info.width !== size || info.height !== size) throw new Error(`unexpected decode of ${path}: ${JSON.stringify(info)}`);
+  if (info.channels !== 3 || info.width !== size || info.height !== size)
+    throw new Error(`unexpected decode of ${path}: ${JSON.stringify(info)}`);
   const out = new Float32Array(data.length);
   for (let i = 0; i < data.length; i++) out[i] = (data[i] as number) / 255;
   return { data: out, height: size, width: size, channels: 3, count: 1 };

@@ -12,9 +12,19 @@ export const SMALL = { height: 12, width: 12, channels: 3, classes: 5 } as const
 
 export function buildSmallModel(options: { softmax?: boolean; seed?: number } = {}): tfl.LayersModel {
   const m = tfl.sequential();
-  m.add(tfl.layers.conv2d({ inputShape: [SMALL.height, SMALL.width, SMALL.channels], filters: 6, kernelSize: 3, padding: 'same', activation: 'linear' }));
+  m.add(
+    tfl.layers.conv2d({
+      inputShape: [SMALL.height, SMALL.width, SMALL.channels],
+      filters: 6,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'linear',
+    }),
+  );
   m.add(tfl.layers.activation({ activation: 'relu6' }));
-  m.add(tfl.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'same', depthMultiplier: 2, activation: 'relu' }));
+  m.add(
+    tfl.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'same', depthMultiplier: 2, activation: 'relu' }),
+  );
   m.add(tfl.layers.conv2d({ filters: 8, kernelSize: 1, useBias: false }));
   m.add(tfl.layers.batchNormalization({}));
   m.add(tfl.layers.activation({ activation: 'tanh' }));
