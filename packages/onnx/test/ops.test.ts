@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { createRng } from '@ablation-path/core';
 import type { Classifier, ImageBatch } from '@ablation-path/core';
 import { createOnnxClassifier } from '../src/index.js';
+import { randomBatch } from './finiteDifferences.js';
 import { buildModel, head, randomValues } from './tinyModels.js';
 import type { TinyNode, TinyTensor } from './tinyModels.js';
 
@@ -309,24 +310,6 @@ const cases: Case[] = [
     size: 4 * 5 * 5,
   },
 ];
-
-function randomBatch(c: number, h: number, wd: number, count: number, seed: number, distinct: boolean): ImageBatch {
-  const rng = createRng(seed);
-  const data = new Float32Array(count * h * wd * c);
-  const n = h * wd * c;
-  for (let i = 0; i < data.length; i++) data[i] = distinct ? (i % n) / n : rng.next();
-  if (distinct) {
-    for (let b = 0; b < count; b++) {
-      for (let i = n - 1; i > 0; i--) {
-        const j = rng.int(i + 1);
-        const t = data[b * n + i] as number;
-        data[b * n + i] = data[b * n + j] as number;
-        data[b * n + j] = t;
-      }
-    }
-  }
-  return { data, count, height: h, width: wd, channels: c };
-}
 
 async function expectFiniteDifferences(classifier: Classifier, batch: ImageBatch): Promise<void> {
   const targets = Int32Array.from([1, 3]);

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { OptionError } from '@ablation-path/core';
-import { preprocessingCases } from '@ablation-path/core/testing';
+import { channelMeanSoftmax, preprocessingCases } from '@ablation-path/core/testing';
 import { createOnnxClassifier } from '../src/index.js';
 import { buildModel } from './tinyModels.js';
 
@@ -32,16 +32,12 @@ describe('preprocessing contract (ONNX adapter)', () => {
       }
       const classifier = await create();
       try {
-        const x = [0.2, 0.6, 0.9];
+        const x = [0.2, 0.6, 0.9] as const;
         const data = new Float32Array(12);
         for (let i = 0; i < 4; i++) for (let ch = 0; ch < 3; ch++) data[i * 3 + ch] = x[ch] as number;
         const p = await classifier.predict({ height: 2, width: 2, channels: 3, data, count: 1 });
-        // independent float64 softmax of mul·x + add with the case's hand-written coefficients
-        const z = x.map((v, ch) => (c.mul?.[ch] as number) * v + (c.add?.[ch] as number));
-        const m = Math.max(...z);
-        const e = z.map((v) => Math.exp(v - m));
-        const s = e.reduce((a, b) => a + b, 0);
-        for (let ch = 0; ch < 3; ch++) expect(p[ch]).toBeCloseTo((e[ch] as number) / s, 5);
+        const expected = channelMeanSoftmax(c, x);
+        for (let ch = 0; ch < 3; ch++) expect(p[ch]).toBeCloseTo(expected[ch] as number, 5);
       } finally {
         await classifier.dispose();
       }

@@ -23,5 +23,5 @@ export {
 } from './pathLaws.js';
 export type { LawOptions } from './pathLaws.js';
 export { maxAbsDiff, relativeL2 } from './compareArrays.js';
-export { preprocessingCases } from './preprocessingCases.js';
+export { preprocessingCases, channelMeanSoftmax } from './preprocessingCases.js';
 export type { PreprocessingCase } from './preprocessingCases.js';

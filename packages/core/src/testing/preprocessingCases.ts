@@ -60,3 +60,18 @@ export const preprocessingCases: readonly PreprocessingCase[] = [
   { name: 'string mean', preprocessing: { mean: '0.5' }, valid: false },
   { name: 'not an object', preprocessing: 3, valid: false },
 ];
+
+/**
+ * The probabilities a model whose logits are the channel means of its input returns for a constant
+ * image with channel values `x`, under a valid case: softmax(mul·x + add), in float64 from the case's
+ * hand-written coefficients (independent of the code under test). Adapters feed that image and compare.
+ * @example channelMeanSoftmax(preprocessingCases[0], [0.2, 0.6, 0.9]) // softmax([0.2, 0.6, 0.9])
+ */
+export function channelMeanSoftmax(c: PreprocessingCase, x: readonly [number, number, number]): number[] {
+  if (c.mul === undefined || c.add === undefined) throw new Error(`case '${c.name}' is not a valid preprocessing`);
+  const z = x.map((v, ch) => (c.mul?.[ch] as number) * v + (c.add?.[ch] as number));
+  const m = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+}
