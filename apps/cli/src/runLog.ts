@@ -267,6 +267,36 @@ export interface PreparedRunLog {
   open(context: Readonly<Record<string, unknown>>): RunLog;
 }
 
+/**
+ * The notes a sharded or resumed run prints before its work (the same for `evaluate` and `explain`):
+ * which shard it is, a discarded half-written last line, and how many items were already done.
+ * `noun` names the items ("photos", "images"); `mine` are this shard's item indices, `pending` those
+ * not yet in the log.
+ */
+export function resumeNotes(
+  prepared: PreparedRunLog,
+  shard: Shard & { readonly source: string },
+  total: number,
+  mine: readonly number[],
+  pending: readonly number[],
+  noun: string,
+): string[] {
+  const notes: string[] = [];
+  if (shard.count > 1) notes.push(`shard ${formatShard(shard)} (${shard.source}): ${mine.length} of ${total} ${noun}`);
+  if (prepared.existing !== undefined && prepared.existing.partialBytes > 0) {
+    const one = noun.replace(/s$/, '');
+    notes.push(
+      `${prepared.path}: a half-written last line (${prepared.existing.partialBytes} bytes, from a run that was killed) is discarded; its ${one} is redone`,
+    );
+  }
+  if (mine.length > pending.length) {
+    notes.push(
+      `resuming ${prepared.path}: ${mine.length - pending.length} of ${mine.length} ${noun} already done, ${pending.length} to go`,
+    );
+  }
+  return notes;
+}
+
 function writeAll(fd: number, text: string): void {
   const buf = Buffer.from(text, 'utf8');
   let off = 0;

@@ -33,7 +33,7 @@ import type { CentreImageResult, CentreSummary } from '../evaluateCentre.js';
 import { initHelp, parseInitChoice, warmStart } from '../warmStart.js';
 import type { InitChoice } from '../warmStart.js';
 import type { CliIO } from '../io.js';
-import { canonicalJson, prepareRunLog, readRunLog, removeIfEmpty } from '../runLog.js';
+import { canonicalJson, prepareRunLog, readRunLog, removeIfEmpty, resumeNotes } from '../runLog.js';
 import type { RunHeader, RunLog, RunRecord } from '../runLog.js';
 import { modelFingerprint, sha256, uniqueKeys } from '../fingerprint.js';
 import { labelOf, loadModel, modelFlagSpecs, modelFlagsHelp, readModelFlags } from '../model.js';
@@ -740,16 +740,7 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
   const note = (text: string): void => {
     if (!plan.quiet) io.stderr.write(`ablation-path: ${text}\n`);
   };
-  if (!whole) note(`shard ${formatShard(shard)} (${shard.source}): ${mine.length} of ${entries.length} photos`);
-  if (prepared.existing !== undefined && prepared.existing.partialBytes > 0) {
-    note(
-      `${prepared.path}: a half-written last line (${prepared.existing.partialBytes} bytes, from a run that was killed) is discarded; its photo is redone`,
-    );
-  }
-  if (mine.length > pending.length)
-    note(
-      `resuming ${prepared.path}: ${mine.length - pending.length} of ${mine.length} photos already done, ${pending.length} to go`,
-    );
+  for (const text of resumeNotes(prepared, shard, entries.length, mine, pending, 'photos')) note(text);
   const created = ensureWritableDir(outDir);
   let log: RunLog | undefined;
   try {

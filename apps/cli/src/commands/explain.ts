@@ -46,7 +46,7 @@ import type { ExplainSummary } from '../summary.js';
 import { labelOf, loadModel, modelFlagSpecs, modelFlagsHelp, readModelFlags } from '../model.js';
 import type { LoadedModel } from '../model.js';
 import { modelFingerprint, uniqueKeys } from '../fingerprint.js';
-import { prepareRunLog, readRunLog, removeIfEmpty } from '../runLog.js';
+import { prepareRunLog, readRunLog, removeIfEmpty, resumeNotes } from '../runLog.js';
 import type { RunLog, RunRecord } from '../runLog.js';
 import { formatShard, resolveShard, shardIndices } from '../shard.js';
 import type { Shard } from '../shard.js';
@@ -403,16 +403,7 @@ export async function explainLogged(
   const note = (text: string): void => {
     if (!options.quiet) io.stderr.write(`ablation-path: ${text}\n`);
   };
-  if (!whole) note(`shard ${formatShard(shard)} (${shard.source}): ${mine.length} of ${images.length} images`);
-  if (prepared.existing !== undefined && prepared.existing.partialBytes > 0) {
-    note(
-      `${prepared.path}: a half-written last line (${prepared.existing.partialBytes} bytes, from a run that was killed) is discarded; its image is redone`,
-    );
-  }
-  if (mine.length > pending.length)
-    note(
-      `resuming ${prepared.path}: ${mine.length - pending.length} of ${mine.length} images already done, ${pending.length} to go`,
-    );
+  for (const text of resumeNotes(prepared, shard, images.length, mine, pending, 'images')) note(text);
   const created = ensureWritableDir(outDir);
   let log: RunLog | undefined;
   try {
