@@ -105,6 +105,21 @@ function count(shape: readonly Dim[], axes: readonly number[], what: string): nu
 }
 
 /**
+ * The `check` of the normalisations: `op` needs opset ≥ `minOpset` (0: any), and its scale and bias
+ * (every input after X) must not depend on the model input (their gradients are not emitted).
+ */
+function constantParameters(op: string, minOpset: number): NonNullable<GradientRule['check']> {
+  return (node, opset, active) => {
+    if (opset < minOpset) return `${op} needs opset ≥ ${minOpset}, the model has opset ${opset}`;
+    return inputs(node)
+      .slice(1)
+      .some((i) => i && active(i))
+      ? 'its scale or bias depends on the model input'
+      : undefined;
+  };
+}
+
+/**
  * LayerNormalization (opset 17): Y = (X − μ)·r·Scale + B over the axes [axis, rank) (negative
  * axis counts from the end), r = 1/√(var + ε), with optional outputs Mean (μ) and InvStdDev (r)
  * shaped like X with the normalised axes set to 1. The reverse pass reads μ and r from the forward
@@ -115,14 +130,7 @@ function count(shape: readonly Dim[], axes: readonly number[], what: string): nu
  * on the model input.
  */
 const layerNormRule: GradientRule = {
-  check(node, opset, active) {
-    if (opset < 17) return `LayerNormalization needs opset ≥ 17, the model has opset ${opset}`;
-    return inputs(node)
-      .slice(1)
-      .some((i) => i && active(i))
-      ? 'its scale or bias depends on the model input'
-      : undefined;
-  },
+  check: constantParameters('LayerNormalization', 17),
   backward(ctx, node, dY) {
     const b = ctx.b;
     const [x = '', scale = ''] = inputs(node);
@@ -149,13 +157,7 @@ const layerNormRule: GradientRule = {
  * constant.
  */
 const instanceNormRule: GradientRule = {
-  check(node, _o, active) {
-    return inputs(node)
-      .slice(1)
-      .some((i) => i && active(i))
-      ? 'its scale or bias depends on the model input'
-      : undefined;
-  },
+  check: constantParameters('InstanceNormalization', 0),
   backward(ctx, node, dY) {
     const b = ctx.b;
     const [x = '', scale = ''] = inputs(node);
@@ -195,14 +197,7 @@ function centredAndInvStd(
  * reshaped to [N, G, C/G·spatial], then {@link normalizedBackward}. Scale and bias must be constant.
  */
 const groupNormRule: GradientRule = {
-  check(node, opset, active) {
-    if (opset < 18) return `GroupNormalization needs opset ≥ 18, the model has opset ${opset}`;
-    return inputs(node)
-      .slice(1)
-      .some((i) => i && active(i))
-      ? 'its scale or bias depends on the model input'
-      : undefined;
-  },
+  check: constantParameters('GroupNormalization', 18),
   backward(ctx, node, dY) {
     const b = ctx.b;
     const [x = '', scale = ''] = inputs(node);
