@@ -1,6 +1,14 @@
 /** Small helpers shared by H2's core tests (not part of the public API). */
 import { createGridDomain, createRng } from '@ablation-path/core';
-import type { AblationPath, Classifier, Domain, Image, ImageBatch } from '@ablation-path/core';
+import { createAnalyticClassifier } from '@ablation-path/core/testing';
+import type {
+  AblationPath,
+  Classifier,
+  DifferentiableClassifier,
+  Domain,
+  Image,
+  ImageBatch,
+} from '@ablation-path/core';
 
 /** A random image with values uniform in [lo, hi). */
 export function randomImage(height: number, width: number, channels: number, seed: number, lo = 0, hi = 1): Image {
@@ -8,6 +16,41 @@ export function randomImage(height: number, width: number, channels: number, see
   const data = new Float32Array(height * width * channels);
   for (let i = 0; i < data.length; i++) data[i] = lo + (hi - lo) * rng.next();
   return { data, height, width, channels };
+}
+
+/** A rectangle of the grid: columns x..x + width − 1, rows y..y + height − 1. */
+export interface GridRegion {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * An S × S scene whose class `target` lives in `region`: the analytic classifier (4 classes, seed 7)
+ * with that evidence, an image random in [0, 0.5) (seed 11) with the region set to 1, and a
+ * constant 0.2 baseline.
+ */
+export function evidenceScene(
+  S: number,
+  target: number,
+  region: GridRegion,
+): { classifier: DifferentiableClassifier; image: Image; baseline: Image } {
+  const classifier = createAnalyticClassifier({
+    height: S,
+    width: S,
+    channels: 3,
+    classes: 4,
+    seed: 7,
+    evidence: { class: target, region },
+  });
+  const image = randomImage(S, S, 3, 11, 0, 0.5);
+  for (let y = region.y; y < region.y + region.height; y++) {
+    for (let x = region.x; x < region.x + region.width; x++)
+      for (let c = 0; c < 3; c++) image.data[(y * S + x) * 3 + c] = 1;
+  }
+  const baseline: Image = { ...image, data: new Float32Array(image.data.length).fill(0.2) };
+  return { classifier, image, baseline };
 }
 
 /** A random sampled path with M_0 = 0, M_T = 1 and interior masks uniform in [0, 1) (not monotone). */

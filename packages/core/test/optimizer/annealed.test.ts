@@ -18,31 +18,14 @@ import {
   scorePath,
   switchTimes,
 } from '@ablation-path/core';
-import type { AblationPath, Classifier, Image } from '@ablation-path/core';
-import { createAnalyticClassifier } from '@ablation-path/core/testing';
-import { randomImage, recordingClassifier } from '../helpers.js';
+import type { AblationPath, Classifier } from '@ablation-path/core';
+import { evidenceScene, recordingClassifier } from '../helpers.js';
 
 const S = 16;
 const T = 8;
 const target = 1;
 const region = { x: 9, y: 2, width: 5, height: 5 };
-const classifier = createAnalyticClassifier({
-  height: S,
-  width: S,
-  channels: 3,
-  classes: 4,
-  seed: 7,
-  evidence: { class: target, region },
-});
-const image: Image = (() => {
-  const im = randomImage(S, S, 3, 11, 0, 0.5);
-  for (let y = region.y; y < region.y + region.height; y++) {
-    for (let x = region.x; x < region.x + region.width; x++)
-      for (let c = 0; c < 3; c++) im.data[(y * S + x) * 3 + c] = 1;
-  }
-  return im;
-})();
-const baseline: Image = { ...image, data: new Float32Array(image.data.length).fill(0.2) };
+const { classifier, image, baseline } = evidenceScene(S, target, region);
 const base = { image, baseline, target, steps: T };
 const domain = createGridDomain(S, S);
 const inRegion = (r: number): boolean => {

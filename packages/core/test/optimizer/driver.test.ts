@@ -16,30 +16,13 @@ import {
   scorePath,
   switchTimes,
 } from '@ablation-path/core';
-import type { AblationPath, Classifier, Image, OptimizationResult } from '@ablation-path/core';
-import { createAnalyticClassifier } from '@ablation-path/core/testing';
-import { randomImage, recordingClassifier } from '../helpers.js';
+import type { AblationPath, Classifier, OptimizationResult } from '@ablation-path/core';
+import { evidenceScene, randomImage, recordingClassifier } from '../helpers.js';
 
 const S = 16;
 const target = 1;
 const region = { x: 3, y: 9, width: 5, height: 5 };
-const classifier = createAnalyticClassifier({
-  height: S,
-  width: S,
-  channels: 3,
-  classes: 4,
-  seed: 7,
-  evidence: { class: target, region },
-});
-const image: Image = (() => {
-  const im = randomImage(S, S, 3, 11, 0, 0.5);
-  for (let y = region.y; y < region.y + region.height; y++) {
-    for (let x = region.x; x < region.x + region.width; x++)
-      for (let c = 0; c < 3; c++) im.data[(y * S + x) * 3 + c] = 1;
-  }
-  return im;
-})();
-const baseline: Image = { ...image, data: new Float32Array(image.data.length).fill(0.2) };
+const { classifier, image, baseline } = evidenceScene(S, target, region);
 // the paper's soft gradient (Algorithm 2) unless a test says otherwise; the default, 'annealed', has its own tests
 const base = { image, baseline, target, steps: 8, gradientAt: 'soft' } as const;
 const domain = createGridDomain(S, S);
