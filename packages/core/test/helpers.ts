@@ -97,3 +97,32 @@ export function rounded(values: ArrayLike<number>, digits = 4): number[] {
   const f = 10 ** digits;
   return Array.from(values, (v) => Math.round(v * f) / f);
 }
+
+/**
+ * Largest |observed − [x0, x1]_{M_k}| over the interior masks k = 1..T − 1 of `masks` ((T + 1)·N
+ * values), the blend computed here in float64: `observed` holds the T − 1 interior images one after
+ * the other (HWC), as a classifier receives them.
+ */
+export function maxBlendError(
+  observed: Float32Array,
+  image: Image,
+  baseline: Image,
+  masks: ArrayLike<number>,
+  steps: number,
+): number {
+  const n = image.height * image.width;
+  const C = image.channels;
+  let worst = 0;
+  for (let k = 1; k < steps; k++) {
+    for (let r = 0; r < n; r++) {
+      const t = masks[k * n + r] as number;
+      for (let c = 0; c < C; c++) {
+        const i = r * C + c;
+        const a = image.data[i] as number;
+        const expected = a + t * ((baseline.data[i] as number) - a);
+        worst = Math.max(worst, Math.abs((observed[(k - 1) * n * C + i] as number) - expected));
+      }
+    }
+  }
+  return worst;
+}

@@ -19,7 +19,7 @@ import {
   switchTimes,
 } from '@ablation-path/core';
 import type { AblationPath, Classifier } from '@ablation-path/core';
-import { evidenceScene, recordingClassifier } from '../helpers.js';
+import { evidenceScene, maxBlendError, recordingClassifier } from '../helpers.js';
 
 const S = 16;
 const T = 8;
@@ -55,20 +55,8 @@ function gradientSpy(): { spy: Classifier; seen: Float32Array[] } {
 
 /** Largest |observed − [x0, x1]_{λ·H + (1 − λ)·M}| over the interior masks, blended in float64. */
 function blendDistance(observed: Float32Array, soft: AblationPath, hard: AblationPath, lambda: number): number {
-  let worst = 0;
-  for (let k = 1; k < T; k++) {
-    for (let r = 0; r < S * S; r++) {
-      const m = soft.masks[k * S * S + r] as number;
-      const t = m + lambda * ((hard.masks[k * S * S + r] as number) - m);
-      for (let c = 0; c < 3; c++) {
-        const i = r * 3 + c;
-        const a = image.data[i] as number;
-        const expected = a + t * ((baseline.data[i] as number) - a);
-        worst = Math.max(worst, Math.abs((observed[(k - 1) * S * S * 3 + i] as number) - expected));
-      }
-    }
-  }
-  return worst;
+  const mixed = soft.masks.map((m, i) => m + lambda * ((hard.masks[i] as number) - m));
+  return maxBlendError(observed, image, baseline, mixed, T);
 }
 
 describe("gradientAt: 'annealed' (the default)", () => {

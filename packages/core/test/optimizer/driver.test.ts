@@ -17,7 +17,7 @@ import {
   switchTimes,
 } from '@ablation-path/core';
 import type { AblationPath, Classifier, OptimizationResult } from '@ablation-path/core';
-import { evidenceScene, randomImage, recordingClassifier } from '../helpers.js';
+import { evidenceScene, maxBlendError, randomImage, recordingClassifier } from '../helpers.js';
 
 const S = 16;
 const target = 1;
@@ -154,21 +154,7 @@ describe("gradientAt: 'hard' (the straight-through gradient at the hard path)", 
     const hard = pathFromSaliency(switchTimes(start), domain, 8);
     const first = seen[0] as Float32Array;
     expect(first.length).toBe(7 * S * S * 3);
-    const distance = (path: AblationPath): number => {
-      let worst = 0;
-      for (let k = 1; k < 8; k++) {
-        for (let r = 0; r < S * S; r++) {
-          const t = path.masks[k * S * S + r] as number;
-          for (let c = 0; c < 3; c++) {
-            const i = r * 3 + c;
-            const a = image.data[i] as number;
-            const expected = a + t * ((baseline.data[i] as number) - a);
-            worst = Math.max(worst, Math.abs((first[(k - 1) * S * S * 3 + i] as number) - expected));
-          }
-        }
-      }
-      return worst;
-    };
+    const distance = (path: AblationPath): number => maxBlendError(first, image, baseline, path.masks, 8);
     expect(distance(hard)).toBeLessThan(1e-6);
     // and not the soft path's blend (the start is far from binary)
     expect(distance(start)).toBeGreaterThan(0.05);
