@@ -126,3 +126,18 @@ export function maxBlendError(
   }
   return worst;
 }
+
+/** Wraps a differentiable classifier, keeping a copy of the images of every gradient call in `seen`. */
+export function gradientRecorder(inner: DifferentiableClassifier): { spy: Classifier; seen: Float32Array[] } {
+  const seen: Float32Array[] = [];
+  const spy: Classifier = {
+    inputShape: inner.inputShape,
+    classes: inner.classes,
+    predict: (batch) => inner.predict(batch),
+    gradient: (batch, targets) => {
+      seen.push(batch.data.slice());
+      return inner.gradient(batch, targets);
+    },
+  };
+  return { spy, seen };
+}

@@ -19,7 +19,7 @@ import {
   switchTimes,
 } from '@ablation-path/core';
 import type { AblationPath, Classifier } from '@ablation-path/core';
-import { evidenceScene, maxBlendError, recordingClassifier } from '../helpers.js';
+import { evidenceScene, gradientRecorder, maxBlendError, recordingClassifier } from '../helpers.js';
 
 const S = 16;
 const T = 8;
@@ -38,20 +38,7 @@ const scoreOf = async (path: AblationPath): Promise<number> =>
   (await scorePath(classifier, { image, baseline, target, path })).score;
 const hardPathOf = (path: AblationPath): AblationPath => pathFromSaliency(switchTimes(path), domain, path.steps);
 
-/** A classifier that records the images of every gradient call. */
-function gradientSpy(): { spy: Classifier; seen: Float32Array[] } {
-  const seen: Float32Array[] = [];
-  const spy: Classifier = {
-    inputShape: classifier.inputShape,
-    classes: classifier.classes,
-    predict: (batch) => classifier.predict(batch),
-    gradient: (batch, targets) => {
-      seen.push(batch.data.slice());
-      return (classifier.gradient as NonNullable<Classifier['gradient']>).call(classifier, batch, targets);
-    },
-  };
-  return { spy, seen };
-}
+const gradientSpy = (): { spy: Classifier; seen: Float32Array[] } => gradientRecorder(classifier);
 
 /** Largest |observed − [x0, x1]_{λ·H + (1 − λ)·M}| over the interior masks, blended in float64. */
 function blendDistance(observed: Float32Array, soft: AblationPath, hard: AblationPath, lambda: number): number {

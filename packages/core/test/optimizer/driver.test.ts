@@ -17,7 +17,7 @@ import {
   switchTimes,
 } from '@ablation-path/core';
 import type { AblationPath, Classifier, OptimizationResult } from '@ablation-path/core';
-import { evidenceScene, maxBlendError, randomImage, recordingClassifier } from '../helpers.js';
+import { evidenceScene, gradientRecorder, maxBlendError, randomImage, recordingClassifier } from '../helpers.js';
 
 const S = 16;
 const target = 1;
@@ -139,16 +139,7 @@ describe("gradientAt: 'hard' (the straight-through gradient at the hard path)", 
       8,
       random.masks.map((v, i) => 0.5 * v + 0.5 * (linear.masks[i] as number)),
     );
-    const seen: Float32Array[] = [];
-    const spy: Classifier = {
-      inputShape: classifier.inputShape,
-      classes: classifier.classes,
-      predict: (batch) => classifier.predict(batch),
-      gradient: (batch, targets) => {
-        seen.push(batch.data.slice());
-        return (classifier.gradient as NonNullable<Classifier['gradient']>).call(classifier, batch, targets);
-      },
-    };
+    const { spy, seen } = gradientRecorder(classifier);
     await optimizeAblationPath(spy, { ...base, init: start, maxIterations: 1, minIterations: 1, gradientAt: 'hard' });
     // independent: the hard path by switchTimes → pathFromSaliency, blended in float64
     const hard = pathFromSaliency(switchTimes(start), domain, 8);
