@@ -6,7 +6,8 @@
  * class and runs `evaluate` on them.
  *
  * The crop is the whole box rectangle (no segmentation mask: the object's own background inside the
- * box comes along), resized with bilinear interpolation and pasted opaque.
+ * box comes along), resized with bilinear interpolation and pasted opaque. The object's class is the
+ * model's top-1 class on the crop alone ({@link writeCrop}); {@link compositeVerdict} is the keep rule.
  */
 import { writeFileSync } from 'node:fs';
 import sharp from 'sharp';
@@ -23,7 +24,7 @@ export interface CompositeObject {
   readonly height: number;
   /** The object's box `[x0, y0, x1, y1]`, inclusive, in the photo's pixels. */
   readonly box: PointingBox;
-  /** The class the model must still predict on the composite. */
+  /** The class the model must still predict on the composite (the script: top-1 on the crop alone). */
   readonly label: number;
 }
 
@@ -106,6 +107,42 @@ function boxSize(box: PointingBox): [number, number] {
   return [Math.abs(box[2] - box[0]) + 1, Math.abs(box[3] - box[1]) + 1];
 }
 
+/** The object's box clamped to its photo, as sharp's `extract` region. */
+function cropRegion(o: CompositeObject): { left: number; top: number; width: number; height: number } {
+  const left = Math.max(0, Math.min(o.box[0], o.box[2]));
+  const top = Math.max(0, Math.min(o.box[1], o.box[3]));
+  const right = Math.min(o.width - 1, Math.max(o.box[0], o.box[2]));
+  const bottom = Math.min(o.height - 1, Math.max(o.box[1], o.box[3]));
+  if (right < left || bottom < top)
+    throw new CliError(
+      'input',
+      `box [${o.box.join(', ')}] of ${o.path} lies outside its ${o.width} × ${o.height} photo`,
+    );
+  return { left, top, width: right - left + 1, height: bottom - top + 1 };
+}
+
+/** The object's box cut from its photo and resized bilinearly to `width` × `height` (aspect not kept), as PNG. */
+async function cropPng(o: CompositeObject, width: number, height: number): Promise<Buffer> {
+  return sharp(o.path)
+    .rotate()
+    .removeAlpha()
+    .extract(cropRegion(o))
+    .resize(width, height, { fit: 'fill', kernel: 'linear' })
+    .png()
+    .toBuffer();
+}
+
+/**
+ * Writes the object's crop alone as a PNG at `out`: its box (clamped to its photo) resized bilinearly
+ * to `width` × `height`, with the same resampling as {@link writeComposite} pastes it. Classifying this
+ * crop at the model's input size gives the object's class for the keep rule ({@link compositeVerdict}).
+ *
+ * @throws CliError (`input`) when the box lies outside the photo.
+ */
+export async function writeCrop(o: CompositeObject, width: number, height: number, out: string): Promise<void> {
+  writeFileSync(out, await cropPng(o, width, height));
+}
+
 /**
  * Writes the composite of `plan` as a PNG at `out`: the background photo at its size, with the
  * object's box (clamped to its photo) resized bilinearly to the plan's box and pasted opaque.
@@ -118,18 +155,8 @@ export async function writeComposite(
 ): Promise<void> {
   const o = objects[plan.object] as CompositeObject;
   const b = backgrounds[plan.background] as CompositeBackground;
-  const left = Math.max(0, Math.min(o.box[0], o.box[2]));
-  const top = Math.max(0, Math.min(o.box[1], o.box[3]));
-  const right = Math.min(o.width - 1, Math.max(o.box[0], o.box[2]));
-  const bottom = Math.min(o.height - 1, Math.max(o.box[1], o.box[3]));
   const [w, h] = boxSize(plan.box);
-  const crop = await sharp(o.path)
-    .rotate()
-    .removeAlpha()
-    .extract({ left, top, width: right - left + 1, height: bottom - top + 1 })
-    .resize(w, h, { fit: 'fill', kernel: 'linear' })
-    .png()
-    .toBuffer();
+  const crop = await cropPng(o, w, h);
   const png = await sharp(b.path)
     .rotate()
     .removeAlpha()
@@ -137,4 +164,52 @@ export async function writeComposite(
     .png()
     .toBuffer();
   writeFileSync(out, png);
+}
+
+/**
+ * Whether a drawn composite is kept, and if not why:
+ * - `'background-class'`: the object's class is the background photo's own top-1 class, so a correct
+ *   prediction could come from the background rather than the pasted object;
+ * - `'class-full'`: the object's class already has `maxPerClass` kept composites;
+ * - `'other-class'`: the model's top-1 class on the composite is not the object's class;
+ * - `'kept'`: otherwise.
+ */
+export type CompositeVerdict = 'kept' | 'background-class' | 'class-full' | 'other-class';
+
+/** What {@link compositeVerdict} decides on. */
+export interface CompositeVerdictInput {
+  /** The object's class: the model's top-1 class on the crop alone ({@link writeCrop}). */
+  readonly objectClass: number;
+  /** The model's top-1 class on the whole background photo. */
+  readonly backgroundClass: number;
+  /** The model's top-1 class on the composite. */
+  readonly compositeClass: number;
+  /** Composites of the object's class kept so far. Default 0. */
+  readonly keptOfClass?: number;
+  /** At most this many composites of one class are kept. Default: no limit. */
+  readonly maxPerClass?: number;
+}
+
+/**
+ * The keep rule of the composite benchmark (checked in this order): drop when the object's class
+ * is the background's class, or its class is full, or the composite's top-1 class is not the
+ * object's class; otherwise keep.
+ *
+ * @throws CliError (`usage`) when a class index is not a non-negative integer or `maxPerClass` < 1.
+ * @example compositeVerdict({ objectClass: 967, backgroundClass: 682, compositeClass: 967 }) // 'kept'
+ */
+export function compositeVerdict(input: CompositeVerdictInput): CompositeVerdict {
+  const { objectClass, backgroundClass, compositeClass, keptOfClass = 0, maxPerClass = Infinity } = input;
+  for (const [name, v] of [
+    ['objectClass', objectClass],
+    ['backgroundClass', backgroundClass],
+    ['compositeClass', compositeClass],
+    ['keptOfClass', keptOfClass],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 0) throw new CliError('usage', `${name} must be a non-negative integer, got ${v}`);
+  }
+  if (!(maxPerClass >= 1)) throw new CliError('usage', `maxPerClass must be at least 1, got ${maxPerClass}`);
+  if (objectClass === backgroundClass) return 'background-class';
+  if (keptOfClass >= maxPerClass) return 'class-full';
+  return compositeClass === objectClass ? 'kept' : 'other-class';
 }

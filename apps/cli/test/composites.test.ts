@@ -1,12 +1,14 @@
 /**
  * The composite pointing benchmark's geometry (src/composites.ts): plans are seeded, stay inside
  * the background and never paste an object onto its own photo; the written composite holds the
- * object exactly where the plan's box says (checked on synthetic photos by colour).
+ * object exactly where the plan's box says (checked on synthetic photos by colour); the crop the
+ * object's class is read from is the box alone, at the requested size; the keep rule drops what the
+ * background could explain, full classes and lost classes.
  */
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { planComposites, writeComposite } from '../src/composites.js';
+import { compositeVerdict, planComposites, writeComposite, writeCrop } from '../src/composites.js';
 import type { CompositeBackground, CompositeObject } from '../src/composites.js';
 import { CliError } from '../src/cliError.js';
 import { tempDir } from './helpers.js';
@@ -116,5 +118,67 @@ describe('composites', () => {
       expect([x0, y0, x1, y1]).toEqual([...plan.box]);
       expect(nonWhiteOutside).toBe(0);
     }
+  });
+
+  it('writes the crop of the box alone, resized to the requested size', async () => {
+    const dir = tempDir();
+    const obj = join(dir, 'obj.png');
+    // a blue photo whose box [8, 6, 23, 25] is red on its left half (x ≤ 15) and green on its right half
+    await photo(obj, 40, 30, [0, 0, 255], [8, 6, 23, 25], [255, 0, 0]);
+    const { data: raw } = await sharp(obj).raw().toBuffer({ resolveWithObject: true });
+    for (let y = 6; y <= 25; y++) for (let x = 16; x <= 23; x++) raw.set([0, 255, 0], (y * 40 + x) * 3);
+    await sharp(raw, { raw: { width: 40, height: 30, channels: 3 } })
+      .png()
+      .toFile(obj);
+    const o: CompositeObject = { path: obj, width: 40, height: 30, box: [8, 6, 23, 25], label: 0 };
+    const out = join(dir, 'crop.png');
+    await writeCrop(o, 32, 24, out);
+    const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([32, 24]);
+    let blue = 0;
+    for (let y = 0; y < 24; y++) {
+      for (let x = 0; x < 32; x++) {
+        const i = (y * 32 + x) * info.channels;
+        if (data[i + 2]! > 60) blue++;
+        // the box is 16 px wide, stretched to 32: the left 15 columns red, the right 15 green (a seam between)
+        if (x < 15) expect([data[i]! > 200, data[i + 1]! < 60]).toEqual([true, true]);
+        if (x > 16) expect([data[i]! < 60, data[i + 1]! > 200]).toEqual([true, true]);
+      }
+    }
+    expect(blue).toBe(0); // nothing of the photo outside the box
+    await expect(writeCrop({ ...o, box: [50, 40, 60, 45] }, 8, 8, join(dir, 'x.png'))).rejects.toThrow(/outside/);
+  });
+
+  it('keeps a composite only when its top-1 class is the object class, not the background class, below the cap', () => {
+    // brute force over small class indices: the rule written out case by case
+    for (let objectClass = 0; objectClass < 3; objectClass++) {
+      for (let backgroundClass = 0; backgroundClass < 3; backgroundClass++) {
+        for (let compositeClass = 0; compositeClass < 3; compositeClass++) {
+          for (const keptOfClass of [0, 1, 2]) {
+            const got = compositeVerdict({ objectClass, backgroundClass, compositeClass, keptOfClass, maxPerClass: 2 });
+            const expected =
+              objectClass === backgroundClass
+                ? 'background-class'
+                : keptOfClass >= 2
+                  ? 'class-full'
+                  : compositeClass === objectClass
+                    ? 'kept'
+                    : 'other-class';
+            expect(got).toBe(expected);
+          }
+        }
+      }
+    }
+    // without a cap, any number kept so far
+    expect(compositeVerdict({ objectClass: 967, backgroundClass: 668, compositeClass: 967, keptOfClass: 1e6 })).toBe(
+      'kept',
+    );
+    expect(() => compositeVerdict({ objectClass: -1, backgroundClass: 0, compositeClass: 0 })).toThrow(/objectClass/);
+    expect(() => compositeVerdict({ objectClass: 1, backgroundClass: 0, compositeClass: 1.5 })).toThrow(
+      /compositeClass/,
+    );
+    expect(() => compositeVerdict({ objectClass: 1, backgroundClass: 0, compositeClass: 1, maxPerClass: 0 })).toThrow(
+      /maxPerClass/,
+    );
   });
 });
