@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// The composite benchmark's pointing-game table from several `evaluate` runs on the same composites
+// (apps/cli/scripts/composites.mjs runs one per --tag; cheap and costly methods may have run on
+// different samples of the set). Per method: the composites it ran on, the pointing game under the
+// paper's rule and TorchRay's (15 px, mean of per-class accuracies), the paper rule per target
+// class, mean hard P (§4.2 path), time and model evaluations per composite, and the image centre's
+// pointing game on the same composites. A second table restricts every row to the composites all
+// the runs share. Reads each DIR's results.json, or its run.jsonl while the run is unfinished.
+//
+// Usage (after `pnpm exec turbo run build`):
+//   node apps/cli/scripts/composites-table.mjs DIR/eval-TAG1 DIR/eval-TAG2 ...
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { summarise } from '../dist/commands/evaluate.js';
+import { summariseCentre } from '../dist/evaluateCentre.js';
+import { readRunLog } from '../dist/runLog.js';
+
+const dirs = process.argv.slice(2);
+if (dirs.length === 0) {
+  console.error('usage: composites-table.mjs EVAL_DIR [EVAL_DIR ...]');
+  process.exit(2);
+}
+
+/** Every composite's record (file, target, label, centre, results) of one evaluate output directory. */
+function records(dir) {
+  const json = join(dir, 'results.json');
+  if (existsSync(json)) return JSON.parse(readFileSync(json, 'utf8')).images;
+  const log = readRunLog(join(dir, 'run.jsonl'));
+  if (log === undefined) throw new Error(`${dir}: neither results.json nor run.jsonl`);
+  console.log(`(${dir}: unfinished, ${log.records.length} composites in run.jsonl)`);
+  return log.records.map((r) => r.result);
+}
+
+/** file → { target, label, centre, results: method → result } over all runs. */
+const byFile = new Map();
+const methods = [];
+const runsOf = new Map();
+for (const dir of dirs) {
+  for (const im of records(dir)) {
+    const entry = byFile.get(im.file) ?? { ...im, results: new Map() };
+    if (entry.target !== im.target)
+      throw new Error(`${im.file}: target ${im.target} in ${dir}, ${entry.target} before`);
+    for (const r of im.results) {
+      if (!methods.includes(r.method)) methods.push(r.method);
+      if (entry.results.has(r.method)) throw new Error(`${im.file}: ${r.method} in two runs`);
+      entry.results.set(r.method, r);
+      runsOf.set(r.method, dir);
+    }
+    byFile.set(im.file, entry);
+  }
+}
+const classes = [...new Set([...byFile.values()].map((e) => e.target))]
+  .map((c) => ({ c, label: [...byFile.values()].find((e) => e.target === c).label.split(',')[0] }))
+  .sort((a, b) => a.c - b.c);
+
+const pct = (v) => (v === null || Number.isNaN(v) ? '—' : `${(100 * v).toFixed(0)} %`);
+/** Paper-rule hits per class as "h/n". */
+const perClass = (rows) =>
+  classes.map(({ c }) => {
+    const of = rows.filter((r) => r.target === c);
+    return of.length === 0 ? '—' : `${of.filter((r) => r.hit).length}/${of.length}`;
+  });
+
+function table(files, title) {
+  const lines = [
+    `${title}`,
+    '',
+    `| method | composites | pointing (paper) | pointing (TorchRay, 15 px) | ${classes.map((k) => `${k.label} (paper)`).join(' | ')} | P (§4.2 path, hard) | own P (soft) | time / composite | evaluations / composite | centre on these (paper) |`,
+    `|---|---|---|---|${classes.map(() => '---|').join('')}---|---|---|---|---|`,
+  ];
+  for (const method of methods) {
+    const ims = files
+      .map((f) => byFile.get(f))
+      .filter((e) => e.results.has(method))
+      .map((e) => ({ target: e.target, centre: e.centre, results: [e.results.get(method)] }));
+    if (ims.length === 0) continue;
+    const [row] = summarise([method], ims);
+    const centre = summariseCentre(ims);
+    const own = row.meanOwnScore === null ? '—' : row.meanOwnScore.toFixed(3);
+    const hits = perClass(ims.map((e) => ({ target: e.target, hit: e.results[0].hit })));
+    lines.push(
+      `| ${method} | ${row.images} | ${pct(row.pointingPaper)} | ${pct(row.pointingTorchRay)} | ${hits.join(' | ')} | ${row.meanScore.toFixed(3)} | ${own} | ${row.meanSeconds.toFixed(2)} s | ${Math.round(row.meanEvaluations)} | ${pct(centre.pointingPaper)} |`,
+    );
+  }
+  const ims = files.map((f) => byFile.get(f));
+  const centre = summariseCentre(ims);
+  const hits = perClass(ims.map((e) => ({ target: e.target, hit: e.centre?.hit === true })));
+  lines.push(
+    `| **${centre.method}** | ${centre.images} | ${pct(centre.pointingPaper)} | ${pct(centre.pointingTorchRay)} | ${hits.join(' | ')} | — | — | — | 0 | ${pct(centre.pointingPaper)} |`,
+  );
+  return lines.join('\n');
+}
+
+const all = [...byFile.keys()].sort();
+console.log(`runs: ${dirs.join(', ')}; methods from: ${methods.map((m) => `${m} ← ${runsOf.get(m)}`).join('; ')}\n`);
+console.log(table(all, `Every composite a method ran on (${all.length} composites in all):`));
+const common = all.filter((f) => methods.every((m) => byFile.get(f).results.has(m)));
+if (common.length > 0 && common.length < all.length)
+  console.log(`\n${table(common, `Only the ${common.length} composites every method ran on:`)}`);
