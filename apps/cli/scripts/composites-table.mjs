@@ -61,11 +61,25 @@ const perClass = (rows) =>
     return of.length === 0 ? '—' : `${of.filter((r) => r.hit).length}/${of.length}`;
   });
 
+/** One markdown table row. */
+const row = (cells) => `| ${cells.join(' | ')} |`;
+
 function table(files, title) {
   const lines = [
     `${title}`,
     '',
-    `| method | composites | pointing (paper) | pointing (TorchRay, 15 px) | ${classes.map((k) => `${k.label} (paper)`).join(' | ')} | P (§4.2 path, hard) | own P (soft) | time / composite | evaluations / composite | centre on these (paper) |`,
+    row([
+      'method',
+      'composites',
+      'pointing (paper)',
+      'pointing (TorchRay, 15 px)',
+      ...classes.map((k) => `${k.label} (paper)`),
+      'P (§4.2 path, hard)',
+      'own P (soft)',
+      'time / composite',
+      'evaluations / composite',
+      'centre on these (paper)',
+    ]),
     `|---|---|---|---|${classes.map(() => '---|').join('')}---|---|---|---|---|`,
   ];
   for (const method of methods) {
@@ -74,19 +88,41 @@ function table(files, title) {
       .filter((e) => e.results.has(method))
       .map((e) => ({ target: e.target, centre: e.centre, results: [e.results.get(method)] }));
     if (ims.length === 0) continue;
-    const [row] = summarise([method], ims);
+    const [r] = summarise([method], ims);
     const centre = summariseCentre(ims);
-    const own = row.meanOwnScore === null ? '—' : row.meanOwnScore.toFixed(3);
+    const own = r.meanOwnScore === null ? '—' : r.meanOwnScore.toFixed(3);
     const hits = perClass(ims.map((e) => ({ target: e.target, hit: e.results[0].hit })));
     lines.push(
-      `| ${method} | ${row.images} | ${pct(row.pointingPaper)} | ${pct(row.pointingTorchRay)} | ${hits.join(' | ')} | ${row.meanScore.toFixed(3)} | ${own} | ${row.meanSeconds.toFixed(2)} s | ${Math.round(row.meanEvaluations)} | ${pct(centre.pointingPaper)} |`,
+      row([
+        method,
+        r.images,
+        pct(r.pointingPaper),
+        pct(r.pointingTorchRay),
+        ...hits,
+        r.meanScore.toFixed(3),
+        own,
+        `${r.meanSeconds.toFixed(2)} s`,
+        Math.round(r.meanEvaluations),
+        pct(centre.pointingPaper),
+      ]),
     );
   }
   const ims = files.map((f) => byFile.get(f));
   const centre = summariseCentre(ims);
   const hits = perClass(ims.map((e) => ({ target: e.target, hit: e.centre?.hit === true })));
   lines.push(
-    `| **${centre.method}** | ${centre.images} | ${pct(centre.pointingPaper)} | ${pct(centre.pointingTorchRay)} | ${hits.join(' | ')} | — | — | — | 0 | ${pct(centre.pointingPaper)} |`,
+    row([
+      `**${centre.method}**`,
+      centre.images,
+      pct(centre.pointingPaper),
+      pct(centre.pointingTorchRay),
+      ...hits,
+      '—',
+      '—',
+      '—',
+      0,
+      pct(centre.pointingPaper),
+    ]),
   );
   return lines.join('\n');
 }
