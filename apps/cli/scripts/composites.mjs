@@ -2,9 +2,11 @@
 // The composite pointing benchmark (issue 14; after the BAM benchmark of Yang & Kim 2019): object
 // boxes of the bundled photos (packages/assets/images/boxes.json, plus the cat of chelsea.png, whose
 // box is drawn below) are pasted onto the other bundled photos at seeded random positions and scales
-// (apps/cli/src/composites.ts). Keep rule (compositeVerdict): an object's class is the model's top-1
-// class on its crop alone (the box cut out and resized to the model's input, as it is pasted); a
-// composite is kept when the model's top-1 class on it is that class, the class is not the
+// (apps/cli/src/composites.ts), positions uniform over those whose box leaves the background's
+// centre out (so the image centre never hits under the paper's rule; `--anywhere`: any position,
+// where large pasted objects cover the centre most of the time). Keep rule (compositeVerdict): an
+// object's class is the model's top-1 class on its crop alone (the box cut out and resized to the
+// model's input, as it is pasted); a composite is kept when the model's top-1 class on it is that class, the class is not the
 // background photo's own top-1 class (so a hit cannot come from the background), and the class has
 // fewer than --max-per-class kept composites. Kept composites are written as PNGs with a boxes.json
 // in the CLI's format (with per-object drawn/kept counts), and every method's pointing game is run
@@ -13,11 +15,11 @@
 //
 // Usage (after `pnpm exec turbo run build`):
 //   node apps/cli/scripts/composites.mjs [--out DIR] [--count N] [--seed S] [--model NAME]
-//        [--scale LO,HI] [--max-per-class N] [--generate-only | --evaluate-only]
+//        [--scale LO,HI] [--max-per-class N] [--anywhere] [--generate-only | --evaluate-only]
 //        [--from K] [--limit N] [--every K] [--tag NAME] [-- evaluate flags...]
 // Defaults: 300 kept composites, seed 1, MobileNet v1 0.25, scale 0.4–0.75, at most 150 a class,
 // then every method with evaluate's default settings on all of them (docs/methods.md states the
-// protocol actually run). Composites already in DIR (same seed, model, scale, cap and rule) are
+// protocol actually run). Composites already in DIR (same seed, model, scale, cap, placement, rule) are
 // reused, and an interrupted or smaller set is continued (boxes.json is rewritten after every
 // batch of attempts; `complete` says whether it reached --count). `--evaluate-only` evaluates the
 // set as it is, without generating. `--limit N` evaluates composites 1..N only (`--from K`:
@@ -71,6 +73,8 @@ const every = Number(flag('--every', '1'));
 /** Range of the pasted object's longer side over the background's shorter side. */
 const SCALE = flag('--scale', '0.4,0.75').split(',').map(Number);
 const maxPerClass = Number(flag('--max-per-class', '150'));
+/** Boxes leave the background's centre out (planComposites' offCentre) unless --anywhere. */
+const offCentre = !own.includes('--anywhere');
 const maxAttempts = 100 * count;
 if (
   !Number.isInteger(count) ||
@@ -112,6 +116,7 @@ async function generate() {
       g.model === modelName &&
       String(g.scale) === String(SCALE) &&
       g.maxPerClass === maxPerClass &&
+      g.offCentre === offCentre &&
       g.rule === RULE;
     if (same && previous.complete === true && previous.images.length >= count) {
       console.log(`reusing ${count} composites in ${out}`);
@@ -154,7 +159,7 @@ async function generate() {
       objects[i].label = r.top;
       objects[i].cropProbability = r.probs[r.top];
     }
-    const plans = planComposites(objects, backgrounds, { seed, count: maxAttempts, scale: SCALE });
+    const plans = planComposites(objects, backgrounds, { seed, count: maxAttempts, scale: SCALE, offCentre });
     const images = resume === undefined ? [] : [...resume.images];
     let attempts = resume === undefined ? 0 : resume.generator.attempts;
     /** Per object: drawn, dropped because its class is the background's, dropped as full, kept. */
@@ -179,6 +184,7 @@ async function generate() {
         note,
         complete,
         generator: {
+          offCentre,
           seed,
           count,
           model: modelName,

@@ -46,6 +46,13 @@ export interface CompositePlanOptions {
    * Default [0.3, 0.7].
    */
   readonly scale?: readonly [number, number];
+  /**
+   * Keep the background's centre ((W − 1)/2, (H − 1)/2) outside every pasted box, so that the image
+   * centre is never a hit under the paper's rule: the position is uniform over the positions that
+   * leave the centre out, and the scale is capped so that such a position exists (the crop fits in
+   * half the background's width or half its height). Default false (uniform over all positions).
+   */
+  readonly offCentre?: boolean;
 }
 
 /** One planned composite. */
@@ -62,8 +69,10 @@ export interface CompositePlan {
 
 /**
  * Draws `count` composites: a uniform object, a uniform background other than the object's own
- * photo, a uniform scale in `scale` (capped so that the crop fits), and a uniform position with the
- * whole crop inside the background. Deterministic in `seed`.
+ * photo, a uniform scale in `scale` (capped so that the crop fits, and with `offCentre` so that it
+ * can avoid the centre), and a uniform position with the whole crop inside the background (with
+ * `offCentre`: uniform over the positions whose box leaves the background's centre out).
+ * Deterministic in `seed`.
  *
  * @throws CliError (`usage`) when there is no object, no background other than an object's photo,
  *   or a bad scale range.
@@ -92,14 +101,58 @@ export function planComposites(
     // the pasted size: longer side = scale · shorter background side, capped to fit
     let f = (scale * Math.min(b.width, b.height)) / Math.max(bw, bh);
     f = Math.min(f, b.width / bw, b.height / bh);
+    // off-centre: a box leaves the centre out along x only if w ≤ ⌊W/2⌋ (likewise y)
+    if (options.offCentre === true)
+      f = Math.min(f, Math.max(Math.floor(b.width / 2) / bw, Math.floor(b.height / 2) / bh));
     scale = (f * Math.max(bw, bh)) / Math.min(b.width, b.height);
     const w = Math.max(1, Math.min(b.width, Math.round(bw * f)));
     const h = Math.max(1, Math.min(b.height, Math.round(bh * f)));
-    const x0 = rng.int(b.width - w + 1);
-    const y0 = rng.int(b.height - h + 1);
+    let x0: number;
+    let y0: number;
+    if (options.offCentre === true) {
+      [x0, y0] = offCentrePosition(rng, b, w, h);
+    } else {
+      x0 = rng.int(b.width - w + 1);
+      y0 = rng.int(b.height - h + 1);
+    }
     plans.push({ object, background, scale, box: [x0, y0, x0 + w - 1, y0 + h - 1] });
   }
   return plans;
+}
+
+/**
+ * Start positions 0..size − extent of a run of `extent` pixels, split by whether the run leaves the
+ * centre (size − 1)/2 out (`off`) or covers it (`on`).
+ */
+function splitPositions(size: number, extent: number): { off: number[]; on: number[] } {
+  const c = (size - 1) / 2;
+  const off: number[] = [];
+  const on: number[] = [];
+  for (let p = 0; p <= size - extent; p++) (p > c || p + extent - 1 < c ? off : on).push(p);
+  return { off, on };
+}
+
+/**
+ * A position (x0, y0) of a w × h box in the background, uniform over those whose box leaves the
+ * centre out: the pairs with x off-centre (any y) and those with x on-centre but y off-centre.
+ */
+function offCentrePosition(
+  rng: ReturnType<typeof createRng>,
+  b: CompositeBackground,
+  w: number,
+  h: number,
+): [number, number] {
+  const xs = splitPositions(b.width, w);
+  const ys = splitPositions(b.height, h);
+  const ny = ys.off.length + ys.on.length;
+  const first = xs.off.length * ny;
+  const good = first + xs.on.length * ys.off.length;
+  if (good === 0)
+    throw new CliError('usage', `a ${w} × ${h} box cannot leave the centre of a ${b.width} × ${b.height} photo out`);
+  const k = rng.int(good);
+  if (k < first) return [xs.off[Math.floor(k / ny)] as number, k % ny];
+  const r = k - first;
+  return [xs.on[Math.floor(r / ys.off.length)] as number, ys.off[r % ys.off.length] as number];
 }
 
 /** Width and height of an inclusive box. */

@@ -74,6 +74,33 @@ describe('composites', () => {
     expect(used.size).toBe(4);
   });
 
+  it('off-centre plans leave the centre out, uniformly over the positions that do, at a capped scale', () => {
+    // an 11 × 7 background (centre (5, 3)) and a 6 × 4 object box at scale 1: capped to fit half the background
+    const o: CompositeObject[] = [{ path: 'o.png', width: 20, height: 20, box: [0, 0, 5, 3], label: 1 }];
+    const b: CompositeBackground[] = [{ path: 'b.png', width: 11, height: 7 }];
+    const n = 40000;
+    const plans = planComposites(o, b, { seed: 3, count: n, scale: [1, 1], offCentre: true });
+    expect(planComposites(o, b, { seed: 3, count: n, scale: [1, 1], offCentre: true })).toEqual(plans);
+    const counts = new Map<string, number>();
+    for (const p of plans) {
+      const [x0, y0, x1, y1] = p.box;
+      // uncapped, the 6 × 4 box would be 10.5 × 7; it must fit in ⌊11/2⌋ = 5 columns or ⌊7/2⌋ = 3 rows:
+      // f = max(5/6, 3/4) = 5/6, so 5 × 3 (round(3.33) = 3)
+      expect([x1 - x0 + 1, y1 - y0 + 1]).toEqual([5, 3]);
+      expect(x0 <= 5 && x1 >= 5 && y0 <= 3 && y1 >= 3).toBe(false);
+      counts.set(`${x0},${y0}`, (counts.get(`${x0},${y0}`) ?? 0) + 1);
+    }
+    // brute force: every position of a 5 × 3 box in 11 × 7 that leaves (5, 3) out (x = 0 or 6, or y = 0 or 4)
+    const good: string[] = [];
+    for (let x = 0; x <= 6; x++)
+      for (let y = 0; y <= 4; y++) if (!(x <= 5 && x + 4 >= 5 && y <= 3 && y + 2 >= 3)) good.push(`${x},${y}`);
+    expect(good.length).toBe(2 * 5 + 5 * 2);
+    expect([...counts.keys()].sort()).toEqual(good.sort());
+    // uniform: each of the good positions within 5 standard deviations of n / good.length
+    const expected = n / good.length;
+    for (const c of counts.values()) expect(Math.abs(c - expected)).toBeLessThan(5 * Math.sqrt(expected));
+  });
+
   it('rejects an empty object list, a bad scale range and an object with no other photo', () => {
     expect(() => planComposites([], backgrounds, { seed: 1, count: 1 })).toThrow(CliError);
     expect(() => planComposites(objects, backgrounds, { seed: 1, count: 1, scale: [0.8, 0.2] })).toThrow(/scale range/);
