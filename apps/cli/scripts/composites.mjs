@@ -1,17 +1,18 @@
 #!/usr/bin/env node
 // The composite pointing benchmark (issue 14; after the BAM benchmark of Yang & Kim 2019): object
-// boxes of the bundled photos (packages/assets/images/boxes.json, plus the cat of chelsea.png, whose
-// box is drawn below) are pasted onto the other bundled photos at seeded random positions and scales
-// (apps/cli/src/composites.ts), positions uniform over those whose box leaves the background's
-// centre out (so the image centre never hits under the paper's rule; `--anywhere`: any position,
-// where large pasted objects cover the centre most of the time). Keep rule (compositeVerdict): an
-// object's class is the model's top-1 class on its crop alone (the box cut out and resized to the
-// model's input, as it is pasted); a composite is kept when the model's top-1 class on it is that
-// class, the class is not the background photo's own top-1 class (so a hit cannot come from the
-// background), and the class has fewer than --max-per-class kept composites. Kept composites are written as PNGs with a boxes.json
-// in the CLI's format (with per-object drawn/kept counts), and every method's pointing game is run
-// on them through `ablation-path evaluate --resize squash` (the whole composite, as it was
-// classified; the image centre is a row of its table).
+// boxes of the bundled photos (packages/assets/images/boxes.json, plus the cat of chelsea.png,
+// whose box is drawn below) are pasted onto the other bundled photos at seeded random positions and
+// scales (apps/cli/src/composites.ts), positions uniform over those whose box leaves the
+// background's centre out (so the image centre never hits under the paper's rule; `--anywhere`: any
+// position, where large pasted objects cover the centre most of the time). Keep rule
+// (compositeVerdict): an object's class is the model's top-1 class on its crop alone (the box cut
+// out and resized to the model's input, as it is pasted); a composite is kept when the model's
+// top-1 class on it is that class, the class is not the background photo's own top-1 class (so a
+// hit cannot come from the background), and the class has fewer than --max-per-class kept
+// composites. Kept composites are written as PNGs with a boxes.json in the CLI's format (with
+// per-object drawn/kept counts), and every method's pointing game is run on them through
+// `ablation-path evaluate --resize squash` (the whole composite, as it was classified; the image
+// centre is a row of its table).
 //
 // Usage (after `pnpm exec turbo run build`):
 //   node apps/cli/scripts/composites.mjs [--out DIR] [--count N] [--seed S] [--model NAME]
