@@ -2,9 +2,10 @@
 // The composite pointing benchmark (issue 14; after the BAM benchmark of Yang & Kim 2019): object
 // boxes of the bundled photos (packages/assets/images/boxes.json, plus the cat of chelsea.png,
 // whose box is drawn below) are pasted onto the other bundled photos at seeded random positions and
-// scales (apps/cli/src/composites.ts), positions uniform over those whose box leaves the
-// background's centre out (so the image centre never hits under the paper's rule; `--anywhere`: any
-// position, where large pasted objects cover the centre most of the time). Keep rule
+// scales (apps/cli/src/composites.ts), positions uniform over those whose box stays more than
+// --centre-margin px (default 15, evaluate's pointing tolerance) from the background's centre, so
+// that the image centre never hits under either pointing rule (`--anywhere`: any position, where
+// large pasted objects cover the centre most of the time). Keep rule
 // (compositeVerdict): an object's class is the model's top-1 class on its crop alone (the box cut
 // out and resized to the model's input, as it is pasted); a composite is kept when the model's
 // top-1 class on it is that class, the class is not the background photo's own top-1 class (so a
@@ -16,7 +17,8 @@
 //
 // Usage (after `pnpm exec turbo run build`):
 //   node apps/cli/scripts/composites.mjs [--out DIR] [--count N] [--seed S] [--model NAME]
-//        [--scale LO,HI] [--max-per-class N] [--anywhere] [--generate-only | --evaluate-only]
+//        [--scale LO,HI] [--max-per-class N] [--centre-margin PX | --anywhere]
+//        [--generate-only | --evaluate-only]
 //        [--from K] [--limit N] [--every K] [--tag NAME] [-- evaluate flags...]
 // Defaults: 300 kept composites, seed 1, MobileNet v1 0.25, scale 0.4–0.75, at most 150 a class,
 // then every method with evaluate's default settings on all of them (docs/methods.md states the
@@ -76,6 +78,8 @@ const SCALE = flag('--scale', '0.4,0.75').split(',').map(Number);
 const maxPerClass = Number(flag('--max-per-class', '150'));
 /** Boxes leave the background's centre out (planComposites' offCentre) unless --anywhere. */
 const offCentre = !own.includes('--anywhere');
+/** With offCentre: pixels kept between every box and the centre, evaluate's pointing tolerance (15). */
+const centreMargin = Number(flag('--centre-margin', '15'));
 const maxAttempts = 100 * count;
 if (
   !Number.isInteger(count) ||
@@ -88,8 +92,14 @@ if (
   console.error('--count and --every must be positive integers and --seed a non-negative integer');
   process.exit(2);
 }
-if (!Number.isInteger(maxPerClass) || maxPerClass < 1 || SCALE.length !== 2 || !SCALE.every(Number.isFinite)) {
-  console.error('--max-per-class must be a positive integer and --scale two numbers LO,HI');
+if (
+  !Number.isInteger(maxPerClass) ||
+  maxPerClass < 1 ||
+  SCALE.length !== 2 ||
+  !SCALE.every(Number.isFinite) ||
+  !(centreMargin >= 0)
+) {
+  console.error('--max-per-class must be a positive integer, --scale two numbers LO,HI, --centre-margin ≥ 0');
   process.exit(2);
 }
 
@@ -118,6 +128,7 @@ async function generate() {
       String(g.scale) === String(SCALE) &&
       g.maxPerClass === maxPerClass &&
       g.offCentre === offCentre &&
+      g.centreMargin === centreMargin &&
       g.rule === RULE;
     if (same && previous.complete === true && previous.images.length >= count) {
       console.log(`reusing ${count} composites in ${out}`);
@@ -160,7 +171,13 @@ async function generate() {
       objects[i].label = r.top;
       objects[i].cropProbability = r.probs[r.top];
     }
-    const plans = planComposites(objects, backgrounds, { seed, count: maxAttempts, scale: SCALE, offCentre });
+    const plans = planComposites(objects, backgrounds, {
+      seed,
+      count: maxAttempts,
+      scale: SCALE,
+      offCentre,
+      centreMargin,
+    });
     const images = resume === undefined ? [] : [...resume.images];
     let attempts = resume === undefined ? 0 : resume.generator.attempts;
     /** Per object: drawn, dropped because its class is the background's, dropped as full, kept. */
@@ -186,6 +203,7 @@ async function generate() {
         complete,
         generator: {
           offCentre,
+          centreMargin,
           seed,
           count,
           model: modelName,

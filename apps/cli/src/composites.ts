@@ -53,6 +53,12 @@ export interface CompositePlanOptions {
    * half the background's width or half its height). Default false (uniform over all positions).
    */
   readonly offCentre?: boolean;
+  /**
+   * With `offCentre`: the box stays more than this many pixels from the centre along x or along y
+   * (so its Euclidean distance, which `pointingGameHit`'s tolerance measures, is larger too: with
+   * the pointing game's tolerance here, the centre misses under that rule as well). Default 0.
+   */
+  readonly centreMargin?: number;
 }
 
 /** One planned composite. */
@@ -87,6 +93,9 @@ export function planComposites(
   if (!(lo > 0 && hi >= lo && hi <= 1))
     throw new CliError('usage', `scale range must satisfy 0 < lo ≤ hi ≤ 1, got [${lo}, ${hi}]`);
   if (objects.length === 0) throw new CliError('usage', 'no object boxes to paste');
+  const margin = options.centreMargin ?? 0;
+  if (!(margin >= 0 && Number.isFinite(margin)))
+    throw new CliError('usage', `centreMargin must be a finite number ≥ 0, got ${margin}`);
   const rng = createRng(options.seed);
   const plans: CompositePlan[] = [];
   for (let i = 0; i < options.count; i++) {
@@ -101,16 +110,16 @@ export function planComposites(
     // the pasted size: longer side = scale · shorter background side, capped to fit
     let f = (scale * Math.min(b.width, b.height)) / Math.max(bw, bh);
     f = Math.min(f, b.width / bw, b.height / bh);
-    // off-centre: a box leaves the centre out along x only if w ≤ ⌊W/2⌋ (likewise y)
+    // off-centre: a box can keep the margin along x only if w ≤ maxExtent(W) (likewise y)
     if (options.offCentre === true)
-      f = Math.min(f, Math.max(Math.floor(b.width / 2) / bw, Math.floor(b.height / 2) / bh));
+      f = Math.min(f, Math.max(maxExtent(b.width, margin) / bw, maxExtent(b.height, margin) / bh));
     scale = (f * Math.max(bw, bh)) / Math.min(b.width, b.height);
     const w = Math.max(1, Math.min(b.width, Math.round(bw * f)));
     const h = Math.max(1, Math.min(b.height, Math.round(bh * f)));
     let x0: number;
     let y0: number;
     if (options.offCentre === true) {
-      [x0, y0] = offCentrePosition(rng, b, w, h);
+      [x0, y0] = offCentrePosition(rng, b, w, h, margin);
     } else {
       x0 = rng.int(b.width - w + 1);
       y0 = rng.int(b.height - h + 1);
@@ -121,34 +130,48 @@ export function planComposites(
 }
 
 /**
- * Start positions 0..size − extent of a run of `extent` pixels, split by whether the run leaves the
- * centre (size − 1)/2 out (`off`) or covers it (`on`).
+ * Start positions 0..size − extent of a run of `extent` pixels, split by whether the run stays more
+ * than `margin` pixels from the centre c = (size − 1)/2 (`off`: p > c + margin or
+ * p + extent − 1 < c − margin) or not (`on`).
  */
-function splitPositions(size: number, extent: number): { off: number[]; on: number[] } {
+function splitPositions(size: number, extent: number, margin: number): { off: number[]; on: number[] } {
   const c = (size - 1) / 2;
   const off: number[] = [];
   const on: number[] = [];
-  for (let p = 0; p <= size - extent; p++) (p > c || p + extent - 1 < c ? off : on).push(p);
+  for (let p = 0; p <= size - extent; p++) (p > c + margin || p + extent - 1 < c - margin ? off : on).push(p);
   return { off, on };
 }
 
 /**
- * A position (x0, y0) of a w × h box in the background, uniform over those whose box leaves the
- * centre out: the pairs with x off-centre (any y) and those with x on-centre but y off-centre.
+ * The longest run of pixels that fits in `size` more than `margin` from its centre: the largest
+ * integer e with e < (size + 1)/2 − margin (⌊size/2⌋ for margin 0); 0 when none.
+ */
+function maxExtent(size: number, margin: number): number {
+  return Math.max(0, Math.ceil((size + 1) / 2 - margin) - 1);
+}
+
+/**
+ * A position (x0, y0) of a w × h box in the background, uniform over those whose box stays more than
+ * `margin` px from the centre: the pairs with x off-centre (any y) and those with x on-centre but y
+ * off-centre (the distance from the centre to the box is then > margin along one axis alone).
  */
 function offCentrePosition(
   rng: ReturnType<typeof createRng>,
   b: CompositeBackground,
   w: number,
   h: number,
+  margin: number,
 ): [number, number] {
-  const xs = splitPositions(b.width, w);
-  const ys = splitPositions(b.height, h);
+  const xs = splitPositions(b.width, w, margin);
+  const ys = splitPositions(b.height, h, margin);
   const ny = ys.off.length + ys.on.length;
   const first = xs.off.length * ny;
   const good = first + xs.on.length * ys.off.length;
   if (good === 0)
-    throw new CliError('usage', `a ${w} × ${h} box cannot leave the centre of a ${b.width} × ${b.height} photo out`);
+    throw new CliError(
+      'usage',
+      `a ${w} × ${h} box cannot stay ${margin} px off the centre of a ${b.width} × ${b.height} photo`,
+    );
   const k = rng.int(good);
   if (k < first) return [xs.off[Math.floor(k / ny)] as number, k % ny];
   const r = k - first;

@@ -74,27 +74,41 @@ describe('composites', () => {
     expect(used.size).toBe(4);
   });
 
-  it('off-centre plans leave the centre out, uniformly over the positions that do, at a capped scale', () => {
-    // an 11 × 7 background (centre (5, 3)) and a 6 × 4 object box at scale 1: capped to fit half the background
+  // an 11 × 7 background (centre (5, 3)) and a 6 × 4 object box at scale 1, capped so that the box fits
+  // off-centre: margin 0: in ⌊11/2⌋ = 5 columns or ⌊7/2⌋ = 3 rows, f = max(5/6, 3/4), 5 × 3 (round(3.33));
+  // margin 1: in 4 columns (4 < 6 − 1) or 2 rows (2 < 4 − 1), f = max(4/6, 2/4), 4 × 3 (round(2.67))
+  it.each([
+    [0, [5, 3]],
+    [1, [4, 3]],
+  ])('off-centre plans with margin %i keep the centre out, uniformly over such positions, size %j', (margin, size) => {
     const o: CompositeObject[] = [{ path: 'o.png', width: 20, height: 20, box: [0, 0, 5, 3], label: 1 }];
     const b: CompositeBackground[] = [{ path: 'b.png', width: 11, height: 7 }];
     const n = 40000;
-    const plans = planComposites(o, b, { seed: 3, count: n, scale: [1, 1], offCentre: true });
-    expect(planComposites(o, b, { seed: 3, count: n, scale: [1, 1], offCentre: true })).toEqual(plans);
+    const options = { seed: 3, count: n, scale: [1, 1] as const, offCentre: true, centreMargin: margin };
+    const plans = planComposites(o, b, options);
+    expect(planComposites(o, b, options)).toEqual(plans);
     const counts = new Map<string, number>();
     for (const p of plans) {
       const [x0, y0, x1, y1] = p.box;
-      // uncapped, the 6 × 4 box would be 10.5 × 7; it must fit in ⌊11/2⌋ = 5 columns or ⌊7/2⌋ = 3 rows:
-      // f = max(5/6, 3/4) = 5/6, so 5 × 3 (round(3.33) = 3)
-      expect([x1 - x0 + 1, y1 - y0 + 1]).toEqual([5, 3]);
-      expect(x0 <= 5 && x1 >= 5 && y0 <= 3 && y1 >= 3).toBe(false);
+      expect([x1 - x0 + 1, y1 - y0 + 1]).toEqual(size);
+      // the centre (5, 3) is more than `margin` px from the box (and outside it)
+      const dx = Math.max(x0 - 5, 0, 5 - x1);
+      const dy = Math.max(y0 - 3, 0, 3 - y1);
+      expect(Math.hypot(dx, dy)).toBeGreaterThan(margin);
       counts.set(`${x0},${y0}`, (counts.get(`${x0},${y0}`) ?? 0) + 1);
     }
-    // brute force: every position of a 5 × 3 box in 11 × 7 that leaves (5, 3) out (x = 0 or 6, or y = 0 or 4)
+    // brute force: every position whose box is more than `margin` px from (5, 3) along x or along y
+    const [w, h] = size as [number, number];
     const good: string[] = [];
-    for (let x = 0; x <= 6; x++)
-      for (let y = 0; y <= 4; y++) if (!(x <= 5 && x + 4 >= 5 && y <= 3 && y + 2 >= 3)) good.push(`${x},${y}`);
-    expect(good.length).toBe(2 * 5 + 5 * 2);
+    for (let x = 0; x <= 11 - w; x++) {
+      for (let y = 0; y <= 7 - h; y++) {
+        const offX = x - 5 > margin || 5 - (x + w - 1) > margin;
+        const offY = y - 3 > margin || 3 - (y + h - 1) > margin;
+        if (offX || offY) good.push(`${x},${y}`);
+      }
+    }
+    // margin 0: x = 0 or 6 (any of 5 rows), or y = 0 or 4; margin 1: x = 0 or 7 (any of 5 rows)
+    expect(good.length).toBe(margin === 0 ? 2 * 5 + 5 * 2 : 2 * 5);
     expect([...counts.keys()].sort()).toEqual(good.sort());
     // uniform: each of the good positions within 5 standard deviations of n / good.length
     const expected = n / good.length;
@@ -104,6 +118,9 @@ describe('composites', () => {
   it('rejects an empty object list, a bad scale range and an object with no other photo', () => {
     expect(() => planComposites([], backgrounds, { seed: 1, count: 1 })).toThrow(CliError);
     expect(() => planComposites(objects, backgrounds, { seed: 1, count: 1, scale: [0.8, 0.2] })).toThrow(/scale range/);
+    expect(() =>
+      planComposites(objects, backgrounds, { seed: 1, count: 1, offCentre: true, centreMargin: -1 }),
+    ).toThrow(/centreMargin/);
     expect(() => planComposites(objects.slice(0, 1), backgrounds.slice(0, 1), { seed: 1, count: 1 })).toThrow(
       /no background other than a.png/,
     );
