@@ -4,13 +4,16 @@
 // different samples of the set). Per method: the composites it ran on, the pointing game under the
 // paper's rule and TorchRay's (15 px, mean of per-class accuracies), the paper rule per target
 // class, mean hard P (§4.2 path), time and model evaluations per composite, and the image centre's
-// pointing game on the same composites. A second table restricts every row to the composites all
-// the runs share. Reads each DIR's results.json, or its run.jsonl while the run is unfinished.
+// pointing game on the same composites; last rows: the image centre, and the expected score of a
+// uniformly random pixel (the share of the composite inside the box, or within 15 px of it). A
+// second table restricts every row to the composites all the runs share. Reads each DIR's
+// results.json, or its run.jsonl while the run is unfinished.
 //
 // Usage (after `pnpm exec turbo run build`):
 //   node apps/cli/scripts/composites-table.mjs DIR/eval-TAG1 DIR/eval-TAG2 ...
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pointingGameHit } from '@ablation-path/core';
 import { summarise } from '../dist/commands/evaluate.js';
 import { summariseCentre } from '../dist/evaluateCentre.js';
 import { readRunLog } from '../dist/runLog.js';
@@ -124,7 +127,57 @@ function table(files, title) {
       pct(centre.pointingPaper),
     ]),
   );
+  // a uniformly random pixel: its expected hits, the share of the photo in (or within 15 px of) the box
+  const chance = ims.map((e) => ({ target: e.target, ...pixelShares(e.file) }));
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const perClassMean = mean(
+    classes.flatMap(({ c }) => {
+      const of = chance.filter((r) => r.target === c);
+      return of.length === 0 ? [] : [mean(of.map((r) => r.tolerant))];
+    }),
+  );
+  lines.push(
+    row([
+      'uniformly random pixel (expected)',
+      chance.length,
+      pct(mean(chance.map((r) => r.inside))),
+      pct(perClassMean),
+      ...classes.map(({ c }) => {
+        const of = chance.filter((r) => r.target === c);
+        return of.length === 0 ? '—' : pct(mean(of.map((r) => r.inside)));
+      }),
+      '—',
+      '—',
+      '—',
+      0,
+      pct(centre.pointingPaper),
+    ]),
+  );
   return lines.join('\n');
+}
+
+/** The composites' boxes.json (beside the eval-TAG folders): file → { size, boxes }. */
+const composites = new Map();
+for (const dir of dirs) {
+  const path = join(dir, '..', 'boxes.json');
+  if (existsSync(path)) for (const im of JSON.parse(readFileSync(path, 'utf8')).images) composites.set(im.file, im);
+}
+
+/** Shares of a composite's pixels (integer coordinates) in its boxes, and within 15 px of one (TorchRay's rule). */
+function pixelShares(file) {
+  const im = composites.get(file);
+  if (im === undefined) throw new Error(`${file}: not in any boxes.json beside the runs`);
+  const [W, H] = im.size;
+  let inside = 0;
+  let tolerant = 0;
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const point = { x, y };
+      if (pointingGameHit(point, im.boxes)) inside++;
+      if (pointingGameHit(point, im.boxes, { tolerance: 15 })) tolerant++;
+    }
+  }
+  return { inside: inside / (W * H), tolerant: tolerant / (W * H) };
 }
 
 const all = [...byFile.keys()].sort();
