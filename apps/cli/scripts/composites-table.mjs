@@ -3,16 +3,15 @@
 // (apps/cli/scripts/composites.mjs runs one per --tag; cheap and costly methods may have run on
 // different samples of the set). Per method: the composites it ran on, the pointing game under the
 // paper's rule and TorchRay's (15 px, mean of per-class accuracies), the paper rule per target
-// class, mean hard P (§4.2 path), time and model evaluations per composite, and the image centre's
-// pointing game on the same composites; last rows: the image centre, and the expected score of a
-// uniformly random pixel (the share of the composite inside the box, or within 15 px of it). A
-// second table restricts every row to the composites all the runs share. Reads each DIR's
-// results.json, or its run.jsonl while the run is unfinished.
+// class, mean hard P (§4.2 path), time and model evaluations per composite; last rows: the image
+// centre, and the expected score of a uniformly random pixel (the share of the composite inside the
+// box, or within 15 px of it). A second table restricts every row to the composites all the runs
+// share. Reads each DIR's results.json, or its run.jsonl while the run is unfinished.
 //
 // Usage (after `pnpm exec turbo run build`):
 //   node apps/cli/scripts/composites-table.mjs DIR/eval-TAG1 DIR/eval-TAG2 ...
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pointingGameHit } from '@ablation-path/core';
 import { summarise } from '../dist/commands/evaluate.js';
 import { summariseCentre } from '../dist/evaluateCentre.js';
@@ -47,7 +46,7 @@ for (const dir of dirs) {
       if (!methods.includes(r.method)) methods.push(r.method);
       if (entry.results.has(r.method)) throw new Error(`${im.file}: ${r.method} in two runs`);
       entry.results.set(r.method, r);
-      runsOf.set(r.method, dir);
+      runsOf.set(r.method, new Set([...(runsOf.get(r.method) ?? []), basename(dir)]));
     }
     byFile.set(im.file, entry);
   }
@@ -81,7 +80,6 @@ function table(files, title) {
       'own P (soft)',
       'time / composite',
       'evaluations / composite',
-      'centre on these (paper)',
     ]),
     `|---|---|---|---|${classes.map(() => '---|').join('')}---|---|---|---|---|`,
   ];
@@ -92,7 +90,6 @@ function table(files, title) {
       .map((e) => ({ target: e.target, centre: e.centre, results: [e.results.get(method)] }));
     if (ims.length === 0) continue;
     const [r] = summarise([method], ims);
-    const centre = summariseCentre(ims);
     const own = r.meanOwnScore === null ? '—' : r.meanOwnScore.toFixed(3);
     const hits = perClass(ims.map((e) => ({ target: e.target, hit: e.results[0].hit })));
     lines.push(
@@ -106,7 +103,6 @@ function table(files, title) {
         own,
         `${r.meanSeconds.toFixed(2)} s`,
         Math.round(r.meanEvaluations),
-        pct(centre.pointingPaper),
       ]),
     );
   }
@@ -124,7 +120,6 @@ function table(files, title) {
       '—',
       '—',
       0,
-      pct(centre.pointingPaper),
     ]),
   );
   // a uniformly random pixel: its expected hits, the share of the photo in (or within 15 px of) the box
@@ -150,7 +145,6 @@ function table(files, title) {
       '—',
       '—',
       0,
-      pct(centre.pointingPaper),
     ]),
   );
   return lines.join('\n');
@@ -181,7 +175,9 @@ function pixelShares(file) {
 }
 
 const all = [...byFile.keys()].sort();
-console.log(`runs: ${dirs.join(', ')}; methods from: ${methods.map((m) => `${m} ← ${runsOf.get(m)}`).join('; ')}\n`);
+console.log(
+  `runs: ${dirs.join(', ')}; methods from: ${methods.map((m) => `${m} ← ${[...runsOf.get(m)].join(', ')}`).join('; ')}\n`,
+);
 console.log(table(all, `Every composite a method ran on (${all.length} composites in all):`));
 const common = all.filter((f) => methods.every((m) => byFile.get(f).results.has(m)));
 if (common.length > 0 && common.length < all.length)
