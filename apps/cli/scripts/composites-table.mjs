@@ -175,9 +175,8 @@ function pixelShares(file) {
 }
 
 const all = [...byFile.keys()].sort();
-console.log(
-  `runs: ${dirs.join(', ')}; methods from: ${methods.map((m) => `${m} ← ${[...runsOf.get(m)].join(', ')}`).join('; ')}\n`,
-);
+const sources = methods.map((m) => `${m} ← ${[...runsOf.get(m)].join(', ')}`);
+console.log(`runs: ${dirs.join(', ')}; methods from: ${sources.join('; ')}\n`);
 console.log(table(all, `Every composite a method ran on (${all.length} composites in all):`));
 const common = all.filter((f) => methods.every((m) => byFile.get(f).results.has(m)));
 if (common.length > 0 && common.length < all.length)
