@@ -3,7 +3,7 @@
  * to `OUT/<image>/summary.json`, embedded in its report, and (with a `report` key added) one line of
  * results.jsonl, `--json`'s stdout and the run log. Keys are written in the order declared here.
  */
-import type { OptimizationSelection, OptimizationStopReason } from '@ablation-path/core';
+import type { OptimizationGradientAt, OptimizationSelection, OptimizationStopReason } from '@ablation-path/core';
 import type { ResizeRule } from '@ablation-path/image';
 import type { ModelPreprocessing } from './model.js';
 import type { InitChoice } from './warmStart.js';
@@ -125,6 +125,8 @@ export interface ExplainSummary {
     readonly sigmaUnits: 'model-input pixels';
     readonly maxIterations: number;
     readonly minIterations: number;
+    /** `--gradient`: where the optimiser evaluated the model (`gradientAt` of optimizeAblationPath). */
+    readonly gradientAt: OptimizationGradientAt;
     readonly saturationStop: number;
     readonly seed: number;
     readonly init: InitChoice;

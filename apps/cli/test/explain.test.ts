@@ -384,6 +384,27 @@ describe('explain with other baselines', () => {
     const bad = await runCli(['explain', coffee, '--init', 'gradient']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--init must be one of linear, rise, ig-filtered/);
+    // a warm start's default gradient is the soft one, with the best path by hard P
+    expect([s.options['gradientAt'], s.selection]).toEqual(['soft', 'hard']);
+  });
+
+  it('--gradient chooses where the optimiser evaluates the model; the default from the linear start is annealed', async () => {
+    const out = tempDir();
+    const common = ['--model', 'mobilenet-v1-025', '--iterations', '2', '--quiet'];
+    const byDefault = await runCli(['explain', coffee, ...common, '--out', join(out, 'default')]);
+    expect(byDefault.code).toBe(0);
+    const d = await checkResult(join(out, 'default', 'coffee'), 2);
+    expect([d.options['gradientAt'], d.selection, d.options['minIterations']]).toEqual(['annealed', 'hard', 2]);
+    const soft = await runCli(['explain', coffee, ...common, '--gradient', 'soft', '--out', join(out, 'soft')]);
+    expect(soft.code).toBe(0);
+    const s = await checkResult(join(out, 'soft', 'coffee'), 2);
+    // the paper's Algorithm 2: the soft gradient, the best path by soft P
+    expect([s.options['gradientAt'], s.selection]).toEqual(['soft', 'soft']);
+    // the first step is the same (λ_0 = 0), the second differs: the two runs' paths differ
+    expect(s.score).not.toBe(d.score);
+    const bad = await runCli(['explain', coffee, '--gradient', 'steep']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--gradient must be one of annealed, soft, hard, got 'steep'/);
   });
 });
 

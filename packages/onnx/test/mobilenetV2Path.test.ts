@@ -51,6 +51,7 @@ describe('MobileNetV2 through optimizeAblationPath', () => {
         target,
         steps,
         maxIterations: 3,
+        gradientAt: 'soft', // the paper's ascent of P: the soft P must rise above the linear path's
         minIterations: 3,
         batchSize: 8,
       });

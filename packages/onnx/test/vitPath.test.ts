@@ -50,7 +50,17 @@ describe('ViT-Ti/16 through optimizeAblationPath', () => {
       let target = 0;
       for (let k = 1; k < 1000; k++) if ((p[k] as number) > (p[target] as number)) target = k;
       const steps = 6;
-      const options = { image, baseline, target, steps, maxIterations: 2, minIterations: 2, batchSize: 8 };
+      // the paper's ascent of P (gradientAt 'soft'): the soft P must rise above the linear path's
+      const options = {
+        image,
+        baseline,
+        target,
+        steps,
+        maxIterations: 2,
+        minIterations: 2,
+        batchSize: 8,
+        gradientAt: 'soft',
+      } as const;
       const result = await optimizeAblationPath(classifier, options);
       expect(result.iterations).toBe(2);
       expect(checkAblationPath(result.path).ok).toBe(true);

@@ -21,7 +21,7 @@ import {
   saliencyPoint,
   stackImages,
 } from '@ablation-path/core';
-import type { PointingBox, SaliencyMap, SaliencyMethod } from '@ablation-path/core';
+import type { OptimizationGradientAt, PointingBox, SaliencyMap, SaliencyMethod } from '@ablation-path/core';
 import { booleanFlag, numberFlag, parseFlags, stringFlag } from '../args.js';
 import type { FlagSpec } from '../args.js';
 import { makeBaseline, parseBaselineSpec } from '../baseline.js';
@@ -31,6 +31,7 @@ import type { ResizeRule } from '@ablation-path/image';
 import { centreResult, summariseCentre } from '../evaluateCentre.js';
 import type { CentreImageResult, CentreSummary } from '../evaluateCentre.js';
 import { initHelp, parseInitChoice, warmStart } from '../warmStart.js';
+import { gradientHelp, parseGradientChoice } from '../gradientFlag.js';
 import type { InitChoice } from '../warmStart.js';
 import type { CliIO } from '../io.js';
 import { canonicalJson, prepareRunLog, readRunLog, removeIfEmpty, resumeNotes } from '../runLog.js';
@@ -102,6 +103,7 @@ const evaluateFlagSpecs: Readonly<Record<string, FlagSpec>> = {
   shard: { type: 'string' },
   workers: { type: 'string' },
   init: { type: 'string' },
+  gradient: { type: 'string' },
   out: { type: 'string', short: 'o' },
   quiet: { type: 'boolean', short: 'q' },
   json: { type: 'boolean' },
@@ -140,6 +142,7 @@ ${resizeFlagHelp}
   --metric-steps N       insertion/deletion steps (default 64)
   --seed N               seed of the random methods (default 0)
 ${initHelp}
+${gradientHelp}
 
 ${modelFlagsHelp}
 
@@ -207,7 +210,13 @@ export function readBoxesFile(path: string): BoxesEntry[] {
 export function methodOptions(name: EvaluateMethod, s: EvaluateSettings, width: number): SaliencyMethod {
   switch (name) {
     case 'ablation-path':
-      return { name, steps: s.steps, iterations: s.iterations, seed: s.seed };
+      return {
+        name,
+        steps: s.steps,
+        iterations: s.iterations,
+        seed: s.seed,
+        ...(s.gradient === undefined ? {} : { gradientAt: s.gradient }),
+      };
     case 'integrated-gradients':
       return { name, steps: s.igSteps, rule: 'midpoint' };
     case 'integrated-gradients-filtered':
@@ -236,6 +245,8 @@ export function methodOptions(name: EvaluateMethod, s: EvaluateSettings, width: 
 export interface EvaluateSettings {
   readonly steps: number;
   readonly iterations: number;
+  /** `--gradient`: where the ablation-path optimiser evaluates the model (undefined: the core's default). */
+  readonly gradient?: OptimizationGradientAt;
   readonly igSteps: number;
   readonly riseMasks: number;
   readonly mpIterations: number;
@@ -432,6 +443,7 @@ export function planEvaluate(argv: readonly string[], io: CliIO): EvaluatePlan |
   const settings: EvaluateSettings = {
     steps: numberFlag(args, 'steps', { min: 2, max: 1024, integer: true }) ?? EVALUATE_DEFAULTS.steps,
     iterations: numberFlag(args, 'iterations', { min: 1, max: 100000, integer: true }) ?? EVALUATE_DEFAULTS.iterations,
+    ...optionalGradient(parseGradientChoice(stringFlag(args, 'gradient'))),
     igSteps: numberFlag(args, 'ig-steps', { min: 1, max: 100000, integer: true }) ?? EVALUATE_DEFAULTS.igSteps,
     riseMasks: numberFlag(args, 'rise-masks', { min: 1, max: 1e7, integer: true }) ?? EVALUATE_DEFAULTS.riseMasks,
     mpIterations:
@@ -796,4 +808,9 @@ export async function runEvaluate(argv: readonly string[], io: CliIO): Promise<n
     removeCreatedDirs(created); // …and no empty output folder behind
     throw e;
   }
+}
+
+/** `{ gradient }` when `--gradient` was given, else nothing (the settings, and the run's fingerprint, stay as before). */
+function optionalGradient(g: OptimizationGradientAt | undefined): { gradient?: OptimizationGradientAt } {
+  return g === undefined ? {} : { gradient: g };
 }

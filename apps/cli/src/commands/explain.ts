@@ -7,8 +7,8 @@ import {
   argmaxRow,
   DEFAULT_IGNORE_FRACTION,
   DEFAULT_MAX_ITERATIONS,
-  DEFAULT_MIN_ITERATIONS,
   DEFAULT_PATIENCE,
+  DEFAULT_ANNEALED_PATIENCE,
   DEFAULT_SATURATION_TARGET,
   DEFAULT_SIGMA_FRACTION,
   DEFAULT_STEPS,
@@ -19,7 +19,7 @@ import {
   pointingGamePoint,
   stackImages,
 } from '@ablation-path/core';
-import type { AblationPath, Image, OptimizationStopReason } from '@ablation-path/core';
+import type { AblationPath, Image, OptimizationGradientAt, OptimizationStopReason } from '@ablation-path/core';
 import {
   compositeAt,
   describeTransform,
@@ -69,6 +69,7 @@ import { parseTargetSpec, resolveTarget } from '../target.js';
 import type { TargetSpec } from '../target.js';
 import { versions } from '../versions.js';
 import { initHelp, parseInitChoice, warmStart } from '../warmStart.js';
+import { gradientHelp, parseGradientChoice } from '../gradientFlag.js';
 import type { InitChoice } from '../warmStart.js';
 
 /** How the report words the optimiser's stop reason. */
@@ -76,11 +77,9 @@ const STOP_REASONS: Record<OptimizationStopReason, string> = {
   saturation: `stopped: saturation reached ${DEFAULT_SATURATION_TARGET}`,
   'fixed-point': 'stopped: the path no longer changed',
   'max-iterations': 'stopped: --iterations reached',
-  patience: `stopped: the best path score had not improved for ${DEFAULT_PATIENCE} iterations`,
+  patience: 'stopped: the best path score had not improved for PATIENCE iterations',
 };
 
-/** The optimiser never stops for saturation earlier than this (the core's default), unless --iterations is smaller. */
-export const MIN_ITERATIONS = DEFAULT_MIN_ITERATIONS;
 /** Default output directory of `explain` and `demo`. */
 export const DEFAULT_OUT_DIR = 'ablation-path-out';
 /** Defaults of docs/math.md §6. */
@@ -111,6 +110,7 @@ export const explainFlagSpecs: Readonly<Record<string, FlagSpec>> = {
   shard: { type: 'string' },
   workers: { type: 'string' },
   init: { type: 'string' },
+  gradient: { type: 'string' },
   out: { type: 'string', short: 'o' },
   frames: { type: 'string' },
   methods: { type: 'boolean' },
@@ -143,10 +143,12 @@ ${resizeFlagHelp}
   --sigma S              smoothing of the path (Gaussian metric), in input pixels
                          (default 6/224 of the input width: 6 at 224)
   --iterations N         at most N optimiser iterations (default 100; it stops earlier once the
-                         path's saturation reaches 0.8, after at least 6, or when an iteration
-                         leaves the path unchanged)
+                         path's saturation reaches 0.8 or the best path has not improved for 5
+                         iterations (8 with --gradient soft or hard), after at least 10 (6), or
+                         when an iteration leaves the path unchanged)
   --seed N               seed for noise baselines and anything random (default 0)
 ${initHelp}
+${gradientHelp}
   --methods              add a side-by-side panel of comparison methods to the report (costs
                          extra model evaluations)
 
@@ -186,6 +188,8 @@ export interface ExplainOptions {
   readonly seed: number;
   /** `--init`: the optimiser's start. */
   readonly init: InitChoice;
+  /** `--gradient`: where the optimiser evaluates the model (undefined: the core's default for the start). */
+  readonly gradientAt: OptimizationGradientAt | undefined;
   readonly outDir: string;
   readonly frames: number;
   readonly methods: boolean;
@@ -229,6 +233,7 @@ export function readExplainArgs(argv: readonly string[]): {
       numberFlag(args, 'iterations', { min: 1, max: 100000, integer: true }) ?? EXPLAIN_DEFAULTS.maxIterations,
     seed: numberFlag(args, 'seed', { min: 0, max: 2 ** 32 - 1, integer: true }) ?? EXPLAIN_DEFAULTS.seed,
     init: parseInitChoice(stringFlag(args, 'init')),
+    gradientAt: parseGradientChoice(stringFlag(args, 'gradient')),
     outDir: nonEmpty('--out', stringFlag(args, 'out')) ?? DEFAULT_OUT_DIR,
     frames: numberFlag(args, 'frames', { min: 2, max: 64, integer: true }) ?? EXPLAIN_DEFAULTS.frames,
     methods: booleanFlag(args, 'methods'),
@@ -329,6 +334,7 @@ export function explainFingerprint(
     methods: options.methods,
     resize: options.resize,
     init: options.init,
+    ...(options.gradientAt === undefined ? {} : { gradient: options.gradientAt }),
   };
 }
 
@@ -669,7 +675,7 @@ async function explainOne(
       steps: options.steps,
       sigma,
       maxIterations: options.maxIterations,
-      minIterations: Math.min(MIN_ITERATIONS, options.maxIterations),
+      ...(options.gradientAt === undefined ? {} : { gradientAt: options.gradientAt }),
       seed: options.seed,
       ...(start.init === undefined ? {} : { init: start.init }),
       // the core's own per-iteration work on both cores (Node worker threads; bit-identical results)
@@ -770,7 +776,8 @@ async function explainOne(
       sigma: round(sigma),
       sigmaUnits: 'model-input pixels',
       maxIterations: options.maxIterations,
-      minIterations: Math.min(MIN_ITERATIONS, options.maxIterations),
+      minIterations: result.minIterations,
+      gradientAt: result.gradientAt,
       saturationStop: DEFAULT_SATURATION_TARGET,
       seed: options.seed,
       init: options.init,
@@ -856,7 +863,10 @@ async function explainOne(
       ],
       [
         'optimiser',
-        `${result.iterations} iterations (${STOP_REASONS[result.stopReason]}), best path of iteration ${result.bestIteration} by ${result.selection} P, ` +
+        `${result.iterations} iterations (${STOP_REASONS[result.stopReason].replace(
+          'PATIENCE',
+          String(result.gradientAt === 'annealed' ? DEFAULT_ANNEALED_PATIENCE : DEFAULT_PATIENCE),
+        )}), best path of iteration ${result.bestIteration} by ${result.selection} P, ` +
           `start: ${options.init}${start.evaluations > 0 ? ` (${start.evaluations} model evaluations)` : ''}, ${result.evaluations + start.evaluations} model evaluations in all, σ = ${round(sigma, 3)} px, T = ${T}, seed ${options.seed}`,
       ],
       ['wall time', `${wallSeconds.toFixed(1)} s`],

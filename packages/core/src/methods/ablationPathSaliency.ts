@@ -2,7 +2,7 @@
  * The ablation path itself as a saliency method (docs/math.md §6, §7).
  */
 import { optimizeAblationPath } from '../optimizer/optimizeAblationPath.js';
-import type { OptimizationInit } from '../optimizer/optimizeAblationPath.js';
+import type { OptimizationGradientAt, OptimizationInit } from '../optimizer/optimizeAblationPath.js';
 import { pointingGamePoint } from '../reading/pointingGamePoint.js';
 import { requireGradient } from '../infra/batching.js';
 import { OptionError } from '../infra/errors.js';
@@ -41,6 +41,12 @@ export interface AblationPathMethod {
    * never scores below it). Default: the optimiser's (the linear path).
    */
   readonly init?: OptimizationInit;
+  /**
+   * Where the optimiser evaluates F and its gradient (`gradientAt` of {@link optimizeAblationPath};
+   * its selection follows: soft P for `'soft'`, hard P otherwise). Default: the optimiser's
+   * (`'annealed'`).
+   */
+  readonly gradientAt?: OptimizationGradientAt;
 }
 
 /** Ablation-path saliency (see {@link AblationPathMethod}). */
@@ -61,6 +67,7 @@ export async function ablationPathSaliency(ctx: MethodContext, method: AblationP
     ...(method.iterations === undefined ? {} : { maxIterations: method.iterations }),
     ...(method.seed === undefined ? {} : { seed: method.seed }),
     ...(method.init === undefined ? {} : { init: method.init }),
+    ...(method.gradientAt === undefined ? {} : { gradientAt: method.gradientAt }),
     ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
     ...(ctx.onProgress === undefined ? {} : { onProgress: ctx.onProgress }),
   });

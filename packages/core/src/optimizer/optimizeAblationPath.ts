@@ -44,7 +44,10 @@ import type {
 export interface OptimizationProgress extends Progress {
   /** 1-based iteration just completed. */
   readonly iteration: number;
-  /** Soft P of the path whose gradient this iteration used (`history[iteration − 1]`). */
+  /**
+   * P at the masks this iteration's gradient was evaluated at (`history[iteration − 1]`): the soft P
+   * of the path with `gradientAt: 'soft'` (and while λ = 0), its hard P once λ = 1.
+   */
   readonly score: number;
   /** Saturation of the updated path. */
   readonly saturation: number;
@@ -73,9 +76,19 @@ export type OptimizationSelection = 'soft' | 'hard';
  *   of the soft masks M_k (same K, L∞ step, saturation, projection, reparametrisation). The F values
  *   of that call are the hard path's scores, so the hard P of every path, Σ trapezoid F(H_k), is
  *   free and the selection is by hard P; the soft P of the returned path costs one predict (T − 1
- *   evaluations) at the end.
+ *   evaluations) at the end;
+ * - `'annealed'`: from the soft masks to the hard path's over the iterations: iteration i (0-based,
+ *   the path after i steps) evaluates at E_k = λ_i·H_k + (1 − λ_i)·M_k with
+ *   λ_i = clamp((i − annealStart) / annealRamp, 0, 1), and the differential at E_k drives the
+ *   unchanged step of M_k. The first iterations are the paper's soft ascent, which finds the region
+ *   the class lives in fast; the later ones are `'hard'`'s straight-through ascent of the binary
+ *   path's P, which the soft gradient does not see (a soft path keeps F high with half-blended
+ *   pixels that its binary §4.2 path does not have: docs/math.md §6 "Soft and hard P"). While
+ *   λ_i = 1 the hard P comes with the gradient call; before, `'hard'` selection costs a predict.
+ *   `'hard'` alone from the linear start does not move (docs/benchmarks.md), `'soft'` alone keeps
+ *   hard P low: measured, the annealed schedule gives the most hard P per evaluation.
  */
-export type OptimizationGradientAt = 'soft' | 'hard';
+export type OptimizationGradientAt = 'soft' | 'hard' | 'annealed';
 
 /**
  * The starting path of {@link optimizeAblationPath}: `'linear'` (ℓ(t) = t, as in the paper),
@@ -99,7 +112,8 @@ export interface OptimizeAblationPathOptions extends AblationPathStepOptions, Im
   readonly domain?: Domain;
   /**
    * Do not stop for saturation or patience before this many iterations (≤ maxIterations).
-   * Default 6 (or maxIterations if smaller). A fixed point (see {@link OptimizationStopReason})
+   * Default 6, with `gradientAt: 'annealed'` max(6, annealStart + annealRamp) (the ramp is done
+   * before a stop rule applies), in both cases at most maxIterations. A fixed point (see {@link OptimizationStopReason})
    * may stop earlier: every further iteration would return the same path.
    */
   readonly minIterations?: number;
@@ -109,16 +123,34 @@ export interface OptimizeAblationPathOptions extends AblationPathStepOptions, Im
   readonly saturationTarget?: number;
   /**
    * Stop (after minIterations) when the best P by the selection criterion has not improved for
-   * this many iterations: an integer ≥ 1, or `Infinity` (never). Default {@link DEFAULT_PATIENCE}.
+   * this many iterations: an integer ≥ 1, or `Infinity` (never). Default {@link DEFAULT_PATIENCE} (8),
+   * {@link DEFAULT_ANNEALED_PATIENCE} (5) with `gradientAt: 'annealed'`.
    */
   readonly patience?: number;
   /**
-   * Which P chooses the returned path (see {@link OptimizationSelection}). Default `'hard'` with
-   * `gradientAt: 'hard'` (the only selection allowed there), else `'soft'`.
+   * Which P chooses the returned path (see {@link OptimizationSelection}). Default `'hard'`, except
+   * `'soft'` for the paper's own setting, `gradientAt: 'soft'` from a cold start (`init` `'linear'`
+   * or `'random'`): a warm start from a map is judged against that map's §4.2 P, a hard P. `'hard'`
+   * is the only selection allowed with `gradientAt` `'hard'` and `'annealed'`.
    */
   readonly selection?: OptimizationSelection;
-  /** Where F and its gradient are evaluated (see {@link OptimizationGradientAt}). Default `'soft'`. */
+  /**
+   * Where F and its gradient are evaluated (see {@link OptimizationGradientAt}). Default
+   * {@link DEFAULT_GRADIENT_AT} (`'annealed'`) from a cold start (`init` `'linear'` or `'random'`),
+   * `'soft'` from a warm start (a path or a map: it already has an order, which annealing from the
+   * soft masks would first undo; measured in docs/benchmarks.md).
+   */
   readonly gradientAt?: OptimizationGradientAt;
+  /**
+   * With `gradientAt: 'annealed'`: the last iteration evaluated at the soft masks (λ = 0), an
+   * integer ≥ 0. Default {@link DEFAULT_ANNEAL_START}.
+   */
+  readonly annealStart?: number;
+  /**
+   * With `gradientAt: 'annealed'`: iterations over which λ grows from 0 to 1, an integer ≥ 1.
+   * Default {@link DEFAULT_ANNEAL_RAMP}.
+   */
+  readonly annealRamp?: number;
   /**
    * ζ of the saturation at the end of the hardening ramp, ≥ `zeta`: step i (0-based) uses
    * ζ_i = ζ + (hardeningZeta − ζ)·min(1, i / hardeningRamp), a saturation that grows over the
@@ -164,14 +196,24 @@ export const DEFAULT_MAX_ITERATIONS = 100;
 export const DEFAULT_MIN_ITERATIONS = 6;
 /** Default `saturationTarget` of {@link optimizeAblationPath}: stop once mean(2|φ − ½|) reaches it (docs/math.md §6). */
 export const DEFAULT_SATURATION_TARGET = 0.8;
-/** Default `patience` of {@link optimizeAblationPath}. */
+/** Default `patience` of {@link optimizeAblationPath} (with `gradientAt` `'soft'` or `'hard'`). */
 export const DEFAULT_PATIENCE = 8;
+/**
+ * Default `patience` with `gradientAt: 'annealed'`: the stop rules wait for the ramp, and after it
+ * the best hard P rarely improves after 5 flat iterations (docs/benchmarks.md: on the bundled photos
+ * 5 instead of 8 gives the same median hard P in 15 instead of 19 median iterations).
+ */
+export const DEFAULT_ANNEALED_PATIENCE = 5;
 /** Default `hardeningZeta` of {@link optimizeAblationPath}. */
 export const DEFAULT_HARDENING_ZETA = 0.8;
 /** Default `hardeningRamp` of {@link optimizeAblationPath}. */
 export const DEFAULT_HARDENING_RAMP = 20;
-/** Default `gradientAt` of {@link optimizeAblationPath}. */
-export const DEFAULT_GRADIENT_AT: OptimizationGradientAt = 'soft';
+/** Default `gradientAt` of {@link optimizeAblationPath} (docs/benchmarks.md, issue 14: the most hard P per evaluation). */
+export const DEFAULT_GRADIENT_AT: OptimizationGradientAt = 'annealed';
+/** Default `annealStart` of {@link optimizeAblationPath}. */
+export const DEFAULT_ANNEAL_START = 0;
+/** Default `annealRamp` of {@link optimizeAblationPath}. */
+export const DEFAULT_ANNEAL_RAMP = 10;
 
 /**
  * Why {@link optimizeAblationPath} stopped after its last iteration, checked in this order after
@@ -181,8 +223,9 @@ export const DEFAULT_GRADIENT_AT: OptimizationGradientAt = 'soft';
  *   same bits as before the iteration, so −0 ≠ +0), e.g. when the image equals the baseline or the
  *   classifier's gradient vanishes: with a constant ζ an iteration is a deterministic function of
  *   the path (the classifier must be deterministic), so every further iteration would return the
- *   same path again. Only checked while ζ is constant (a growing ζ changes the next step). May come
- *   before `minIterations`;
+ *   same path again. Only checked while ζ is constant (a growing ζ changes the next step) and the
+ *   next evaluation is at the same masks (λ constant, or a path that is its own hard path, such as
+ *   the linear start, for which every λ evaluates the same masks). May come before `minIterations`;
  * - `'saturation'`: at least `minIterations` iterations were done and the path's saturation
  *   reached `saturationTarget` (the paper's rule) from below: with a start already at or above the
  *   target (a warm start from a binary §4.2 path has saturation ≈ 1) the saturation must first
@@ -204,7 +247,7 @@ export interface OptimizationResult {
   readonly path: AblationPath;
   /** F(t_k) at every mask of `path`. */
   readonly scores: Float64Array;
-  /** The soft P of `path` (trapezoid rule over `scores`): `history[bestIteration]`. */
+  /** The soft P of `path` (trapezoid rule over `scores`); `history[bestIteration]` when that path was evaluated at its own masks (λ = 0). */
   readonly score: number;
   /** The highest-probability class at every mask of `path` (ties to the target). */
   readonly predicted: Int32Array;
@@ -221,6 +264,10 @@ export interface OptimizationResult {
   readonly hardScore: number;
   /** The criterion that chose `path`. */
   readonly selection: OptimizationSelection;
+  /** Where F and ∇F were evaluated (the option, or its default for this start). */
+  readonly gradientAt: OptimizationGradientAt;
+  /** The minimum iterations the stop rules waited for (the option, or its default). */
+  readonly minIterations: number;
   /** Iterations after which `path` was reached (0: the start path itself). */
   readonly bestIteration: number;
   /** Iterations (steps) performed. */
@@ -236,14 +283,16 @@ export interface OptimizationResult {
    */
   readonly evaluations: number;
   /**
-   * history[i] = soft P of the path after i iterations (history[0]: the start), `iterations + 1`
-   * entries. After a fixed-point stop the last entry repeats the one before (the same path).
+   * history[i] = P at the masks the path after i iterations was evaluated at (history[0]: the start),
+   * `iterations + 1` entries: its soft P with `gradientAt: 'soft'`; with `'annealed'` the P of the
+   * blend E_k (the soft P while λ = 0, the hard P once λ = 1). After a fixed-point stop the last
+   * entry repeats the one before (the same path).
    */
   readonly history: Float64Array;
   /**
    * hardHistory[i] = hard P of the path after i iterations with `'hard'` selection; empty with
    * `'soft'`. With `gradientAt: 'hard'`, `history` holds the same values (the P its gradient calls
-   * scored is the hard P).
+   * scored is the hard P); with `'annealed'` from the iteration where λ reaches 1.
    */
   readonly hardHistory: Float64Array;
   /** saturations[i] = {@link pathSaturation} of the path after i iterations, `iterations + 1` entries. */
@@ -307,25 +356,39 @@ export async function optimizeAblationPath(
   assertInteger('steps', steps, 2);
   const maxIterations = options.maxIterations ?? DEFAULT_MAX_ITERATIONS;
   assertInteger('maxIterations', maxIterations, 1);
-  const minIterations = options.minIterations ?? Math.min(DEFAULT_MIN_ITERATIONS, maxIterations);
+  // a warm start (a path or a map) already has an order: annealing from the soft masks would first
+  // undo it (measured, docs/benchmarks.md), so its default is the soft gradient
+  const warm = options.init !== undefined && options.init !== 'linear' && options.init !== 'random';
+  const gradientAt = options.gradientAt ?? (warm ? 'soft' : DEFAULT_GRADIENT_AT);
+  if (gradientAt !== 'soft' && gradientAt !== 'hard' && gradientAt !== 'annealed') {
+    throw new OptionError(
+      `gradientAt must be 'soft', 'hard' or 'annealed', got ${JSON.stringify(gradientAt) ?? String(gradientAt)}`,
+    );
+  }
+  const annealStart = options.annealStart ?? DEFAULT_ANNEAL_START;
+  assertInteger('annealStart', annealStart, 0);
+  const annealRamp = options.annealRamp ?? DEFAULT_ANNEAL_RAMP;
+  assertInteger('annealRamp', annealRamp, 1);
+  const minIterations =
+    options.minIterations ??
+    Math.min(
+      gradientAt === 'annealed' ? Math.max(DEFAULT_MIN_ITERATIONS, annealStart + annealRamp) : DEFAULT_MIN_ITERATIONS,
+      maxIterations,
+    );
   assertInteger('minIterations', minIterations, 0, maxIterations);
   const saturationTarget = options.saturationTarget ?? DEFAULT_SATURATION_TARGET;
   assertNumberInRange('saturationTarget', saturationTarget, 0, 1);
-  const patience = options.patience ?? DEFAULT_PATIENCE;
+  const patience = options.patience ?? (gradientAt === 'annealed' ? DEFAULT_ANNEALED_PATIENCE : DEFAULT_PATIENCE);
   if (patience !== Infinity) assertInteger('patience', patience, 1);
-  const gradientAt = options.gradientAt ?? DEFAULT_GRADIENT_AT;
-  if (gradientAt !== 'soft' && gradientAt !== 'hard') {
-    throw new OptionError(
-      `gradientAt must be 'soft' or 'hard', got ${JSON.stringify(gradientAt) ?? String(gradientAt)}`,
-    );
-  }
-  const selection = options.selection ?? (gradientAt === 'hard' ? 'hard' : 'soft');
+  // hard P is the criterion except for the paper's own setting (cold start, soft gradient): a warm
+  // start from a map is judged against that map's §4.2 P, which is a hard P
+  const selection = options.selection ?? (gradientAt === 'soft' && !warm ? 'soft' : 'hard');
   if (selection !== 'soft' && selection !== 'hard') {
     throw new OptionError(`selection must be 'soft' or 'hard', got ${JSON.stringify(selection) ?? String(selection)}`);
   }
-  if (gradientAt === 'hard' && selection === 'soft') {
+  if (gradientAt !== 'soft' && selection === 'soft') {
     throw new OptionError(
-      "selection 'soft' needs gradientAt 'soft': with gradientAt 'hard' the paths are scored by their hard P",
+      `selection 'soft' needs gradientAt 'soft': with gradientAt '${gradientAt}' the paths are scored by their hard P`,
     );
   }
   const zeta = options.zeta ?? 0.8;
@@ -365,6 +428,9 @@ export async function optimizeAblationPath(
     threads === 1
       ? createAblationPathWorkspace(domain, stepOptions)
       : await createParallelAblationPathWorkspace(domain, { ...stepOptions, threads, channels: image.channels });
+  // λ_i of the evaluated masks E_k = λ_i·H_k + (1 − λ_i)·M_k (see OptimizationGradientAt)
+  const lambdaAt = (i: number): number =>
+    gradientAt === 'soft' ? 0 : gradientAt === 'hard' ? 1 : Math.min(1, Math.max(0, (i - annealStart) / annealRamp));
   const zetaAt = (i: number): number =>
     hardeningZeta === zeta ? zeta : zeta + (hardeningZeta - zeta) * Math.min(1, i / hardeningRamp);
   try {
@@ -376,6 +442,7 @@ export async function optimizeAblationPath(
       patience,
       selection,
       gradientAt,
+      lambdaAt,
       zetaAt,
       batchSize,
     };
@@ -414,6 +481,8 @@ interface DriverSettings {
   readonly patience: number;
   readonly selection: OptimizationSelection;
   readonly gradientAt: OptimizationGradientAt;
+  /** λ of iteration i (0-based): where F and ∇F are evaluated, 0 soft masks, 1 the hard path. */
+  readonly lambdaAt: (i: number) => number;
   /** ζ of step i (0-based). */
   readonly zetaAt: (i: number) => number;
   readonly batchSize: number;
@@ -428,6 +497,8 @@ interface Kept {
   /** Its hard path and scores, when already computed (`'hard'` selection). */
   hard: { path: AblationPath; scores: Float64Array; score: number } | undefined;
   iteration: number;
+  /** λ of the masks its scores were computed at (0: its own soft masks). */
+  evaluatedAt: number;
 }
 
 async function runOptimizer(
@@ -437,7 +508,7 @@ async function runOptimizer(
   settings: DriverSettings,
 ): Promise<OptimizationResult> {
   const { image, baseline, target } = options;
-  const { steps, maxIterations, minIterations, saturationTarget, patience, selection, gradientAt, zetaAt, batchSize } =
+  const { steps, maxIterations, minIterations, saturationTarget, patience, selection, lambdaAt, zetaAt, batchSize } =
     settings;
   const domain = ws.domain;
   const signal = options.signal;
@@ -479,19 +550,33 @@ async function runOptimizer(
   // the hard path of a path (its masks): the §4.2 path of its switch-time map
   const hardPathOf = (masks: Float32Array): AblationPath =>
     pathFromSaliency(switchTimes(createPath(domain, steps, masks)), domain, steps);
-  // with gradientAt 'hard': the hard path of the current path, where F and ∇F are evaluated
+  // a path is eligible for 'hard' selection when its hard path is binary: a constant switch-time
+  // map (the linear path's) has one fractional group, its "hard path" is the linear path itself
+  const ordered = (masks: Float32Array): boolean => {
+    const s = switchTimes(createPath(domain, steps, masks));
+    const s0 = s[0] as number;
+    for (let r = 1; r < s.length; r++) if (s[r] !== s0) return true;
+    return false;
+  };
+  // with λ > 0: the masks where F and ∇F are evaluated (λ = 1: the hard path of the current path)
   let current: AblationPath | undefined;
-  const fill =
-    gradientAt === 'hard'
-      ? (first: number, m: number, out: Float32Array): void => {
-          blendInto((current as AblationPath).masks, first, m, out);
-        }
-      : (first: number, m: number, out: Float32Array): void => {
-          blendWorkspaceMasks(ws, 1 + first, m, out);
-        };
-  // the hard P of a path (its masks): the §4.2 path of its switch-time map, scored by predict
-  const hardOf = async (masks: Float32Array): Promise<NonNullable<Kept['hard']>> => {
-    const path = hardPathOf(masks);
+  const evaluated = (lambda: number): AblationPath | undefined => {
+    if (lambda === 0) return undefined;
+    const h = hardPathOf(ws.masks);
+    if (lambda === 1) return h;
+    const e = new Float32Array(h.masks.length);
+    for (let i = 0; i < e.length; i++) {
+      const m = ws.masks[i] as number;
+      e[i] = m + lambda * ((h.masks[i] as number) - m);
+    }
+    return createPath(domain, steps, e);
+  };
+  const fill = (first: number, m: number, out: Float32Array): void => {
+    if (current === undefined) blendWorkspaceMasks(ws, 1 + first, m, out);
+    else blendInto(current.masks, first, m, out);
+  };
+  // the hard P of a path, given its hard path (the §4.2 path of its switch-time map), scored by predict
+  const hardOf = async (path: AblationPath): Promise<NonNullable<Kept['hard']>> => {
     const probabilities = await predictBatched(
       classifier,
       image,
@@ -513,6 +598,7 @@ async function runOptimizer(
   // the path before each step, for the fixed-point check
   const before = new Float32Array(ws.masks.length);
   let kept: Kept | undefined;
+  let keptEligible = false;
   let bestKey = -Infinity;
   let stopReason: OptimizationStopReason = 'max-iterations';
   let iterations = 0;
@@ -524,7 +610,8 @@ async function runOptimizer(
   let belowTarget = saturationTarget === 0 || (saturations[0] as number) < saturationTarget;
   for (;;) {
     throwIfAborted(signal);
-    if (gradientAt === 'hard') current = hardPathOf(ws.masks);
+    const lambda = lambdaAt(iterations);
+    current = evaluated(lambda);
     if (last) {
       const p = await predictBatched(classifier, image, interior, fill, batching);
       for (let i = 0; i < interior; i++) {
@@ -552,16 +639,23 @@ async function runOptimizer(
     const score = trapezoid(scores);
     history.push(score);
     let hard: Kept['hard'];
-    if (current !== undefined) {
-      // gradientAt 'hard': the scores just computed are the hard path's, `score` is the hard P
-      hard = { path: current, scores: scores.slice(), score };
+    if (lambda === 1) {
+      // the scores just computed are the hard path's, `score` is the hard P
+      hard = { path: current as AblationPath, scores: scores.slice(), score };
       hardHistory.push(score);
     } else if (selection === 'hard') {
-      hard = await hardOf(ws.masks);
+      const own = hardPathOf(ws.masks);
+      // a path that is its own hard path (the linear start, a binary warm start) was just scored at
+      // those very masks (E_k = M_k = H_k for every λ): its hard P is free
+      hard = sameBits(own.masks, ws.masks) ? { path: own, scores: scores.slice(), score } : await hardOf(own);
       hardHistory.push(hard.score);
     }
     const key = hard === undefined ? score : hard.score;
-    if (kept === undefined || key > bestKey) {
+    // 'hard' selection skips paths without an order (constant switch-time map), unless nothing else
+    // was eligible yet: a run that ends before any ordered path returns its start
+    const eligible = selection === 'soft' || ordered(ws.masks);
+    if (kept === undefined || (eligible && (!keptEligible || key > bestKey))) {
+      keptEligible = eligible;
       bestKey = key;
       kept = {
         masks: ws.masks.slice(),
@@ -570,6 +664,7 @@ async function runOptimizer(
         soft: score,
         hard,
         iteration: iterations,
+        evaluatedAt: lambda,
       };
     }
     if (last) break;
@@ -580,8 +675,12 @@ async function runOptimizer(
     const zeta = zetaAt(iterations);
     before.set(ws.masks);
     const { saturation } = ablationPathStep(ws, { zeta });
-    // a fixed point repeats only while ζ stays the same
-    const fixedPoint = zetaAt(iterations + 1) === zeta && sameBits(before, ws.masks);
+    // a fixed point repeats only while ζ stays the same and the evaluated masks do: λ is the same,
+    // or the path is its own hard path (then E_k = M_k for every λ, e.g. the linear start)
+    const fixedPoint =
+      zetaAt(iterations + 1) === zeta &&
+      sameBits(before, ws.masks) &&
+      (lambdaAt(iterations + 1) === lambda || sameBits(hardPathOf(ws.masks).masks, ws.masks));
     saturations.push(saturation);
     iterations++;
     options.onProgress?.({
@@ -610,9 +709,9 @@ async function runOptimizer(
     }
   }
   const best = kept;
-  const hard = best.hard ?? (await hardOf(best.masks));
-  if (gradientAt === 'hard') {
-    // the soft scores of the returned path (the run scored only hard paths)
+  const hard = best.hard ?? (await hardOf(hardPathOf(best.masks)));
+  if (best.evaluatedAt !== 0) {
+    // the soft scores of the returned path (its gradient call scored the evaluated masks E_k)
     const p = await predictBatched(
       classifier,
       image,
@@ -645,6 +744,8 @@ async function runOptimizer(
     hardScores: hard.scores,
     hardScore: hard.score,
     selection,
+    gradientAt: settings.gradientAt,
+    minIterations,
     bestIteration: best.iteration,
     iterations,
     stopReason,

@@ -79,12 +79,14 @@ function maskFingerprint(masks: Float32Array, steps: number): string[] {
 }
 
 describe('optimizeAblationPath end to end (analytic classifier, evidence in a known region)', async () => {
+  // the paper's soft gradient (Algorithm 2), gradientAt 'soft'; the default ('annealed') is in annealed.test.ts
   const progress: Array<{ iteration: number; score: number; saturation: number }> = [];
   const result = await optimizeAblationPath(classifier, {
     image,
     baseline,
     target,
     seed: 42,
+    gradientAt: 'soft',
     onProgress: (p) => progress.push({ iteration: p.iteration, score: p.score, saturation: p.saturation }),
   });
   const domain = createGridDomain(S, S);
@@ -175,6 +177,7 @@ describe('optimizeAblationPath end to end (analytic classifier, evidence in a kn
       baseline,
       target,
       seed: 42,
+      gradientAt: 'soft',
       smoothing: 'masks',
       patience: Infinity,
     });
@@ -184,7 +187,14 @@ describe('optimizeAblationPath end to end (analytic classifier, evidence in a kn
 
   it('is deterministic and independent of batchSize; chunks never exceed batchSize', async () => {
     const rec = recordingClassifier(classifier);
-    const again = await optimizeAblationPath(rec, { image, baseline, target, seed: 42, batchSize: 4 });
+    const again = await optimizeAblationPath(rec, {
+      image,
+      baseline,
+      target,
+      seed: 42,
+      gradientAt: 'soft',
+      batchSize: 4,
+    });
     expect(Math.max(...rec.calls)).toBeLessThanOrEqual(4);
     expect(again.iterations).toBe(result.iterations);
     expect(Array.from(again.path.masks)).toEqual(Array.from(result.path.masks));
@@ -203,7 +213,7 @@ describe('optimizeAblationPath options and errors', () => {
   });
   const x0 = randomImage(small, small, 3, 5);
   const x1 = randomImage(small, small, 3, 6, 0, 0.1);
-  const base = { image: x0, baseline: x1, target: 0 };
+  const base = { image: x0, baseline: x1, target: 0, gradientAt: 'soft' } as const;
 
   it('respects minIterations, maxIterations and steps', async () => {
     const a = await optimizeAblationPath(f, { ...base, saturationTarget: 0, minIterations: 3 });
@@ -520,7 +530,7 @@ describe('optimizeAblationPath stops at a fixed point (an iteration that returns
 
   for (const threads of [1, 2]) {
     it(`image = baseline: 1 iteration, the linear path, and bit-for-bit the 100-iteration run's result (threads: ${threads})`, async () => {
-      const o = { image, baseline: image, target };
+      const o = { image, baseline: image, target, gradientAt: 'soft' } as const;
       const f = countingGradients(classifier);
       const r = await optimizeAblationPath(f, { ...o, ...settings, threads });
       expect(f.gradientCalls).toBe(1);
@@ -547,7 +557,7 @@ describe('optimizeAblationPath stops at a fixed point (an iteration that returns
           return { probabilities: g.probabilities, gradient: new Float32Array(g.gradient.length) };
         },
       };
-      const o = { image, baseline, target };
+      const o = { image, baseline, target, gradientAt: 'soft' } as const;
       const f = countingGradients(zero);
       const progress: number[] = [];
       const r = await optimizeAblationPath(f, {
@@ -567,7 +577,7 @@ describe('optimizeAblationPath stops at a fixed point (an iteration that returns
     });
 
     it(`a normal run is unchanged: bit-for-bit Algorithm 2 without the check, stopped by saturation (threads: ${threads})`, async () => {
-      const o = { image, baseline, target };
+      const o = { image, baseline, target, gradientAt: 'soft' } as const;
       const r = await optimizeAblationPath(classifier, { ...o, ...settings, threads });
       const ref = await referenceRun(classifier, { ...o, ...full });
       expect(r.bestIteration).toBe(ref.bestIteration);

@@ -421,13 +421,22 @@ describe('worker threads (compiled worker from dist/: build the package first)',
     }
   });
 
-  for (const gradientAt of ['soft', 'hard'] as const) {
+  for (const gradientAt of ['soft', 'hard', 'annealed'] as const) {
     it(`optimizeAblationPath gives the same result with threads: 2 as with 1 (gradientAt '${gradientAt}')`, async () => {
       const S = 16;
       const classifier = createAnalyticClassifier({ height: S, width: S, channels: 3, classes: 4, seed: 5 });
       const image = randomImage(S, S, 3, 7);
       const baseline = randomImage(S, S, 3, 8);
-      const options = { image, baseline, target: 1, steps: 6, maxIterations: 4, minIterations: 4, gradientAt } as const;
+      const options = {
+        image,
+        baseline,
+        target: 1,
+        steps: 6,
+        maxIterations: 4,
+        minIterations: 4,
+        gradientAt,
+        annealRamp: 3,
+      } as const;
       const one = await optimizeAblationPath(classifier, options);
       const two = await optimizeAblationPath(classifier, { ...options, threads: 2 });
       expect(bitsEqual(two.path.masks, one.path.masks)).toBe(true);

@@ -1,0 +1,293 @@
+// The default gradient of the optimiser, gradientAt 'annealed' (issue 14 item 7): F and ∇F at
+// E_k = λ_i·H_k + (1 − λ_i)·M_k with λ_i = clamp((i − annealStart)/annealRamp, 0, 1), hard selection
+// among the paths that have an order. References come from independent computations: the evaluated
+// images are rebuilt from switchTimes → pathFromSaliency in float64, P by scorePath.
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import {
+  DEFAULT_ANNEAL_RAMP,
+  DEFAULT_ANNEAL_START,
+  DEFAULT_GRADIENT_AT,
+  OptionError,
+  createGridDomain,
+  linearPath,
+  optimizeAblationPath,
+  pathFromSaliency,
+  pointingGamePoint,
+  randomAblationPath,
+  scorePath,
+  switchTimes,
+} from '@ablation-path/core';
+import type { AblationPath, Classifier, Image } from '@ablation-path/core';
+import { createAnalyticClassifier } from '@ablation-path/core/testing';
+import { randomImage, recordingClassifier } from '../helpers.js';
+
+const S = 16;
+const T = 8;
+const target = 1;
+const region = { x: 9, y: 2, width: 5, height: 5 };
+const classifier = createAnalyticClassifier({
+  height: S,
+  width: S,
+  channels: 3,
+  classes: 4,
+  seed: 7,
+  evidence: { class: target, region },
+});
+const image: Image = (() => {
+  const im = randomImage(S, S, 3, 11, 0, 0.5);
+  for (let y = region.y; y < region.y + region.height; y++) {
+    for (let x = region.x; x < region.x + region.width; x++)
+      for (let c = 0; c < 3; c++) im.data[(y * S + x) * 3 + c] = 1;
+  }
+  return im;
+})();
+const baseline: Image = { ...image, data: new Float32Array(image.data.length).fill(0.2) };
+const base = { image, baseline, target, steps: T };
+const domain = createGridDomain(S, S);
+const inRegion = (r: number): boolean => {
+  const x = r % S;
+  const y = Math.floor(r / S);
+  return x >= region.x && x < region.x + region.width && y >= region.y && y < region.y + region.height;
+};
+
+const scoreOf = async (path: AblationPath): Promise<number> =>
+  (await scorePath(classifier, { image, baseline, target, path })).score;
+const hardPathOf = (path: AblationPath): AblationPath => pathFromSaliency(switchTimes(path), domain, path.steps);
+
+/** A classifier that records the images of every gradient call. */
+function gradientSpy(): { spy: Classifier; seen: Float32Array[] } {
+  const seen: Float32Array[] = [];
+  const spy: Classifier = {
+    inputShape: classifier.inputShape,
+    classes: classifier.classes,
+    predict: (batch) => classifier.predict(batch),
+    gradient: (batch, targets) => {
+      seen.push(batch.data.slice());
+      return (classifier.gradient as NonNullable<Classifier['gradient']>).call(classifier, batch, targets);
+    },
+  };
+  return { spy, seen };
+}
+
+/** Largest |observed − [x0, x1]_{λ·H + (1 − λ)·M}| over the interior masks, blended in float64. */
+function blendDistance(observed: Float32Array, soft: AblationPath, hard: AblationPath, lambda: number): number {
+  let worst = 0;
+  for (let k = 1; k < T; k++) {
+    for (let r = 0; r < S * S; r++) {
+      const m = soft.masks[k * S * S + r] as number;
+      const t = m + lambda * ((hard.masks[k * S * S + r] as number) - m);
+      for (let c = 0; c < 3; c++) {
+        const i = r * 3 + c;
+        const a = image.data[i] as number;
+        const expected = a + t * ((baseline.data[i] as number) - a);
+        worst = Math.max(worst, Math.abs((observed[(k - 1) * S * S * 3 + i] as number) - expected));
+      }
+    }
+  }
+  return worst;
+}
+
+describe("gradientAt: 'annealed' (the default)", () => {
+  it('is the default, with hard selection, annealStart 0 and annealRamp 10', async () => {
+    expect([DEFAULT_GRADIENT_AT, DEFAULT_ANNEAL_START, DEFAULT_ANNEAL_RAMP]).toEqual(['annealed', 0, 10]);
+    const settings = { ...base, maxIterations: 3 };
+    const implicit = await optimizeAblationPath(classifier, settings);
+    const explicit = await optimizeAblationPath(classifier, {
+      ...settings,
+      gradientAt: 'annealed',
+      annealStart: 0,
+      annealRamp: 10,
+      selection: 'hard',
+    });
+    expect(implicit.selection).toBe('hard');
+    expect(Array.from(implicit.path.masks)).toEqual(Array.from(explicit.path.masks));
+    expect(Array.from(implicit.hardHistory)).toEqual(Array.from(explicit.hardHistory));
+  });
+
+  it('defaults by start: annealed with hard selection from a cold start, soft gradient with hard selection from a warm one', async () => {
+    const cold = await optimizeAblationPath(classifier, { ...base, maxIterations: 2 });
+    expect([cold.gradientAt, cold.selection, cold.minIterations]).toEqual(['annealed', 'hard', 2]);
+    const long = await optimizeAblationPath(classifier, { ...base, maxIterations: 40 });
+    expect(long.minIterations).toBe(10);
+    const random = await optimizeAblationPath(classifier, { ...base, init: 'random', maxIterations: 2 });
+    expect([random.gradientAt, random.selection]).toEqual(['annealed', 'hard']);
+    const start = randomAblationPath(domain, T, { seed: 4, sigma: 1 });
+    const warm = await optimizeAblationPath(classifier, { ...base, init: start, maxIterations: 3 });
+    expect([warm.gradientAt, warm.selection, warm.minIterations]).toEqual(['soft', 'hard', 3]);
+    const explicit = await optimizeAblationPath(classifier, {
+      ...base,
+      init: start,
+      maxIterations: 3,
+      gradientAt: 'soft',
+      selection: 'hard',
+    });
+    expect(Array.from(warm.path.masks)).toEqual(Array.from(explicit.path.masks));
+    // the paper's setting keeps its soft selection
+    const paper = await optimizeAblationPath(classifier, { ...base, gradientAt: 'soft', maxIterations: 2 });
+    expect(paper.selection).toBe('soft');
+  });
+
+  it('evaluates at the soft masks while λ = 0 and at the hard path once λ = 1 (annealStart 1, annealRamp 1)', async () => {
+    // λ_0 = λ_1 = 0, λ_2 = 1: call 0 sees the linear start, call 1 the path after one soft step, call 2
+    // the hard path of the path after two soft steps — the same paths as the soft run's
+    const { spy, seen } = gradientSpy();
+    await optimizeAblationPath(spy, {
+      ...base,
+      maxIterations: 2,
+      minIterations: 2,
+      annealStart: 1,
+      annealRamp: 1,
+    });
+    const soft1 = await optimizeAblationPath(classifier, {
+      ...base,
+      gradientAt: 'soft',
+      maxIterations: 1,
+      minIterations: 1,
+      patience: Infinity,
+      saturationTarget: 1,
+      selection: 'soft',
+    });
+    const soft2 = await optimizeAblationPath(classifier, {
+      ...base,
+      gradientAt: 'soft',
+      maxIterations: 2,
+      minIterations: 2,
+      patience: Infinity,
+      saturationTarget: 1,
+      selection: 'soft',
+    });
+    // precondition: each soft run kept its last path (P rose at every step), so .path is M_1 resp. M_2
+    expect([soft1.bestIteration, soft2.bestIteration]).toEqual([1, 2]);
+    const linear = linearPath(domain, T);
+    expect(seen.length).toBe(2); // the third path (after 2 steps) is scored by predict
+    expect(blendDistance(seen[0] as Float32Array, linear, linear, 0)).toBeLessThan(1e-6);
+    expect(blendDistance(seen[1] as Float32Array, soft1.path, hardPathOf(soft1.path), 0)).toBeLessThan(1e-6);
+    // the soft masks M_1 are far from binary: λ matters
+    expect(blendDistance(seen[1] as Float32Array, soft1.path, hardPathOf(soft1.path), 1)).toBeGreaterThan(0.05);
+  });
+
+  it('evaluates at λ·H + (1 − λ)·M in between (annealStart 0, annealRamp 2: λ_1 = ½)', async () => {
+    const { spy, seen } = gradientSpy();
+    await optimizeAblationPath(spy, { ...base, maxIterations: 2, minIterations: 2, annealStart: 0, annealRamp: 2 });
+    const soft1 = await optimizeAblationPath(classifier, {
+      ...base,
+      gradientAt: 'soft',
+      maxIterations: 1,
+      minIterations: 1,
+      selection: 'soft',
+    });
+    expect(soft1.bestIteration).toBe(1);
+    const h = hardPathOf(soft1.path);
+    expect(blendDistance(seen[1] as Float32Array, soft1.path, h, 0.5)).toBeLessThan(1e-6);
+    expect(blendDistance(seen[1] as Float32Array, soft1.path, h, 0)).toBeGreaterThan(0.02);
+    expect(blendDistance(seen[1] as Float32Array, soft1.path, h, 1)).toBeGreaterThan(0.02);
+  });
+
+  it('returns the best ordered path by hard P, never the linear start; its P values match scorePath', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 1, max: 4 }),
+        async (iterations, annealStart, annealRamp) => {
+          const r = await optimizeAblationPath(classifier, {
+            ...base,
+            maxIterations: iterations,
+            minIterations: iterations,
+            annealStart,
+            annealRamp,
+          });
+          expect(r.hardHistory.length).toBe(r.iterations + 1);
+          // the linear start has no order (constant switch-time map): never chosen
+          expect(r.bestIteration).toBeGreaterThanOrEqual(1);
+          let best = 1;
+          for (let i = 2; i < r.hardHistory.length; i++)
+            if ((r.hardHistory[i] as number) > (r.hardHistory[best] as number)) best = i;
+          expect(r.bestIteration).toBe(best);
+          expect(r.hardScore).toBe(r.hardHistory[best]);
+          // independent: switch times → §4.2 path → scorePath, and scorePath of the soft path
+          const hard = hardPathOf(r.path);
+          expect(Array.from(r.hardPath.masks)).toEqual(Array.from(hard.masks));
+          expect(r.hardScore).toBeCloseTo(await scoreOf(hard), 6);
+          expect(r.score).toBeCloseTo(await scoreOf(r.path), 6);
+        },
+      ),
+      { numRuns: 8, seed: 3 },
+    );
+  });
+
+  it('counts every evaluation it makes', async () => {
+    for (const [annealStart, annealRamp] of [
+      [0, 1],
+      [1, 3],
+      [0, 10],
+    ] as const) {
+      const rec = recordingClassifier(classifier);
+      const r = await optimizeAblationPath(rec, {
+        ...base,
+        maxIterations: 4,
+        minIterations: 4,
+        annealStart,
+        annealRamp,
+      });
+      expect(r.evaluations).toBe(rec.calls.reduce((a, b) => a + b, 0));
+    }
+  });
+
+  it('stops for patience or saturation only once λ = 1 (default minIterations = max(6, annealStart + annealRamp))', async () => {
+    const r = await optimizeAblationPath(classifier, {
+      ...base,
+      annealStart: 2,
+      annealRamp: 9,
+      patience: 1,
+      saturationTarget: 0,
+    });
+    expect(r.iterations).toBe(11);
+    expect(r.stopReason).toBe('saturation');
+  });
+
+  it('rejects bad anneal options and soft selection', async () => {
+    const cases: Array<[string, object, RegExp]> = [
+      ['annealStart negative', { annealStart: -1 }, /annealStart/],
+      ['annealStart fractional', { annealStart: 0.5 }, /annealStart/],
+      ['annealRamp 0', { annealRamp: 0 }, /annealRamp/],
+      ['soft selection', { selection: 'soft' }, /selection 'soft' needs gradientAt 'soft'/],
+      ['unknown gradientAt', { gradientAt: 'warm' }, /gradientAt must be 'soft', 'hard' or 'annealed'/],
+    ];
+    for (const [, extra, message] of cases) {
+      await expect(optimizeAblationPath(classifier, { ...base, ...extra })).rejects.toThrow(OptionError);
+      await expect(optimizeAblationPath(classifier, { ...base, ...extra })).rejects.toThrow(message);
+    }
+  });
+});
+
+describe('the default optimiser end to end (analytic classifier, evidence off-centre at the border)', async () => {
+  const result = await optimizeAblationPath(classifier, { image, baseline, target, steps: 16, seed: 1 });
+  const hardOfPath = async (path: AblationPath): Promise<number> => scoreOf(hardPathOf(path));
+
+  it('has a hard P above the linear path and above the 95th percentile of 100 smoothed random paths', async () => {
+    const linear = await scoreOf(linearPath(domain, 16));
+    expect(result.hardScore).toBeGreaterThan(linear);
+    const random: number[] = [];
+    for (let seed = 0; seed < 100; seed++)
+      random.push(await hardOfPath(randomAblationPath(domain, 16, { seed, sigma: (6 / 224) * S })));
+    random.sort((a, b) => a - b);
+    expect(result.hardScore).toBeGreaterThan(random[94] as number);
+  });
+
+  it('ablates the evidence region last and points into it', () => {
+    const s = switchTimes(result.hardPath);
+    let inside = 0;
+    let outside = 0;
+    for (let r = 0; r < S * S; r++) {
+      if (inRegion(r)) inside += s[r] as number;
+      else outside += s[r] as number;
+    }
+    inside /= region.width * region.height;
+    outside /= S * S - region.width * region.height;
+    expect(inside).toBeGreaterThan(outside + 0.3);
+    const p = pointingGamePoint(result.path, result.scores);
+    expect(inRegion(p.y * S + p.x)).toBe(true);
+  });
+});
