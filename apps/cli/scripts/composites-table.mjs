@@ -81,7 +81,7 @@ function table(files, title) {
       'time / composite',
       'evaluations / composite',
     ]),
-    `|---|---|---|---|${classes.map(() => '---|').join('')}---|---|---|---|---|`,
+    `|---|---|---|---|${classes.map(() => '---|').join('')}---|---|---|---|`,
   ];
   for (const method of methods) {
     const ims = files
