@@ -247,6 +247,27 @@ describe("gradientAt: 'annealed' (the default)", () => {
     expect(r.stopReason).toBe('saturation');
   });
 
+  it('patienceDelta: only gains above it hold the run; the best path is still returned', async () => {
+    const settings = { ...base, minIterations: 0, patience: 2, saturationTarget: 1, maxIterations: 30 };
+    // no gain can exceed 1 (P ≤ 1): the last counted improvement is the first ordered path (iteration 1)
+    const none = await optimizeAblationPath(classifier, { ...settings, patienceDelta: 1 });
+    expect([none.iterations, none.stopReason]).toEqual([3, 'patience']);
+    let best = 1;
+    for (let i = 2; i < none.hardHistory.length; i++)
+      if ((none.hardHistory[i] as number) > (none.hardHistory[best] as number)) best = i;
+    expect(none.bestIteration).toBe(best);
+    // with 0 every strict gain counts: the stop comes exactly `patience` after the last strict gain
+    const all = await optimizeAblationPath(classifier, { ...settings, patienceDelta: 0 });
+    if (all.stopReason === 'patience') {
+      let last = 1;
+      for (let i = 2; i < all.hardHistory.length; i++)
+        if ((all.hardHistory[i] as number) > Math.max(...Array.from(all.hardHistory.subarray(1, i)))) last = i;
+      expect(all.iterations - last).toBe(2);
+    }
+    expect(all.iterations).toBeGreaterThanOrEqual(none.iterations);
+    await expect(optimizeAblationPath(classifier, { ...base, patienceDelta: -0.1 })).rejects.toThrow(/patienceDelta/);
+  });
+
   it('rejects bad anneal options and soft selection', async () => {
     const cases: Array<[string, object, RegExp]> = [
       ['annealStart negative', { annealStart: -1 }, /annealStart/],
