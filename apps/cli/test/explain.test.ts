@@ -6,7 +6,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { demoImagePath } from '@ablation-path/assets';
-import { decodePath } from '@ablation-path/core';
+import { decodePath, pathFromSaliency, switchTimes } from '@ablation-path/core';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
@@ -105,14 +105,16 @@ async function checkResult(dir: string, maxIterations: number): Promise<Summary>
   // endpoints of an ablation path: nothing ablated at t = 0, everything at t = 1
   expect(Math.max(...path.masks.subarray(0, size))).toBe(0);
   expect(Math.min(...path.masks.subarray(16 * size))).toBe(1);
-  // the pointing-game point (docs/math.md §7) is read from an interior mask, at a pixel kept longest from
-  // there on: the maximum of d(r) = Σ_{j=step}^{15} (1 − M_j(r))
+  // the pointing-game point (docs/math.md §7) is read from an interior mask of the explanation (the
+  // hard path, the §4.2 path of the switch-time map, under hard selection; the path itself under
+  // soft), at a pixel kept longest from there on: the maximum of d(r) = Σ_{j=step}^{15} (1 − M_j(r))
+  const explained = summary.selection === 'hard' ? pathFromSaliency(switchTimes(path), path.domain, 16) : path;
   const p = summary.pointingGame;
   expect(p.step).toBeGreaterThanOrEqual(1);
   expect(p.step).toBeLessThanOrEqual(15);
   const d = new Float64Array(size);
   for (let j = p.step; j < 16; j++)
-    for (let r = 0; r < size; r++) d[r] = (d[r] as number) + 1 - (path.masks[j * size + r] as number);
+    for (let r = 0; r < size; r++) d[r] = (d[r] as number) + 1 - (explained.masks[j * size + r] as number);
   expect(d[p.y * width + p.x]).toBe(Math.max(...d));
   // mapped back through the resize: input u = (x + ½)·resized/original − ½ + offset, inverted by hand
   expect(p.original.x).toBeCloseTo(((p.x + 0.5 - offset.x) * W0) / resized.width - 0.5, 1);

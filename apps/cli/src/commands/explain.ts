@@ -16,7 +16,6 @@ import {
   integrate,
   maskAt,
   optimizeAblationPath,
-  pointingGamePoint,
   stackImages,
 } from '@ablation-path/core';
 import type { AblationPath, Image, OptimizationGradientAt, OptimizationStopReason } from '@ablation-path/core';
@@ -690,7 +689,8 @@ async function explainOne(
   const path: AblationPath = result.path;
   const scores = Array.from(result.scores);
   const T = path.steps;
-  const point = pointingGamePoint(path, result.scores);
+  // the explanation's point: of the hard path under hard selection (the default), else of the path itself
+  const point = result.point;
   const thresholdStep = result.threshold.index;
   const thresholdArea = integrate(path.domain, path.masks, thresholdStep * path.domain.size);
   const { width: W0, height: H0 } = loaded.original;

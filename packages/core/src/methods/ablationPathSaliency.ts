@@ -3,7 +3,6 @@
  */
 import { optimizeAblationPath } from '../optimizer/optimizeAblationPath.js';
 import type { OptimizationGradientAt, OptimizationInit } from '../optimizer/optimizeAblationPath.js';
-import { pointingGamePoint } from '../reading/pointingGamePoint.js';
 import { requireGradient } from '../infra/batching.js';
 import { OptionError } from '../infra/errors.js';
 import type { MethodContext } from './internal.js';
@@ -20,7 +19,8 @@ import { switchTimes } from './switchTimes.js';
  *   decision boundary.
  *
  * The map also carries the optimised `path`, its `score` P, the threshold `mask` and the pointing
- * game `point` of Appendix D. Model evaluations: those reported by the optimiser (the T − 1
+ * game `point` of Appendix D (the optimiser's `point`: read from the hard path under hard selection,
+ * the default). Model evaluations: those reported by the optimiser (the T − 1
  * interior masks per iteration, plus T + 1 to score the final path).
  */
 export interface AblationPathMethod {
@@ -80,7 +80,7 @@ export async function ablationPathSaliency(ctx: MethodContext, method: AblationP
   } else {
     data = switchTimes(result.path);
   }
-  const p = pointingGamePoint(result.path, result.scores);
+  const p = result.point;
   return {
     data,
     height,

@@ -255,6 +255,12 @@ describe('the default optimiser end to end (analytic classifier, evidence off-ce
     expect(result.hardScore).toBeGreaterThan(random[94] as number);
   });
 
+  it("reports the point of the explanation it selected: the hard path's under hard selection, the path's under soft", async () => {
+    expect(result.point).toEqual(pointingGamePoint(result.hardPath, result.hardScores));
+    const soft = await optimizeAblationPath(classifier, { image, baseline, target, steps: 16, gradientAt: 'soft' });
+    expect(soft.point).toEqual(pointingGamePoint(soft.path, soft.scores));
+  });
+
   it('ablates the evidence region last and points into it', () => {
     const s = switchTimes(result.hardPath);
     let inside = 0;
