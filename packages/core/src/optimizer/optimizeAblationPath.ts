@@ -53,7 +53,13 @@ export interface OptimizationProgress extends Progress {
   readonly score: number;
   /** Saturation of the updated path. */
   readonly saturation: number;
-  /** The best P so far by the selection criterion (soft or hard, see {@link OptimizationSelection}). */
+  /**
+   * The best P so far by the selection criterion (soft or hard, see {@link OptimizationSelection}):
+   * the P of the path the run would return if it stopped now. Under hard selection it can fall
+   * once: an unordered start (the linear path) is kept only until the first ordered path, whatever
+   * their P. `metrics` shows it as `bestHardP` (or `bestP` under soft selection), and only from the
+   * first path that may be returned on.
+   */
   readonly best: number;
 }
 
@@ -735,7 +741,14 @@ async function runOptimizer(
       best: bestKey,
       done: iterations,
       total: maxIterations,
-      metrics: { score, saturation, best: bestKey },
+      // named by its criterion, and shown only once a path that may be returned was seen (under hard
+      // selection the unordered linear start is not: its P would be shown, then "drop" to the first
+      // ordered path's)
+      metrics: {
+        score,
+        saturation,
+        ...(keptEligible ? { [selection === 'hard' ? 'bestHardP' : 'bestP']: bestKey } : {}),
+      },
     });
     if (fixedPoint) {
       // the same path as the one just scored: the same scores (the classifier is deterministic)

@@ -175,6 +175,35 @@ describe("gradientAt: 'annealed' (the default)", () => {
     );
   });
 
+  it('reports progress with the best hard P of the ordered paths only: absent for the linear start, never falling', async () => {
+    const reports: Array<Readonly<Record<string, number>>> = [];
+    const r = await optimizeAblationPath(classifier, {
+      ...base,
+      maxIterations: 6,
+      minIterations: 6,
+      onProgress: (p) => reports.push(p.metrics ?? {}),
+    });
+    expect(reports.length).toBe(r.iterations);
+    // report i (0-based) follows the scoring of the path of iteration i (hardHistory[i])
+    expect(reports[0]).not.toHaveProperty('bestHardP');
+    expect(reports[0]).not.toHaveProperty('bestP');
+    for (let i = 1; i < reports.length; i++) {
+      const expected = Math.max(...r.hardHistory.slice(1, i + 1));
+      expect(reports[i]?.['bestHardP']).toBe(expected);
+    }
+    // soft selection: every path may be returned, the start included
+    const soft: Array<Readonly<Record<string, number>>> = [];
+    const s = await optimizeAblationPath(classifier, {
+      ...base,
+      gradientAt: 'soft',
+      selection: 'soft',
+      maxIterations: 3,
+      minIterations: 3,
+      onProgress: (p) => soft.push(p.metrics ?? {}),
+    });
+    soft.forEach((m, i) => expect(m['bestP']).toBe(Math.max(...s.history.slice(0, i + 1))));
+  });
+
   it('counts every evaluation it makes', async () => {
     for (const [annealStart, annealRamp] of [
       [0, 1],
